@@ -1,0 +1,388 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/journal"
+	"github.com/provider-sandbox/provider-sandbox/internal/scenario"
+)
+
+// MaxScenarioBytes caps a scenario uploaded through PUT /__sandbox/scenario.
+const MaxScenarioBytes = 4 << 20
+
+// adminRoute is one admin endpoint. Every core admin route is listed in
+// Routes, so the whole admin API can be read in one place.
+type adminRoute struct {
+	method  string
+	path    string
+	summary string
+	handle  func(a *adminCall)
+}
+
+// adminCall is one admin request.
+type adminCall struct {
+	w      http.ResponseWriter
+	r      *http.Request
+	ns     *Namespace
+	prefix string // "/ns/{name}" or ""
+	vars   map[string]string
+}
+
+// Routes lists the core admin API, relative to /__sandbox.
+func (s *Server) Routes() []adminRoute {
+	return []adminRoute{
+		{"GET", "/health", "liveness and the namespace's providers", s.getHealth},
+		{"GET", "/version", "build version", s.getVersion},
+		{"GET", "/scenario", "the scenario in force, as JSON, credentials included", s.getScenario},
+		{"PUT", "/scenario", "load a scenario (YAML or JSON) and reset", s.putScenario},
+		{"POST", "/reset", "back to the scenario's initial state", s.postReset},
+		{"GET", "/requests", "journal, newest first (provider, operation, status, since, limit)", s.getRequests},
+		{"DELETE", "/requests", "clear the journal", s.deleteRequests},
+		{"GET", "/requests/{id}", "one journal entry", s.getRequest},
+		{"GET", "/state/{provider}", "a provider's stored state", s.getState},
+		{"GET", "/callbacks", "every callback delivery and its attempts", s.getCallbacks},
+		{"GET", "/clock", "sandbox time", s.getClock},
+		{"POST", "/clock", "set, advance or freeze sandbox time", s.postClock},
+		{"GET", "/specs", "the providers and their OpenAPI documents", s.getSpecs},
+		{"GET", "/specs/{provider}", "a provider's OpenAPI document (?format=json)", s.getSpec},
+		{"GET", "/namespaces", "live namespaces", s.getNamespaces},
+	}
+}
+
+type nsKey struct{}
+
+func (s *Server) adminRouter() *mux.Router {
+	r := mux.NewRouter()
+	r.UseEncodedPath()
+	for _, rt := range s.Routes() {
+		rt := rt
+		r.Methods(rt.method).Path(rt.path).HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			a := req.Context().Value(nsKey{}).(*adminCall)
+			a.w, a.r, a.vars = w, req, mux.Vars(req)
+			rt.handle(a)
+		})
+	}
+	for _, p := range Providers() {
+		for _, ar := range p.AdminRoutes {
+			ar := ar
+			r.Methods(ar.Method).Path(ar.Path).HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				a := req.Context().Value(nsKey{}).(*adminCall)
+				ar.Handler(a.ns, w, req)
+			})
+		}
+	}
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		writeProblem(w, http.StatusNotFound, "Not found", fmt.Sprintf("no admin endpoint %s %s", req.Method, req.URL.Path), nil)
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		writeProblem(w, http.StatusMethodNotAllowed, "Method not allowed", fmt.Sprintf("%s is not allowed on %s", req.Method, req.URL.Path), nil)
+	})
+	return r
+}
+
+func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, ns *Namespace, prefix, rel string) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("admin panic", "panic", v)
+			writeProblem(w, http.StatusInternalServerError, "Internal error", fmt.Sprint(v), nil)
+		}
+	}()
+	a := &adminCall{ns: ns, prefix: prefix}
+	u := *r.URL
+	u.Path, u.RawPath = rel, ""
+	r2 := r.WithContext(context.WithValue(r.Context(), nsKey{}, a))
+	r2.URL = &u
+	s.admin.ServeHTTP(w, r2)
+}
+
+// Problem is an RFC 7807 problem document.
+type Problem struct {
+	Type     string             `json:"type"`
+	Title    string             `json:"title"`
+	Status   int                `json:"status"`
+	Detail   string             `json:"detail,omitempty"`
+	Problems []scenario.Problem `json:"problems,omitempty"`
+}
+
+// writeProblem answers with application/problem+json.
+func writeProblem(w http.ResponseWriter, status int, title, detail string, probs []scenario.Problem) {
+	body, _ := json.Marshal(Problem{Type: "about:blank", Title: title, Status: status, Detail: detail, Problems: probs})
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// WriteProblem is writeProblem for provider admin routes.
+func WriteProblem(w http.ResponseWriter, status int, title, detail string) {
+	writeProblem(w, status, title, detail, nil)
+}
+
+func (a *adminCall) json(status int, v any) {
+	body, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		writeProblem(a.w, http.StatusInternalServerError, "Encoding failed", err.Error(), nil)
+		return
+	}
+	WriteJSON(a.w, status, append(body, '\n'))
+}
+
+func (s *Server) getHealth(a *adminCall) {
+	names := make([]string, 0, len(s.mounts))
+	for _, p := range Providers() {
+		names = append(names, p.Name)
+	}
+	a.json(http.StatusOK, map[string]any{"status": "ok", "namespace": a.ns.Name, "providers": names})
+}
+
+func (s *Server) getVersion(a *adminCall) {
+	a.json(http.StatusOK, map[string]string{"version": s.cfg.Version, "go": runtime.Version()})
+}
+
+// ScenarioJSON renders a scenario as the document GET /scenario returns:
+// the common part and every provider's effective configuration.
+func ScenarioJSON(sc *Scenario) map[string]any {
+	c := sc.Common()
+	out := map[string]any{
+		"version": c.Version, "name": c.Name, "description": c.Description, "seed": c.Seed,
+		"clock": c.Clock, "http": c.HTTP, "source": sc.File.Name,
+	}
+	if c.Keys.SigningKeyPEM != "" {
+		out["keys"] = c.Keys
+	}
+	for name, cfg := range sc.Configs {
+		out[name] = cfg
+	}
+	return out
+}
+
+func (s *Server) getScenario(a *adminCall) {
+	a.json(http.StatusOK, ScenarioJSON(a.ns.Scenario()))
+}
+
+func (s *Server) putScenario(a *adminCall) {
+	data, err := scenario.ReadAll(a.r.Body, MaxScenarioBytes)
+	if err != nil {
+		writeProblem(a.w, http.StatusRequestEntityTooLarge, "Scenario too large", err.Error(), nil)
+		return
+	}
+	name := "request body"
+	if n := a.r.URL.Query().Get("name"); n != "" {
+		name = n
+	}
+	sc, probs := LoadScenario(name, data)
+	if len(probs) > 0 {
+		writeProblem(a.w, http.StatusBadRequest, "Invalid scenario",
+			fmt.Sprintf("the scenario has %d problem(s); nothing was changed", len(probs)), probs)
+		return
+	}
+	if err := a.ns.Reset(sc); err != nil {
+		writeProblem(a.w, http.StatusBadRequest, "Scenario could not be applied", err.Error(), nil)
+		return
+	}
+	if a.ns.Name == DefaultNamespace && a.prefix == "" {
+		// The bare path also makes it the template for new namespaces.
+		s.tmpl.Store(sc)
+	}
+	a.json(http.StatusOK, map[string]any{"loaded": sc.Common().Name, "namespace": a.ns.Name, "template": a.prefix == ""})
+}
+
+func (s *Server) postReset(a *adminCall) {
+	if err := a.ns.Reset(nil); err != nil {
+		writeProblem(a.w, http.StatusInternalServerError, "Reset failed", err.Error(), nil)
+		return
+	}
+	a.json(http.StatusOK, map[string]any{"reset": a.ns.Name, "now": a.ns.Clock().Now()})
+}
+
+func (s *Server) getRequests(a *adminCall) {
+	q := a.r.URL.Query()
+	f := journal.Filter{Provider: q.Get("provider"), Operation: q.Get("operation")}
+	for key := range q {
+		switch key {
+		case "provider", "operation", "status", "since", "limit":
+		default:
+			writeProblem(a.w, http.StatusBadRequest, "Unknown filter", fmt.Sprintf("unknown query parameter %q; filters: provider, operation, status, since, limit", key), nil)
+			return
+		}
+	}
+	if v := q.Get("status"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 100 || n > 599 {
+			writeProblem(a.w, http.StatusBadRequest, "Invalid filter", fmt.Sprintf("status %q is not an HTTP status code", v), nil)
+			return
+		}
+		f.Status = n
+	}
+	if v := q.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			writeProblem(a.w, http.StatusBadRequest, "Invalid filter", fmt.Sprintf("since %q is not an RFC 3339 time such as 2026-11-22T10:00:00Z", v), nil)
+			return
+		}
+		f.Since = t
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeProblem(a.w, http.StatusBadRequest, "Invalid filter", fmt.Sprintf("limit %q is not a positive number", v), nil)
+			return
+		}
+		f.Limit = n
+	}
+	a.json(http.StatusOK, a.ns.Journal.List(f))
+}
+
+func (s *Server) deleteRequests(a *adminCall) {
+	a.ns.Journal.Clear()
+	a.w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) getRequest(a *adminCall) {
+	e, ok := a.ns.Journal.Get(a.vars["id"])
+	if !ok {
+		writeProblem(a.w, http.StatusNotFound, "Not found", fmt.Sprintf("no journal entry %q in namespace %q (it may have been evicted)", a.vars["id"], a.ns.Name), nil)
+		return
+	}
+	a.json(http.StatusOK, e)
+}
+
+func (s *Server) getState(a *adminCall) {
+	name := a.vars["provider"]
+	st, ok := a.ns.State(name)
+	if !ok {
+		writeProblem(a.w, http.StatusNotFound, "Unknown provider", fmt.Sprintf("no provider %q; providers: %s", name, strings.Join(s.mountNames(), ", ")), nil)
+		return
+	}
+	snap, ok := st.(Snapshotter)
+	if !ok {
+		writeProblem(a.w, http.StatusNotFound, "No state", fmt.Sprintf("provider %q keeps no state to show", name), nil)
+		return
+	}
+	a.json(http.StatusOK, snap.Snapshot())
+}
+
+func (s *Server) getCallbacks(a *adminCall) {
+	all := []any{}
+	for _, p := range Providers() {
+		if st, ok := a.ns.State(p.Name); ok {
+			if cs, ok := st.(CallbackSource); ok {
+				all = append(all, cs.Callbacks()...)
+			}
+		}
+	}
+	a.json(http.StatusOK, all)
+}
+
+type clockView struct {
+	Now    time.Time `json:"now"`
+	Frozen bool      `json:"frozen"`
+}
+
+func (s *Server) getClock(a *adminCall) {
+	c := a.ns.Clock()
+	a.json(http.StatusOK, clockView{Now: c.Now(), Frozen: c.Frozen()})
+}
+
+func (s *Server) postClock(a *adminCall) {
+	var req struct {
+		Set     *string `json:"set"`
+		Advance *string `json:"advance"`
+		Frozen  *bool   `json:"frozen"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(a.w, a.r.Body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeProblem(a.w, http.StatusBadRequest, "Invalid clock request",
+			"expected a JSON object with \"set\" (RFC 3339), \"advance\" (Go duration such as 90s) or \"frozen\" (boolean): "+err.Error(), nil)
+		return
+	}
+	if req.Set == nil && req.Advance == nil && req.Frozen == nil {
+		writeProblem(a.w, http.StatusBadRequest, "Invalid clock request", "give one of \"set\", \"advance\" or \"frozen\"", nil)
+		return
+	}
+	if req.Set != nil && req.Advance != nil {
+		writeProblem(a.w, http.StatusBadRequest, "Invalid clock request", "give \"set\" or \"advance\", not both", nil)
+		return
+	}
+	var setTo time.Time
+	var adv time.Duration
+	if req.Set != nil {
+		t, err := time.Parse(time.RFC3339Nano, *req.Set)
+		if err != nil {
+			writeProblem(a.w, http.StatusBadRequest, "Invalid clock request", fmt.Sprintf("set %q is not an RFC 3339 time such as 2026-11-22T10:00:00Z", *req.Set), nil)
+			return
+		}
+		setTo = t
+	}
+	if req.Advance != nil {
+		d, err := time.ParseDuration(*req.Advance)
+		if err != nil || d < 0 {
+			writeProblem(a.w, http.StatusBadRequest, "Invalid clock request", fmt.Sprintf("advance %q is not a positive Go duration such as 90s or 1h30m (use \"set\" to go back)", *req.Advance), nil)
+			return
+		}
+		adv = d
+	}
+	c := a.ns.Clock()
+	if req.Frozen != nil {
+		c.Freeze(*req.Frozen)
+	}
+	if req.Set != nil {
+		c.Set(setTo)
+	}
+	if req.Advance != nil {
+		c.Advance(adv)
+	}
+	a.json(http.StatusOK, clockView{Now: c.Now(), Frozen: c.Frozen()})
+}
+
+func (s *Server) getSpecs(a *adminCall) {
+	type item struct {
+		Name  string `json:"name"`
+		Title string `json:"title"`
+		Mount string `json:"mount"`
+		Spec  string `json:"spec"`
+	}
+	out := []item{}
+	for _, p := range Providers() {
+		out = append(out, item{p.Name, p.Title, a.prefix + "/" + p.Name, a.prefix + "/__sandbox/specs/" + p.Name})
+	}
+	a.json(http.StatusOK, out)
+}
+
+func (s *Server) getSpec(a *adminCall) {
+	p, ok := Lookup(a.vars["provider"])
+	if !ok {
+		writeProblem(a.w, http.StatusNotFound, "Unknown provider", fmt.Sprintf("no provider %q; providers: %s", a.vars["provider"], strings.Join(s.mountNames(), ", ")), nil)
+		return
+	}
+	switch a.r.URL.Query().Get("format") {
+	case "json":
+		body, err := json.Marshal(s.mounts[p.Name].doc)
+		if err != nil {
+			writeProblem(a.w, http.StatusInternalServerError, "Spec conversion failed", err.Error(), nil)
+			return
+		}
+		WriteJSON(a.w, http.StatusOK, body)
+	case "", "yaml":
+		a.w.Header().Set("Content-Type", "application/yaml")
+		_, _ = a.w.Write(p.Spec)
+	default:
+		writeProblem(a.w, http.StatusBadRequest, "Unknown format", "format is yaml (default) or json", nil)
+	}
+}
+
+func (s *Server) getNamespaces(a *adminCall) {
+	names := s.NamespaceNames()
+	sort.Strings(names)
+	a.json(http.StatusOK, map[string]any{"namespaces": names, "max": s.spaces.max, "idleEviction": s.spaces.idle.String()})
+}

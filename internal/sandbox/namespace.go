@@ -1,0 +1,206 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/clock"
+	"github.com/provider-sandbox/provider-sandbox/internal/journal"
+)
+
+// DefaultNamespace is the namespace the bare mounts serve.
+const DefaultNamespace = "default"
+
+// Namespace is an isolated copy of the whole sandbox: state, journal, clock
+// and callbacks. CI jobs that put /ns/<job> in their base URLs never see each
+// other.
+type Namespace struct {
+	Name    string
+	Journal *journal.Journal
+
+	server   *Server
+	world    atomic.Pointer[world]
+	lastUsed atomic.Int64 // real unix nanos, for idle eviction
+	resetMu  sync.Mutex   // serialises resets and scenario replacement
+}
+
+// world is everything a reset replaces at once. Requests load it once, so a
+// request in flight during a reset finishes against the world it started with.
+type world struct {
+	scenario *Scenario
+	clock    *clock.Clock
+	states   map[string]any // provider name → state
+}
+
+// Clock returns the namespace's clock.
+func (ns *Namespace) Clock() *clock.Clock { return ns.world.Load().clock }
+
+// Scenario returns the scenario the namespace was built from.
+func (ns *Namespace) Scenario() *Scenario { return ns.world.Load().scenario }
+
+// State returns a provider's state in this namespace.
+func (ns *Namespace) State(provider string) (any, bool) {
+	s, ok := ns.world.Load().states[provider]
+	return s, ok
+}
+
+func (ns *Namespace) touch() { ns.lastUsed.Store(time.Now().UnixNano()) }
+
+// build makes a fresh world from a scenario.
+func (ns *Namespace) build(sc *Scenario) (*world, error) {
+	common := sc.Common()
+	w := &world{scenario: sc, clock: clock.New(sc.Start, common.Clock.Frozen), states: map[string]any{}}
+	for _, p := range Providers() {
+		st, err := p.New(Env{
+			Namespace: ns.Name,
+			Clock:     w.clock,
+			Seed:      common.Seed,
+			Config:    sc.Configs[p.Name],
+			Tokens:    sc.Tokens,
+			Logger:    ns.server.log.With("namespace", ns.Name, "provider", p.Name),
+		})
+		if err != nil {
+			w.close()
+			return nil, fmt.Errorf("%s: %w", p.Name, err)
+		}
+		w.states[p.Name] = st
+	}
+	return w, nil
+}
+
+func (w *world) close() {
+	w.clock.Close()
+	for _, st := range w.states {
+		if c, ok := st.(Closer); ok {
+			c.Close()
+		}
+	}
+}
+
+// Reset rebuilds the namespace from sc (or from its current scenario when sc
+// is nil) and clears its journal.
+func (ns *Namespace) Reset(sc *Scenario) error {
+	ns.resetMu.Lock()
+	defer ns.resetMu.Unlock()
+	if sc == nil {
+		sc = ns.Scenario()
+	}
+	w, err := ns.build(sc)
+	if err != nil {
+		return err
+	}
+	old := ns.world.Swap(w)
+	ns.Journal.Clear()
+	if old != nil {
+		old.close()
+	}
+	return nil
+}
+
+func (ns *Namespace) close() {
+	if w := ns.world.Load(); w != nil {
+		w.close()
+	}
+}
+
+// ValidNamespaceName reports whether name matches [A-Za-z0-9][A-Za-z0-9._-]{0,63}.
+func ValidNamespaceName(name string) bool {
+	if len(name) == 0 || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || (c != '.' && c != '_' && c != '-')) {
+			return false
+		}
+	}
+	return true
+}
+
+// errTooManyNamespaces is answered with 503 when every slot is in use by a
+// namespace that is not idle: evicting a busy namespace would lose a running
+// test's state.
+var errTooManyNamespaces = errors.New("too many namespaces")
+
+// namespaces is the set of live namespaces, bounded in number.
+type namespaces struct {
+	mu   sync.Mutex
+	byID map[string]*Namespace
+	max  int
+	idle time.Duration
+}
+
+// get returns the named namespace, creating it from the template scenario on
+// first use. At the limit, idle namespaces are evicted first; if none is
+// idle the call fails with errTooManyNamespaces.
+func (s *Server) namespace(name string) (*Namespace, error) {
+	set := &s.spaces
+	set.mu.Lock()
+	ns, ok := set.byID[name]
+	if ok {
+		set.mu.Unlock()
+		ns.touch()
+		return ns, nil
+	}
+	if len(set.byID) >= set.max {
+		s.evictIdleLocked(time.Now())
+		if len(set.byID) >= set.max {
+			set.mu.Unlock()
+			return nil, errTooManyNamespaces
+		}
+	}
+	ns = &Namespace{Name: name, server: s, Journal: journal.New(s.cfg.JournalSize)}
+	w, err := ns.build(s.template())
+	if err != nil {
+		set.mu.Unlock()
+		return nil, err
+	}
+	ns.world.Store(w)
+	ns.touch()
+	set.byID[name] = ns
+	set.mu.Unlock()
+	s.log.Debug("namespace created", "namespace", name)
+	return ns, nil
+}
+
+// evictIdleLocked closes namespaces unused for longer than the idle limit.
+// The default namespace is never evicted.
+func (s *Server) evictIdleLocked(now time.Time) int {
+	set := &s.spaces
+	n := 0
+	for name, ns := range set.byID {
+		if name == DefaultNamespace {
+			continue
+		}
+		if now.Sub(time.Unix(0, ns.lastUsed.Load())) >= set.idle {
+			delete(set.byID, name)
+			ns.close()
+			n++
+			s.log.Info("namespace evicted after idling", "namespace", name, "idle", set.idle)
+		}
+	}
+	return n
+}
+
+// EvictIdle evicts idle namespaces now; the server also does this
+// periodically. It returns how many were evicted.
+func (s *Server) EvictIdle() int {
+	s.spaces.mu.Lock()
+	defer s.spaces.mu.Unlock()
+	return s.evictIdleLocked(time.Now())
+}
+
+// NamespaceNames lists the live namespaces.
+func (s *Server) NamespaceNames() []string {
+	s.spaces.mu.Lock()
+	defer s.spaces.mu.Unlock()
+	out := make([]string, 0, len(s.spaces.byID))
+	for n := range s.spaces.byID {
+		out = append(out, n)
+	}
+	return out
+}

@@ -1,0 +1,279 @@
+package sandbox
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/clock"
+	"github.com/provider-sandbox/provider-sandbox/internal/journal"
+)
+
+// HeaderRequestID carries the journal key of every response.
+const HeaderRequestID = "X-Sandbox-Request-Id"
+
+// HeaderHint names the closest operation when a request matches none.
+const HeaderHint = "X-Sandbox-Hint"
+
+// Call is one request to a provider operation, handed to Guard, handlers and
+// WriteError.
+type Call struct {
+	W http.ResponseWriter
+	R *http.Request
+	// Body is the whole request body, already read within the body limit.
+	Body []byte
+	// State is the provider's state in this namespace (what Provider.New returned).
+	State any
+	// NS is the namespace the request belongs to.
+	NS *Namespace
+	// Operation is the matched operationId; empty before routing succeeds.
+	Operation string
+	// Params holds the path parameters of the matched operation.
+	Params map[string]string
+
+	prefix string // "/ns/{name}" or ""
+	mount  *mount
+	clock  *clock.Clock
+	entry  *journal.Entry
+}
+
+// Now returns the namespace's sandbox time.
+func (c *Call) Now() time.Time { return c.clock.Now() }
+
+// Clock returns the namespace's clock, for scheduling.
+func (c *Call) Clock() *clock.Clock { return c.clock }
+
+// Provider returns the provider serving the call.
+func (c *Call) Provider() *Provider { return c.mount.provider }
+
+// Origin returns scheme://host of the request, honouring X-Forwarded-Proto
+// so that URLs handed out behind a TLS proxy work.
+func (c *Call) Origin() string {
+	scheme := "http"
+	if c.R.TLS != nil {
+		scheme = "https"
+	}
+	if p := c.R.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
+		scheme = p
+	}
+	return scheme + "://" + c.R.Host
+}
+
+// BaseURL returns the URL of the provider's mount as the client sees it,
+// namespace prefix included, e.g. http://127.0.0.1:8080/ns/ci-42/netrefer.
+// Every URL the sandbox hands out is built from it.
+func (c *Call) BaseURL() string {
+	return c.Origin() + c.prefix + "/" + c.mount.provider.Name
+}
+
+// Fail answers with the provider's native shape for a core error.
+func (c *Call) Fail(e *Error) { c.mount.provider.WriteError(c, e) }
+
+// NoteFault records in the journal that a fault rule affected the request.
+func (c *Call) NoteFault(rule string) { c.entry.Faults = append(c.entry.Faults, rule) }
+
+// JSON writes v as a JSON response with the given status and content type
+// "application/json" unless the handler already set one.
+func (c *Call) JSON(status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		c.Fail(&Error{Kind: ErrInternal, Status: http.StatusInternalServerError, Message: "response could not be encoded: " + err.Error()})
+		return
+	}
+	WriteJSON(c.W, status, body)
+}
+
+// WriteJSON writes an already encoded JSON body.
+func WriteJSON(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "application/json")
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// serveProvider is the request pipeline of a provider mount:
+// route → read body → guard → validate → handler, with the journal around it
+// and panics turned into the provider's 500.
+func (s *Server) serveProvider(w http.ResponseWriter, r *http.Request, ns *Namespace, m *mount, prefix, rel string) {
+	start := time.Now()
+	wd := ns.world.Load()
+	id := s.nextID()
+	w.Header().Set(HeaderRequestID, id)
+	cw := &captureWriter{ResponseWriter: w, limit: s.cfg.JournalBodyBytes}
+	entry := &journal.Entry{ID: id, Time: wd.clock.Now(), Namespace: ns.Name, Provider: m.provider.Name}
+	c := &Call{W: cw, R: r, State: wd.states[m.provider.Name], NS: ns, prefix: prefix, mount: m, clock: wd.clock, entry: entry}
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				s.record(ns, entry, r, c.Body, cw, start)
+				panic(v)
+			}
+			s.log.Error("handler panic", "provider", m.provider.Name, "operation", c.Operation, "panic", v, "stack", string(debug.Stack()))
+			if !cw.wroteHeader {
+				c.Fail(&Error{Kind: ErrInternal, Status: http.StatusInternalServerError, Message: fmt.Sprint(v)})
+			}
+		}
+		s.record(ns, entry, r, c.Body, cw, start)
+	}()
+	s.runPipeline(c, m, rel)
+}
+
+func (s *Server) runPipeline(c *Call, m *mount, rel string) {
+	r := c.R
+	op, params, rerr := m.match(r, rel)
+	if rerr != nil {
+		if rerr.Kind == ErrNotFound {
+			if hint := m.closest(r.Method, rel); hint != "" {
+				c.W.Header().Set(HeaderHint, "did you mean "+hint+"?")
+			}
+		} else if len(rerr.Allowed) > 0 {
+			c.W.Header().Set("Allow", strings.Join(rerr.Allowed, ", "))
+		}
+		c.Fail(rerr)
+		return
+	}
+	c.Operation, c.Params = op.id, params
+	c.entry.Operation = op.id
+
+	limit := c.NS.Scenario().Common().HTTP.MaxBodyBytes
+	if limit <= 0 {
+		limit = DefaultMaxBodyBytes
+	}
+	if bl, ok := c.State.(BodyLimiter); ok {
+		if l := bl.MaxBodyBytes(); l > 0 {
+			limit = l
+		}
+	}
+	body, err := readBody(r, limit)
+	c.Body = body
+	if err != nil {
+		if errors.Is(err, errBodyTooLarge) {
+			c.Fail(&Error{Kind: ErrBodyTooLarge, Status: http.StatusRequestEntityTooLarge, Limit: limit,
+				Message: fmt.Sprintf("request body exceeds the limit of %d bytes", limit)})
+			return
+		}
+		c.Fail(&Error{Kind: ErrInvalidRequest, Status: http.StatusBadRequest, Message: "request body could not be read: " + err.Error()})
+		return
+	}
+	if g := m.provider.Guard; g != nil && !g(c) {
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if verr, detail := op.check(r, params); verr != nil {
+		c.entry.Validation = detail
+		c.Fail(verr)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	op.handler(c)
+}
+
+var errBodyTooLarge = errors.New("body too large")
+
+// readBody reads at most limit bytes; one more means the body is too large.
+// A declared Content-Length over the limit is refused without reading.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	if r.ContentLength > limit {
+		return nil, errBodyTooLarge
+	}
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength))
+	}
+	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > limit {
+		return nil, errBodyTooLarge
+	}
+	return buf.Bytes(), nil
+}
+
+// record adds the finished exchange to the namespace's journal.
+func (s *Server) record(ns *Namespace, e *journal.Entry, r *http.Request, body []byte, cw *captureWriter, start time.Time) {
+	status := cw.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	e.Request = journal.Message{
+		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
+		Header: r.Header.Clone(), BodyBytes: int64(len(body)),
+	}
+	if len(body) > s.cfg.JournalBodyBytes {
+		e.Request.Body, e.Request.Truncated = string(body[:s.cfg.JournalBodyBytes]), true
+	} else {
+		e.Request.Body = string(body)
+	}
+	e.Response = journal.Message{Status: status, Header: cw.Header().Clone(), Body: cw.buf.String(), BodyBytes: cw.n, Truncated: cw.n > int64(cw.buf.Len())}
+	e.LatencyMicros = time.Since(start).Microseconds()
+	ns.Journal.Add(e)
+}
+
+// captureWriter passes a response through while keeping its status and the
+// start of its body for the journal.
+type captureWriter struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+	n           int64
+	limit       int
+	buf         bytes.Buffer
+}
+
+func (w *captureWriter) WriteHeader(code int) {
+	if w.wroteHeader {
+		return
+	}
+	w.wroteHeader, w.status = true, code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *captureWriter) Write(p []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if room := w.limit - w.buf.Len(); room > 0 {
+		if len(p) < room {
+			room = len(p)
+		}
+		w.buf.Write(p[:room])
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.n += int64(n)
+	return n, err
+}
+
+// Flush lets streaming handlers (large CSV windows) push data out.
+func (w *captureWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		if !w.wroteHeader {
+			w.WriteHeader(http.StatusOK)
+		}
+		f.Flush()
+	}
+}
+
+// Hijack lets fault rules reset or stall the connection.
+func (w *captureWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if h, ok := w.ResponseWriter.(http.Hijacker); ok {
+		return h.Hijack()
+	}
+	return nil, nil, errors.New("connection cannot be hijacked")
+}
+
+// Unwrap serves http.ResponseController.
+func (w *captureWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,203 @@
+// Package sandbox is the core every provider emulator plugs into: one HTTP
+// handler that splits requests by namespace and mount, routes and validates
+// them with the provider's OpenAPI document, records them in the journal, and
+// serves the admin API.
+//
+// A provider is a package under mocks/ that calls Register from an init
+// function. The core never imports a provider, so adding a fifth one means
+// writing its package and a blank import in mocks/all.
+package sandbox
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"sync"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/clock"
+	"github.com/provider-sandbox/provider-sandbox/internal/tokens"
+)
+
+// Provider describes one emulated third-party API.
+type Provider struct {
+	// Name is the mount (/Name/...) and the scenario's top-level key.
+	Name string
+	// Title is a human name for listings ("NetRefer Data Ingestion").
+	Title string
+	// Spec is the provider's OpenAPI 3.0 document (YAML or JSON). Its paths are
+	// relative to the mount. It is the single source of routing and request
+	// validation: every operationId in it needs an entry in Operations.
+	Spec []byte
+	// NewConfig returns a pointer to the provider's scenario section filled
+	// with its defaults. The scenario's section is decoded strictly on top of
+	// it; if the value implements scenario.Validator it is validated too.
+	// A decoded config is shared by every namespace and must be treated as
+	// read-only.
+	NewConfig func() any
+	// New builds the provider's state for one namespace. It is called when a
+	// namespace is created or reset. The result is handed to every handler as
+	// Call.State and may implement Snapshotter, CallbackSource, Closer and
+	// BodyLimiter.
+	New func(env Env) (any, error)
+	// Operations maps each operationId of the spec to its handler.
+	Operations map[string]Handler
+	// Guard, when set, runs after routing and before spec validation. It is
+	// where a provider puts the checks that its real counterpart performs
+	// before looking at the payload (an API gateway's key and token checks, a
+	// Laravel app's Accept header and auth middleware). It returns false when
+	// it has already answered.
+	Guard func(c *Call) bool
+	// WriteError answers with the provider's native error shape for a failure
+	// found by the core: unknown path, wrong method, body too large, spec
+	// validation failure, or an internal error.
+	WriteError func(c *Call, e *Error)
+	// AdminRoutes are extra admin endpoints under /__sandbox/ (for example the
+	// InTarget verifier). They are served in every namespace.
+	AdminRoutes []AdminRoute
+	// Commands are CLI subcommands: `sandbox <Name> <command> ...`.
+	Commands map[string]Command
+	// Banner, when set, returns lines printed at start-up (demo credentials).
+	Banner func(cfg any, baseURL string) []string
+}
+
+// Handler serves one operation.
+type Handler func(c *Call)
+
+// Command is a CLI subcommand. It returns the process exit status.
+type Command struct {
+	Summary string
+	Run     func(args []string, stdout, stderr io.Writer) int
+}
+
+// AdminRoute is an admin endpoint contributed by a provider.
+type AdminRoute struct {
+	Method  string
+	Path    string // relative to /__sandbox, e.g. /intarget/verify
+	Handler func(ns *Namespace, w http.ResponseWriter, r *http.Request)
+}
+
+// Env is what a provider's state is built from.
+type Env struct {
+	Namespace string
+	Clock     *clock.Clock
+	// Seed is the scenario's seed; derive every pseudo-random choice from it.
+	Seed int64
+	// Config is the value NewConfig returned, with the scenario decoded into it.
+	Config any
+	// Tokens signs and verifies JWTs with the scenario's key.
+	Tokens *tokens.Issuer
+	Logger *slog.Logger
+}
+
+// Snapshotter is implemented by provider state that can be shown by
+// GET /__sandbox/state/{provider}. The value must be JSON-marshalable and
+// must be a copy, not a live view.
+type Snapshotter interface {
+	Snapshot() any
+}
+
+// CallbackSource is implemented by provider state that sends callbacks; the
+// deliveries are listed by GET /__sandbox/callbacks.
+type CallbackSource interface {
+	Callbacks() []any
+}
+
+// Closer is implemented by provider state holding goroutines or timers. Close
+// is called when the namespace is reset, evicted or the server shuts down.
+type Closer interface {
+	Close()
+}
+
+// BodyLimiter lets provider state set its own request body limit, answered
+// with ErrBodyTooLarge through the provider's WriteError.
+type BodyLimiter interface {
+	MaxBodyBytes() int64
+}
+
+// ErrorKind classifies failures the core hands to a provider's WriteError.
+type ErrorKind int
+
+const (
+	// ErrNotFound: no operation of the spec matches the path.
+	ErrNotFound ErrorKind = iota + 1
+	// ErrMethodNotAllowed: the path exists with other methods (Error.Allowed).
+	ErrMethodNotAllowed
+	// ErrBodyTooLarge: the body exceeds the limit (Error.Limit).
+	ErrBodyTooLarge
+	// ErrInvalidRequest: the request fails the OpenAPI document (Error.Fields).
+	ErrInvalidRequest
+	// ErrInternal: a handler panicked or failed.
+	ErrInternal
+	// ErrUnavailable: a fault rule asks for an outage answer.
+	ErrUnavailable
+)
+
+// Error is a failure found by the core, to be written in the provider's shape.
+type Error struct {
+	Kind    ErrorKind
+	Status  int
+	Message string
+	// Fields lists each validation failure, for ErrInvalidRequest.
+	Fields []FieldError
+	// Allowed lists the methods of the path, for ErrMethodNotAllowed.
+	Allowed []string
+	// Limit is the body limit in bytes, for ErrBodyTooLarge.
+	Limit int64
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// FieldError is one failed check of the OpenAPI document.
+type FieldError struct {
+	// In is where the value was: "path", "query", "header", "cookie" or "body".
+	In string `json:"in"`
+	// Field names the parameter, or the body field as a dotted path
+	// ("items.0.amount"); empty for the body as a whole.
+	Field string `json:"field,omitempty"`
+	// Reason is kin-openapi's reason ("property \"msisdn\" is missing").
+	Reason string `json:"reason"`
+	// Rule is a short machine name for the failed rule: required, type,
+	// format, pattern, minimum, maximum, minLength, maxLength, enum, parse.
+	Rule string `json:"rule,omitempty"`
+}
+
+var (
+	registryMu sync.RWMutex
+	registry   = map[string]*Provider{}
+)
+
+// Register adds a provider. It panics on a duplicate or incomplete provider,
+// which can only be a programming error caught by any test run.
+func Register(p *Provider) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if p.Name == "" || p.Spec == nil || p.New == nil || p.NewConfig == nil || p.WriteError == nil {
+		panic(fmt.Sprintf("sandbox: provider %q is missing Name, Spec, New, NewConfig or WriteError", p.Name))
+	}
+	if _, dup := registry[p.Name]; dup {
+		panic("sandbox: provider registered twice: " + p.Name)
+	}
+	registry[p.Name] = p
+}
+
+// Providers returns the registered providers sorted by name.
+func Providers() []*Provider {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	out := make([]*Provider, 0, len(registry))
+	for _, p := range registry {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Lookup returns a registered provider by name.
+func Lookup(name string) (*Provider, bool) {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	p, ok := registry[name]
+	return p, ok
+}

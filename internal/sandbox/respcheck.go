@@ -1,0 +1,49 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+)
+
+// CheckResponse validates a response against the OpenAPI document of the
+// operation the request was routed to: its status must be documented, and
+// its headers and body must match the schema. It is what the test helper
+// calls on every response a test receives. Requests that match no operation
+// (404/405 from the core) are not checked against a spec; it reports
+// matched=false for them.
+func (s *Server) CheckResponse(req *http.Request, status int, header http.Header, body []byte) (matched bool, err error) {
+	path := req.URL.Path
+	if rest, ok := strings.CutPrefix(path, "/ns/"); ok {
+		_, tail, _ := strings.Cut(rest, "/")
+		path = "/" + tail
+	}
+	mountName, rel, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	m, ok := s.mounts[mountName]
+	if !ok {
+		return false, nil
+	}
+	op, params, rerr := m.match(req, "/"+rel)
+	if rerr != nil {
+		return false, nil
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{
+			Request: req, PathParams: params, Route: op.route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+		},
+		Status:  status,
+		Header:  header,
+		Body:    io.NopCloser(bytes.NewReader(body)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		return true, fmt.Errorf("%s %s → %d does not match operation %s: %w", req.Method, req.URL.Path, status, op.id, err)
+	}
+	return true, nil
+}

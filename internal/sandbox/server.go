@@ -1,0 +1,204 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/mux"
+)
+
+// Config holds the server's settings (command-line flags, not scenario).
+type Config struct {
+	// Scenario is the template for every namespace. Required.
+	Scenario *Scenario
+	// JournalSize is the number of entries each namespace keeps (default 10,000).
+	JournalSize int
+	// JournalBodyBytes is how much of each body the journal keeps (default 4 KiB).
+	JournalBodyBytes int
+	// MaxNamespaces bounds the live namespaces (default 256).
+	MaxNamespaces int
+	// NamespaceIdle is how long an unused namespace lives (default 30 min).
+	NamespaceIdle time.Duration
+	// Version is reported by GET /__sandbox/version.
+	Version string
+	Logger  *slog.Logger
+}
+
+// Server is the sandbox's HTTP handler.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	mounts   map[string]*mount
+	admin    *mux.Router
+	tmpl     atomic.Pointer[Scenario]
+	spaces   namespaces
+	seq      atomic.Uint64
+	stopOnce sync.Once
+	stop     chan struct{}
+}
+
+// New compiles every registered provider and returns a ready handler. A
+// provider whose spec is invalid or has operations without handlers makes
+// New fail: that is a start-up error, not a silent 404 later.
+func New(cfg Config) (*Server, error) {
+	if cfg.Scenario == nil {
+		return nil, errors.New("sandbox: a scenario is required")
+	}
+	if cfg.JournalSize <= 0 {
+		cfg.JournalSize = 10000
+	}
+	if cfg.JournalBodyBytes <= 0 {
+		cfg.JournalBodyBytes = 4096
+	}
+	if cfg.MaxNamespaces <= 0 {
+		cfg.MaxNamespaces = 256
+	}
+	if cfg.NamespaceIdle <= 0 {
+		cfg.NamespaceIdle = 30 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, mounts: map[string]*mount{}, stop: make(chan struct{})}
+	s.spaces = namespaces{byID: map[string]*Namespace{}, max: cfg.MaxNamespaces, idle: cfg.NamespaceIdle}
+	for _, p := range Providers() {
+		m, err := compile(p)
+		if err != nil {
+			return nil, err
+		}
+		s.mounts[p.Name] = m
+	}
+	s.tmpl.Store(cfg.Scenario)
+	s.admin = s.adminRouter()
+	if _, err := s.namespace(DefaultNamespace); err != nil {
+		return nil, err
+	}
+	go s.janitor()
+	return s, nil
+}
+
+func (s *Server) template() *Scenario { return s.tmpl.Load() }
+
+// Close stops background work and every namespace's timers and callbacks.
+func (s *Server) Close() {
+	s.stopOnce.Do(func() {
+		close(s.stop)
+		s.spaces.mu.Lock()
+		defer s.spaces.mu.Unlock()
+		for _, ns := range s.spaces.byID {
+			ns.close()
+		}
+	})
+}
+
+// janitor evicts idle namespaces periodically.
+func (s *Server) janitor() {
+	every := s.cfg.NamespaceIdle / 4
+	if every > time.Minute {
+		every = time.Minute
+	}
+	if every < time.Second {
+		every = time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.EvictIdle()
+		}
+	}
+}
+
+// Default returns the default namespace.
+func (s *Server) Default() *Namespace {
+	ns, _ := s.namespace(DefaultNamespace)
+	return ns
+}
+
+// Namespace returns (creating if needed) a namespace by name.
+func (s *Server) Namespace(name string) (*Namespace, error) {
+	if !ValidNamespaceName(name) {
+		return nil, fmt.Errorf("invalid namespace name %q", name)
+	}
+	return s.namespace(name)
+}
+
+// ServeHTTP splits the path into namespace, mount and the provider's own path.
+//
+//	/ns/{namespace}/{mount}/... → namespace {namespace}
+//	/{mount}/...                → namespace "default"
+//	/__sandbox/...              → admin API
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Path
+	nsName, prefix := DefaultNamespace, ""
+	if rest, ok := strings.CutPrefix(path, "/ns/"); ok {
+		name, tail, _ := strings.Cut(rest, "/")
+		if !ValidNamespaceName(name) {
+			writeProblem(w, http.StatusBadRequest, "Invalid namespace name",
+				fmt.Sprintf("namespace %q must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}", name), nil)
+			return
+		}
+		nsName, prefix, path = name, "/ns/"+name, "/"+tail
+	}
+	ns, err := s.namespace(nsName)
+	if err != nil {
+		if errors.Is(err, errTooManyNamespaces) {
+			w.Header().Set("Retry-After", "60")
+			writeProblem(w, http.StatusServiceUnavailable, "Too many namespaces",
+				fmt.Sprintf("all %d namespace slots are in use; idle namespaces are evicted after %s", s.spaces.max, s.spaces.idle), nil)
+			return
+		}
+		s.log.Error("namespace creation failed", "namespace", nsName, "err", err)
+		writeProblem(w, http.StatusInternalServerError, "Namespace could not be created", err.Error(), nil)
+		return
+	}
+	mountName, rel, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	rel = "/" + rel
+	if mountName == "__sandbox" {
+		s.serveAdmin(w, r, ns, prefix, rel)
+		return
+	}
+	m, ok := s.mounts[mountName]
+	if !ok {
+		writeProblem(w, http.StatusNotFound, "Not found",
+			fmt.Sprintf("no provider is mounted at /%s; mounts: %s", mountName, strings.Join(s.mountNames(), ", ")), nil)
+		return
+	}
+	s.serveProvider(w, r, ns, m, prefix, rel)
+}
+
+func (s *Server) mountNames() []string {
+	out := make([]string, 0, len(s.mounts))
+	for _, p := range Providers() {
+		out = append(out, "/"+p.Name)
+	}
+	return out
+}
+
+// nextID returns a request id unique within the process.
+func (s *Server) nextID() string {
+	n := s.seq.Add(1)
+	return fmt.Sprintf("req_%08x", n)
+}
+
+// Shutdown is a convenience for callers that own an http.Server: it shuts it
+// down (letting in-flight requests finish) and then closes the sandbox.
+func (s *Server) Shutdown(ctx context.Context, hs *http.Server) error {
+	err := hs.Shutdown(ctx)
+	s.Close()
+	return err
+}

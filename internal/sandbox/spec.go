@@ -1,0 +1,276 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/gorilla/mux"
+)
+
+// ExtValidateBody is an operation extension: `x-sandbox-validate-body: false`
+// leaves body validation to the handler, for providers that judge a payload
+// item by item (NetRefer answers 207 with per-event results).
+const ExtValidateBody = "x-sandbox-validate-body"
+
+// mount is a provider compiled for serving: its parsed spec and router.
+type mount struct {
+	provider *Provider
+	doc      *openapi3.T
+	router   *mux.Router
+	ops      map[string]*operation // by operationId
+}
+
+// operation is one spec operation with everything validation needs.
+type operation struct {
+	id       string
+	method   string
+	path     string // as in the spec, relative to the mount
+	handler  Handler
+	route    *routers.Route
+	options  *openapi3filter.Options
+	validate bool // false when the operation has no parameters and no body to check
+}
+
+// compile parses and checks a provider's spec and builds its router. An
+// operation without a handler, or a handler without an operation, is an error:
+// a silent 404 for a documented operation would be a lie.
+func compile(p *Provider) (*mount, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(p.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("%s: spec does not parse: %w", p.Name, err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		return nil, fmt.Errorf("%s: spec is not valid OpenAPI: %w", p.Name, err)
+	}
+	m := &mount{provider: p, doc: doc, router: mux.NewRouter(), ops: map[string]*operation{}}
+	m.router.UseEncodedPath()
+	var missing []string
+	paths := doc.Paths.InMatchingOrder()
+	for _, path := range paths {
+		item := doc.Paths.Value(path)
+		for method, op := range item.Operations() {
+			if op.OperationID == "" {
+				return nil, fmt.Errorf("%s: %s %s has no operationId", p.Name, method, path)
+			}
+			h, ok := p.Operations[op.OperationID]
+			if !ok {
+				missing = append(missing, op.OperationID)
+				continue
+			}
+			o := &operation{
+				id: op.OperationID, method: method, path: path, handler: h,
+				route: &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op},
+				options: &openapi3filter.Options{
+					MultiError:         true,
+					AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+				},
+			}
+			if v, ok := op.Extensions[ExtValidateBody].(bool); ok && !v {
+				o.options.ExcludeRequestBody = true
+			}
+			o.validate = len(op.Parameters) > 0 || len(item.Parameters) > 0 || (op.RequestBody != nil && !o.options.ExcludeRequestBody)
+			m.ops[o.id] = o
+			m.router.Methods(method).Path(path).Name(o.id)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return nil, fmt.Errorf("%s: operations without a handler: %s", p.Name, strings.Join(missing, ", "))
+	}
+	var extra []string
+	for id := range p.Operations {
+		if _, ok := m.ops[id]; !ok {
+			extra = append(extra, id)
+		}
+	}
+	if len(extra) > 0 {
+		sort.Strings(extra)
+		return nil, fmt.Errorf("%s: handlers for operations the spec does not have: %s", p.Name, strings.Join(extra, ", "))
+	}
+	return m, nil
+}
+
+// match finds the operation for a method and a path relative to the mount.
+// On failure it returns ErrNotFound or ErrMethodNotAllowed with the allowed
+// methods of the path.
+func (m *mount) match(r *http.Request, rel string) (*operation, map[string]string, *Error) {
+	// mux matches on the request URL; give it a shallow copy with the
+	// mount-relative path.
+	u := *r.URL
+	u.Path, u.RawPath = rel, ""
+	probe := &http.Request{Method: r.Method, URL: &u, Host: r.Host, Header: r.Header}
+	var rm mux.RouteMatch
+	if m.router.Match(probe, &rm) {
+		return m.ops[rm.Route.GetName()], rm.Vars, nil
+	}
+	if errors.Is(rm.MatchErr, mux.ErrMethodMismatch) {
+		return nil, nil, &Error{Kind: ErrMethodNotAllowed, Status: http.StatusMethodNotAllowed,
+			Message: fmt.Sprintf("The %s method is not supported for this route.", r.Method), Allowed: m.allowed(probe)}
+	}
+	return nil, nil, &Error{Kind: ErrNotFound, Status: http.StatusNotFound, Message: "no operation matches " + r.Method + " " + rel}
+}
+
+// allowed lists the methods served for the request's path.
+func (m *mount) allowed(probe *http.Request) []string {
+	var out []string
+	for _, method := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
+		p := *probe
+		p.Method = method
+		var rm mux.RouteMatch
+		if m.router.Match(&p, &rm) {
+			out = append(out, method)
+		}
+	}
+	return out
+}
+
+// closest names the operation most like an unmatched request, as
+// "METHOD /path", for the X-Sandbox-Hint header.
+func (m *mount) closest(method, rel string) string {
+	best, bestScore := "", -1
+	want := strings.Split(strings.Trim(rel, "/"), "/")
+	for _, o := range m.ops {
+		have := strings.Split(strings.Trim(o.path, "/"), "/")
+		score := 0
+		for i := 0; i < len(want) && i < len(have); i++ {
+			if want[i] == have[i] || strings.HasPrefix(have[i], "{") {
+				score += 2
+			} else if strings.EqualFold(want[i], have[i]) || strings.Contains(have[i], want[i]) || strings.Contains(want[i], have[i]) {
+				score++
+			}
+		}
+		if o.method == method {
+			score++
+		}
+		score -= abs(len(want) - len(have))
+		if score > bestScore || (score == bestScore && o.method+" "+o.path < best) {
+			best, bestScore = o.method+" "+o.path, score
+		}
+	}
+	return best
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// validate checks a request against its operation. It returns nil or an
+// ErrInvalidRequest listing every failure, and the raw detail for the journal.
+func (o *operation) check(r *http.Request, params map[string]string) (*Error, string) {
+	if !o.validate {
+		return nil, ""
+	}
+	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: o.route, Options: o.options}
+	err := openapi3filter.ValidateRequest(r.Context(), in)
+	if err == nil {
+		return nil, ""
+	}
+	fields := flatten(err, nil)
+	msg := "the request does not match the API specification"
+	if len(fields) > 0 {
+		msg = describe(fields[0])
+	}
+	return &Error{Kind: ErrInvalidRequest, Status: http.StatusBadRequest, Message: msg, Fields: fields}, err.Error()
+}
+
+// describe turns a field error into one readable sentence.
+func describe(f FieldError) string {
+	switch {
+	case f.In == "body" && f.Field == "":
+		return "request body: " + f.Reason
+	case f.In == "body":
+		return fmt.Sprintf("field %q: %s", f.Field, f.Reason)
+	default:
+		return fmt.Sprintf("%s parameter %q: %s", f.In, f.Field, f.Reason)
+	}
+}
+
+// flatten turns kin-openapi's nested errors into a flat list of FieldErrors.
+func flatten(err error, out []FieldError) []FieldError {
+	var multi openapi3.MultiError
+	if errors.As(err, &multi) {
+		for _, e := range multi {
+			out = flatten(e, out)
+		}
+		return out
+	}
+	var re *openapi3filter.RequestError
+	if errors.As(err, &re) {
+		in, name := "body", ""
+		if re.Parameter != nil {
+			in, name = re.Parameter.In, re.Parameter.Name
+		}
+		if re.Err == nil {
+			return append(out, FieldError{In: in, Field: name, Reason: re.Reason, Rule: ruleOf(re.Reason)})
+		}
+		var inner openapi3.MultiError
+		if errors.As(re.Err, &inner) {
+			for _, e := range inner {
+				out = appendSchemaErr(out, in, name, e)
+			}
+			return out
+		}
+		return appendSchemaErr(out, in, name, re.Err)
+	}
+	var se *openapi3.SchemaError
+	if errors.As(err, &se) {
+		return appendSchemaErr(out, "body", "", se)
+	}
+	return append(out, FieldError{In: "body", Reason: err.Error()})
+}
+
+func appendSchemaErr(out []FieldError, in, name string, err error) []FieldError {
+	var se *openapi3.SchemaError
+	if !errors.As(err, &se) {
+		var pe *openapi3filter.ParseError
+		if errors.As(err, &pe) {
+			return append(out, FieldError{In: in, Field: name, Reason: pe.Error(), Rule: "parse"})
+		}
+		return append(out, FieldError{In: in, Field: name, Reason: err.Error(), Rule: ruleOf(err.Error())})
+	}
+	field := name
+	if ptr := se.JSONPointer(); len(ptr) > 0 {
+		field = strings.Join(ptr, ".")
+		if name != "" {
+			field = name + "." + field
+		}
+	}
+	rule := se.SchemaField
+	// A missing required property is reported at the parent with the
+	// property's name in the reason; name the property itself.
+	if rule == "required" {
+		if i := strings.Index(se.Reason, "property \""); i >= 0 {
+			rest := se.Reason[i+len("property \""):]
+			if j := strings.Index(rest, "\""); j >= 0 {
+				prop := rest[:j]
+				if field == "" {
+					field = prop
+				} else if !strings.HasSuffix(field, prop) {
+					field = field + "." + prop
+				}
+			}
+		}
+	}
+	return append(out, FieldError{In: in, Field: field, Reason: se.Reason, Rule: rule})
+}
+
+func ruleOf(reason string) string {
+	switch {
+	case strings.Contains(reason, "must have a value"), strings.Contains(reason, "is missing"):
+		return "required"
+	case strings.Contains(reason, "parse"), strings.Contains(reason, "decod"):
+		return "parse"
+	}
+	return ""
+}

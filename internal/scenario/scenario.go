@@ -1,0 +1,343 @@
+// Package scenario reads scenario files: the initial world and the rules of a
+// sandbox run (credentials, seed data, clock, limits, faults).
+//
+// A scenario is YAML (JSON works too, being YAML) and is decoded strictly: an
+// unknown key, a wrong type or a value that fails validation is reported as a
+// Problem that names the file, the line, the field path and a hint. Provider
+// sections (top-level keys such as "netrefer") are kept as raw YAML nodes here
+// and decoded by the provider that owns them, so the core does not need to
+// know any provider's schema.
+package scenario
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// CurrentVersion is the only scenario format version this sandbox reads.
+const CurrentVersion = 1
+
+// Scenario is the provider-independent part of a scenario file.
+type Scenario struct {
+	// Version of the file format; must be 1.
+	Version int `yaml:"version" json:"version"`
+	// Name and Description say what the scenario demonstrates.
+	Name        string `yaml:"name" json:"name"`
+	Description string `yaml:"description" json:"description,omitempty"`
+	// Seed drives every pseudo-random choice, so a run is reproducible.
+	Seed int64 `yaml:"seed" json:"seed"`
+	// Clock sets where sandbox time starts and whether it runs.
+	Clock ClockConfig `yaml:"clock" json:"clock"`
+	// Keys fixes the token-signing key; without it a key is generated once per process.
+	Keys KeysConfig `yaml:"keys" json:"keys"`
+	// HTTP holds limits that apply to every mount.
+	HTTP HTTPConfig `yaml:"http" json:"http"`
+
+	// Providers holds each provider's section, keyed by provider name,
+	// undecoded. Unknown top-level keys land here too and are reported by
+	// the core when no provider claims them.
+	Providers map[string]yaml.Node `yaml:",inline" json:"-"`
+}
+
+// ClockConfig is the scenario's `clock:` section.
+type ClockConfig struct {
+	// Start is an RFC 3339 instant; empty means the real time.
+	Start string `yaml:"start" json:"start,omitempty"`
+	// Frozen stops the clock at Start (or at load time) until moved by the admin API.
+	Frozen bool `yaml:"frozen" json:"frozen"`
+}
+
+// KeysConfig is the scenario's `keys:` section.
+type KeysConfig struct {
+	// SigningKeyPEM is an RSA private key (PKCS#1 or PKCS#8 PEM) used to sign
+	// every token, for byte-reproducible tokens across runs.
+	SigningKeyPEM string `yaml:"signingKeyPEM" json:"signingKeyPEM,omitempty"`
+}
+
+// HTTPConfig is the scenario's `http:` section.
+type HTTPConfig struct {
+	// MaxBodyBytes caps request bodies on every mount (default 1 MiB). A
+	// provider may set a tighter limit of its own.
+	MaxBodyBytes int64 `yaml:"maxBodyBytes" json:"maxBodyBytes,omitempty"`
+}
+
+// StartTime parses Clock.Start; the zero time means "real time".
+func (s *Scenario) StartTime() (time.Time, error) {
+	if s.Clock.Start == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(time.RFC3339, s.Clock.Start)
+}
+
+// File is a parsed scenario file: its common part, and the YAML tree that
+// provider sections and line look-ups are served from.
+type File struct {
+	Name     string // file name used in problems
+	Source   []byte
+	Scenario Scenario
+	root     *yaml.Node // document's top mapping
+}
+
+// Parse reads a scenario file. It returns every problem it finds in the common
+// part; provider sections are checked later with DecodeSection.
+func Parse(name string, data []byte) (*File, Problems) {
+	f := &File{Name: name, Source: data}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, Problems{syntaxProblem(name, err)}
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil, Problems{{File: name, Line: 1, Message: "the file is empty", Hint: "start with `version: 1`"}}
+	}
+	f.root = doc.Content[0]
+	if f.root.Kind != yaml.MappingNode {
+		return nil, Problems{{File: name, Line: f.root.Line, Message: "a scenario must be a mapping of keys to values", Hint: "start with `version: 1`"}}
+	}
+	var probs Problems
+	probs = append(probs, f.decode(f.root, &f.Scenario, "")...)
+	probs = append(probs, f.validateCommon()...)
+	return f, probs
+}
+
+// DecodeSection strictly decodes the top-level section key into into (a
+// pointer that already holds the provider's defaults). A section that is
+// absent leaves the defaults alone. If into implements Validator, its
+// problems are returned too, with lines filled in.
+func (f *File) DecodeSection(key string, into any) Problems {
+	var probs Problems
+	if node, ok := f.Scenario.Providers[key]; ok && !(node.Kind == yaml.ScalarNode && node.Tag == "!!null") {
+		probs = append(probs, f.decode(&node, into, key)...)
+	}
+	if len(probs) > 0 {
+		return probs
+	}
+	if v, ok := into.(Validator); ok {
+		for _, p := range v.Validate() {
+			if p.Path == "" {
+				p.Path = key
+			} else if !strings.HasPrefix(p.Path, key+".") && p.Path != key {
+				p.Path = key + "." + p.Path
+			}
+			probs = append(probs, f.locate(p))
+		}
+	}
+	return probs
+}
+
+// Section returns the YAML node of a top-level key, for callers that need
+// the raw tree (for example to re-encode it).
+func (f *File) Section(key string) (*yaml.Node, bool) {
+	n, ok := f.Scenario.Providers[key]
+	return &n, ok
+}
+
+// Validator is implemented by configuration types that check themselves
+// after decoding. Paths in the returned problems are relative to the section.
+type Validator interface {
+	Validate() []Problem
+}
+
+// Problem is one thing wrong with a scenario, located as precisely as possible.
+type Problem struct {
+	File    string `json:"file,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	Path    string `json:"path,omitempty"` // dotted field path, e.g. centili.pools[0].totalAmount
+	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"`
+}
+
+func (p Problem) String() string {
+	var b strings.Builder
+	if p.File != "" {
+		b.WriteString(p.File)
+		if p.Line > 0 {
+			fmt.Fprintf(&b, ":%d", p.Line)
+		}
+		b.WriteString(": ")
+	}
+	if p.Path != "" {
+		b.WriteString(p.Path)
+		b.WriteString(": ")
+	}
+	b.WriteString(p.Message)
+	if p.Hint != "" {
+		b.WriteString(" (hint: ")
+		b.WriteString(p.Hint)
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// Problems is a list of problems that is also an error.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Sorted returns the problems ordered by line, for stable output.
+func (ps Problems) Sorted() Problems {
+	out := append(Problems(nil), ps...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Line < out[j].Line })
+	return out
+}
+
+// Problemf is a convenience for Validate implementations.
+func Problemf(path, hint, format string, args ...any) Problem {
+	return Problem{Path: path, Hint: hint, Message: fmt.Sprintf(format, args...)}
+}
+
+func (f *File) validateCommon() Problems {
+	var probs Problems
+	s := &f.Scenario
+	switch {
+	case s.Version == 0:
+		probs = append(probs, f.locate(Problem{Path: "version", Message: "version is missing", Hint: "add `version: 1` at the top"}))
+	case s.Version != CurrentVersion:
+		probs = append(probs, f.locate(Problem{Path: "version", Message: fmt.Sprintf("unsupported version %d", s.Version), Hint: "this sandbox reads version 1"}))
+	}
+	if _, err := s.StartTime(); err != nil {
+		probs = append(probs, f.locate(Problem{Path: "clock.start", Message: fmt.Sprintf("clock.start %q is not an RFC 3339 time", s.Clock.Start), Hint: "for example 2026-11-22T10:00:00Z"}))
+	}
+	if s.HTTP.MaxBodyBytes < 0 {
+		probs = append(probs, f.locate(Problem{Path: "http.maxBodyBytes", Message: "http.maxBodyBytes must not be negative", Hint: "omit it for the default of 1048576"}))
+	}
+	if s.Keys.SigningKeyPEM != "" && !strings.Contains(s.Keys.SigningKeyPEM, "PRIVATE KEY") {
+		probs = append(probs, f.locate(Problem{Path: "keys.signingKeyPEM", Message: "keys.signingKeyPEM is not a PEM private key", Hint: "paste the output of `openssl genrsa 2048`"}))
+	}
+	return probs
+}
+
+// decode strictly decodes node into out and turns yaml.v3's errors into
+// located problems. prefix is the path of node in the file.
+func (f *File) decode(node *yaml.Node, out any, prefix string) Problems {
+	// Decoding straight from the node keeps the file's line numbers in
+	// yaml.v3's errors. Node.Decode has no strict mode, so unknown keys are
+	// found by walking the node next to the Go type (unknownKeys), which also
+	// lets us name the field path and suggest the key that was meant.
+	var probs Problems
+	if err := node.Decode(out); err != nil {
+		probs = append(probs, f.typeErrors(err, out, prefix)...)
+	}
+	probs = append(probs, f.unknownKeys(node, out, prefix)...)
+	return probs
+}
+
+// typeErrors converts a yaml.TypeError (whose messages carry the original
+// line numbers, since we decode from the node) into problems.
+func (f *File) typeErrors(err error, out any, prefix string) Problems {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return Problems{{File: f.Name, Path: prefix, Message: err.Error()}}
+	}
+	var probs Problems
+	for _, msg := range te.Errors {
+		line := 0
+		rest := msg
+		if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
+			if i := strings.Index(msg, ": "); i >= 0 {
+				rest = msg[i+2:]
+			}
+		}
+		if strings.HasPrefix(rest, "field ") && strings.Contains(rest, " not found in type") {
+			continue // reported by unknownKeys, with a path and a suggestion
+		}
+		p := Problem{File: f.Name, Line: line, Path: f.pathAtLine(line, prefix), Message: humanTypeError(rest)}
+		p.Hint = typeHint(rest)
+		probs = append(probs, p)
+	}
+	return probs
+}
+
+func humanTypeError(msg string) string {
+	// "cannot unmarshal !!str `abc` into int" → "`abc` is a string, expected int"
+	var kind, val, into string
+	if strings.HasPrefix(msg, "cannot unmarshal ") {
+		rest := strings.TrimPrefix(msg, "cannot unmarshal ")
+		if i := strings.Index(rest, " into "); i >= 0 {
+			into = rest[i+len(" into "):]
+			rest = rest[:i]
+		}
+		if j := strings.Index(rest, " "); j >= 0 {
+			kind, val = rest[:j], rest[j+1:]
+		} else {
+			kind = rest
+		}
+		what := map[string]string{"!!str": "a string", "!!int": "a number", "!!float": "a number", "!!bool": "a boolean", "!!map": "a mapping", "!!seq": "a list", "!!null": "null"}[kind]
+		if what == "" {
+			what = kind
+		}
+		if val != "" {
+			return fmt.Sprintf("%s is %s, expected %s", val, what, goTypeWord(into))
+		}
+		return fmt.Sprintf("found %s, expected %s", what, goTypeWord(into))
+	}
+	return msg
+}
+
+func goTypeWord(t string) string {
+	switch {
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
+		return "a whole number"
+	case strings.HasPrefix(t, "float"):
+		return "a number"
+	case t == "bool":
+		return "true or false"
+	case t == "string":
+		return "a string"
+	case strings.HasPrefix(t, "[]"):
+		return "a list"
+	case strings.HasPrefix(t, "map["):
+		return "a mapping"
+	case strings.HasPrefix(t, "time.Duration"):
+		return "a duration such as 30s"
+	}
+	return t
+}
+
+func typeHint(msg string) string {
+	switch {
+	case strings.Contains(msg, "into int"), strings.Contains(msg, "into uint"):
+		return "write the number without quotes, e.g. 100"
+	case strings.Contains(msg, "into bool"):
+		return "use true or false"
+	case strings.Contains(msg, "into []"):
+		return "use a YAML list: one `- item` per line"
+	case strings.Contains(msg, "into map"), strings.Contains(msg, "into struct"), strings.Contains(msg, "into scenario"):
+		return "use a mapping of `key: value` lines"
+	}
+	return ""
+}
+
+func syntaxProblem(name string, err error) Problem {
+	msg := err.Error()
+	line := 0
+	if i := strings.Index(msg, "line "); i >= 0 {
+		fmt.Sscanf(msg[i:], "line %d", &line)
+	}
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	return Problem{File: name, Line: line, Message: "not valid YAML or JSON: " + msg, Hint: "check indentation (spaces, not tabs) and quoting around this line"}
+}
+
+// ReadAll reads a scenario from r with a size cap, so that an admin upload
+// cannot exhaust memory.
+func ReadAll(r io.Reader, max int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("scenario larger than %d bytes", max)
+	}
+	return data, nil
+}

@@ -1,0 +1,2 @@
+// Package intarget emulates the intarget provider API (see docs/intarget.md).
+package intarget

@@ -1,0 +1,2 @@
+// Package netrefer emulates the netrefer provider API (see docs/netrefer.md).
+package netrefer
