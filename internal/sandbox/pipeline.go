@@ -107,8 +107,7 @@ func WriteJSON(w http.ResponseWriter, status int, body []byte) {
 func (s *Server) serveProvider(w http.ResponseWriter, r *http.Request, ns *Namespace, m *mount, prefix, rel string) {
 	start := time.Now()
 	wd := ns.world.Load()
-	id := s.nextID()
-	w.Header().Set(HeaderRequestID, id)
+	id := w.Header().Get(HeaderRequestID)
 	cw := &captureWriter{ResponseWriter: w, limit: s.cfg.JournalBodyBytes}
 	entry := &journal.Entry{ID: id, Time: wd.clock.Now(), Namespace: ns.Name, Provider: m.provider.Name}
 	c := &Call{W: cw, R: r, State: wd.states[m.provider.Name], NS: ns, prefix: prefix, mount: m, clock: wd.clock, entry: entry}

@@ -20,7 +20,10 @@ import (
 func (s *Server) CheckResponse(req *http.Request, status int, header http.Header, body []byte) (matched bool, err error) {
 	path := req.URL.Path
 	if rest, ok := strings.CutPrefix(path, "/ns/"); ok {
-		_, tail, _ := strings.Cut(rest, "/")
+		name, tail, _ := strings.Cut(rest, "/")
+		if !ValidNamespaceName(name) {
+			return false, nil
+		}
 		path = "/" + tail
 	}
 	mountName, rel, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")

@@ -143,11 +143,15 @@ func (s *Server) Namespace(name string) (*Namespace, error) {
 //	/{mount}/...                → namespace "default"
 //	/__sandbox/...              → admin API
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set(HeaderRequestID, s.nextID())
 	path := r.URL.Path
 	nsName, prefix := DefaultNamespace, ""
 	if rest, ok := strings.CutPrefix(path, "/ns/"); ok {
 		name, tail, _ := strings.Cut(rest, "/")
-		if !ValidNamespaceName(name) {
+		// Judge the name on the escaped path, so that "a%2Fb" is refused
+		// rather than read as namespace "a" and mount "b".
+		escName, _, _ := strings.Cut(strings.TrimPrefix(r.URL.EscapedPath(), "/ns/"), "/")
+		if !ValidNamespaceName(name) || escName != name {
 			writeProblem(w, http.StatusBadRequest, "Invalid namespace name",
 				fmt.Sprintf("namespace %q must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}", name), nil)
 			return

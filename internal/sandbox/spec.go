@@ -247,9 +247,12 @@ func appendSchemaErr(out []FieldError, in, name string, err error) []FieldError 
 		}
 	}
 	rule := se.SchemaField
-	// A missing required property is reported at the parent with the
-	// property's name in the reason; name the property itself.
-	if rule == "required" {
+	if strings.HasSuffix(se.Reason, "is unsupported") {
+		rule = "additionalProperties"
+	}
+	// A missing required or unexpected property is reported at the parent
+	// with the property's name in the reason; name the property itself.
+	if rule == "required" || rule == "additionalProperties" {
 		if i := strings.Index(se.Reason, "property \""); i >= 0 {
 			rest := se.Reason[i+len("property \""):]
 			if j := strings.Index(rest, "\""); j >= 0 {
@@ -273,4 +276,11 @@ func ruleOf(reason string) string {
 		return "parse"
 	}
 	return ""
+}
+
+// CheckProvider compiles a provider's spec and handlers without registering
+// it: what New does at start-up, for tests and tooling.
+func CheckProvider(p *Provider) error {
+	_, err := compile(p)
+	return err
 }
