@@ -59,8 +59,8 @@ func (s *echoState) Close() {
 }
 
 type echoError struct {
-	Error  string                `json:"error"`
-	Kind   int                   `json:"kind"`
+	Error  string               `json:"error"`
+	Kind   int                  `json:"kind"`
 	Fields []sandbox.FieldError `json:"fields,omitempty"`
 }
 
