@@ -130,8 +130,12 @@ const (
 	ErrInvalidRequest
 	// ErrInternal: a handler panicked or failed.
 	ErrInternal
-	// ErrUnavailable: a fault rule asks for an outage answer.
+	// ErrUnavailable: a fault rule asks for an error answer with Status
+	// (any 4xx or 5xx, typically 500, 502, 503 or 504) in the provider's shape.
 	ErrUnavailable
+	// ErrThrottled: a fault rule throttles the request; answer the provider's
+	// own 429 with its headers, RetryAfter seconds from now.
+	ErrThrottled
 )
 
 // Error is a failure found by the core, to be written in the provider's shape.
@@ -145,6 +149,8 @@ type Error struct {
 	Allowed []string
 	// Limit is the body limit in bytes, for ErrBodyTooLarge.
 	Limit int64
+	// RetryAfter is in seconds, for ErrThrottled.
+	RetryAfter int
 }
 
 func (e *Error) Error() string { return e.Message }
