@@ -278,7 +278,7 @@ func humanTypeError(msg string) string {
 			what = kind
 		}
 		if val != "" {
-			return fmt.Sprintf("%s is %s, expected %s", val, what, goTypeWord(into))
+			return fmt.Sprintf("%q is %s, expected %s", strings.Trim(val, "`"), what, goTypeWord(into))
 		}
 		return fmt.Sprintf("found %s, expected %s", what, goTypeWord(into))
 	}
