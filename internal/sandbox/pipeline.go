@@ -167,15 +167,24 @@ func (s *Server) runPipeline(c *Call, m *mount, rel string) {
 	if g := m.provider.Guard; g != nil && !g(c) {
 		return
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	// One reader serves both the validator and the handler.
+	rd := &bodyReader{}
+	rd.Reset(body)
+	r.Body = rd
 	if verr, detail := op.check(r, params); verr != nil {
 		c.entry.Validation = detail
 		c.Fail(verr)
 		return
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	rd.Reset(body)
+	r.Body = rd
 	op.handler(c)
 }
+
+// bodyReader is an io.ReadCloser over the already-read body.
+type bodyReader struct{ bytes.Reader }
+
+func (*bodyReader) Close() error { return nil }
 
 var errBodyTooLarge = errors.New("body too large")
 
@@ -208,16 +217,18 @@ func (s *Server) record(ns *Namespace, e *journal.Entry, r *http.Request, body [
 	if status == 0 {
 		status = http.StatusOK
 	}
+	// Headers are kept without copying: once the handler has returned,
+	// neither net/http nor the sandbox changes these maps again.
 	e.Request = journal.Message{
 		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-		Header: r.Header.Clone(), BodyBytes: int64(len(body)),
+		Header: r.Header, BodyBytes: int64(len(body)),
 	}
 	if len(body) > s.cfg.JournalBodyBytes {
 		e.Request.Body, e.Request.Truncated = string(body[:s.cfg.JournalBodyBytes]), true
 	} else {
 		e.Request.Body = string(body)
 	}
-	e.Response = journal.Message{Status: status, Header: cw.Header().Clone(), Body: cw.buf.String(), BodyBytes: cw.n, Truncated: cw.n > int64(cw.buf.Len())}
+	e.Response = journal.Message{Status: status, Header: cw.Header(), Body: cw.buf.String(), BodyBytes: cw.n, Truncated: cw.n > int64(cw.buf.Len())}
 	e.LatencyMicros = time.Since(start).Microseconds()
 	ns.Journal.Add(e)
 }

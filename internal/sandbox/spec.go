@@ -102,15 +102,19 @@ func compile(p *Provider) (*mount, error) {
 // On failure it returns ErrNotFound or ErrMethodNotAllowed with the allowed
 // methods of the path.
 func (m *mount) match(r *http.Request, rel string) (*operation, map[string]string, *Error) {
-	// mux matches on the request URL; give it a shallow copy with the
-	// mount-relative path.
+	// mux matches on the request URL: point it at the mount-relative path
+	// for the duration of the match (the request is this goroutine's own).
+	origPath, origRaw := r.URL.Path, r.URL.RawPath
+	r.URL.Path, r.URL.RawPath = rel, ""
+	var rm mux.RouteMatch
+	ok := m.router.Match(r, &rm)
+	r.URL.Path, r.URL.RawPath = origPath, origRaw
+	if ok {
+		return m.ops[rm.Route.GetName()], rm.Vars, nil
+	}
 	u := *r.URL
 	u.Path, u.RawPath = rel, ""
 	probe := &http.Request{Method: r.Method, URL: &u, Host: r.Host, Header: r.Header}
-	var rm mux.RouteMatch
-	if m.router.Match(probe, &rm) {
-		return m.ops[rm.Route.GetName()], rm.Vars, nil
-	}
 	if errors.Is(rm.MatchErr, mux.ErrMethodMismatch) {
 		return nil, nil, &Error{Kind: ErrMethodNotAllowed, Status: http.StatusMethodNotAllowed,
 			Message: fmt.Sprintf("The %s method is not supported for this route.", r.Method), Allowed: m.allowed(probe)}
