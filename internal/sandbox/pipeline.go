@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/clock"
+	"github.com/provider-sandbox/provider-sandbox/internal/faults"
 	"github.com/provider-sandbox/provider-sandbox/internal/journal"
 )
 
@@ -42,6 +43,7 @@ type Call struct {
 	prefix string // "/ns/{name}" or ""
 	mount  *mount
 	clock  *clock.Clock
+	faults *faults.Set
 	entry  *journal.Entry
 }
 
@@ -110,10 +112,12 @@ func (s *Server) serveProvider(w http.ResponseWriter, r *http.Request, ns *Names
 	id := w.Header().Get(HeaderRequestID)
 	cw := &captureWriter{ResponseWriter: w, limit: s.cfg.JournalBodyBytes}
 	entry := &journal.Entry{ID: id, Time: wd.clock.Now(), Namespace: ns.Name, Provider: m.provider.Name}
-	c := &Call{W: cw, R: r, State: wd.states[m.provider.Name], NS: ns, prefix: prefix, mount: m, clock: wd.clock, entry: entry}
+	c := &Call{W: cw, R: r, State: wd.states[m.provider.Name], NS: ns, prefix: prefix, mount: m, clock: wd.clock, faults: wd.faults, entry: entry}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
+				// A fault dropped the connection on purpose.
+				cw.aborted = true
 				s.record(ns, entry, r, c.Body, cw, start)
 				panic(v)
 			}
@@ -163,6 +167,11 @@ func (s *Server) runPipeline(c *Call, m *mount, rel string) {
 		}
 		c.Fail(&Error{Kind: ErrInvalidRequest, Status: http.StatusBadRequest, Message: "request body could not be read: " + err.Error()})
 		return
+	}
+	if c.faults.Len() > 0 || r.Header.Get("Prefer") != "" {
+		if s.applyFaults(c, rel, c.faults) {
+			return
+		}
 	}
 	if g := m.provider.Guard; g != nil && !g(c) {
 		return
@@ -214,7 +223,7 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 // record adds the finished exchange to the namespace's journal.
 func (s *Server) record(ns *Namespace, e *journal.Entry, r *http.Request, body []byte, cw *captureWriter, start time.Time) {
 	status := cw.status
-	if status == 0 {
+	if status == 0 && !cw.aborted && !cw.hijacked {
 		status = http.StatusOK
 	}
 	// Headers are kept without copying: once the handler has returned,
@@ -239,6 +248,8 @@ type captureWriter struct {
 	http.ResponseWriter
 	status      int
 	wroteHeader bool
+	hijacked    bool // a fault took the connection over (reset)
+	aborted     bool // a fault dropped the connection (hang, cut body)
 	n           int64
 	limit       int
 	buf         bytes.Buffer
@@ -280,6 +291,7 @@ func (w *captureWriter) Flush() {
 // Hijack lets fault rules reset or stall the connection.
 func (w *captureWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if h, ok := w.ResponseWriter.(http.Hijacker); ok {
+		w.hijacked = true
 		return h.Hijack()
 	}
 	return nil, nil, errors.New("connection cannot be hijacked")

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -280,6 +281,71 @@ func ruleOf(reason string) string {
 		return "parse"
 	}
 	return ""
+}
+
+var (
+	mountsMu sync.Mutex
+	mountsBy = map[*Provider]*mount{}
+)
+
+// compiled returns a provider's compiled mount, compiling it once per
+// process: specs are embedded and never change while running.
+func compiled(p *Provider) (*mount, error) {
+	mountsMu.Lock()
+	defer mountsMu.Unlock()
+	if m, ok := mountsBy[p]; ok {
+		return m, nil
+	}
+	m, err := compile(p)
+	if err != nil {
+		return nil, err
+	}
+	mountsBy[p] = m
+	return m, nil
+}
+
+// registeredOps answers faults.Operations from the registered providers'
+// specs, so that a fault rule naming an unknown operation is refused.
+type registeredOps struct{}
+
+func (registeredOps) HasProvider(name string) bool { _, ok := Lookup(name); return ok }
+
+func (registeredOps) HasOperation(provider, op string) bool {
+	p, ok := Lookup(provider)
+	if !ok {
+		return false
+	}
+	m, err := compiled(p)
+	if err != nil {
+		return false
+	}
+	_, ok = m.ops[op]
+	return ok
+}
+
+func (registeredOps) OperationNames(provider string) []string {
+	p, ok := Lookup(provider)
+	if !ok {
+		return nil
+	}
+	m, err := compiled(p)
+	if err != nil {
+		return nil
+	}
+	out := make([]string, 0, len(m.ops))
+	for id := range m.ops {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (registeredOps) ProviderNames() []string {
+	var out []string
+	for _, p := range Providers() {
+		out = append(out, p.Name)
+	}
+	return out
 }
 
 // CheckProvider compiles a provider's spec and handlers without registering
