@@ -94,6 +94,8 @@ type serveOptions struct {
 	maxNamespaces    int
 	namespaceIdle    time.Duration
 	shutdownTimeout  time.Duration
+	watch            bool
+	watchInterval    time.Duration
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
@@ -109,6 +111,8 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.IntVar(&o.maxNamespaces, "max-namespaces", 256, "most namespaces alive at once; idle ones are evicted to make room")
 	fs.DurationVar(&o.namespaceIdle, "namespace-idle", 30*time.Minute, "a namespace unused this long is evicted")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
+	fs.BoolVar(&o.watch, "watch", false, "reload --scenario when the file changes (invalid edits are logged and ignored)")
+	fs.DurationVar(&o.watchInterval, "watch-interval", 500*time.Millisecond, "how often --watch checks the file")
 	return fs, o
 }
 
@@ -162,6 +166,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sandbox: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	if o.watch && o.scenarioFile == "" {
+		fmt.Fprintln(stderr, "sandbox: --watch needs --scenario FILE (the embedded default cannot change)")
+		return 2
+	}
 	log, err := newLogger(o.logFormat, o.logLevel, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "sandbox:", err)
@@ -196,6 +204,11 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	base := "http://" + displayAddr(ln.Addr().String())
 	printBanner(stdout, base, sc)
+
+	if o.watch {
+		srv.Watch(ctx, o.scenarioFile, o.watchInterval)
+		log.Info("watching scenario file", "file", o.scenarioFile)
+	}
 
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)

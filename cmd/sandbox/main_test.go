@@ -196,7 +196,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("--help exit %d", code)
 	}
-	for _, want := range []string{"-addr", "-scenario", "-log-format", "-log-level", "-journal-size", "-max-namespaces", "-namespace-idle", "-shutdown-timeout", "scenario validate"} {
+	for _, want := range []string{"-addr", "-scenario", "-log-format", "-log-level", "-journal-size", "-max-namespaces", "-namespace-idle", "-shutdown-timeout", "-watch", "scenario validate"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--help does not mention %s", want)
 		}
@@ -214,6 +214,7 @@ func TestBadFlagsAndCommands(t *testing.T) {
 		{[]string{"--addr", "127.0.0.1:0", "--scenario", "/does/not/exist.yaml"}, 1, "no such file"},
 		{[]string{"frobnicate"}, 2, "unknown command"},
 		{[]string{"scenario"}, 2, "usage"},
+		{[]string{"--addr", "127.0.0.1:0", "--watch"}, 2, "--watch needs --scenario"},
 	}
 	for _, tc := range tests {
 		code, _, errOut := runBin(t, nil, tc.args...)
