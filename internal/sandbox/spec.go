@@ -359,3 +359,21 @@ func CheckProvider(p *Provider) error {
 	_, err := compile(p)
 	return err
 }
+
+// OperationRoute returns the method and mount-relative path template of a
+// provider's operation, for tools and tests that build requests from rules.
+func OperationRoute(provider, operationID string) (method, path string, ok bool) {
+	p, found := Lookup(provider)
+	if !found {
+		return "", "", false
+	}
+	m, err := compiled(p)
+	if err != nil {
+		return "", "", false
+	}
+	o, found := m.ops[operationID]
+	if !found {
+		return "", "", false
+	}
+	return o.method, o.path, true
+}
