@@ -78,7 +78,10 @@ func compile(p *Provider) (*mount, error) {
 			}
 			o.validate = len(op.Parameters) > 0 || len(item.Parameters) > 0 || (op.RequestBody != nil && !o.options.ExcludeRequestBody)
 			m.ops[o.id] = o
-			m.router.Methods(method).Path(path).Name(o.id)
+			// Path before Methods: gorilla/mux 1.8.1 lets a later route whose method
+			// matches clear an earlier ErrMethodMismatch when the method is checked
+			// first, which turned GET on a POST-only path into a 404 instead of a 405.
+			m.router.Path(path).Methods(method).Name(o.id)
 		}
 	}
 	if len(missing) > 0 {
