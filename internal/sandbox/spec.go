@@ -201,8 +201,10 @@ func describe(f FieldError) string {
 
 // flatten turns kin-openapi's nested errors into a flat list of FieldErrors.
 func flatten(err error, out []FieldError) []FieldError {
-	var multi openapi3.MultiError
-	if errors.As(err, &multi) {
+	// A direct type check, not errors.As: a parameter's RequestError wraps a
+	// MultiError of schema errors, and unwrapping it here would lose the
+	// parameter (every query error was reported as "request body").
+	if multi, ok := err.(openapi3.MultiError); ok {
 		for _, e := range multi {
 			out = flatten(e, out)
 		}
