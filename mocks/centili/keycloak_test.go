@@ -143,14 +143,22 @@ func TestTokenSuccess(t *testing.T) {
 		{"legacy /auth URL form", "/centili", legacyPath, passwordForm(publicClient, merchantUser, password), nil,
 			"/centili/auth/realms/api", publicClient, "email profile", false},
 		{"confidential client, secret in the form", "/centili", tokenPath,
-			func() url.Values { v := passwordForm(confClient, merchantUser, password); v.Set("client_secret", confSecret); return v }(), nil,
+			func() url.Values {
+				v := passwordForm(confClient, merchantUser, password)
+				v.Set("client_secret", confSecret)
+				return v
+			}(), nil,
 			"/centili/realms/api", confClient, "email profile", false},
 		{"confidential client, HTTP Basic", "/centili", tokenPath,
 			url.Values{"grant_type": {"password"}, "username": {merchantUser}, "password": {password}},
 			[]sandboxtest.Option{sandboxtest.Header("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(confClient+":"+confSecret)))},
 			"/centili/realms/api", confClient, "email profile", false},
 		{"openid scope adds an id_token", "/centili", tokenPath,
-			func() url.Values { v := passwordForm(publicClient, merchantUser, password); v.Set("scope", "openid"); return v }(), nil,
+			func() url.Values {
+				v := passwordForm(publicClient, merchantUser, password)
+				v.Set("scope", "openid")
+				return v
+			}(), nil,
 			"/centili/realms/api", publicClient, "openid email profile", true},
 		{"username is case-insensitive", "/centili", tokenPath, passwordForm(publicClient, "Merchant@Sandbox.test", password), nil,
 			"/centili/realms/api", publicClient, "email profile", false},
