@@ -273,15 +273,25 @@ func magicProblem(errorType string, sv *service, req transactionRequest, operato
 func (s *State) listTransactions(c *sandbox.Call) {
 	q := c.R.URL.Query()
 	key, msisdn := q.Get("serviceKey"), q.Get("msisdn")
-	s.mu.Lock()
-	_, p := s.ownedServiceLocked(key, claimsOf(c).MerchantID)
-	out := []Transaction{}
-	if p == nil {
+	s.serveOwned(c, key, func(*service) any {
+		out := []Transaction{}
 		for _, t := range s.txs {
 			if t.ServiceKey == key && (msisdn == "" || t.Msisdn == msisdn) {
 				out = append(out, *t)
 			}
 		}
+		return out
+	})
+}
+
+// serveOwned answers a read of one of the caller's services: 404 or 403 as
+// for a transaction, else 200 with what read builds under the state lock.
+func (s *State) serveOwned(c *sandbox.Call, key string, read func(*service) any) {
+	s.mu.Lock()
+	sv, p := s.ownedServiceLocked(key, claimsOf(c).MerchantID)
+	var out any
+	if p == nil {
+		out = read(sv)
 	}
 	s.mu.Unlock()
 	if p != nil {
@@ -343,20 +353,13 @@ type balanceView struct {
 func (s *State) getBalance(c *sandbox.Call) {
 	q := c.R.URL.Query()
 	key, operator := q.Get("serviceKey"), q.Get("operator")
-	s.mu.Lock()
-	sv, p := s.ownedServiceLocked(key, claimsOf(c).MerchantID)
-	out := []balanceView{}
-	if p == nil {
+	s.serveOwned(c, key, func(sv *service) any {
+		out := []balanceView{}
 		for _, pl := range sv.pools {
 			if operator == "" || pl.operator == operator {
 				out = append(out, balanceView{Operator: pl.operator, TotalAmount: pl.total, AssignedAmount: pl.assigned, ExpirationDate: pl.expires.Format(timeLayout)})
 			}
 		}
-	}
-	s.mu.Unlock()
-	if p != nil {
-		p.write(c)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+		return out
+	})
 }

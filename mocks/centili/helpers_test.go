@@ -117,32 +117,24 @@ func refresh(h *sandboxtest.Harness, base, client, rt string) *sandboxtest.Respo
 }
 
 // claims decodes a JWT's payload without verifying it.
-func claims(t testing.TB, jwt string) map[string]any {
+func claims(t testing.TB, jwt string) map[string]any { return jwtPart(t, jwt, 1) }
+
+// header decodes a JWT's header.
+func header(t testing.TB, jwt string) map[string]any { return jwtPart(t, jwt, 0) }
+
+func jwtPart(t testing.TB, jwt string, i int) map[string]any {
 	t.Helper()
 	parts := strings.Split(jwt, ".")
 	if len(parts) != 3 {
 		t.Fatalf("not a compact JWT: %q", jwt)
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	raw, err := base64.RawURLEncoding.DecodeString(parts[i])
 	if err != nil {
-		t.Fatalf("payload: %v", err)
+		t.Fatalf("JWT part %d: %v", i, err)
 	}
 	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatalf("payload: %v", err)
-	}
-	return m
-}
-
-func header(t testing.TB, jwt string) map[string]any {
-	t.Helper()
-	raw, err := base64.RawURLEncoding.DecodeString(strings.Split(jwt, ".")[0])
-	if err != nil {
-		t.Fatalf("header: %v", err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatalf("header: %v", err)
+		t.Fatalf("JWT part %d: %v", i, err)
 	}
 	return m
 }
