@@ -76,7 +76,7 @@ func banner(cfg any, baseURL string) []string {
 	c := cfg.(*Config)
 	lines := []string{
 		fmt.Sprintf("token URL   %s/realms/%s/protocol/openid-connect/token (also %s/auth/realms/%s/...)", baseURL, c.Realm, baseURL, c.Realm),
-		fmt.Sprintf("Data Gifting %s/datagifting/v1/...", baseURL),
+		fmt.Sprintf("datagifting %s/datagifting/v1/...", baseURL),
 	}
 	for _, cl := range c.Clients {
 		if cl.PublicClient {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
@@ -86,9 +87,13 @@ func bearerToken(h http.Header) string {
 // in this namespace (either URL form), not expired. It returns the reason
 // when the token is refused.
 func (s *State) verifyAccess(c *sandbox.Call, raw string) (*accessClaims, string) {
-	var cl accessClaims
-	if err := s.tokens.Verify(raw, &cl); err != nil {
-		return nil, "the token is not a JWT signed by this realm"
+	cl, ok := s.verified.get(raw)
+	if !ok {
+		cl = &accessClaims{}
+		if err := s.tokens.Verify(raw, cl); err != nil {
+			return nil, "the token is not a JWT signed by this realm"
+		}
+		s.verified.put(raw, cl)
 	}
 	if cl.Typ != "Bearer" {
 		return nil, fmt.Sprintf("a %q token is not an access token", cl.Typ)
@@ -99,7 +104,35 @@ func (s *State) verifyAccess(c *sandbox.Call, raw string) (*accessClaims, string
 	if now := c.Now(); now.Unix() >= cl.Exp {
 		return nil, "Token is not active (expired at " + time.Unix(cl.Exp, 0).UTC().Format(timeLayout) + ")"
 	}
-	return &cl, ""
+	return cl, ""
+}
+
+// verifiedTokens remembers the claims of tokens whose signature has been
+// checked: a client sends the same access token for minutes, and an RSA
+// verification costs more than the rest of a request. Claims that depend on
+// time or on the request (exp, iss) are still checked on every call. The
+// cache is bounded by forgetting everything when it is full.
+type verifiedTokens struct {
+	mu sync.Mutex
+	m  map[string]*accessClaims
+}
+
+const maxVerifiedTokens = 4096
+
+func (v *verifiedTokens) get(raw string) (*accessClaims, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	cl, ok := v.m[raw]
+	return cl, ok
+}
+
+func (v *verifiedTokens) put(raw string, cl *accessClaims) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.m == nil || len(v.m) >= maxVerifiedTokens {
+		v.m = make(map[string]*accessClaims)
+	}
+	v.m[raw] = cl
 }
 
 // checkQuery refuses unknown and repeated query parameters.

@@ -31,6 +31,7 @@ type State struct {
 	usersByID map[string]*userEntry
 	prefixes  []OperatorPrefix // longest prefix first
 	magic     map[string]string
+	verified  verifiedTokens // signature-checked access tokens
 
 	mu       sync.Mutex
 	rng      *rand.Rand
