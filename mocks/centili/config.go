@@ -281,9 +281,21 @@ func (c *Config) Validate() []scenario.Problem {
 		seen[m.Msisdn] = true
 		if !slices.Contains(magicErrorTypes, m.ErrorType) {
 			add(p+".errorType", "one of "+strings.Join(magicErrorTypes, ", "), "errorType %q is not a business error", m.ErrorType)
+		} else if m.ErrorType != errUnsupportedOperator && reMsisdn.MatchString(m.Msisdn) && !c.hasPrefix(m.Msisdn) {
+			add(p+".msisdn", "add its prefix to operators, or use UNSUPPORTED_OPERATOR", "magic msisdn %q matches no operator prefix, so %s cannot name its operator", m.Msisdn, m.ErrorType)
 		}
 	}
 	return probs
+}
+
+// hasPrefix reports whether some operator prefix matches the msisdn.
+func (c *Config) hasPrefix(msisdn string) bool {
+	for _, op := range c.Operators {
+		if op.Prefix != "" && strings.HasPrefix(msisdn, op.Prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *ServiceConfig) validate(p string, seen map[string]bool) []scenario.Problem {

@@ -208,6 +208,9 @@ func (s *State) assign(now time.Time, merchant int64, req transactionRequest) (T
 	}
 	p = s.ruleLocked(now, sv, req, operator, known)
 	if p != nil {
+		if _, magic := s.magic[req.Msisdn]; magic && p.ErrorType == errUnsupportedOperator {
+			tx.Operator = nil // as for a real unknown msisdn
+		}
 		tx.Status, tx.status = statusFailed, p.status
 		tx.ErrorType, tx.ErrorMessage = &p.ErrorType, &p.ErrorMessage
 	} else {

@@ -267,6 +267,11 @@ func TestMagicMsisdnsOfDefaultScenario(t *testing.T) {
 		})
 	}
 	st := state(t, h, "")
+	for _, tx := range st.Transactions {
+		if wantNull := *tx.ErrorType == "UNSUPPORTED_OPERATOR"; (tx.Operator == nil) != wantNull {
+			t.Errorf("transaction to %s (%s) has operator %v", tx.Msisdn, *tx.ErrorType, tx.Operator)
+		}
+	}
 	for _, op := range []string{"FR_ORANGE", "AT_A1"} {
 		if p := poolOf(t, st, serviceKey, op); p.AssignedAmount != 0 {
 			t.Errorf("%s pool assigned %d MB; magic msisdns must not touch pools", op, p.AssignedAmount)

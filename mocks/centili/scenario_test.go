@@ -76,6 +76,8 @@ func TestScenarioValidation(t *testing.T) {
         - {operator: FR_ORANGE, totalAmount: 100, assignedAmount: 200, expirationDate: "2030-12-31"}
   magicMsisdns:
     - {msisdn: "123", errorType: FORBIDDEN}
+    - {msisdn: "4900000001", errorType: POOL_EXPIRED}
+    - {msisdn: "4900000002", errorType: UNSUPPORTED_OPERATOR}
 `
 	_, probs := sandbox.LoadScenario("bad.yaml", []byte(doc))
 	var paths []string
@@ -92,6 +94,7 @@ func TestScenarioValidation(t *testing.T) {
 		"centili.clients[1].clientId",
 		"centili.magicMsisdns[0].errorType",
 		"centili.magicMsisdns[0].msisdn",
+		"centili.magicMsisdns[1].msisdn",
 		"centili.operators[0].prefix",
 		"centili.operators[1].operator",
 		"centili.realm",
