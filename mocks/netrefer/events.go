@@ -231,6 +231,9 @@ func splitPayload(body []byte, maxEvents int) ([][]byte, *payloadError) {
 func malformed(err error) *payloadError {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
+		if strings.Contains(se.Error(), "exceeded max depth") {
+			return payloadErrorf("The request body is not valid JSON: it is nested more than 10000 levels deep (at byte %d).", se.Offset)
+		}
 		return payloadErrorf("The request body is not valid JSON: %s (at byte %d).", se.Error(), se.Offset)
 	}
 	return payloadErrorf("The request body is not valid JSON: %s.", err.Error())

@@ -94,7 +94,7 @@ func (s *state) ingest(cl *client, k kind, contentType string, payload []byte, c
 		var out outcome
 		if len(e.errs) == 0 {
 			out = st.apply(e)
-		} else if e.EventID != "" {
+		} else if e.EventID != "" && e.ok(fEventID) {
 			if _, done := st.processed[e.EventID]; done {
 				e.fail(CodeAlreadyProcessed, fEventID, "eventId '%s' was already processed.", shorten(e.EventID))
 			}
