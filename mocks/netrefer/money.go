@@ -70,7 +70,8 @@ exp:
 	}
 	// value = digits * 10^(e-frac); we want units = value * 10^4.
 	shift := e - frac + 4
-	// strip leading zeros
+	// Strip leading zeros, then drop trailing zeros while the value has
+	// more than four fractional digits; any other digit there is an error.
 	k := 0
 	for k < len(digits)-1 && digits[k] == '0' {
 		k++
@@ -78,9 +79,6 @@ exp:
 	digits = digits[k:]
 	for shift < 0 {
 		if digits[len(digits)-1] != '0' {
-			if len(digits) == 1 && digits[0] == '0' {
-				break
-			}
 			return 0, errMoneyPrecision
 		}
 		digits = digits[:len(digits)-1]

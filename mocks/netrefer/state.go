@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -263,14 +262,4 @@ func totals(txs []*transaction) Totals {
 		}
 	}
 	return t
-}
-
-// clientNames lists client ids for messages, sorted.
-func (s *state) clientNames() []string {
-	var out []string
-	for _, c := range s.order {
-		out = append(out, c.cfg.ClientID)
-	}
-	sort.Strings(out)
-	return out
 }

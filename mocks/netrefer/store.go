@@ -16,6 +16,13 @@ const (
 
 var txTypeNames = [...]string{"Deposit", "Withdrawal", "Activity"}
 
+func withArticle(name string) string {
+	if name == "Activity" {
+		return "an " + name
+	}
+	return "a " + name
+}
+
 // change is one entry of a transaction's history: the event that created,
 // corrected or reversed it, with the values after the change.
 type change struct {
@@ -163,7 +170,7 @@ func (s *clientStore) existing(c *customer, e *event, f field, id string, want t
 	case t.CustomerID != c.ID:
 		e.fail(CodeOtherCustomer, f, "%s '%s' belongs to another customer.", fieldNames[f], shorten(id))
 	case t.Type != want:
-		e.fail(CodeOriginalWrongType, f, "%s '%s' is a %s, not a %s.", fieldNames[f], shorten(id), txTypeNames[t.Type], txTypeNames[want])
+		e.fail(CodeOriginalWrongType, f, "%s '%s' is %s, not %s.", fieldNames[f], shorten(id), withArticle(txTypeNames[t.Type]), withArticle(txTypeNames[want]))
 	case t.Reversed:
 		e.fail(CodeReversed, f, "%s '%s' was fully reversed; no further events are accepted for it.", fieldNames[f], shorten(id))
 	}
