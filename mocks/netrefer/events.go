@@ -322,59 +322,27 @@ func (e *event) decodeField(f field, val []byte) {
 	case fEventType:
 		e.EventType = e.str(f, val, 1, 64)
 	case fCountryCode:
-		if s := e.str(f, val, 0, 64); e.ok(f) {
-			if !countries[s] {
-				e.fail(CodeCountry, f, "countryCode '%s' is not an ISO 3166-1 alpha-2 country code.", shorten(s))
-			}
-			e.CountryCode = s
-		}
+		e.CountryCode = e.enum(f, val, countries, CodeCountry, "is not an ISO 3166-1 alpha-2 country code")
 	case fCurrency:
-		if s := e.str(f, val, 0, 64); e.ok(f) {
-			if !currencies[s] {
-				e.fail(CodeCurrency, f, "currency '%s' is not an ISO 4217 currency code.", shorten(s))
-			}
-			e.Currency = s
-		}
+		e.Currency = e.enum(f, val, currencies, CodeCurrency, "is not an ISO 4217 currency code")
 	case fBTag:
 		e.BTag = e.str(f, val, 0, 256)
 	case fUsername:
 		e.Username = e.str(f, val, 1, 64)
 	case fStatus:
-		if s := e.str(f, val, 1, 64); e.ok(f) {
-			if !customerStatuses[s] {
-				e.fail(CodeValue, f, "status '%s' is not one of Active, Inactive, Closed, SelfExcluded, Blocked.", shorten(s))
-			}
-			e.Status = s
-		}
+		e.Status = e.enum(f, val, customerStatuses, CodeValue, "is not one of Active, Inactive, Closed, SelfExcluded, Blocked")
 	case fAdjustmentType:
-		if s := e.str(f, val, 1, 64); e.ok(f) {
-			if s != "BetVoid" && s != "Chargeback" {
-				e.fail(CodeValue, f, "adjustmentType '%s' is not BetVoid or Chargeback.", shorten(s))
-			}
-			e.AdjustmentType = s
-		}
+		e.AdjustmentType = e.enum(f, val, adjustmentTypes, CodeValue, "is not BetVoid or Chargeback")
 	case fAmount:
-		e.Amount = e.money(f, val)
-		if e.Amount < 0 {
-			e.fail(CodeAmount, f, "amount must not be negative, got %s.", e.Amount)
-		}
+		e.Amount = e.nonNegative(f, val)
 	case fFee:
-		e.Fee = e.money(f, val)
-		if e.Fee < 0 {
-			e.fail(CodeAmount, f, "fee must not be negative, got %s.", e.Fee)
-		}
+		e.Fee = e.nonNegative(f, val)
 	case fTurnover:
-		e.Turnover = e.money(f, val)
-		if e.Turnover < 0 {
-			e.fail(CodeAmount, f, "turnover must not be negative, got %s.", e.Turnover)
-		}
+		e.Turnover = e.nonNegative(f, val)
 	case fGrossRevenue:
 		e.GrossRevenue = e.money(f, val)
 	case fBonus:
-		e.Bonus = e.money(f, val)
-		if e.Bonus < 0 {
-			e.fail(CodeAmount, f, "bonus must not be negative, got %s.", e.Bonus)
-		}
+		e.Bonus = e.nonNegative(f, val)
 	case fDepositMethod, fWithdrawalMethod:
 		e.method(f, val)
 	}
@@ -403,6 +371,16 @@ func (e *event) str(f field, val []byte, min, max int) string {
 		e.fail(CodeRequired, f, "%s must not be empty.", fieldNames[f])
 	case n > max:
 		e.fail(CodeRange, f, "%s '%s' is %d characters long; at most %d are allowed.", fieldNames[f], shorten(s), n, max)
+	}
+	return s
+}
+
+// enum reads a string that must belong to a fixed set; what ends the
+// message that names the field and the value.
+func (e *event) enum(f field, val []byte, allowed map[string]bool, code, what string) string {
+	s := e.str(f, val, 1, 64)
+	if e.ok(f) && !allowed[s] {
+		e.fail(code, f, "%s '%s' %s.", fieldNames[f], shorten(s), what)
 	}
 	return s
 }
@@ -439,6 +417,16 @@ func (e *event) money(f field, val []byte) Money {
 		e.fail(CodeFormat, f, "%s %s %s.", fieldNames[f], shorten(string(val)), err)
 	}
 	return 0
+}
+
+// nonNegative reads a money value that must not be below zero.
+func (e *event) nonNegative(f field, val []byte) Money {
+	m := e.money(f, val)
+	if m < 0 {
+		e.fail(CodeAmount, f, "%s must not be negative, got %s.", fieldNames[f], m)
+		return 0
+	}
+	return m
 }
 
 func (e *event) dateTime(f field, val []byte) time.Time {

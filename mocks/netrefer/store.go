@@ -198,11 +198,16 @@ func (s *clientStore) deposit(c *customer, e *event) outcome {
 		e.fail(CodeAmount, fAmount, "amount must be greater than 0 for a new deposit, got 0.")
 		return ""
 	}
-	t := &transaction{ID: e.TransactionID, Type: txDeposit, CustomerID: c.ID, BrandID: e.BrandID, Currency: e.Currency,
-		Amount: e.Amount, Fee: e.Fee, MethodID: e.MethodID, MethodSent: e.MethodSent}
-	t.History = []change{{EventID: e.EventID, Kind: "Deposit", Timestamp: e.Timestamp, Amount: e.Amount}}
-	s.add(c, t)
+	s.addPayment(c, e, txDeposit)
 	return ""
+}
+
+// addPayment stores a new deposit or withdrawal.
+func (s *clientStore) addPayment(c *customer, e *event, typ txType) {
+	t := &transaction{ID: e.TransactionID, Type: typ, CustomerID: c.ID, BrandID: e.BrandID, Currency: e.Currency,
+		Amount: e.Amount, Fee: e.Fee, MethodID: e.MethodID, MethodSent: e.MethodSent}
+	t.History = []change{{EventID: e.EventID, Kind: txTypeNames[typ], Timestamp: e.Timestamp, Amount: e.Amount}}
+	s.add(c, t)
 }
 
 func (s *clientStore) withdrawal(c *customer, e *event) outcome {
@@ -214,10 +219,7 @@ func (s *clientStore) withdrawal(c *customer, e *event) outcome {
 		e.fail(CodeAmount, fAmount, "amount must be greater than 0, got 0.")
 		return ""
 	}
-	t := &transaction{ID: e.TransactionID, Type: txWithdrawal, CustomerID: c.ID, BrandID: e.BrandID, Currency: e.Currency,
-		Amount: e.Amount, Fee: e.Fee, MethodID: e.MethodID, MethodSent: e.MethodSent}
-	t.History = []change{{EventID: e.EventID, Kind: "Withdrawal", Timestamp: e.Timestamp, Amount: e.Amount}}
-	s.add(c, t)
+	s.addPayment(c, e, txWithdrawal)
 	return ""
 }
 

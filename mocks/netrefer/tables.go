@@ -71,3 +71,6 @@ var (
 
 // customerStatuses are the values a customer update may set [sandbox].
 var customerStatuses = map[string]bool{"Active": true, "Inactive": true, "Closed": true, "SelfExcluded": true, "Blocked": true}
+
+// adjustmentTypes are the two kinds of complete reversal.
+var adjustmentTypes = map[string]bool{"BetVoid": true, "Chargeback": true}
