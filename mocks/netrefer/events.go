@@ -266,11 +266,31 @@ func malformed(err error) *payloadError {
 // decodeEvent reads one raw event object of kind k and applies every check
 // that needs no stored state.
 func decodeEvent(k kind, raw []byte, index int) *event {
-	e := &event{kind: k, index: index}
+	e := &event{}
+	e.decode(k, raw, index)
+	return e
+}
+
+// decode fills a zero event; the handler decodes into one slice of events
+// to save an allocation per event.
+func (e *event) decode(k kind, raw []byte, index int) {
+	e.kind, e.index = k, index
 	allowed := allowedFields[k]
 	eachField(raw, func(rk, val []byte) bool {
-		key, _ := unquote(rk)
-		f, ok := fieldByName[key]
+		var key string
+		var f field
+		var ok bool
+		if inner := rk[1 : len(rk)-1]; bytes.IndexByte(inner, '\\') < 0 {
+			f, ok = fieldByName[string(inner)] // no allocation for the look-up
+			if ok {
+				key = fieldNames[f]
+			} else {
+				key = string(inner)
+			}
+		} else {
+			key, _ = unquote(rk)
+			f, ok = fieldByName[key]
+		}
 		if !ok || !allowed.has(f) {
 			e.errs = append(e.errs, EventError{Code: CodeUnknownField, Field: shorten(key),
 				Message: fmt.Sprintf("%s is not a member of a %s event.", shorten(key), k)})
@@ -294,7 +314,6 @@ func decodeEvent(k kind, raw []byte, index int) *event {
 			missing &^= 1 << f
 		}
 	}
-	return e
 }
 
 func (e *event) decodeField(f field, val []byte) {
@@ -365,11 +384,16 @@ func (e *event) str(f field, val []byte, min, max int) string {
 		e.fail(CodeFormat, f, "%s must be a string, got %s %s.", fieldNames[f], jsonKind(val), shorten(string(val)))
 		return ""
 	}
-	n := utf8.RuneCountInString(s)
-	switch {
-	case n < min && n == 0:
-		e.fail(CodeRequired, f, "%s must not be empty.", fieldNames[f])
-	case n > max:
+	if len(s) == 0 {
+		if min > 0 {
+			e.fail(CodeRequired, f, "%s must not be empty.", fieldNames[f])
+		}
+		return s
+	}
+	if len(s) <= max { // bytes bound characters: no need to count
+		return s
+	}
+	if n := utf8.RuneCountInString(s); n > max {
 		e.fail(CodeRange, f, "%s '%s' is %d characters long; at most %d are allowed.", fieldNames[f], shorten(s), n, max)
 	}
 	return s

@@ -67,10 +67,11 @@ func (s *state) ingest(cl *client, k kind, contentType string, payload []byte, c
 		return http.StatusBadRequest, apimError{StatusCode: 400, Message: perr.msg}
 	}
 	now := c.Now()
-	events := make([]*event, len(raws))
+	events := make([]event, len(raws))
 	seen := make(map[string]int, len(raws))
 	for i, raw := range raws {
-		e := decodeEvent(k, raw, i)
+		e := &events[i]
+		e.decode(k, raw, i)
 		if e.EventType != "" && e.EventType != k.String() {
 			return http.StatusBadRequest, apimError{StatusCode: 400, Message: fmt.Sprintf(
 				"JSON with multiple structures is not processed: event %d is a '%s' event but this endpoint takes %s events.", i, shorten(e.EventType), k)}
@@ -83,12 +84,12 @@ func (s *state) ingest(cl *client, k kind, contentType string, payload []byte, c
 				seen[e.EventID] = i
 			}
 		}
-		events[i] = e
 	}
 	res := IngestResponse{Received: len(events), Results: make([]EventResult, len(events))}
 	st := cl.store
 	st.mu.Lock()
-	for i, e := range events {
+	for i := range events {
+		e := &events[i]
 		r := &res.Results[i]
 		r.Index, r.EventID = i, e.EventID
 		var out outcome
