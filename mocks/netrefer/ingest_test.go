@@ -417,3 +417,24 @@ func TestNamespacesAreIsolated(t *testing.T) {
 		t.Fatalf("ns a %d, default %d", a.Clients[0].ProcessedEvents, d.Clients[0].ProcessedEvents)
 	}
 }
+
+func TestDefaultEventLimit(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozen)
+	tok := token(t, h, "")
+	body := "[" + strings.Repeat("{},", 2500) + "{}]"
+	res := h.Do("POST", "/netrefer/di/v1/deposits", sandboxtest.JSONBody(body),
+		sandboxtest.Header("Ocp-Apim-Subscription-Key", subKey), sandboxtest.Bearer(tok))
+	res.WantStatus(400)
+	res.WantJSON(`{"statusCode":400,"message":"The payload holds 2501 events; at most 2500 events are accepted in one payload."}`)
+	// 2,500 events are processed one by one (here all rejected: 400 with results).
+	body = "[" + strings.Repeat("{},", 2499) + "{}]"
+	res = h.Do("POST", "/netrefer/di/v1/deposits", sandboxtest.JSONBody(body),
+		sandboxtest.Header("Ocp-Apim-Subscription-Key", subKey), sandboxtest.Bearer(tok))
+	res.WantStatus(400)
+	var r ingestResult
+	res.JSON(&r)
+	if r.Received != 2500 || r.Rejected != 2500 || r.codes()[2499] != "DI-1003 eventId; DI-1003 customerId; DI-1003 brandId; DI-1003 timestamp; DI-1003 currency; DI-1003 transactionId; DI-1003 amount; DI-1003 depositMethod" {
+		t.Fatalf("received %d rejected %d last %q", r.Received, r.Rejected, r.codes()[2499])
+	}
+}

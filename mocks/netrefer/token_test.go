@@ -330,3 +330,36 @@ func TestDiscoveryDocuments(t *testing.T) {
 		t.Errorf("unknown tenant codes %v", e.Codes)
 	}
 }
+
+func TestTokenEdgeCases(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozen)
+	// organizations resolves to the client's tenant
+	h.Do("POST", "/netrefer/login/organizations/oauth2/v2.0/token", sandboxtest.FormBody(passwordForm())).WantStatus(200)
+	// client credentials in HTTP Basic (client_secret_basic)
+	f := passwordForm()
+	f.Del("client_id")
+	f.Del("client_secret")
+	req := h.Do("POST", tokenPath, sandboxtest.FormBody(f), sandboxtest.Header("Authorization",
+		"Basic "+base64.StdEncoding.EncodeToString([]byte(clientID+":"+secret))))
+	req.WantStatus(200)
+	// .default is accepted and answered with the API's scope
+	f = passwordForm()
+	f.Set("scope", "api://"+clientID+"/.default")
+	var tr map[string]any
+	h.Do("POST", tokenPath, sandboxtest.FormBody(f)).WantStatus(200).JSON(&tr)
+	if tr["scope"] != scope {
+		t.Errorf("scope %v", tr["scope"])
+	}
+	// an oversized form is refused in Azure AD's shape
+	big := []byte("grant_type=password&x=" + strings.Repeat("a", 921600))
+	res := h.Do("POST", tokenPath, sandboxtest.RawBody("application/x-www-form-urlencoded", big)).WantStatus(413)
+	var e struct {
+		Error string `json:"error"`
+		Codes []int  `json:"error_codes"`
+	}
+	res.JSON(&e)
+	if e.Error != "invalid_request" || len(e.Codes) != 1 || e.Codes[0] != 90014 {
+		t.Errorf("oversized form answer %+v", e)
+	}
+}
