@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -114,10 +115,7 @@ func (s *state) validToken(c *sandbox.Call, cl *client) bool {
 	if cl2.Exp == nil || *cl2.Exp <= now || (cl2.Nbf != nil && *cl2.Nbf > now) {
 		return false
 	}
-	tenant := cl.cfg.Tenant
-	base := c.BaseURL()
-	if !strings.EqualFold(cl2.Tid, tenant) ||
-		(cl2.Iss != s.issuer(base, tenant, "v1") && cl2.Iss != s.issuer(base, tenant, "v2")) {
+	if !strings.EqualFold(cl2.Tid, cl.cfg.Tenant) || !s.trustedIssuer(c, cl2.Iss, cl.cfg.Tenant) {
 		return false
 	}
 	audOK := false
@@ -139,6 +137,22 @@ func (s *state) validToken(c *sandbox.Call, cl *client) bool {
 		}
 	}
 	return false
+}
+
+// trustedIssuer accepts the v1 and v2 issuers of the tenant. In sandbox
+// mode the scheme and host are not compared, only the path (namespace prefix
+// included): a token fetched through localhost is good through 127.0.0.1 or
+// a Docker service name, but not in another namespace.
+func (s *state) trustedIssuer(c *sandbox.Call, iss, tenant string) bool {
+	if s.cfg.Token.Issuer == "microsoft" {
+		return iss == s.issuer("", tenant, "v1") || iss == s.issuer("", tenant, "v2")
+	}
+	u, err := url.Parse(iss)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return false
+	}
+	mount := strings.TrimPrefix(c.BaseURL(), c.Origin())
+	return u.Path == s.issuer(mount, tenant, "v1") || u.Path == s.issuer(mount, tenant, "v2")
 }
 
 // windowCounts holds a key's rate-limit and quota windows.

@@ -110,11 +110,15 @@ netrefer:
 		{"not yet valid", "POST", "/netrefer/di/v1/registrations", []sandboxtest.Option{key(subKey), sandboxtest.Bearer(sign(signer, claims("nbf", now+60)))}, 401, badToken, false},
 		{"wrong audience", "POST", "/netrefer/di/v1/registrations", []sandboxtest.Option{key(subKey), sandboxtest.Bearer(sign(signer, claims("aud", "api://"+otherClient)))}, 401, badToken, false},
 		{"wrong issuer", "POST", "/netrefer/di/v1/registrations", []sandboxtest.Option{key(subKey), sandboxtest.Bearer(sign(signer, claims("iss", "https://evil.example/"+tenant+"/")))}, 401, badToken, false},
+		{"issuer of another namespace", "POST", "/netrefer/di/v1/registrations", []sandboxtest.Option{key(subKey), sandboxtest.Bearer(sign(signer, claims("iss", h.URL+"/ns/x/netrefer/login/"+tenant+"/")))}, 401, badToken, false},
+		{"issuer not a URL", "POST", "/netrefer/di/v1/registrations", []sandboxtest.Option{key(subKey), sandboxtest.Bearer(sign(signer, claims("iss", "/netrefer/login/"+tenant+"/")))}, 401, badToken, false},
 		{"wrong tenant", "POST", "/netrefer/di/v1/registrations", []sandboxtest.Option{key(subKey), sandboxtest.Bearer(sign(signer, claims("tid", otherClient)))}, 401, badToken, false},
 		{"wrong scope", "POST", "/netrefer/di/v1/registrations", []sandboxtest.Option{key(subKey), sandboxtest.Bearer(sign(signer, claims("scp", "Reports.Read")))}, 401, badToken, false},
 		{"token of another client", "POST", "/netrefer/di/v1/registrations", []sandboxtest.Option{key(subKey), sandboxtest.Bearer(sign(signer, claims("appid", otherClient)))}, 401, badToken, false},
 		{"key of another client", "POST", "/netrefer/di/v1/registrations", []sandboxtest.Option{key("otherkey"), sandboxtest.Bearer(good)}, 401, badToken, false},
 		{"valid, key in header", "POST", "/netrefer/di/v1/registrations", []sandboxtest.Option{key(subKey), sandboxtest.Bearer(good)}, 200, "", false},
+		{"valid, token issued through another host name (v2 issuer)", "POST", "/netrefer/di/v1/registrations", []sandboxtest.Option{key(subKey),
+			sandboxtest.Bearer(sign(signer, claims("iss", "http://sandbox:8080/netrefer/login/"+tenant+"/v2.0")))}, 400, "", false},
 		{"valid, key in query", "POST", "/netrefer/di/v1/registrations?subscription-key=" + subKey, []sandboxtest.Option{sandboxtest.Bearer(sign(signer, claims()))}, 400, "", false},
 	}
 	for _, tc := range tests {

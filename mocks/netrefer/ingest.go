@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"time"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 )
@@ -44,16 +45,12 @@ func ingestHandler(k kind) sandbox.Handler {
 	return func(c *sandbox.Call) {
 		s := c.State.(*state)
 		cl := s.keys[subscriptionKey(c.R)]
-		status, body := s.ingest(cl, k, c.R.Header.Get("Content-Type"), c.Body, c)
-		if body == nil {
-			return
-		}
-		c.JSON(status, body)
+		c.JSON(s.ingest(cl, k, c.R.Header.Get("Content-Type"), c.Body, c.Now()))
 	}
 }
 
 // ingest processes one payload for a client and returns the status and body.
-func (s *state) ingest(cl *client, k kind, contentType string, payload []byte, c *sandbox.Call) (int, any) {
+func (s *state) ingest(cl *client, k kind, contentType string, payload []byte, now time.Time) (int, any) {
 	if mt, _, err := mime.ParseMediaType(contentType); err != nil || mt != "application/json" {
 		shown := contentType
 		if shown == "" {
@@ -66,7 +63,6 @@ func (s *state) ingest(cl *client, k kind, contentType string, payload []byte, c
 	if perr != nil {
 		return http.StatusBadRequest, apimError{StatusCode: 400, Message: perr.msg}
 	}
-	now := c.Now()
 	events := make([]event, len(raws))
 	seen := make(map[string]int, len(raws))
 	for i, raw := range raws {
