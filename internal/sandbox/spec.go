@@ -377,3 +377,6 @@ func OperationRoute(provider, operationID string) (method, path string, ok bool)
 	}
 	return o.method, o.path, true
 }
+
+// OperationIDs lists a registered provider's operationIds, sorted.
+func OperationIDs(provider string) []string { return registeredOps{}.OperationNames(provider) }
