@@ -65,15 +65,15 @@ func TestEveryShippedScenario(t *testing.T) {
 // fresh namespace, and checks the namespace's counters and journal.
 func driveRule(t *testing.T, h *sandboxtest.Harness, ns, id string, rule faults.Rule) {
 	m := rule.Match
-	if m.Provider == "" || m.Operation == "" {
-		t.Fatalf("shipped rules name provider and operation so that they can be driven; %s does not", id)
+	if m.Provider == "" {
+		t.Fatalf("shipped rules name their provider so that they can be driven; %s does not", id)
 	}
 	if m.Namespace != "" {
 		ns = example(t, m.Namespace, "namespace")
 	}
-	method, path, ok := sandbox.OperationRoute(m.Provider, m.Operation)
+	method, path, ok := pickOperation(m)
 	if !ok {
-		t.Fatalf("no operation %s/%s", m.Provider, m.Operation)
+		t.Fatalf("no operation of %s matches rule %s", m.Provider, id)
 	}
 	path = regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(path, "api")
 	if rule.From != "" {
@@ -153,6 +153,25 @@ func driveRule(t *testing.T, h *sandboxtest.Harness, ns, id string, rule faults.
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// pickOperation finds the operation a rule targets: the named one, or the
+// first whose method and path match the rule.
+func pickOperation(m faults.Match) (method, path string, ok bool) {
+	if m.Operation != "" {
+		return sandbox.OperationRoute(m.Provider, m.Operation)
+	}
+	var pathRE *regexp.Regexp
+	if m.Path != "" {
+		pathRE = regexp.MustCompile(m.Path)
+	}
+	for _, op := range sandbox.OperationIDs(m.Provider) {
+		method, path, _ := sandbox.OperationRoute(m.Provider, op)
+		if (m.Method == "" || strings.EqualFold(m.Method, method)) && (pathRE == nil || pathRE.MatchString(path)) {
+			return method, path, true
+		}
+	}
+	return "", "", false
 }
 
 // example returns a string matching a simple regex: its literal prefix (so

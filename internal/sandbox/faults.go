@@ -74,8 +74,10 @@ func (s *Server) applyFaults(c *Call, rel string, set *faults.Set) bool {
 		}
 		panic(http.ErrAbortHandler)
 	case d.Throttle != nil:
+		// The message is the plain reason phrase, as a real server would
+		// give; the rule is named in X-Sandbox-Fault and the journal.
 		c.Fail(&Error{Kind: ErrThrottled, Status: http.StatusTooManyRequests, RetryAfter: d.Throttle.RetryAfter,
-			Message: fmt.Sprintf("throttled by fault rule %s", strings.Join(d.Rules, ", "))})
+			Message: http.StatusText(http.StatusTooManyRequests)})
 		return true
 	case d.Respond != nil:
 		if d.Respond.Body != "" || d.Respond.Status < 400 {
@@ -96,8 +98,7 @@ func (s *Server) applyFaults(c *Call, rel string, set *faults.Set) bool {
 		for k, v := range d.Respond.Headers {
 			c.W.Header().Set(k, v)
 		}
-		c.Fail(&Error{Kind: ErrUnavailable, Status: d.Respond.Status,
-			Message: fmt.Sprintf("answered by fault rule %s", strings.Join(d.Rules, ", "))})
+		c.Fail(&Error{Kind: ErrUnavailable, Status: d.Respond.Status, Message: http.StatusText(d.Respond.Status)})
 		return true
 	}
 	if d.CutBody {
