@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
@@ -136,6 +137,12 @@ func writeError(c *sandbox.Call, e *sandbox.Error) {
 	case sandbox.ErrBodyTooLarge:
 		fail(c, http.StatusRequestEntityTooLarge, "payload_too_large", e.Message)
 	case sandbox.ErrInvalidRequest:
+		for _, f := range e.Fields {
+			if f.In == "query" && (f.Field == "from" || f.Field == "to") && (f.Rule == "required" || strings.Contains(f.Reason, "required")) {
+				fail(c, http.StatusBadRequest, "invalid_window", fmt.Sprintf(requiredMsg, f.Field))
+				return
+			}
+		}
 		fail(c, http.StatusBadRequest, "invalid_request", e.Message)
 	case sandbox.ErrThrottled:
 		if e.RetryAfter > 0 {

@@ -44,13 +44,17 @@ func queryValues(raw string, plusLiteral bool) (url.Values, error) {
 	return v, nil
 }
 
+// requiredMsg answers a request without from or to, whether the spec
+// validation or the handler notices first.
+const requiredMsg = "query parameter %q is required (YYYY-MM-DD HH:MM:SS, UTC)"
+
 // parseWindow validates from/to as the reference requires: both present,
 // YYYY-MM-DD HH:MM:SS, from < to, at most the configured maximum apart.
 func parseWindow(v url.Values, maxWindow time.Duration, offset int) (from, to time.Time, msg string) {
 	get := func(name string) (time.Time, string) {
 		s := v.Get(name)
 		if s == "" {
-			return time.Time{}, fmt.Sprintf("query parameter %q is required (YYYY-MM-DD HH:MM:SS, UTC)", name)
+			return time.Time{}, fmt.Sprintf(requiredMsg, name)
 		}
 		t, ok := contract.ParseTimestamp(s)
 		if !ok {

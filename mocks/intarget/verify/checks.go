@@ -697,7 +697,7 @@ func (rn *runner) crossFeed() {
 		}
 		rn.rep.add(Finding{Check: checkXref, Entity: ref.Entity, Request: rn.refs[k][missing[0]].url, Rows: rows,
 			Message: fmt.Sprintf("%d %s values have no row in %s between %s and %s", len(missing), ref.Column, ref.Target,
-				contract.FormatTime(rn.o.From.Add(-rn.o.Lookback)), contract.FormatTime(rn.o.Now))})
+				contract.FormatTime(rn.o.From.Add(-rn.o.Lookback)), contract.FormatTime(rn.o.Now.Add(24*time.Hour)))})
 	}
 }
 
@@ -722,7 +722,7 @@ func (rn *runner) lookback(target string) {
 	if rn.o.Window > chunk {
 		chunk = rn.o.Window
 	}
-	spans := append(split(rn.o.From.Add(-rn.o.Lookback), rn.o.From, chunk), split(rn.o.To, rn.o.Now.Add(time.Second).Truncate(time.Second), chunk)...)
+	spans := append(split(rn.o.From.Add(-rn.o.Lookback), rn.o.From, chunk), split(rn.o.To, rn.o.Now.Add(24*time.Hour).Truncate(time.Second), chunk)...)
 	for _, w := range spans {
 		p := rn.pullAs(e, w, "%20", checkXref, true)
 		if p.table == nil {

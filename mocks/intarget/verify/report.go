@@ -138,7 +138,7 @@ func (r *Report) add(f Finding) {
 		f.Severity = SevError
 	}
 	res := r.result(f.Check, f.Entity)
-	if len(res.Findings) >= maxFindingsPerResult {
+	if len(res.Findings) >= maxFindingsPerResult || f.Severity == SevInfo && len(res.Findings) >= maxSamples {
 		res.Omitted++
 	} else {
 		res.Findings = append(res.Findings, f)
