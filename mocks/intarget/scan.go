@@ -64,10 +64,10 @@ func (w *world) scan(ent *contract.Entity, q *query, emit emitFunc) {
 		span := map[string]time.Duration{contract.Users: spanUser, contract.Contacts: spanContact, contract.Wallets: spanWallet}[ent.Name]
 		b0, b1 := w.buckets(q.from, q.to, q.vis, span)
 		for b := b0; b <= b1; b++ {
-			f = w.faker(f, streamPlayers, b)
 			for i := 0; i < c.PlayersPerHour; i++ {
+				f = w.faker(f, streamPlayers, b, i)
 				p := w.player(f, b, i)
-				if !w.emitPlayer(ent.Name, &p, q, vals, emit) {
+				if !w.emitPlayer(f, ent.Name, &p, q, vals, emit) {
 					return
 				}
 			}
@@ -75,13 +75,14 @@ func (w *world) scan(ent *contract.Entity, q *query, emit emitFunc) {
 	case contract.Transactions:
 		b0, b1 := w.buckets(q.from, q.to, q.vis, spanTx)
 		for b := max(b0, 1); b <= b1 && actors; b++ {
-			f = w.faker(f, streamTransactions, b)
 			for i := 0; i < c.TransactionsPerHour; i++ {
+				f = w.faker(f, streamTransactions, b, i)
 				t := w.transaction(f, b, i)
 				k := q.latest(t.times)
 				if k < 0 || !q.in(t.times[k]) {
 					continue
 				}
+				w.fillTransaction(f, b, &t)
 				copy(vals, []string{itoa(t.id), itoa(t.player), t.amount, t.cur, t.typ, t.status(k), t.ps, t.dir,
 					q.ts(t.times[0]), q.ts(t.times[k]), t.invoice, itoa(t.player*10 + 1), t.ua, t.ip, t.req, t.cmt})
 				if !emit(vals, k, t.times[k]) {
@@ -92,12 +93,13 @@ func (w *world) scan(ent *contract.Entity, q *query, emit emitFunc) {
 	case contract.Logins:
 		b0, b1 := w.buckets(q.from, q.to, q.vis, 0)
 		for b := max(b0, 1); b <= b1 && actors; b++ {
-			f = w.faker(f, streamLogins, b)
 			for i := 0; i < c.LoginsPerHour; i++ {
+				f = w.faker(f, streamLogins, b, i)
 				l := w.login(f, b, i)
 				if l.at.After(q.vis) || !q.in(l.at) {
 					continue
 				}
+				w.fillLogin(f, b, &l)
 				copy(vals, []string{itoa(l.id), itoa(l.player), l.ip, q.ts(l.at), l.ref, l.traffic, l.ua, l.host, boolCell(l.ok), l.failWhy})
 				if !emit(vals, 0, l.at) {
 					return
@@ -108,10 +110,10 @@ func (w *world) scan(ent *contract.Entity, q *query, emit emitFunc) {
 		var s session
 		b0, b1 := w.buckets(q.from, q.to, q.vis, spanSession)
 		for b := max(b0, 1); b <= b1 && actors; b++ {
-			f = w.faker(f, streamSessions, b)
 			for i := 0; i < c.GameSessionsPerHour; i++ {
+				f = w.faker(f, streamSessions, b, i)
 				w.session(f, b, i, &s)
-				if !w.emitSession(&s, q, vals, emit) {
+				if !w.emitSession(f, b, &s, q, vals, emit) {
 					return
 				}
 			}
@@ -120,7 +122,7 @@ func (w *world) scan(ent *contract.Entity, q *query, emit emitFunc) {
 		every := int64(c.TournamentEveryHours)
 		b0, b1 := w.buckets(q.from, q.to, q.vis, 0)
 		for b := (b0 + every - 1) / every * every; b <= b1; b += every {
-			f = w.faker(f, streamSport, b)
+			f = w.faker(f, streamTournaments, b, 0)
 			t := w.tournament(f, b)
 			if t.at.After(q.vis) || !q.in(t.at) {
 				continue
@@ -133,16 +135,14 @@ func (w *world) scan(ent *contract.Entity, q *query, emit emitFunc) {
 	case contract.Events:
 		b0, b1 := w.buckets(q.from, q.to, q.vis, spanEvent)
 		for b := max(b0, 1); b <= b1; b++ {
-			f = w.faker(f, streamSport, b)
-			if b%int64(c.TournamentEveryHours) == 0 {
-				w.tournament(f, b) // same stream: keep the sequence identical
-			}
 			for i := 0; i < c.EventsPerHour; i++ {
+				f = w.faker(f, streamEvents, b, i)
 				e := w.event(f, b, i)
 				k := q.latest(e.times)
 				if k < 0 || !q.in(e.times[k]) {
 					continue
 				}
+				w.fillEvent(f, b, &e)
 				copy(vals, []string{itoa(e.id), itoa(e.tournament), e.title, eventStatuses[k], q.ts(e.times[1]),
 					q.opt(e.times[2], k == 2), e.typ, q.ts(e.times[k])})
 				if !emit(vals, k, e.times[k]) {
@@ -153,13 +153,14 @@ func (w *world) scan(ent *contract.Entity, q *query, emit emitFunc) {
 	case contract.Bets, contract.BetSelections:
 		b0, b1 := w.buckets(q.from, q.to, q.vis, spanBet)
 		for b := max(b0, 1); b <= b1 && actors && c.EventsPerHour > 0; b++ {
-			f = w.faker(f, streamBets, b)
 			for i := 0; i < c.BetsPerHour; i++ {
+				f = w.faker(f, streamBets, b, i)
 				bt := w.bet(f, b, i)
 				k := q.latest(bt.times)
 				if k < 0 || !q.in(bt.times[k]) {
 					continue
 				}
+				w.fillBet(f, b, &bt)
 				if ent.Name == contract.Bets {
 					status, win := "open", ""
 					if k == 1 {
@@ -191,13 +192,14 @@ func (w *world) scan(ent *contract.Entity, q *query, emit emitFunc) {
 	}
 }
 
-func (w *world) emitPlayer(name string, p *player, q *query, vals []string, emit emitFunc) bool {
+func (w *world) emitPlayer(f *gofakeit.Faker, name string, p *player, q *query, vals []string, emit emitFunc) bool {
 	switch name {
 	case contract.Users:
 		k := q.latest(p.userTimes)
 		if k < 0 || !q.in(p.userTimes[k]) {
 			return true
 		}
+		w.details(f, p)
 		copy(vals, []string{itoa(p.id), p.first, p.last, p.gender, p.country, p.city, p.ip, p.bday,
 			q.ts(p.userTimes[0]), p.ref, p.traffic, p.ua, q.ts(p.userTimes[k]), boolCell(p.blocked && k > 0),
 			boolCell(p.selfExcluded && k > 0), p.locale, strconv.Itoa(k), p.bonus, p.fav, p.kyc})
@@ -207,6 +209,7 @@ func (w *world) emitPlayer(name string, p *player, q *query, vals []string, emit
 		if k < 0 || !q.in(p.contactTimes[k]) {
 			return true
 		}
+		w.details(f, p)
 		confirmed := len(p.contactTimes) > 1 && k >= 1
 		copy(vals, []string{itoa(p.id), p.email, q.opt(p.contactTimes[min(1, len(p.contactTimes)-1)], confirmed),
 			boolCell(confirmed), p.phone, boolCell(!p.selfExcluded), "", p.push, q.ts(p.contactTimes[0]), q.ts(p.contactTimes[k])})
@@ -229,7 +232,7 @@ func (w *world) emitPlayer(name string, p *player, q *query, vals []string, emit
 // emitSession applies InTarget's game-session rule: a session is in the
 // window when any of its actions is; its row aggregates all of its actions
 // that exist at the pull moment (later ones do not exist yet).
-func (w *world) emitSession(s *session, q *query, vals []string, emit emitFunc) bool {
+func (w *world) emitSession(f *gofakeit.Faker, b int64, s *session, q *query, vals []string, emit emitFunc) bool {
 	hit := false
 	var bets, wins, betSum, winSum int64
 	var first, last time.Time
@@ -257,6 +260,7 @@ func (w *world) emitSession(s *session, q *query, vals []string, emit emitFunc) 
 	if !hit {
 		return true
 	}
+	w.fillSession(f, b, s)
 	copy(vals, []string{itoa(s.player), itoa(s.id), s.code, s.name, s.cur, itoa(bets), itoa(wins), cents(betSum), cents(winSum),
 		q.ts(first), q.ts(last), s.vendor, s.bal, s.ip, s.ua, s.ref})
 	return emit(vals, n-1, last)

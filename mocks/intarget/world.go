@@ -25,7 +25,8 @@ const (
 	streamLogins
 	streamTransactions
 	streamSessions
-	streamSport
+	streamTournaments
+	streamEvents
 	streamBets
 )
 
@@ -46,12 +47,26 @@ func newWorld(seed int64, cfg WorldConfig, now time.Time) *world {
 	return &world{seed: seed, start: start, cfg: cfg}
 }
 
-// faker returns a generator reseeded for one stream and bucket.
-func (w *world) faker(f *gofakeit.Faker, stream int, b int64) *gofakeit.Faker {
-	x := uint64(w.seed)*0x9E3779B97F4A7C15 ^ uint64(stream)*0xBF58476D1CE4E5B9 ^ uint64(b)*0x94D049BB133111EB
-	x ^= x >> 31
+// splitmix is a tiny random source whose reseeding costs nothing, so every
+// entity can have its own seed and a window only generates what it shows.
+type splitmix struct{ s uint64 }
+
+func (m *splitmix) Seed(seed int64) { m.s = uint64(seed) }
+func (m *splitmix) Uint64() uint64 {
+	m.s += 0x9E3779B97F4A7C15
+	z := m.s
+	z = (z ^ z>>30) * 0xBF58476D1CE4E5B9
+	z = (z ^ z>>27) * 0x94D049BB133111EB
+	return z ^ z>>31
+}
+func (m *splitmix) Int63() int64 { return int64(m.Uint64() >> 1) }
+
+// faker returns a generator seeded for entity i of a stream's bucket b: the
+// same seed, stream, bucket and index always give the same entity.
+func (w *world) faker(f *gofakeit.Faker, stream int, b int64, i int) *gofakeit.Faker {
+	x := uint64(w.seed)*0x9E3779B97F4A7C15 ^ uint64(stream)*0xBF58476D1CE4E5B9 ^ uint64(b)*0x94D049BB133111EB ^ uint64(i)*0xD6E8FEB86659FD93
 	if f == nil {
-		return gofakeit.NewUnlocked(int64(x))
+		f = gofakeit.NewCustom(&splitmix{})
 	}
 	f.Rand.Seed(int64(x))
 	return f
@@ -106,10 +121,7 @@ func (w *world) pickPlayer(r *rand.Rand, b int64) int64 {
 
 func id(b int64, i int) int64 { return b*maxPerHour + int64(i) + 1 }
 
-func money(r *rand.Rand, max int) string {
-	c := 100 + r.Intn(max*100)
-	return fmt.Sprintf("%d.%02d", c/100, c%100)
-}
+func money(r *rand.Rand, max int) string { return cents(int64(100 + r.Intn(max*100))) }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
@@ -161,19 +173,6 @@ func (w *world) player(f *gofakeit.Faker, b int64, i int) player {
 	reg := w.at(r, b)
 	p.userTimes = later(r, reg, r.Intn(3), spanUser)
 	p.contactTimes = later(r, reg, r.Intn(2), spanContact)
-	p.first, p.last, p.gender = f.FirstName(), f.LastName(), f.Gender()
-	p.country, p.city, p.ip = f.CountryAbr(), f.City(), f.IPv4Address()
-	p.bday = reg.AddDate(-18-r.Intn(50), -r.Intn(12), -r.Intn(28)).Format(contract.DateLayout)
-	p.ref = "ref-" + strconv.Itoa(1000+r.Intn(9000))
-	p.traffic, p.ua, p.locale = trafficSources[r.Intn(len(trafficSources))], f.UserAgent(), locales[r.Intn(len(locales))]
-	p.fav = f.Word() + ", " + f.Word()
-	p.kyc = reg.AddDate(0, 0, r.Intn(3)).Format(contract.DateLayout)
-	p.email, p.phone = f.Email(), f.Phone()
-	if r.Intn(2) == 0 {
-		p.push = fmt.Sprintf("%x", r.Uint64())
-	}
-	p.bonus = money(r, 50)
-	p.blocked, p.selfExcluded = r.Intn(20) == 0, r.Intn(15) == 0
 	cur := currencies[r.Intn(len(currencies))]
 	for k := 0; k < 1+r.Intn(2); k++ {
 		wl := wallet{id: p.id*10 + int64(k) + 1, typ: contract.BalanceTypes[k], cur: cur}
@@ -187,6 +186,26 @@ func (w *world) player(f *gofakeit.Faker, b int64, i int) player {
 	return p
 }
 
+// details fills what only the users and contacts feeds show; it continues
+// the entity's random sequence, so it is only called for rows written.
+func (w *world) details(f *gofakeit.Faker, p *player) {
+	r := f.Rand
+	reg := p.userTimes[0]
+	p.first, p.last, p.gender = f.FirstName(), f.LastName(), f.Gender()
+	p.country, p.city, p.ip = f.CountryAbr(), f.City(), f.IPv4Address()
+	p.bday = reg.AddDate(-18-r.Intn(50), -r.Intn(12), -r.Intn(28)).Format(contract.DateLayout)
+	p.ref = "ref-" + strconv.Itoa(1000+r.Intn(9000))
+	p.traffic, p.ua, p.locale = trafficSources[r.Intn(len(trafficSources))], f.UserAgent(), locales[r.Intn(len(locales))]
+	p.fav = f.Word() + ", " + f.Word()
+	p.kyc = reg.AddDate(0, 0, r.Intn(3)).Format(contract.DateLayout)
+	p.email, p.phone = f.Email(), f.Phone()
+	if r.Intn(2) == 0 {
+		p.push = fmt.Sprintf("%x", r.Uint64())
+	}
+	p.bonus = money(r, 50)
+	p.blocked, p.selfExcluded = r.Intn(20) == 0, r.Intn(15) == 0
+}
+
 type transaction struct {
 	id, player                                           int64
 	amount, cur, typ, dir, ps, invoice, ua, ip, req, cmt string
@@ -196,7 +215,14 @@ type transaction struct {
 
 func (w *world) transaction(f *gofakeit.Faker, b int64, i int) transaction {
 	r := f.Rand
-	t := transaction{id: id(b, i), player: w.pickPlayer(r, b)}
+	t := transaction{id: id(b, i)}
+	t.times = later(r, w.at(r, b), 2, 2*time.Hour)
+	return t
+}
+
+func (w *world) fillTransaction(f *gofakeit.Faker, b int64, t *transaction) {
+	r := f.Rand
+	t.player = w.pickPlayer(r, b)
 	t.amount, t.cur = money(r, 300), currencies[r.Intn(len(currencies))]
 	t.typ = contract.TxTypes[r.Intn(len(contract.TxTypes))]
 	t.dir = contract.Dirs[r.Intn(2)]
@@ -206,12 +232,10 @@ func (w *world) transaction(f *gofakeit.Faker, b int64, i int) transaction {
 	cc := f.CreditCardNumber(nil)
 	t.req = cc[:4] + "********" + cc[len(cc)-4:]
 	t.cmt = txComments[r.Intn(len(txComments))]
-	t.times = later(r, w.at(r, b), 2, 2*time.Hour)
 	t.final = "Success"
 	if r.Intn(6) == 0 {
 		t.final = "Fail"
 	}
-	return t
 }
 
 // status is the transaction's status at version k.
@@ -231,7 +255,12 @@ type login struct {
 
 func (w *world) login(f *gofakeit.Faker, b int64, i int) login {
 	r := f.Rand
-	l := login{id: id(b, i), player: w.pickPlayer(r, b), at: w.at(r, b)}
+	return login{id: id(b, i), at: w.at(r, b)}
+}
+
+func (w *world) fillLogin(f *gofakeit.Faker, b int64, l *login) {
+	r := f.Rand
+	l.player = w.pickPlayer(r, b)
 	l.ip, l.ua = f.IPv4Address(), f.UserAgent()
 	l.ref, l.traffic = "ref-"+strconv.Itoa(1000+r.Intn(9000)), trafficSources[r.Intn(len(trafficSources))]
 	l.host = hosts[r.Intn(len(hosts))]
@@ -239,7 +268,6 @@ func (w *world) login(f *gofakeit.Faker, b int64, i int) login {
 	if !l.ok {
 		l.failWhy = failReasons[r.Intn(len(failReasons))]
 	}
-	return l
 }
 
 type action struct {
@@ -256,12 +284,7 @@ type session struct {
 
 func (w *world) session(f *gofakeit.Faker, b int64, i int, s *session) {
 	r := f.Rand
-	s.id, s.player = id(b, i), w.pickPlayer(r, b)
-	s.vendor = vendors[r.Intn(len(vendors))]
-	s.name = f.Adjective() + " " + f.Noun()
-	s.code = fmt.Sprintf("g%04d", r.Intn(10000))
-	s.cur, s.bal = currencies[r.Intn(len(currencies))], contract.BalanceTypes[r.Intn(3)]
-	s.ip, s.ua, s.ref = f.IPv4Address(), f.UserAgent(), "ref-"+strconv.Itoa(1000+r.Intn(9000))
+	s.id = id(b, i)
 	s.actions = s.actions[:0]
 	t := w.at(r, b)
 	for n := 1 + r.Intn(12); n > 0; n-- {
@@ -272,6 +295,16 @@ func (w *world) session(f *gofakeit.Faker, b int64, i int, s *session) {
 		}
 		t = t.Add(time.Duration(1+r.Intn(900)) * time.Second)
 	}
+}
+
+func (w *world) fillSession(f *gofakeit.Faker, b int64, s *session) {
+	r := f.Rand
+	s.player = w.pickPlayer(r, b)
+	s.vendor = vendors[r.Intn(len(vendors))]
+	s.name = f.Adjective() + " " + f.Noun()
+	s.code = fmt.Sprintf("g%04d", r.Intn(10000))
+	s.cur, s.bal = currencies[r.Intn(len(currencies))], contract.BalanceTypes[r.Intn(3)]
+	s.ip, s.ua, s.ref = f.IPv4Address(), f.UserAgent(), "ref-"+strconv.Itoa(1000+r.Intn(9000))
 }
 
 type tournament struct {
@@ -300,6 +333,14 @@ type event struct {
 func (w *world) event(f *gofakeit.Faker, b int64, i int) event {
 	r := f.Rand
 	e := event{id: id(b, i)}
+	at := w.at(r, b)
+	start := at.Add(time.Duration(1+r.Intn(24*60)) * time.Minute).Truncate(time.Minute)
+	e.times = []time.Time{at, start, start.Add(time.Duration(90+r.Intn(60)) * time.Minute)}
+	return e
+}
+
+func (w *world) fillEvent(f *gofakeit.Faker, b int64, e *event) {
+	r := f.Rand
 	every := int64(w.cfg.TournamentEveryHours)
 	last := (b - 1) / every // tournaments are made in buckets 0, every, 2*every, ...
 	back := last + 1
@@ -307,12 +348,8 @@ func (w *world) event(f *gofakeit.Faker, b int64, i int) event {
 		back = 4
 	}
 	e.tournament = last - r.Int63n(back) + 1
-	at := w.at(r, b)
-	start := at.Add(time.Duration(1+r.Intn(24*60)) * time.Minute).Truncate(time.Minute)
-	e.times = []time.Time{at, start, start.Add(time.Duration(90+r.Intn(60)) * time.Minute)}
 	e.title = f.City() + " vs " + f.City()
 	e.typ = []string{"prematch", "live"}[r.Intn(2)]
-	return e
 }
 
 var eventStatuses = []string{"scheduled", "live", "finished"}
@@ -334,9 +371,15 @@ type selection struct {
 
 func (w *world) bet(f *gofakeit.Faker, b int64, i int) bet {
 	r := f.Rand
-	bt := bet{id: id(b, i), player: w.pickPlayer(r, b)}
+	bt := bet{id: id(b, i)}
 	at := w.at(r, b)
 	bt.times = []time.Time{at, at.Add(time.Duration(1+r.Intn(24*60)) * time.Minute)}
+	return bt
+}
+
+func (w *world) fillBet(f *gofakeit.Faker, b int64, bt *bet) {
+	r := f.Rand
+	bt.player = w.pickPlayer(r, b)
 	bt.stake, bt.cur = money(r, 100), currencies[r.Intn(len(currencies))]
 	bt.kind, bt.ua = contract.BalanceTypes[r.Intn(3)], f.UserAgent()
 	bt.won = r.Intn(3) == 0
@@ -360,5 +403,4 @@ func (w *world) bet(f *gofakeit.Faker, b int64, i int) bet {
 	}
 	st, _ := strconv.ParseFloat(bt.stake, 64)
 	bt.win = strconv.FormatFloat(st*ratio, 'f', 2, 64)
-	return bt
 }
