@@ -360,3 +360,27 @@ func TestAdminVerify(t *testing.T) {
 		}
 	}
 }
+
+// TestBrokenAPIScenario loads scenarios/intarget-broken-api.yaml: every
+// fault it switches on shows up as its own failed check.
+func TestBrokenAPIScenario(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.NewFromFile(t, "../../scenarios/intarget-broken-api.yaml")
+	rep := verifySandbox(t, h, nil)
+	want := []string{"transport.plus-space", "format.required", "format.timestamps", "window.bounds",
+		"window.monotonic", "window.duplicates", "window.late-rows"}
+	for _, c := range want {
+		found := false
+		for _, f := range rep.Failed {
+			found = found || f == c
+		}
+		if !found {
+			var b strings.Builder
+			rep.WriteText(&b)
+			t.Fatalf("check %s did not fail; failed: %v\n%s", c, rep.Failed, b.String())
+		}
+	}
+	if len(rep.Failed) != len(want) {
+		t.Errorf("failed checks %v, want exactly %v", rep.Failed, want)
+	}
+}

@@ -226,11 +226,22 @@ func contains(list []string, v string) bool {
 	return false
 }
 
+// readTime reads a timestamp for the window checks: besides the required
+// format it accepts RFC 3339 (reported by format.timestamps), so one wrong
+// format does not hide every window problem behind it.
+func readTime(s string) (time.Time, bool) {
+	if t, ok := contract.ParseTimestamp(s); ok {
+		return t, true
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	return t.UTC(), err == nil
+}
+
 func (er *entityRun) cursorAt(t *Table, i int) (time.Time, bool) {
 	if er.cursor < 0 {
 		return time.Time{}, false
 	}
-	return contract.ParseTimestamp(t.Rows[i][er.cursor])
+	return readTime(t.Rows[i][er.cursor])
 }
 
 func (er *entityRun) timeAt(t *Table, i int, col string) (time.Time, bool) {
@@ -238,7 +249,7 @@ func (er *entityRun) timeAt(t *Table, i int, col string) (time.Time, bool) {
 	if c < 0 {
 		return time.Time{}, false
 	}
-	return contract.ParseTimestamp(t.Rows[i][c])
+	return readTime(t.Rows[i][c])
 }
 
 // boundsCheck: every cursor in [from, to). A game session is in a window
@@ -301,7 +312,7 @@ func (rn *runner) monotonic(er *entityRun, p *pulled) {
 			continue
 		}
 		if er.created >= 0 && !er.games {
-			if cr, ok := contract.ParseTimestamp(row[er.created]); ok && c.Before(cr) {
+			if cr, ok := readTime(row[er.created]); ok && c.Before(cr) {
 				rn.rep.add(Finding{Check: checkMonotonic, Entity: er.e.Name, Request: p.url,
 					Message: fmt.Sprintf("%s %s is before %s %s", er.e.Cursor, contract.FormatTime(c), er.e.Created, contract.FormatTime(cr)),
 					Rows:    []string{er.describe(t, i, er.created)}})
