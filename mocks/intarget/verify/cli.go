@@ -101,7 +101,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	if pf, ok := o.Progress, true; ok && pf != nil {
+	if o.Progress != nil {
 		fmt.Fprintln(stderr)
 	}
 	rep.WriteText(stdout)
