@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
-	"github.com/provider-sandbox/provider-sandbox/mocks/intarget/contract"
 	"github.com/provider-sandbox/provider-sandbox/mocks/intarget/verify"
 )
 
@@ -57,21 +56,9 @@ func adminVerify(ns *sandbox.Namespace, w http.ResponseWriter, r *http.Request) 
 	}
 	o := verify.Options{BaseURL: in.BaseURL, AuthBasic: in.Auth, AuthHeader: in.Header, Paths: in.Paths, Format: in.Format,
 		MaxBytes: adminMaxBytes, Timeout: adminReqTimeout}
-	times := []struct {
-		s   string
-		dst *time.Time
-		n   string
-	}{{in.From, &o.From, "from"}, {in.To, &o.To, "to"}, {in.Now, &o.Now, "now"}}
-	for _, tv := range times {
-		if tv.s == "" {
-			continue
-		}
-		t, ok := contract.ParseWindowTime(tv.s)
-		if !ok {
-			sandbox.WriteProblem(w, http.StatusBadRequest, "Invalid verify request", fmt.Sprintf("%s %q is neither RFC 3339 nor YYYY-MM-DD HH:MM:SS", tv.n, tv.s))
-			return
-		}
-		*tv.dst = t
+	if err := o.SetTimes(in.From, in.To, in.Now); err != nil {
+		sandbox.WriteProblem(w, http.StatusBadRequest, "Invalid verify request", err.Error())
+		return
 	}
 	for _, d := range []struct {
 		s   string

@@ -67,20 +67,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 		o.AuthBasic = rest
 	}
-	for _, tv := range []struct {
-		s   string
-		dst *time.Time
-		n   string
-	}{{from, &o.From, "from"}, {to, &o.To, "to"}, {now, &o.Now, "now"}} {
-		if tv.s == "" {
-			continue
-		}
-		t, ok := contract.ParseWindowTime(tv.s)
-		if !ok {
-			fmt.Fprintf(stderr, "--%s %q is neither RFC 3339 nor YYYY-MM-DD HH:MM:SS\n", tv.n, tv.s)
-			return 2
-		}
-		*tv.dst = t
+	if err := o.SetTimes(from, to, now); err != nil {
+		fmt.Fprintln(stderr, "--"+err.Error())
+		return 2
 	}
 	if paths != "" {
 		o.Paths = map[string]string{}
@@ -131,6 +120,25 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// SetTimes parses the from, to and now options (RFC 3339 or
+// YYYY-MM-DD HH:MM:SS in UTC); empty strings leave the defaults.
+func (o *Options) SetTimes(from, to, now string) error {
+	for _, tv := range []struct {
+		s, name string
+		dst     *time.Time
+	}{{from, "from", &o.From}, {to, "to", &o.To}, {now, "now", &o.Now}} {
+		if tv.s == "" {
+			continue
+		}
+		t, ok := contract.ParseWindowTime(tv.s)
+		if !ok {
+			return fmt.Errorf("%s %q is neither RFC 3339 nor YYYY-MM-DD HH:MM:SS", tv.name, tv.s)
+		}
+		*tv.dst = t
+	}
+	return nil
 }
 
 // progress draws a bar on a terminal and plain lines (every 10%) otherwise.
