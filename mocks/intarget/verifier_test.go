@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -382,5 +383,69 @@ func TestBrokenAPIScenario(t *testing.T) {
 	}
 	if len(rep.Failed) != len(want) {
 		t.Errorf("failed checks %v, want exactly %v", rep.Failed, want)
+	}
+}
+
+// TestVerifierToleratesRowsMovingForward: on a live API a row changed
+// between two pulls leaves the window (its cursor moved on). The verifier
+// warns instead of failing, but a row that appears later is an error.
+func TestVerifierToleratesRowsMovingForward(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		appear     bool
+		conformant bool
+		status     string
+	}{
+		{"row vanishes", false, true, "warn"},
+		{"row appears", true, false, "fail"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			pulls := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				q := r.URL.Query()
+				w.Header().Set("Content-Type", "text/csv")
+				from, to := q.Get("from"), q.Get("to")
+				if from == "" || to == "" || from >= to || len(from) != 19 {
+					http.Error(w, "bad window", 400)
+					return
+				}
+				fmt.Fprint(w, "id,registered_at,modified_at\r\n")
+				mu.Lock()
+				if from == "2026-03-10 10:00:00" && to == "2026-03-10 11:00:00" {
+					pulls++ // preflight, main pull, '+' check, repeat, ...
+				}
+				// row 2 is in the window until (or from) the fourth pull of it
+				row2 := (pulls > 3) == tc.appear
+				mu.Unlock()
+				for _, row := range []struct {
+					id string
+					at string
+					on bool
+				}{{"1", "2026-03-10 10:10:00", true}, {"2", "2026-03-10 10:20:00", row2}} {
+					if row.on && row.at >= from && row.at < to {
+						fmt.Fprintf(w, "%s,2026-03-01 00:00:00,%s\r\n", row.id, row.at)
+					}
+				}
+			}))
+			defer srv.Close()
+			rep, err := verify.Run(context.Background(), verify.Options{BaseURL: srv.URL, Paths: map[string]string{"users": "/u"},
+				From: clockTime.Add(-2 * time.Hour), To: clockTime.Add(-time.Hour), Now: clockTime, Window: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rep.Results {
+				if r.Check == "window.repeatable" && r.Status != tc.status {
+					t.Errorf("repeatable = %s, want %s: %+v", r.Status, tc.status, r.Findings)
+				}
+			}
+			if rep.Conformant != tc.conformant {
+				var b strings.Builder
+				rep.WriteText(&b)
+				t.Fatalf("conformant = %v, want %v\n%s", rep.Conformant, tc.conformant, b.String())
+			}
+		})
 	}
 }
