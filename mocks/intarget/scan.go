@@ -35,6 +35,16 @@ func (q *query) latest(ts []time.Time) int {
 	return k
 }
 
+// shown returns the index of the change a window shows (the latest visible
+// one, when it falls in the window), or -1 when the entity is not in it.
+func (q *query) shown(ts []time.Time) int {
+	k := q.latest(ts)
+	if k < 0 || !q.in(ts[k]) {
+		return -1
+	}
+	return k
+}
+
 func (q *query) opt(t time.Time, ok bool) string {
 	if !ok {
 		return ""
@@ -78,8 +88,8 @@ func (w *world) scan(ent *contract.Entity, q *query, emit emitFunc) {
 			for i := 0; i < c.TransactionsPerHour; i++ {
 				f = w.faker(f, streamTransactions, b, i)
 				t := w.transaction(f, b, i)
-				k := q.latest(t.times)
-				if k < 0 || !q.in(t.times[k]) {
+				k := q.shown(t.times)
+				if k < 0 {
 					continue
 				}
 				w.fillTransaction(f, b, &t)
@@ -138,8 +148,8 @@ func (w *world) scan(ent *contract.Entity, q *query, emit emitFunc) {
 			for i := 0; i < c.EventsPerHour; i++ {
 				f = w.faker(f, streamEvents, b, i)
 				e := w.event(f, b, i)
-				k := q.latest(e.times)
-				if k < 0 || !q.in(e.times[k]) {
+				k := q.shown(e.times)
+				if k < 0 {
 					continue
 				}
 				w.fillEvent(f, b, &e)
@@ -156,8 +166,8 @@ func (w *world) scan(ent *contract.Entity, q *query, emit emitFunc) {
 			for i := 0; i < c.BetsPerHour; i++ {
 				f = w.faker(f, streamBets, b, i)
 				bt := w.bet(f, b, i)
-				k := q.latest(bt.times)
-				if k < 0 || !q.in(bt.times[k]) {
+				k := q.shown(bt.times)
+				if k < 0 {
 					continue
 				}
 				w.fillBet(f, b, &bt)
@@ -195,8 +205,8 @@ func (w *world) scan(ent *contract.Entity, q *query, emit emitFunc) {
 func (w *world) emitPlayer(f *gofakeit.Faker, name string, p *player, q *query, vals []string, emit emitFunc) bool {
 	switch name {
 	case contract.Users:
-		k := q.latest(p.userTimes)
-		if k < 0 || !q.in(p.userTimes[k]) {
+		k := q.shown(p.userTimes)
+		if k < 0 {
 			return true
 		}
 		w.details(f, p)
@@ -205,8 +215,8 @@ func (w *world) emitPlayer(f *gofakeit.Faker, name string, p *player, q *query, 
 			boolCell(p.selfExcluded && k > 0), p.locale, strconv.Itoa(k), p.bonus, p.fav, p.kyc})
 		return emit(vals, k, p.userTimes[k])
 	case contract.Contacts:
-		k := q.latest(p.contactTimes)
-		if k < 0 || !q.in(p.contactTimes[k]) {
+		k := q.shown(p.contactTimes)
+		if k < 0 {
 			return true
 		}
 		w.details(f, p)
@@ -216,8 +226,8 @@ func (w *world) emitPlayer(f *gofakeit.Faker, name string, p *player, q *query, 
 		return emit(vals, k, p.contactTimes[k])
 	default:
 		for _, wl := range p.wallets {
-			k := q.latest(wl.times)
-			if k < 0 || !q.in(wl.times[k]) {
+			k := q.shown(wl.times)
+			if k < 0 {
 				continue
 			}
 			copy(vals, []string{itoa(wl.id), itoa(p.id), wl.typ, wl.balances[k], wl.cur, q.ts(wl.times[0]), q.ts(wl.times[k])})
