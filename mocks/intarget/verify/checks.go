@@ -294,8 +294,11 @@ func (rn *runner) boundsCheck(er *entityRun, p *pulled, main bool) {
 			continue
 		}
 		if c.Before(p.w.from) || !c.Before(p.w.to) {
-			rn.rep.add(Finding{Check: checkBounds, Entity: er.e.Name, Request: p.url,
-				Message: fmt.Sprintf("%s %s is outside %s", er.e.Cursor, contract.FormatTime(c), p.w), Rows: []string{er.describe(t, i)}})
+			msg := fmt.Sprintf("%s %s is outside %s", er.e.Cursor, contract.FormatTime(c), p.w)
+			if c.Equal(p.w.to) {
+				msg += ": a row exactly at `to` belongs to the next window (from <= t < to, not <= to)"
+			}
+			rn.rep.add(Finding{Check: checkBounds, Entity: er.e.Name, Request: p.url, Message: msg, Rows: []string{er.describe(t, i)}})
 		}
 	}
 }
