@@ -5,8 +5,10 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandboxtest"
@@ -263,5 +265,38 @@ func TestUpdatesMoveCursors(t *testing.T) {
 	h.Admin("GET", "", "/state/intarget", nil, &snap)
 	if snap["worldStart"] != "2026-03-03T12:00:00Z" {
 		t.Errorf("worldStart = %v", snap["worldStart"])
+	}
+}
+
+// TestConcurrentPulls: the world is shared read-only by every request of a
+// namespace; parallel pulls (run with -race) give identical bytes.
+func TestConcurrentPulls(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, scenario(""))
+	want := h.Do("GET", "/intarget/api/game-sessions?"+window1, nil, basic()).WantStatus(200).Body
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest("GET", h.URL+"/intarget/api/game-sessions?"+window1, nil)
+			req.SetBasicAuth(user, pass)
+			resp, err := h.Client.Do(req)
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			defer resp.Body.Close()
+			got, _ := io.ReadAll(resp.Body)
+			if !bytes.Equal(got, want) {
+				errs <- "a parallel pull gave different bytes"
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
