@@ -1,0 +1,451 @@
+package intarget_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/sandboxtest"
+	"github.com/provider-sandbox/provider-sandbox/mocks/intarget/verify"
+)
+
+var clockTime = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+
+// verifySandbox runs the verifier against a harness's reference API the way
+// a CI job would, with a late-rows settle that advances the sandbox clock.
+func verifySandbox(t *testing.T, h *sandboxtest.Harness, mod func(*verify.Options)) *verify.Report {
+	t.Helper()
+	o := verify.Options{
+		BaseURL:   h.URL + "/intarget",
+		AuthBasic: user + ":" + pass,
+		From:      clockTime.Add(-6 * time.Hour), To: clockTime, Window: time.Hour, Now: clockTime,
+		Settle: 20 * time.Minute,
+		Wait: func(ctx context.Context, d time.Duration) error {
+			if code := h.Admin("POST", "", "/clock", map[string]string{"advance": d.String()}, nil); code != 200 {
+				return fmt.Errorf("advance: %d", code)
+			}
+			return nil
+		},
+	}
+	if mod != nil {
+		mod(&o)
+	}
+	rep, err := verify.Run(context.Background(), o)
+	if err != nil {
+		t.Fatalf("verify.Run: %v", err)
+	}
+	return rep
+}
+
+func TestVerifierPassesReference(t *testing.T) {
+	t.Parallel()
+	for _, format := range []string{"csv", "json"} {
+		t.Run(format, func(t *testing.T) {
+			t.Parallel()
+			h := sandboxtest.New(t, scenario(""))
+			rep := verifySandbox(t, h, func(o *verify.Options) { o.Format = format })
+			if !rep.Conformant || len(rep.Failed) != 0 {
+				var b strings.Builder
+				rep.WriteText(&b)
+				t.Fatalf("reference API not conformant:\n%s", b.String())
+			}
+			if rep.Rows == 0 {
+				t.Fatal("no rows were pulled")
+			}
+			for _, r := range rep.Results {
+				if r.Status == "skip" {
+					t.Errorf("check %s/%s skipped: %s", r.Check, r.Entity, r.Note)
+				}
+			}
+		})
+	}
+}
+
+// TestVerifierCatchesEachFault switches on one contract fault at a time;
+// the verifier must fail with exactly the matching check.
+func TestVerifierCatchesEachFault(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		fault string
+		want  string
+	}{
+		{"closedInterval: true", "window.bounds"},
+		{`localTime: "+03:00"`, "window.future"},
+		{"isoTimestamps: true", "format.timestamps"},
+		{"plusNotDecoded: true", "transport.plus-space"},
+		{"decreasingTimestamps: true", "window.monotonic"},
+		{"missingColumn: users.registered_at", "format.required"},
+		{"lateRows: 15m", "window.late-rows"},
+		{"duplicateRows: true", "window.duplicates"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			t.Parallel()
+			h := sandboxtest.New(t, scenario("  faults: {"+tc.fault+"}\n"))
+			rep := verifySandbox(t, h, nil)
+			if !reflect.DeepEqual(rep.Failed, []string{tc.want}) {
+				var b strings.Builder
+				rep.WriteText(&b)
+				t.Fatalf("failed checks = %v, want [%s]\n%s", rep.Failed, tc.want, b.String())
+			}
+			for _, r := range rep.Results {
+				if r.Status == "fail" && (len(r.Findings) == 0 || r.Findings[0].Request == "" || r.Findings[0].Entity == "") {
+					t.Errorf("finding of %s/%s does not name its request: %+v", r.Check, r.Entity, r.Findings)
+				}
+			}
+		})
+	}
+}
+
+// stubRow is a row of the independent operator stub below.
+type stubRow struct {
+	id, player int
+	at         time.Time
+}
+
+// newOperatorStub is a tiny operator API written from InTarget's
+// requirements alone (not from the reference code): users and logins,
+// Basic auth, half-open windows, '+' or '%20', CSV with CRLF.
+func newOperatorStub(t *testing.T) *httptest.Server {
+	base := clockTime.Add(-8 * time.Hour)
+	var users, logins []stubRow
+	for i := 0; i < 40; i++ {
+		users = append(users, stubRow{id: i + 1, at: base.Add(time.Duration(i*11) * time.Minute)})
+		logins = append(logins, stubRow{id: 500 + i, player: i/2 + 1, at: base.Add(time.Duration(i*11+7) * time.Minute)})
+	}
+	layout := "2006-01-02 15:04:05"
+	mux := http.NewServeMux()
+	serve := func(rows []stubRow, header string, line func(stubRow) string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if u, p, ok := r.BasicAuth(); !ok || u != "op" || p != "pw" {
+				http.Error(w, "unauthorized", http.StatusUnauthorized)
+				return
+			}
+			q := r.URL.Query() // decodes '+' and %20 alike
+			from, err1 := time.Parse(layout, q.Get("from"))
+			to, err2 := time.Parse(layout, q.Get("to"))
+			if err1 != nil || err2 != nil || !from.Before(to) {
+				http.Error(w, "bad window", http.StatusBadRequest)
+				return
+			}
+			w.Header().Set("Content-Type", "text/csv")
+			fmt.Fprint(w, header+"\r\n")
+			for _, row := range rows {
+				if !row.at.Before(from) && row.at.Before(to) && !row.at.After(clockTime) {
+					fmt.Fprint(w, line(row)+"\r\n")
+				}
+			}
+		}
+	}
+	mux.HandleFunc("/v2/players", serve(users, "id,registered_at,modified_at,email", func(r stubRow) string {
+		return fmt.Sprintf("%d,%s,%s,\"p%d@example.com\"", r.id, r.at.Format(layout), r.at.Format(layout), r.id)
+	}))
+	mux.HandleFunc("/v2/logins", serve(logins, "id,player_id,created_at,is_success", func(r stubRow) string {
+		return fmt.Sprintf("%d,%d,%s,1", r.id, r.player, r.at.Format(layout))
+	}))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestVerifierPassesIndependentStub(t *testing.T) {
+	t.Parallel()
+	srv := newOperatorStub(t)
+	rep, err := verify.Run(context.Background(), verify.Options{
+		BaseURL: srv.URL, AuthBasic: "op:pw", Paths: map[string]string{"users": "/v2/players", "logins": "/v2/logins"},
+		From: clockTime.Add(-6 * time.Hour), To: clockTime, Now: clockTime, Window: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Conformant {
+		var b strings.Builder
+		rep.WriteText(&b)
+		t.Fatalf("the stub follows the requirements but was refused:\n%s", b.String())
+	}
+	if rep.Rows == 0 {
+		t.Fatal("no rows pulled from the stub")
+	}
+}
+
+// TestVerifierBadInput: broken operator answers are findings, never a crash
+// or a hang.
+func TestVerifierBadInput(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		format  string
+		check   string
+		message string
+	}{
+		{"malformed CSV", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/csv")
+			fmt.Fprint(w, "id,modified_at\r\n1,\"2026-03-10 10:00:00\r\n")
+		}, "csv", "format.csv", "not valid CSV"},
+		{"ragged CSV", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/csv")
+			fmt.Fprint(w, "id,modified_at\r\n1,2026-03-10 10:00:00,extra\r\n")
+		}, "csv", "format.csv", "has 3 fields, the header has 2"},
+		{"malformed JSON", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `[{"id": 1,`)
+		}, "json", "format.json", "not valid JSON"},
+		{"nested JSON", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"data": []}`)
+		}, "json", "format.json", "must be a JSON array"},
+		{"server error", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "boom", 500)
+		}, "csv", "transport.http", "answered 500 instead of 200"},
+		{"redirect", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/elsewhere", http.StatusFound)
+		}, "csv", "transport.http", "InTarget does not follow redirects"},
+		{"wrong content type", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprint(w, "id,modified_at\r\n")
+		}, "csv", "transport.http", `Content-Type is "text/html"`},
+		{"gigantic", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/csv")
+			fmt.Fprint(w, "id,modified_at\r\n"+strings.Repeat("1,2026-03-10 10:00:00\r\n", 2000))
+		}, "csv", "transport.http", "larger than the cap"},
+		{"hanging", func(w http.ResponseWriter, r *http.Request) {
+			if strings.Contains(r.URL.RawQuery, "10%3A00%3A00") || strings.Contains(r.URL.RawQuery, "10:00:00") {
+				select {
+				case <-r.Context().Done():
+				case <-time.After(5 * time.Second):
+				}
+				return
+			}
+			w.Header().Set("Content-Type", "text/csv")
+			fmt.Fprint(w, "id,modified_at\r\n")
+		}, "csv", "transport.http", "no complete answer within"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(tc.handler)
+			defer srv.Close()
+			rep, err := verify.Run(context.Background(), verify.Options{
+				BaseURL: srv.URL, Paths: map[string]string{"users": "/users"}, Format: tc.format,
+				From: clockTime.Add(-2 * time.Hour), To: clockTime, Now: clockTime, Window: time.Hour,
+				Timeout: 300 * time.Millisecond, MaxBytes: 10000,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Conformant {
+				t.Fatal("a broken API was found conformant")
+			}
+			found := false
+			for _, r := range rep.Results {
+				for _, f := range r.Findings {
+					if r.Check == tc.check && strings.Contains(f.Message, tc.message) {
+						found = true
+					}
+				}
+			}
+			if !found {
+				var b strings.Builder
+				rep.WriteText(&b)
+				t.Fatalf("no %s finding containing %q:\n%s", tc.check, tc.message, b.String())
+			}
+		})
+	}
+}
+
+func TestVerifierUsageAndConnectionErrors(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	addr := srv.URL
+	srv.Close() // nothing listens there any more
+	if _, err := verify.Run(context.Background(), verify.Options{BaseURL: addr}); err == nil {
+		t.Error("an unreachable API did not give an error")
+	} else if _, ok := err.(*verify.ConnError); !ok {
+		t.Errorf("error %T %v, want *verify.ConnError", err, err)
+	}
+	tests := [][]string{
+		{},
+		{"--base-url", "ftp://x"},
+		{"--base-url", "http://127.0.0.1:1", "--auth", "user-only"},
+		{"--base-url", "http://127.0.0.1:1", "--from", "yesterday"},
+		{"--base-url", "http://127.0.0.1:1", "--paths", "players=/x"},
+		{"--base-url", "http://127.0.0.1:1", "--format", "xml"},
+		{"--base-url", addr, "--no-progress"},
+		{"--nope"},
+	}
+	for _, args := range tests {
+		var out, errb strings.Builder
+		if code := verify.Main(args, &out, &errb); code != 2 {
+			t.Errorf("Main(%q) = %d, want 2 (stderr %s)", args, code, errb.String())
+		}
+	}
+}
+
+// TestVerifyCLI runs the command end to end against a sandbox: exit 0 and
+// the JSON and JUnit reports when conformant, 1 when a fault is on.
+func TestVerifyCLI(t *testing.T) {
+	t.Parallel()
+	good := sandboxtest.New(t, scenario(""))
+	bad := sandboxtest.New(t, scenario("  faults: {duplicateRows: true}\n"))
+	dir := t.TempDir()
+	args := func(h *sandboxtest.Harness) []string {
+		return []string{"--base-url", h.URL + "/intarget", "--auth", "basic:" + user + ":" + pass,
+			"--from", "2026-03-10 08:00:00", "--to", "2026-03-10T12:00:00Z", "--now", "2026-03-10 12:00:00",
+			"--window", "1h", "--report-json", filepath.Join(dir, "r.json"), "--junit", filepath.Join(dir, "j.xml")}
+	}
+	var out, errb strings.Builder
+	if code := verify.Main(args(good), &out, &errb); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	if !strings.Contains(out.String(), "CONFORMANT") || !strings.Contains(errb.String(), "verify: ") {
+		t.Errorf("summary or progress missing:\n%s\n%s", out.String(), errb.String())
+	}
+	var rep verify.Report
+	data, _ := os.ReadFile(filepath.Join(dir, "r.json"))
+	if err := json.Unmarshal(data, &rep); err != nil || !rep.Conformant {
+		t.Fatalf("JSON report: %v %s", err, data)
+	}
+	junit, _ := os.ReadFile(filepath.Join(dir, "j.xml"))
+	if !strings.Contains(string(junit), `<testcase classname="intarget.users" name="window.bounds">`) {
+		t.Errorf("JUnit lacks a test case per check:\n%.500s", junit)
+	}
+	out.Reset()
+	if code := verify.Main(args(bad), &out, &errb); code != 1 {
+		t.Fatalf("exit %d with duplicate rows, want 1\n%s", code, out.String())
+	}
+	junit, _ = os.ReadFile(filepath.Join(dir, "j.xml"))
+	if !strings.Contains(string(junit), `name="window.duplicates"`) || !strings.Contains(string(junit), "<failure message=") {
+		t.Errorf("JUnit lacks the failure:\n%.2000s", junit)
+	}
+}
+
+func TestAdminVerify(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, scenario(""))
+	var rep verify.Report
+	if code := h.Admin("POST", "", "/intarget/verify", map[string]string{"window": "1h"}, &rep); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	if !rep.Conformant || !strings.HasSuffix(rep.BaseURL, "/intarget") || rep.Rows == 0 {
+		t.Fatalf("self-verification: conformant=%v base=%s rows=%d failed=%v", rep.Conformant, rep.BaseURL, rep.Rows, rep.Failed)
+	}
+	// A namespace with a fault: its own reference API, through its prefix.
+	var nsRep verify.Report
+	h.Admin("PUT", "ci-1", "/scenario", nil, nil)
+	if code := h.Admin("POST", "ci-1", "/intarget/verify", map[string]string{}, &nsRep); code != 200 || !strings.Contains(nsRep.BaseURL, "/ns/ci-1/intarget") {
+		t.Fatalf("namespace run: %d %s", code, nsRep.BaseURL)
+	}
+	for _, tc := range []struct {
+		body any
+		want string
+	}{
+		{`{"window": "soon"}`, `window \"soon\" is not a Go duration`},
+		{`{"from": "yesterday"}`, `from \"yesterday\" is neither`},
+		{`{"from": "2026-01-01 00:00:00", "to": "2026-03-01 00:00:00"}`, "at most 48 windows"},
+		{`[1,2]`, "cannot unmarshal"},
+		{`{"baseUrl": "ftp://x"}`, "is not an http(s) URL"},
+	} {
+		res := h.Do("POST", "/__sandbox/intarget/verify", sandboxtest.JSONBody(tc.body)).WantStatus(400)
+		if res.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(res.Body), tc.want) {
+			t.Errorf("body %s: got %s", tc.body, res.Body)
+		}
+	}
+}
+
+// TestBrokenAPIScenario loads scenarios/intarget-broken-api.yaml: every
+// fault it switches on shows up as its own failed check.
+func TestBrokenAPIScenario(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.NewFromFile(t, "../../scenarios/intarget-broken-api.yaml")
+	rep := verifySandbox(t, h, nil)
+	want := []string{"transport.plus-space", "format.required", "format.timestamps", "window.bounds",
+		"window.monotonic", "window.duplicates", "window.late-rows"}
+	for _, c := range want {
+		found := false
+		for _, f := range rep.Failed {
+			found = found || f == c
+		}
+		if !found {
+			var b strings.Builder
+			rep.WriteText(&b)
+			t.Fatalf("check %s did not fail; failed: %v\n%s", c, rep.Failed, b.String())
+		}
+	}
+	if len(rep.Failed) != len(want) {
+		t.Errorf("failed checks %v, want exactly %v", rep.Failed, want)
+	}
+}
+
+// TestVerifierToleratesRowsMovingForward: on a live API a row changed
+// between two pulls leaves the window (its cursor moved on). The verifier
+// warns instead of failing, but a row that appears later is an error.
+func TestVerifierToleratesRowsMovingForward(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		appear     bool
+		conformant bool
+		status     string
+	}{
+		{"row vanishes", false, true, "warn"},
+		{"row appears", true, false, "fail"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			pulls := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				q := r.URL.Query()
+				w.Header().Set("Content-Type", "text/csv")
+				from, to := q.Get("from"), q.Get("to")
+				if from == "" || to == "" || from >= to || len(from) != 19 {
+					http.Error(w, "bad window", 400)
+					return
+				}
+				fmt.Fprint(w, "id,registered_at,modified_at\r\n")
+				mu.Lock()
+				if from == "2026-03-10 10:00:00" && to == "2026-03-10 11:00:00" {
+					pulls++ // preflight, main pull, '+' check, repeat, ...
+				}
+				// row 2 is in the window until (or from) the fourth pull of it
+				row2 := (pulls > 3) == tc.appear
+				mu.Unlock()
+				for _, row := range []struct {
+					id string
+					at string
+					on bool
+				}{{"1", "2026-03-10 10:10:00", true}, {"2", "2026-03-10 10:20:00", row2}} {
+					if row.on && row.at >= from && row.at < to {
+						fmt.Fprintf(w, "%s,2026-03-01 00:00:00,%s\r\n", row.id, row.at)
+					}
+				}
+			}))
+			defer srv.Close()
+			rep, err := verify.Run(context.Background(), verify.Options{BaseURL: srv.URL, Paths: map[string]string{"users": "/u"},
+				From: clockTime.Add(-2 * time.Hour), To: clockTime.Add(-time.Hour), Now: clockTime, Window: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rep.Results {
+				if r.Check == "window.repeatable" && r.Status != tc.status {
+					t.Errorf("repeatable = %s, want %s: %+v", r.Status, tc.status, r.Findings)
+				}
+			}
+			if rep.Conformant != tc.conformant {
+				var b strings.Builder
+				rep.WriteText(&b)
+				t.Fatalf("conformant = %v, want %v\n%s", rep.Conformant, tc.conformant, b.String())
+			}
+		})
+	}
+}

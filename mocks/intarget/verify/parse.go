@@ -1,0 +1,196 @@
+package verify
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+)
+
+// Table is a parsed response: the columns and the rows aligned with them.
+// A JSON row that lacks a key has "" in that cell, like an empty CSV cell.
+type Table struct {
+	Columns []string
+	Rows    [][]string
+	// Lines holds the line (CSV) or element index (JSON) of each row, for findings.
+	Lines []int
+	index map[string]int
+}
+
+// Col returns the index of a column, or -1.
+func (t *Table) Col(name string) int {
+	if t.index == nil {
+		t.index = make(map[string]int, len(t.Columns))
+		for i, c := range t.Columns {
+			t.index[c] = i
+		}
+	}
+	if i, ok := t.index[name]; ok {
+		return i
+	}
+	return -1
+}
+
+// maxProblems bounds the problems one body can report.
+const maxProblems = 20
+
+// ParseCSV reads an RFC 4180 body. Problems are what breaks the format
+// (bad quoting, ragged rows, invalid UTF-8); warnings are tolerable
+// deviations (LF instead of CRLF, a byte-order mark). A body that cannot be
+// read at all still yields the rows read before the first fatal problem.
+func ParseCSV(data []byte) (t *Table, problems, warnings []string) {
+	t = &Table{}
+	if bytes.HasPrefix(data, []byte("\xEF\xBB\xBF")) {
+		warnings = append(warnings, "the body starts with a UTF-8 byte-order mark")
+		data = data[3:]
+	}
+	if len(data) == 0 {
+		return t, []string{"the body is empty: a CSV answer needs its header row even when there are no rows"}, warnings
+	}
+	if !utf8.Valid(data) {
+		problems = append(problems, "the body is not valid UTF-8")
+	}
+	if i := bytes.IndexByte(data, '\n'); i >= 0 && (i == 0 || data[i-1] != '\r') {
+		warnings = append(warnings, "records end with LF, not CRLF as RFC 4180 says")
+	}
+	r := csv.NewReader(bytes.NewReader(data))
+	r.ReuseRecord = false
+	header, err := r.Read()
+	if err != nil {
+		return t, append(problems, "the header row cannot be read: "+err.Error()), warnings
+	}
+	if len(header) == 1 && bytes.Count(data[:min(len(data), 4096)], []byte(";")) > 0 {
+		warnings = append(warnings, "the header has one column and contains ';': the delimiter must be ','")
+	}
+	t.Columns = header
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount) {
+				problems = appendCapped(problems, fmt.Sprintf("line %d has %d fields, the header has %d", pe.StartLine, len(rec), len(header)))
+				continue
+			}
+			return t, appendCapped(problems, "the body is not valid CSV: "+err.Error()), warnings
+		}
+		l, _ := r.FieldPos(0)
+		t.Rows = append(t.Rows, rec)
+		t.Lines = append(t.Lines, l)
+	}
+	return t, problems, warnings
+}
+
+func appendCapped(list []string, s string) []string {
+	if len(list) < maxProblems {
+		return append(list, s)
+	}
+	return list
+}
+
+// ParseJSON reads a JSON array of flat objects. Numbers keep their text,
+// booleans become 1/0 and null becomes an empty cell.
+func ParseJSON(data []byte) (t *Table, problems []string) {
+	t = &Table{}
+	if !utf8.Valid(data) {
+		problems = append(problems, "the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return t, append(problems, "the body is not JSON: "+err.Error())
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return t, append(problems, fmt.Sprintf("the body must be a JSON array of objects, it starts with %v", tok))
+	}
+	var objs []map[string]any
+	var order []string
+	seen := map[string]bool{}
+	for i := 0; dec.More(); i++ {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return finish(t, objs, order), append(problems, fmt.Sprintf("element %d is not valid JSON: %v", i, err))
+		}
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.UseNumber()
+		keys, obj, err := decodeFlat(d)
+		if err != nil {
+			problems = appendCapped(problems, fmt.Sprintf("element %d: %v", i, err))
+			continue
+		}
+		for _, k := range keys {
+			if !seen[k] {
+				seen[k] = true
+				order = append(order, k)
+			}
+		}
+		obj["\x00line"] = i
+		objs = append(objs, obj)
+	}
+	if _, err := dec.Token(); err != nil {
+		problems = append(problems, "the JSON array is not closed: "+err.Error())
+	} else if dec.More() {
+		problems = append(problems, "there is data after the JSON array")
+	}
+	return finish(t, objs, order), problems
+}
+
+// decodeFlat reads one object keeping its key order; nested values are refused.
+func decodeFlat(d *json.Decoder) ([]string, map[string]any, error) {
+	tok, err := d.Token()
+	if err != nil {
+		return nil, nil, err
+	}
+	if dl, ok := tok.(json.Delim); !ok || dl != '{' {
+		return nil, nil, fmt.Errorf("an object is expected, got %v", tok)
+	}
+	obj := map[string]any{}
+	var keys []string
+	for d.More() {
+		kt, err := d.Token()
+		if err != nil {
+			return nil, nil, err
+		}
+		k, _ := kt.(string)
+		var v any
+		if err := d.Decode(&v); err != nil {
+			return nil, nil, err
+		}
+		switch v.(type) {
+		case map[string]any, []any:
+			return nil, nil, fmt.Errorf("field %q is nested; rows must be flat", k)
+		}
+		if _, dup := obj[k]; !dup {
+			keys = append(keys, k)
+		}
+		obj[k] = v
+	}
+	_, err = d.Token()
+	return keys, obj, err
+}
+
+func finish(t *Table, objs []map[string]any, order []string) *Table {
+	t.Columns = order
+	for _, o := range objs {
+		row := make([]string, len(order))
+		for i, k := range order {
+			switch v := o[k].(type) {
+			case string:
+				row[i] = v
+			case json.Number:
+				row[i] = v.String()
+			case bool:
+				row[i] = map[bool]string{true: "1", false: "0"}[v]
+			}
+		}
+		t.Rows = append(t.Rows, row)
+		t.Lines = append(t.Lines, o["\x00line"].(int))
+	}
+	return t
+}
