@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/provider-sandbox/provider-sandbox/internal/jsonkind"
 	"io"
 	"math"
 	"mime"
@@ -145,24 +146,9 @@ func syntaxProblem(err error) *problem {
 	return validationf("Request body is not valid JSON: %s", err.Error())
 }
 
-// jsonKind names the JSON type of a raw value, for messages.
-func jsonKind(raw json.RawMessage) string {
-	switch raw[0] {
-	case '"':
-		return "a string"
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case 't', 'f':
-		return "a boolean"
-	}
-	return "a number"
-}
-
 func decodeString(name string, raw json.RawMessage, example string) (string, *problem) {
 	if raw[0] != '"' {
-		return "", validationf("Field %q must be a string, e.g. %q; got %s", name, example, jsonKind(raw))
+		return "", validationf("Field %q must be a string, e.g. %q; got %s", name, example, jsonkind.Of(raw))
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
@@ -219,7 +205,7 @@ func decodeAmount(raw json.RawMessage) (int64, *problem) {
 		return 0, validationf("Field \"amount\" must be a JSON number of MB, e.g. 500, not a string")
 	}
 	if raw[0] != '-' && (raw[0] < '0' || raw[0] > '9') {
-		return 0, validationf("Field \"amount\" must be a JSON number of MB, e.g. 500; got %s", jsonKind(raw))
+		return 0, validationf("Field \"amount\" must be a JSON number of MB, e.g. 500; got %s", jsonkind.Of(raw))
 	}
 	text := string(raw)
 	n, err := strconv.ParseInt(text, 10, 64)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/provider-sandbox/provider-sandbox/internal/jsonkind"
 	"strconv"
 	"strings"
 	"time"
@@ -218,7 +219,7 @@ func splitPayload(body []byte, maxEvents int) ([][]byte, *payloadError) {
 			}
 			end := skipValue(body, j)
 			if body[j] != '{' {
-				return nil, payloadErrorf("JSON with multiple structures is not processed: element %d of the array is %s, not an event object.", len(out), jsonKind(body[j:end]))
+				return nil, payloadErrorf("JSON with multiple structures is not processed: element %d of the array is %s, not an event object.", len(out), jsonkind.Of(body[j:end]))
 			}
 			if len(out) == maxEvents {
 				return nil, payloadErrorf("The payload holds %d events; at most %d events are accepted in one payload.", countElements(body, i), maxEvents)
@@ -234,7 +235,7 @@ func splitPayload(body []byte, maxEvents int) ([][]byte, *payloadError) {
 	if err := json.Unmarshal(body, new(json.RawMessage)); err != nil {
 		return nil, malformed(err)
 	}
-	return nil, payloadErrorf("JSON with multiple structures is not processed: the body is %s, not an event object or an array of event objects.", jsonKind(body[i:]))
+	return nil, payloadErrorf("JSON with multiple structures is not processed: the body is %s, not an event object or an array of event objects.", jsonkind.Of(body[i:]))
 }
 
 // countElements counts the elements of the valid JSON array at body[i].
@@ -381,7 +382,7 @@ func (e *event) ok(f field) bool {
 func (e *event) str(f field, val []byte, min, max int) string {
 	s, isStr := unquote(val)
 	if !isStr {
-		e.fail(CodeFormat, f, "%s must be a string, got %s %s.", fieldNames[f], jsonKind(val), shorten(string(val)))
+		e.fail(CodeFormat, f, "%s must be a string, got %s %s.", fieldNames[f], jsonkind.Of(val), shorten(string(val)))
 		return ""
 	}
 	if len(s) == 0 {
@@ -411,7 +412,7 @@ func (e *event) enum(f field, val []byte, allowed map[string]bool, code, what st
 
 func (e *event) integer(f field, val []byte) int {
 	if len(val) == 0 || (val[0] != '-' && (val[0] < '0' || val[0] > '9')) {
-		e.fail(CodeFormat, f, "%s must be an integer, got %s %s.", fieldNames[f], jsonKind(val), shorten(string(val)))
+		e.fail(CodeFormat, f, "%s must be an integer, got %s %s.", fieldNames[f], jsonkind.Of(val), shorten(string(val)))
 		return 0
 	}
 	n, err := strconv.ParseInt(string(val), 10, 32)
@@ -428,7 +429,7 @@ func (e *event) integer(f field, val []byte) int {
 
 func (e *event) money(f field, val []byte) Money {
 	if len(val) == 0 || (val[0] != '-' && (val[0] < '0' || val[0] > '9')) {
-		e.fail(CodeFormat, f, "%s must be a number, got %s %s.", fieldNames[f], jsonKind(val), shorten(string(val)))
+		e.fail(CodeFormat, f, "%s must be a number, got %s %s.", fieldNames[f], jsonkind.Of(val), shorten(string(val)))
 		return 0
 	}
 	m, err := parseMoney(val)
@@ -456,7 +457,7 @@ func (e *event) nonNegative(f field, val []byte) Money {
 func (e *event) dateTime(f field, val []byte) time.Time {
 	s, isStr := unquote(val)
 	if !isStr {
-		e.fail(CodeFormat, f, "%s must be an ISO 8601 date-time string in UTC, got %s %s.", fieldNames[f], jsonKind(val), shorten(string(val)))
+		e.fail(CodeFormat, f, "%s must be an ISO 8601 date-time string in UTC, got %s %s.", fieldNames[f], jsonkind.Of(val), shorten(string(val)))
 		return time.Time{}
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)

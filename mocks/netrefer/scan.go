@@ -128,26 +128,6 @@ func unquote(raw []byte) (string, bool) {
 	return s, true
 }
 
-// jsonKind names the JSON type of a raw value for error messages.
-func jsonKind(raw []byte) string {
-	if len(raw) == 0 {
-		return "nothing"
-	}
-	switch raw[0] {
-	case '"':
-		return "a string"
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "a number"
-}
-
 // shorten keeps messages readable when a client sends a 10,000-character value.
 func shorten(s string) string {
 	const max = 64
