@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/provider-sandbox/provider-sandbox/internal/jsonkind"
 	"io"
 	"math"
 	"mime"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/jsonkind"
 )
 
 // transactionRequest is the body of POST /datagifting/v1/service/transaction.

@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/provider-sandbox/provider-sandbox/internal/jsonkind"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/jsonkind"
 )
 
 // kind is the event type an ingestion endpoint takes.
