@@ -164,6 +164,37 @@ func TestServeHealthAndGracefulShutdown(t *testing.T) {
 	}
 }
 
+// SIGTERM while a request is in flight: the request finishes, then the
+// process exits 0.
+func TestShutdownLetsInFlightRequestsFinish(t *testing.T) {
+	p := start(t)
+	type result struct {
+		status int
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", p.base+"/centili/realms/api", nil)
+		req.Header.Set("Prefer", "delay=1500ms") // the sandbox holds the request
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		done <- result{status: resp.StatusCode}
+	}()
+	time.Sleep(400 * time.Millisecond) // let the request reach the sandbox
+	if code := p.stop(t); code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", code, p.stderr.String())
+	}
+	r := <-done
+	if r.err != nil || r.status != 200 {
+		t.Fatalf("in-flight request: status %d, err %v", r.status, r.err)
+	}
+}
+
 func TestJSONLogsAndEnvAddress(t *testing.T) {
 	cmd := exec.Command(binPath, "--log-format", "json", "--log-level", "debug")
 	cmd.Env = append(os.Environ(), "SANDBOX_ADDR=127.0.0.1:0")
