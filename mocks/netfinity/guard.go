@@ -6,8 +6,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -106,10 +106,10 @@ func isJSONMedia(v string) bool {
 
 // token is a configured token, compiled for look-ups.
 type token struct {
-	cfg     TokenConfig
-	ips     []netip.Prefix // empty: any
-	caps    map[string]bool
-	limit   int
+	cfg   TokenConfig
+	ips   []netip.Prefix // empty: any
+	caps  map[string]bool
+	limit int
 }
 
 func (t *token) allowsIP(ip netip.Addr) bool {
