@@ -270,3 +270,17 @@ func joinInts(v []int) string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// validHeaderValues reports whether Go's client would send the headers at all.
+func validHeaderValues(h http.Header) bool {
+	for _, vs := range h {
+		for _, v := range vs {
+			for i := 0; i < len(v); i++ {
+				if c := v[i]; c < 0x20 && c != '\t' || c == 0x7f {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
