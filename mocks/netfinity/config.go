@@ -107,13 +107,11 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 
 // UnmarshalYAML reads "90s"-style text.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	var s string
-	if err := n.Decode(&s); err != nil {
-		return fmt.Errorf("want a duration such as \"3s\"")
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("%q is not a duration such as \"3s\" or \"10m\"", s)
+	// A *yaml.TypeError carrying the line lets the scenario loader name the
+	// field path, and decoding goes on to report other problems too.
+	v, err := time.ParseDuration(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration such as 3s or 10m", n.Line, n.Value)}}
 	}
 	*d = Duration(v)
 	return nil

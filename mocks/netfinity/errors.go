@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 )
@@ -116,14 +117,7 @@ func writeError(c *sandbox.Call, e *sandbox.Error) {
 		}
 		writeCompact(c, http.StatusUnprocessableEntity, laravelValidation{Message: msgInvalid, Errors: orderedFieldErrors(errs)})
 	case sandbox.ErrThrottled:
-		retry := e.RetryAfter
-		if retry < 0 {
-			retry = 0
-		}
-		h := c.W.Header()
-		h.Set("Retry-After", strconv.Itoa(retry))
-		h.Set("X-RateLimit-Reset", strconv.FormatInt(c.Now().Unix()+int64(retry), 10))
-		writeHTTPError(c, http.StatusTooManyRequests, msgTooMany)
+		writeThrottled(c, e.RetryAfter, c.Now())
 	case sandbox.ErrUnavailable:
 		status := e.Status
 		if status < 400 || status > 599 {
@@ -133,6 +127,18 @@ func writeError(c *sandbox.Call, e *sandbox.Error) {
 	default: // ErrInternal and anything new
 		writeHTTPError(c, http.StatusInternalServerError, "Server Error")
 	}
+}
+
+// writeThrottled is a fault rule's 429: Laravel's body with Retry-After and
+// X-RateLimit-Reset counted from the sandbox time now.
+func writeThrottled(c *sandbox.Call, retry int, now time.Time) {
+	if retry < 0 {
+		retry = 0
+	}
+	h := c.W.Header()
+	h.Set("Retry-After", strconv.Itoa(retry))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(now.Unix()+int64(retry), 10))
+	writeHTTPError(c, http.StatusTooManyRequests, msgTooMany)
 }
 
 // serverMessage is what Laravel shows for an error status without debug

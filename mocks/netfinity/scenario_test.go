@@ -1,0 +1,76 @@
+package netfinity_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
+	"github.com/provider-sandbox/provider-sandbox/internal/sandboxtest"
+)
+
+func TestScenarioProblemsAreReported(t *testing.T) {
+	t.Parallel()
+	bad := `version: 1
+name: bad
+netfinity:
+  tokens:
+    - {token: a, allowedIps: [999.1.1.1], rateLimit: -1, callbackUrl: "ftp://x", prefix: "Ж"}
+    - {token: a}
+  trustedProxies: [not-an-ip]
+  countryCode: "+359"
+  floodWindow: soon
+  paths:
+    odd: [{code: 299, after: 1s}]
+  rules:
+    - {path: nowhere}
+  defaultPath: missing
+`
+	_, probs := sandbox.LoadScenario("bad.yaml", []byte(bad))
+	text := probs.Error()
+	for _, want := range []string{"floodWindow", "soon"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("problems do not mention %q:\n%s", want, text)
+		}
+	}
+	// With the duration fixed, every semantic problem is listed at once.
+	_, probs = sandbox.LoadScenario("bad.yaml", []byte(strings.Replace(bad, "soon", "10m", 1)))
+	text = probs.Error()
+	for _, want := range []string{
+		`"999.1.1.1" is not an IP address`, "rateLimit must not be negative", `callbackUrl "ftp://x" is not an HTTP URL`,
+		"outside GSM 03.38", `token "a" is listed twice`, `"not-an-ip" is not an IP address`, `countryCode "+359" must be digits`,
+		"unknown status code 299", "rule needs msisdn or prefix", `no path named "nowhere"`, `no path named "missing"`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("problems do not mention %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestBodyTooLargeIsLaravel413(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, testScenario("", ""))
+	body := `{"msisdn":"359881234567","text":"` + strings.Repeat("a", 70*1024) + `"}`
+	res := h.Do("POST", sendPath, sandboxtest.JSONBody(body), jsonHeaders("tok")...).WantStatus(413)
+	if string(res.Body) != pretty("") {
+		t.Errorf("body %q", res.Body)
+	}
+}
+
+func TestDefaultScenarioAndScenarioView(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, "")
+	valid := sandboxtest.JSONBody(`{"msisdn":"0881234567","text":"hi"}`)
+	h.Do("POST", sendPath, valid, jsonHeaders("sandbox-netfinity-token")...).WantStatus(200)
+	h.Do("POST", sendPath, valid, jsonHeaders("sandbox-netfinity-foreign-ip")...).WantStatus(403)
+	h.Do("POST", sendPath, valid, jsonHeaders("sandbox-netfinity-no-sms")...).WantStatus(403)
+	var sc map[string]any
+	h.Admin("GET", "", "/scenario", nil, &sc)
+	nf, _ := sc["netfinity"].(map[string]any)
+	if nf == nil {
+		t.Fatalf("scenario view has no netfinity section: %v", sc)
+	}
+	cb, _ := nf["callback"].(map[string]any)
+	if cb["timeout"] != "30s" || cb["retryDelay"] != "3s" || nf["floodWindow"] != "10m0s" {
+		t.Errorf("durations in the scenario view: %v, floodWindow %v", cb, nf["floodWindow"])
+	}
+}
