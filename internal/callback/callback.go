@@ -127,9 +127,9 @@ type Delivery struct {
 	// NextAttemptAt is when the next attempt is due (pending deliveries).
 	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
 	// FinishedAt is the sandbox time it was delivered or given up.
-	FinishedAt *time.Time `json:"finishedAt,omitempty"`
-	MaxAttempts int       `json:"maxAttempts"`
-	Attempts    []Attempt `json:"attempts"`
+	FinishedAt  *time.Time `json:"finishedAt,omitempty"`
+	MaxAttempts int        `json:"maxAttempts"`
+	Attempts    []Attempt  `json:"attempts"`
 }
 
 // delivery is a Delivery with what is needed to make it.

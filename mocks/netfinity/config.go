@@ -109,8 +109,11 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	// A *yaml.TypeError carrying the line lets the scenario loader name the
 	// field path, and decoding goes on to report other problems too.
+	if n.Kind != yaml.ScalarNode {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a duration such as 3s or 10m", n.Line)}}
+	}
 	v, err := time.ParseDuration(n.Value)
-	if n.Kind != yaml.ScalarNode || err != nil {
+	if err != nil {
 		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration such as 3s or 10m", n.Line, n.Value)}}
 	}
 	*d = Duration(v)
