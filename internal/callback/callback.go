@@ -193,18 +193,11 @@ func New(opt Options) *Dispatcher {
 
 // Send schedules a delivery whose first attempt is due at the sandbox time
 // at (now or in the past means at once). It returns the delivery's id. After
-// Close, the delivery is recorded as cancelled.
+// Close, the delivery is recorded as cancelled. The dispatcher keeps req's
+// body and headers: the caller must not change them afterwards.
 func (d *Dispatcher) Send(at time.Time, req Request) string {
 	if req.Policy.Retries < 0 {
 		req.Policy.Retries = 0
-	}
-	hdr := map[string]string{}
-	for k := range req.Header {
-		hdr[k] = req.Header.Get(k)
-	}
-	var body any = string(req.Body)
-	if json.Valid(req.Body) {
-		body = json.RawMessage(append([]byte(nil), req.Body...))
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -213,7 +206,7 @@ func (d *Dispatcher) Send(at time.Time, req Request) string {
 		req: req, due: at,
 		pub: Delivery{
 			ID: d.opt.Source + "-cb-" + strconv.Itoa(d.seq), Source: d.opt.Source, Key: req.Key,
-			Method: http.MethodPost, URL: req.URL, Header: hdr, Body: body, Meta: req.Meta,
+			Method: http.MethodPost, URL: req.URL, Meta: req.Meta,
 			State: StatePending, CreatedAt: d.opt.Clock.Now(), MaxAttempts: 1 + req.Policy.Retries,
 			Attempts: []Attempt{},
 		},
@@ -397,6 +390,17 @@ func (d *Dispatcher) List() []Delivery {
 	out := make([]Delivery, len(d.all))
 	for i, dl := range d.all {
 		p := dl.pub
+		// Headers and body are rendered here rather than kept twice per
+		// delivery: pending deliveries are many, listings are few.
+		p.Header = make(map[string]string, len(dl.req.Header))
+		for k := range dl.req.Header {
+			p.Header[k] = dl.req.Header.Get(k)
+		}
+		if json.Valid(dl.req.Body) {
+			p.Body = json.RawMessage(dl.req.Body)
+		} else {
+			p.Body = string(dl.req.Body)
+		}
 		p.Attempts = append([]Attempt(nil), p.Attempts...)
 		if p.NextAttemptAt != nil {
 			t := *p.NextAttemptAt

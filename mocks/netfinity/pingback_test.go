@@ -3,6 +3,9 @@ package netfinity_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -272,5 +275,60 @@ func TestResetForgetsMessages(t *testing.T) {
 	}
 	if n := len(rcv.received()); n != 0 {
 		t.Errorf("receiver got %d pingbacks of a reset namespace", n)
+	}
+}
+
+func TestConcurrentSendsAndPingbacks(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t, nil)
+	h := sandboxtest.New(t, testScenario(rcv.url(), ""))
+	const workers, each = 8, 25
+	var wg sync.WaitGroup
+	uuids := make(chan string, workers*each)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				req, _ := http.NewRequest("POST", h.URL+sendPath, strings.NewReader(fmt.Sprintf(`{"msisdn":"3598812%05d","text":"c","id":"w%di%d"}`, w*100+i, w, i)))
+				req.Header.Set("Accept", "application/json")
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer tok")
+				res, err := h.Client.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				var out struct{ UUID string }
+				_ = json.NewDecoder(res.Body).Decode(&out)
+				res.Body.Close()
+				uuids <- out.UUID
+			}
+		}(w)
+		// Advance the clock while requests are in flight.
+		advance(t, h, "", time.Second)
+	}
+	wg.Wait()
+	close(uuids)
+	seen := map[string]bool{}
+	for u := range uuids {
+		if u == "" || seen[u] {
+			t.Fatalf("uuid %q missing or repeated", u)
+		}
+		seen[u] = true
+	}
+	advance(t, h, "", time.Minute)
+	waitCallbacks(t, h, "", settled(workers*each*4))
+	st := getState(t, h, "")
+	if len(st.Messages) != workers*each {
+		t.Fatalf("%d messages stored", len(st.Messages))
+	}
+	for _, m := range st.Messages {
+		if joinInts(codes(m.History)) != "201,202,203,204" || m.Flood != "" {
+			t.Errorf("message %s: %v flood %q", m.UUID, codes(m.History), m.Flood)
+		}
+	}
+	if n := len(rcv.received()); n != workers*each*4 {
+		t.Errorf("receiver got %d, want %d", n, workers*each*4)
 	}
 }
