@@ -1,9 +1,7 @@
 package netfinity_test
 
 import (
-	"net/http"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -26,11 +24,7 @@ netfinity:
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
 		body := `{"msisdn":"359881234567","text":"bench ` + strconv.Itoa(i) + `","id":"b` + strconv.Itoa(i) + `"}`
-		req, _ := http.NewRequest("POST", h.URL+sendPath, strings.NewReader(body))
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer tok")
-		res, err := client.Do(req)
+		res, err := client.Do(newSendRequest(h.URL, body, "tok"))
 		if err != nil {
 			b.Fatal(err)
 		}

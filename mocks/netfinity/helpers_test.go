@@ -284,3 +284,16 @@ func validHeaderValues(h http.Header) bool {
 	}
 	return true
 }
+
+// newSendRequest builds a send request with Netfinity's mandatory headers,
+// for tests that drive the client directly (concurrency, benchmarks).
+func newSendRequest(base, body, tok string) *http.Request {
+	req, err := http.NewRequest("POST", base+sendPath, strings.NewReader(body))
+	if err != nil {
+		panic(err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	return req
+}

@@ -3,8 +3,6 @@ package netfinity_test
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -290,10 +288,7 @@ func TestConcurrentSendsAndPingbacks(t *testing.T) {
 		go func(w int) {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
-				req, _ := http.NewRequest("POST", h.URL+sendPath, strings.NewReader(fmt.Sprintf(`{"msisdn":"3598812%05d","text":"c","id":"w%di%d"}`, w*100+i, w, i)))
-				req.Header.Set("Accept", "application/json")
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Authorization", "Bearer tok")
+				req := newSendRequest(h.URL, fmt.Sprintf(`{"msisdn":"3598812%05d","text":"c","id":"w%di%d"}`, w*100+i, w, i), "tok")
 				res, err := h.Client.Do(req)
 				if err != nil {
 					t.Error(err)
