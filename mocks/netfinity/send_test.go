@@ -144,6 +144,8 @@ func TestValidationIsLaravelExact(t *testing.T) {
 		{"GSM basic and extension", `{"msisdn":"359881234567","text":"@£$¥èéùìòÇØøÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ!\"#¤%&'()*+,-./:;<=>?¡ÄÖÑÜ§¿äöñüà\n€[]{}\\~^|"}`, ""},
 		{"msisdn as integer", `{"msisdn":359881234567,"text":"hi"}`, ""},
 		{"id as integer", `{"msisdn":"359881234568","text":"hi","id":77}`, ""},
+		{"only whitespace is blank (TrimStrings)", `{"msisdn":"359881234567","text":"\t\n "}`, `{"text":["The text field is required."]}`},
+		{"surrounding whitespace is trimmed", `{"msisdn":" 359881234570 ","text":"\thi\n","id":" A1 "}`, ""},
 		{"unknown fields ignored", `{"msisdn":"359881234569","text":"hi","sender":"X"}`, ""},
 	}
 	for _, tc := range tests {
@@ -158,6 +160,16 @@ func TestValidationIsLaravelExact(t *testing.T) {
 				t.Errorf("body = %s\nwant   %s", res.Body, invalid+tc.want+"}")
 			}
 		})
+	}
+}
+
+func TestStringsAreTrimmedLikeLaravel(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, testScenario("", ""))
+	id := sendOK(t, h, "", "tok", `{"msisdn":" +359881234567\n","text":"  hello \u0000","id":"\tX9 "}`)
+	m := message(t, h, "", id)
+	if m.Text != "hello" || m.Msisdn != "359881234567" || m.ID == nil || *m.ID != "X9" {
+		t.Errorf("text %q msisdn %q id %v", m.Text, m.Msisdn, m.ID)
 	}
 }
 

@@ -53,6 +53,13 @@ func decodeSend(body []byte, countryCode string) (in sendInput, errs validationE
 	// A JSON array or scalar is input without the named fields: Laravel's
 	// rules then see every field as missing.
 	obj, _ := v.(map[string]any)
+	// Laravel's default TrimStrings middleware trims every string input
+	// before validation (and ConvertEmptyStringsToNull makes "" missing).
+	for k, x := range obj {
+		if s, isString := x.(string); isString {
+			obj[k] = strings.Trim(s, phpTrimSet)
+		}
+	}
 
 	if raw, present := obj["msisdn"]; !present || isEmpty(raw) {
 		errs.add("msisdn", msgMsisdnRequired)
@@ -87,14 +94,16 @@ func decodeSend(body []byte, countryCode string) (in sendInput, errs validationE
 	return in, errs, true
 }
 
-// isEmpty is Laravel's "required" failing: null, "" (after trimming, as the
-// TrimStrings middleware does) or an empty array.
+// phpTrimSet is what PHP's trim() strips, and so Laravel's TrimStrings.
+const phpTrimSet = " \t\n\r\x00\x0B"
+
+// isEmpty is Laravel's "required" failing: null, "" or an empty array.
 func isEmpty(v any) bool {
 	switch x := v.(type) {
 	case nil:
 		return true
 	case string:
-		return strings.TrimSpace(x) == ""
+		return x == ""
 	case []any:
 		return len(x) == 0
 	}
@@ -120,7 +129,6 @@ func scalarText(v any) (string, bool) {
 // into E.164 digits without the plus. Anything else is returned unchanged
 // and judged by the digit rule.
 func normaliseMsisdn(s, countryCode string) string {
-	s = strings.TrimSpace(s)
 	switch {
 	case strings.HasPrefix(s, "+"):
 		return s[1:]
