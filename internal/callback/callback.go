@@ -23,6 +23,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -73,6 +74,10 @@ type Options struct {
 	Client *http.Client
 	// MaxInFlight bounds the attempts running at once (default 16).
 	MaxInFlight int
+	// MaxPerReceiver bounds the attempts running at once against one
+	// receiver (scheme://host:port), default half of MaxInFlight, so a slow
+	// receiver cannot take every worker from the others.
+	MaxPerReceiver int
 	// ShutdownTimeout is how long Close waits for attempts in flight before
 	// cancelling them (default 5 s).
 	ShutdownTimeout time.Duration
@@ -139,6 +144,8 @@ type delivery struct {
 	due   time.Time // the first attempt's due time
 	next  time.Time // the current attempt's due time
 	timer *clock.Timer
+	// receiver is the URL's scheme://host:port, the unit of MaxPerReceiver.
+	receiver string
 	// inFlight is set while a worker makes an attempt.
 	inFlight bool
 }
@@ -157,6 +164,7 @@ type Dispatcher struct {
 	queues  map[string][]*delivery // key → deliveries in order; the head is active
 	ready   []*delivery            // due attempts waiting for a worker
 	running int                    // workers alive
+	busy    map[string]int         // receiver → attempts in flight
 	closed  bool
 	workers sync.WaitGroup
 	once    sync.Once
@@ -170,6 +178,9 @@ func New(opt Options) *Dispatcher {
 	}
 	if opt.MaxInFlight <= 0 {
 		opt.MaxInFlight = 16
+	}
+	if opt.MaxPerReceiver <= 0 || opt.MaxPerReceiver > opt.MaxInFlight {
+		opt.MaxPerReceiver = max(1, opt.MaxInFlight/2)
 	}
 	if opt.ShutdownTimeout <= 0 {
 		opt.ShutdownTimeout = 5 * time.Second
@@ -188,7 +199,7 @@ func New(opt Options) *Dispatcher {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Dispatcher{opt: opt, client: client, ctx: ctx, cancel: cancel, queues: map[string][]*delivery{}}
+	return &Dispatcher{opt: opt, client: client, ctx: ctx, cancel: cancel, queues: map[string][]*delivery{}, busy: map[string]int{}}
 }
 
 // Send schedules a delivery whose first attempt is due at the sandbox time
@@ -203,7 +214,7 @@ func (d *Dispatcher) Send(at time.Time, req Request) string {
 	defer d.mu.Unlock()
 	d.seq++
 	dl := &delivery{
-		req: req, due: at,
+		req: req, due: at, receiver: receiverOf(req.URL),
 		pub: Delivery{
 			ID: d.opt.Source + "-cb-" + strconv.Itoa(d.seq), Source: d.opt.Source, Key: req.Key,
 			Method: http.MethodPost, URL: req.URL, Meta: req.Meta,
@@ -262,23 +273,46 @@ func (d *Dispatcher) due(dl *delivery) {
 	}
 }
 
-// work makes attempts until nothing is ready.
+// work makes attempts until nothing is ready for it: the ready list is
+// empty, or every ready delivery's receiver already has its share of
+// attempts in flight (a worker finishing there picks the next one up).
 func (d *Dispatcher) work() {
 	defer d.workers.Done()
 	for {
 		d.mu.Lock()
-		if d.closed || len(d.ready) == 0 {
+		i := d.nextReadyLocked()
+		if d.closed || i < 0 {
 			d.running--
 			d.mu.Unlock()
 			return
 		}
-		dl := d.ready[0]
-		d.ready[0] = nil
-		d.ready = d.ready[1:]
+		dl := d.ready[i]
+		d.ready = append(d.ready[:i], d.ready[i+1:]...)
 		dl.inFlight = true
+		d.busy[dl.receiver]++
 		d.mu.Unlock()
 		d.attempt(dl)
 	}
+}
+
+// nextReadyLocked returns the index of the oldest ready delivery whose
+// receiver is below its limit, or -1.
+func (d *Dispatcher) nextReadyLocked() int {
+	for i, dl := range d.ready {
+		if d.busy[dl.receiver] < d.opt.MaxPerReceiver {
+			return i
+		}
+	}
+	return -1
+}
+
+// receiverOf names the receiver of a URL for the per-receiver limit.
+func receiverOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return raw
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // attempt makes one HTTP exchange and decides what comes next.
@@ -314,6 +348,9 @@ func (d *Dispatcher) attempt(dl *delivery) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	dl.inFlight = false
+	if d.busy[dl.receiver]--; d.busy[dl.receiver] <= 0 {
+		delete(d.busy, dl.receiver)
+	}
 	a.N = len(dl.pub.Attempts) + 1
 	dl.pub.Attempts = append(dl.pub.Attempts, a)
 	switch {
