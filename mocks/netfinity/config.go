@@ -94,6 +94,9 @@ type CallbackConfig struct {
 	Retries     int      `yaml:"retries" json:"retries"`
 	RetryDelay  Duration `yaml:"retryDelay" json:"retryDelay"`
 	MaxInFlight int      `yaml:"maxInFlight" json:"maxInFlight"`
+	// MaxInFlightPerReceiver bounds attempts at one receiver (default
+	// maxInFlight/2), so a slow receiver leaves workers for the others.
+	MaxInFlightPerReceiver int `yaml:"maxInFlightPerReceiver" json:"maxInFlightPerReceiver"`
 	// ShutdownTimeout is how long a reset or shutdown waits for attempts in flight.
 	ShutdownTimeout Duration `yaml:"shutdownTimeout" json:"shutdownTimeout"`
 }
@@ -187,7 +190,7 @@ func defaultConfig() *Config {
 		FloodPath:     "flood",
 		Callback: CallbackConfig{
 			Timeout: Duration(30 * time.Second), Retries: 3, RetryDelay: Duration(3 * time.Second),
-			MaxInFlight: 16, ShutdownTimeout: Duration(5 * time.Second),
+			MaxInFlight: 16, MaxInFlightPerReceiver: 8, ShutdownTimeout: Duration(5 * time.Second),
 		},
 	}
 }
@@ -264,7 +267,7 @@ func (c *Config) Validate() []scenario.Problem {
 		checkPath(p+".path", r.Path)
 	}
 	cb := c.Callback
-	if cb.Retries < 0 || cb.RetryDelay < 0 || cb.Timeout <= 0 || cb.MaxInFlight < 0 || cb.ShutdownTimeout < 0 {
+	if cb.Retries < 0 || cb.RetryDelay < 0 || cb.Timeout <= 0 || cb.MaxInFlight < 0 || cb.MaxInFlightPerReceiver < 0 || cb.ShutdownTimeout < 0 {
 		add("callback", "the documented policy is timeout 30s, retries 3, retryDelay 3s", "callback policy needs timeout > 0 and no negative values")
 	}
 	return ps

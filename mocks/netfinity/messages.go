@@ -156,7 +156,8 @@ func newState(env sandbox.Env) (*state, error) {
 	s.rng = rand.NewChaCha8(seed)
 	s.disp = callback.New(callback.Options{
 		Clock: env.Clock, Source: "netfinity", Logger: env.Logger,
-		MaxInFlight: cfg.Callback.MaxInFlight, ShutdownTimeout: cfg.Callback.ShutdownTimeout.D(),
+		MaxInFlight: cfg.Callback.MaxInFlight, MaxPerReceiver: cfg.Callback.MaxInFlightPerReceiver,
+		ShutdownTimeout: cfg.Callback.ShutdownTimeout.D(),
 	})
 	return s, nil
 }

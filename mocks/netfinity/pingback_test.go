@@ -327,3 +327,41 @@ func TestConcurrentSendsAndPingbacks(t *testing.T) {
 		t.Errorf("receiver got %d, want %d", n, workers*each*4)
 	}
 }
+
+func TestSlowReceiverDoesNotHoldUpAnotherToken(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	slow := newReceiver(t, func(int, pingbackBody) (int, string) {
+		<-release
+		return 200, `{}`
+	})
+	fast := newReceiver(t, nil)
+	h := sandboxtest.New(t, fmt.Sprintf(`version: 1
+name: slow-receiver
+clock: {start: "2026-11-22T10:00:00Z", frozen: true}
+netfinity:
+  tokens:
+    - {token: slow, capabilities: [sms.notification], callbackUrl: %q}
+    - {token: fast, capabilities: [sms.notification], callbackUrl: %q}
+  callback: {timeout: 1m, retries: 0, retryDelay: 1s, maxInFlight: 4, maxInFlightPerReceiver: 2, shutdownTimeout: 100ms}
+`, slow.url(), fast.url()))
+	defer close(release) // before the receivers close (cleanups run after)
+	for i := 0; i < 6; i++ {
+		sendOK(t, h, "", "slow", fmt.Sprintf(`{"msisdn":"35988123%04d","text":"slow"}`, i))
+	}
+	id := sendOK(t, h, "", "fast", `{"msisdn":"359881234567","text":"fast"}`)
+	advance(t, h, "", time.Minute)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(fast.received()) < 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("fast receiver got %d pingbacks while the slow one hangs", len(fast.received()))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := fast.received(); got[3].Body.UUID != id || got[3].Body.Payload.Status.Code != 204 {
+		t.Errorf("last fast pingback %s", got[3].Raw)
+	}
+	if n := len(slow.received()); n != 2 {
+		t.Errorf("slow receiver holds %d attempts, want its share of 2", n)
+	}
+}
