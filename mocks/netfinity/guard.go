@@ -2,7 +2,6 @@ package netfinity
 
 import (
 	"encoding/json"
-	"mime"
 	"net"
 	"net/http"
 	"net/netip"
@@ -84,24 +83,40 @@ func notAcceptable(r *http.Request, body []byte) string {
 	return ""
 }
 
-// acceptsJSON is Laravel's wantsJson: some accepted type is JSON.
+// acceptsJSON is Laravel's Request::wantsJson: the most preferred type of
+// Accept (highest q, earliest among equals, as Symfony sorts them) mentions
+// "/json" or "+json". So "*/*" or "text/html, application/json;q=0.9" fail.
 func acceptsJSON(values []string) bool {
+	best, bestQ := "", -1.0
 	for _, v := range values {
 		for _, part := range strings.Split(v, ",") {
-			if isJSONMedia(part) {
-				return true
+			media, params, _ := strings.Cut(part, ";")
+			media = strings.TrimSpace(media)
+			if media == "" {
+				continue
+			}
+			q := 1.0
+			for _, p := range strings.Split(params, ";") {
+				k, val, ok := strings.Cut(strings.TrimSpace(p), "=")
+				if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+					if f, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
+						q = f
+					}
+				}
+			}
+			if q > bestQ {
+				best, bestQ = media, q
 			}
 		}
 	}
-	return false
+	return isJSONMedia(best)
 }
 
+// isJSONMedia is Laravel's test (Request::isJson, wantsJson): the type
+// mentions "/json" or "+json".
 func isJSONMedia(v string) bool {
-	mt, _, err := mime.ParseMediaType(strings.TrimSpace(v))
-	if err != nil {
-		return false
-	}
-	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
+	v = strings.ToLower(v)
+	return strings.Contains(v, "/json") || strings.Contains(v, "+json")
 }
 
 // token is a configured token, compiled for look-ups.
