@@ -490,5 +490,8 @@ func (d *Dispatcher) Close() {
 			<-done
 		}
 		d.cancel()
+		if d.opt.Client == nil {
+			d.client.CloseIdleConnections() // our own transport: free its sockets
+		}
 	})
 }
