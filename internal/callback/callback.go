@@ -162,7 +162,8 @@ type Dispatcher struct {
 	seq     int
 	all     []*delivery
 	queues  map[string][]*delivery // key → deliveries in order; the head is active
-	ready   []*delivery            // due attempts waiting for a worker
+	ready   map[string][]*delivery // receiver → due attempts waiting for a worker, FIFO
+	turns   []string               // receivers with ready attempts, served round-robin
 	running int                    // workers alive
 	busy    map[string]int         // receiver → attempts in flight
 	closed  bool
@@ -199,7 +200,7 @@ func New(opt Options) *Dispatcher {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Dispatcher{opt: opt, client: client, ctx: ctx, cancel: cancel, queues: map[string][]*delivery{}, busy: map[string]int{}}
+	return &Dispatcher{opt: opt, client: client, ctx: ctx, cancel: cancel, queues: map[string][]*delivery{}, busy: map[string]int{}, ready: map[string][]*delivery{}}
 }
 
 // Send schedules a delivery whose first attempt is due at the sandbox time
@@ -265,7 +266,10 @@ func (d *Dispatcher) due(dl *delivery) {
 	}
 	dl.timer = nil
 	dl.pub.State = StateSending
-	d.ready = append(d.ready, dl)
+	if len(d.ready[dl.receiver]) == 0 {
+		d.turns = append(d.turns, dl.receiver)
+	}
+	d.ready[dl.receiver] = append(d.ready[dl.receiver], dl)
 	if d.running < d.opt.MaxInFlight {
 		d.running++
 		d.workers.Add(1)
@@ -273,21 +277,19 @@ func (d *Dispatcher) due(dl *delivery) {
 	}
 }
 
-// work makes attempts until nothing is ready for it: the ready list is
-// empty, or every ready delivery's receiver already has its share of
-// attempts in flight (a worker finishing there picks the next one up).
+// work makes attempts until nothing is ready for it: no attempt is due, or
+// every receiver with due attempts already has its share in flight (a worker
+// finishing there picks the next one up).
 func (d *Dispatcher) work() {
 	defer d.workers.Done()
 	for {
 		d.mu.Lock()
-		i := d.nextReadyLocked()
-		if d.closed || i < 0 {
+		dl := d.nextReadyLocked()
+		if d.closed || dl == nil {
 			d.running--
 			d.mu.Unlock()
 			return
 		}
-		dl := d.ready[i]
-		d.ready = append(d.ready[:i], d.ready[i+1:]...)
 		dl.inFlight = true
 		d.busy[dl.receiver]++
 		d.mu.Unlock()
@@ -295,15 +297,28 @@ func (d *Dispatcher) work() {
 	}
 }
 
-// nextReadyLocked returns the index of the oldest ready delivery whose
-// receiver is below its limit, or -1.
-func (d *Dispatcher) nextReadyLocked() int {
-	for i, dl := range d.ready {
-		if d.busy[dl.receiver] < d.opt.MaxPerReceiver {
-			return i
+// nextReadyLocked takes the oldest due attempt of the first receiver, in
+// round-robin order, that is below its limit; nil when there is none.
+func (d *Dispatcher) nextReadyLocked() *delivery {
+	for i, r := range d.turns {
+		if d.busy[r] >= d.opt.MaxPerReceiver {
+			continue
 		}
+		q := d.ready[r]
+		dl := q[0]
+		q[0] = nil
+		q = q[1:]
+		// The receiver goes to the back of the line (or leaves it).
+		d.turns = append(d.turns[:i], d.turns[i+1:]...)
+		if len(q) == 0 {
+			delete(d.ready, r)
+		} else {
+			d.ready[r] = q
+			d.turns = append(d.turns, r)
+		}
+		return dl
 	}
-	return -1
+	return nil
 }
 
 // receiverOf names the receiver of a URL for the per-receiver limit.
@@ -473,7 +488,7 @@ func (d *Dispatcher) Close() {
 				d.cancelLocked(dl)
 			}
 		}
-		d.ready = nil
+		d.ready, d.turns = map[string][]*delivery{}, nil
 		d.mu.Unlock()
 
 		done := make(chan struct{})
