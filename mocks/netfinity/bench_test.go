@@ -11,13 +11,7 @@ import (
 // BenchmarkSendAccepted measures accepted messages per second over HTTP on
 // loopback (guard, validation, state, status-path scheduling; no callbacks).
 func BenchmarkSendAccepted(b *testing.B) {
-	h := sandboxtest.New(b, `version: 1
-name: bench
-clock: {start: "2026-11-22T10:00:00Z", frozen: true}
-netfinity:
-  tokens:
-    - {token: tok, capabilities: [sms.notification], rateLimit: 1000000000}
-`)
+	h := sandboxtest.New(b, unlimitedScenario)
 	client := h.Client
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -13,13 +13,7 @@ import (
 // answer must be one of Netfinity's documented statuses in Laravel's shape
 // (the harness checks each against the spec), never a 500.
 func FuzzSendRequest(f *testing.F) {
-	h := sandboxtest.New(f, `version: 1
-name: netfinity-fuzz
-clock: {start: "2026-11-22T10:00:00Z", frozen: true}
-netfinity:
-  tokens:
-    - {token: tok, capabilities: [sms.notification], rateLimit: 1000000000}
-`)
+	h := sandboxtest.New(f, unlimitedScenario)
 	f.Add("application/json", "application/json", "Bearer tok", []byte(`{"msisdn":"359881234567","text":"hi","id":"1"}`))
 	f.Add("application/json", "application/json", "Bearer ", []byte(`{}`))
 	f.Add("*/*", "text/plain", "Bearer tok", []byte(`x`))

@@ -40,6 +40,16 @@ netfinity:
 %s`, callbackURL, callbackURL, extra)
 }
 
+// unlimitedScenario has one token, "tok", whose rate limit no test reaches
+// (fuzzing and benchmarks send far more than 60 requests a minute).
+const unlimitedScenario = `version: 1
+name: netfinity-unlimited
+clock: {start: "2026-11-22T10:00:00Z", frozen: true}
+netfinity:
+  tokens:
+    - {token: tok, capabilities: [sms.notification], rateLimit: 1000000000}
+`
+
 // jsonHeaders are the mandatory Netfinity headers plus a bearer token.
 func jsonHeaders(tok string) []sandboxtest.Option {
 	return []sandboxtest.Option{sandboxtest.Header("Accept", "application/json"), sandboxtest.Bearer(tok)}
