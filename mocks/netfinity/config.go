@@ -153,7 +153,7 @@ func defaultConfig() *Config {
 	delayed := append([]StepConfig{{Code: 301, After: Duration(time.Second), Voucher: Duration(24 * time.Hour)}, step(201, 30*time.Second)}, delivered[1:]...)
 	return &Config{
 		Tokens: []TokenConfig{
-			{Token: "sandbox-netfinity-token", Name: "default", Capabilities: []string{ServiceSMS}, RateLimit: 60},
+			{Token: "sandbox-netfinity-token", Name: "default", AllowedIPs: []string{}, Capabilities: []string{ServiceSMS}, RateLimit: 60},
 			{Token: "sandbox-netfinity-foreign-ip", Name: "foreign-ip", AllowedIPs: []string{"203.0.113.7"}, Capabilities: []string{ServiceSMS}, RateLimit: 60},
 			{Token: "sandbox-netfinity-no-sms", Name: "no-sms", Capabilities: []string{}, RateLimit: 60},
 		},

@@ -1,6 +1,7 @@
 package netfinity_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -72,5 +73,22 @@ func TestDefaultScenarioAndScenarioView(t *testing.T) {
 	cb, _ := nf["callback"].(map[string]any)
 	if cb["timeout"] != "30s" || cb["retryDelay"] != "3s" || nf["floodWindow"] != "10m0s" {
 		t.Errorf("durations in the scenario view: %v, floodWindow %v", cb, nf["floodWindow"])
+	}
+}
+
+// The section in scenarios/default.yaml and the built-in defaults (used when
+// a scenario leaves the section out) must not drift apart.
+func TestDefaultScenarioMatchesBuiltInDefaults(t *testing.T) {
+	t.Parallel()
+	section := func(h *sandboxtest.Harness) string {
+		var sc map[string]any
+		h.Admin("GET", "", "/scenario", nil, &sc)
+		b, _ := json.Marshal(sc["netfinity"])
+		return string(b)
+	}
+	fromFile := section(sandboxtest.New(t, ""))
+	builtIn := section(sandboxtest.New(t, "version: 1\nname: bare\n"))
+	if fromFile == "" || fromFile != builtIn {
+		t.Errorf("scenarios/default.yaml netfinity section differs from defaultConfig():\nfile:     %s\nbuilt-in: %s", fromFile, builtIn)
 	}
 }
