@@ -92,3 +92,22 @@ func TestDefaultScenarioMatchesBuiltInDefaults(t *testing.T) {
 		t.Errorf("scenarios/default.yaml netfinity section differs from defaultConfig():\nfile:     %s\nbuilt-in: %s", fromFile, builtIn)
 	}
 }
+
+func TestBannerListsTheDemoTokens(t *testing.T) {
+	t.Parallel()
+	p, ok := sandbox.Lookup("netfinity")
+	if !ok || p.Banner == nil {
+		t.Fatal("netfinity is not registered with a banner")
+	}
+	got := strings.Join(p.Banner(p.NewConfig(), "http://127.0.0.1:8080/netfinity"), "\n")
+	for _, want := range []string{
+		"POST http://127.0.0.1:8080/netfinity/v2/sms/notification/send",
+		"Bearer sandbox-netfinity-token (any IP; sms.notification; no callbacks)",
+		"Bearer sandbox-netfinity-foreign-ip (IPs 203.0.113.7; sms.notification; no callbacks)",
+		"Bearer sandbox-netfinity-no-sms (any IP; no capability; no callbacks)",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("banner lacks %q:\n%s", want, got)
+		}
+	}
+}
