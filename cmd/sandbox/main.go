@@ -43,6 +43,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case "version":
 			fmt.Fprintln(stdout, version)
 			return 0
+		case "health":
+			return healthCmd(args[1:], stdout, stderr)
 		case "help":
 			usage(stdout)
 			return 0
@@ -63,6 +65,7 @@ func usage(w io.Writer) {
 Usage:
   sandbox [flags]                       run the sandbox (same as "sandbox serve")
   sandbox scenario validate FILE...     check scenario files offline
+  sandbox health [--url URL]            probe a running sandbox (for container health checks)
   sandbox version                       print the version
 `)
 	for _, p := range sandbox.Providers() {
@@ -91,6 +94,8 @@ type serveOptions struct {
 	maxNamespaces    int
 	namespaceIdle    time.Duration
 	shutdownTimeout  time.Duration
+	watch            bool
+	watchInterval    time.Duration
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
@@ -106,6 +111,8 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.IntVar(&o.maxNamespaces, "max-namespaces", 256, "most namespaces alive at once; idle ones are evicted to make room")
 	fs.DurationVar(&o.namespaceIdle, "namespace-idle", 30*time.Minute, "a namespace unused this long is evicted")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
+	fs.BoolVar(&o.watch, "watch", false, "reload --scenario when the file changes (invalid edits are logged and ignored)")
+	fs.DurationVar(&o.watchInterval, "watch-interval", 500*time.Millisecond, "how often --watch checks the file")
 	return fs, o
 }
 
@@ -159,6 +166,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sandbox: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	if o.watch && o.scenarioFile == "" {
+		fmt.Fprintln(stderr, "sandbox: --watch needs --scenario FILE (the embedded default cannot change)")
+		return 2
+	}
 	log, err := newLogger(o.logFormat, o.logLevel, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "sandbox:", err)
@@ -187,12 +198,19 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		srv.Close()
 		return 1
 	}
+	// Catch signals before announcing the address: whoever reads the
+	// banner may signal at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	base := "http://" + displayAddr(ln.Addr().String())
 	printBanner(stdout, base, sc)
 
+	if o.watch {
+		srv.Watch(ctx, o.scenarioFile, o.watchInterval)
+		log.Info("watching scenario file", "file", o.scenarioFile)
+	}
+
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -282,4 +300,29 @@ func providerCmd(p *sandbox.Provider, args []string, stdout, stderr io.Writer) i
 		return 2
 	}
 	return c.Run(args[1:], stdout, stderr)
+}
+
+// healthCmd probes /__sandbox/health; the Docker image's HEALTHCHECK uses it
+// because the image has no shell or curl.
+func healthCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("health", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "http://"+displayAddr(envOr("SANDBOX_ADDR", "127.0.0.1:8080"))+"/__sandbox/health", "health endpoint to probe")
+	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	client := &http.Client{Timeout: *timeout}
+	resp, err := client.Get(*url)
+	if err != nil {
+		fmt.Fprintln(stderr, "unhealthy:", err)
+		return 1
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(stderr, "unhealthy: status", resp.StatusCode)
+		return 1
+	}
+	fmt.Fprintln(stdout, "healthy")
+	return 0
 }

@@ -36,6 +36,8 @@ func TestPipeline(t *testing.T) {
 		{name: "wrong method gets provider 405 with Allow", method: "DELETE", path: "/echo/items",
 			wantStatus: 405, wantBody: `{"error":"The DELETE method is not supported for this route.","kind":2}`,
 			wantHeader: map[string]string{"Allow": "GET, POST"}},
+		{name: "GET on a POST-only path is 405, not 404", method: "GET", path: "/echo/raw",
+			wantStatus: 405, wantHeader: map[string]string{"Allow": "POST"}},
 		{name: "missing required field", method: "POST", path: "/echo/items", body: sandboxtest.JSONBody(`{"name":"a"}`),
 			wantStatus: 400},
 		{name: "wrong type", method: "POST", path: "/echo/items", body: sandboxtest.JSONBody(`{"name":"a","qty":"2"}`),
@@ -90,6 +92,11 @@ func TestValidationErrorsNameEveryField(t *testing.T) {
 		if fields[field] != rule {
 			t.Errorf("field %q: rule = %q, want %q (all: %+v)", field, fields[field], rule, e.Fields)
 		}
+	}
+	res = h.Do("GET", "/echo/items?limit=0", nil).WantStatus(400)
+	res.JSON(&e)
+	if len(e.Fields) != 1 || e.Fields[0].In != "query" || e.Fields[0].Field != "limit" {
+		t.Errorf("query error: fields = %+v", e.Fields)
 	}
 	res = h.Do("POST", "/echo/items", sandboxtest.JSONBody(`{"qty":1}`)).WantStatus(400)
 	res.JSON(&e)

@@ -85,6 +85,9 @@ func init() {
 			return true
 		},
 		WriteError: func(c *sandbox.Call, e *sandbox.Error) {
+			if e.Kind == sandbox.ErrThrottled {
+				c.W.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+			}
 			c.JSON(e.Status, echoError{Error: e.Message, Kind: int(e.Kind), Fields: e.Fields})
 		},
 		Operations: map[string]sandbox.Handler{

@@ -5,9 +5,13 @@ import (
 	"sort"
 	"time"
 
+	"github.com/provider-sandbox/provider-sandbox/internal/faults"
 	"github.com/provider-sandbox/provider-sandbox/internal/scenario"
 	"github.com/provider-sandbox/provider-sandbox/internal/tokens"
 )
+
+// faultsKey is the scenario's top-level key for fault rules.
+const faultsKey = "faults"
 
 // DefaultMaxBodyBytes caps request bodies when neither the scenario nor the
 // provider says otherwise.
@@ -22,6 +26,8 @@ type Scenario struct {
 	Configs map[string]any
 	Start   time.Time
 	Tokens  *tokens.Issuer
+	// Faults are the scenario's fault rules, checked against the specs.
+	Faults faults.List
 }
 
 // Common returns the provider-independent part of the scenario.
@@ -43,19 +49,28 @@ func LoadScenario(name string, data []byte) (*Scenario, scenario.Problems) {
 		probs = append(probs, f.DecodeSection(p.Name, cfg)...)
 		s.Configs[p.Name] = cfg
 	}
+	var rules faults.List
+	if probs2 := f.DecodeSection(faultsKey, &rules); len(probs2) > 0 {
+		probs = append(probs, probs2...)
+	} else {
+		for _, p := range rules.Check(registeredOps{}) {
+			probs = append(probs, f.Locate(faultsKey, p))
+		}
+	}
+	s.Faults = rules
 	var keys []string
 	for k := range f.Scenario.Providers {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if _, ok := s.Configs[k]; ok {
+		if _, ok := s.Configs[k]; ok || k == faultsKey {
 			continue
 		}
 		probs = append(probs, scenario.Problem{
 			File: name, Line: f.Line(k), Path: k,
 			Message: fmt.Sprintf("unknown key %q", k),
-			Hint:    scenario.Suggest(k, append(known, "version", "name", "description", "seed", "clock", "keys", "http")),
+			Hint:    scenario.Suggest(k, append(known, "version", "name", "description", "seed", "clock", "keys", "http", "faults", "preferHeader", "reload")),
 		})
 	}
 	if len(probs) > 0 {

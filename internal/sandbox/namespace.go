@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/clock"
+	"github.com/provider-sandbox/provider-sandbox/internal/faults"
 	"github.com/provider-sandbox/provider-sandbox/internal/journal"
+	"github.com/provider-sandbox/provider-sandbox/internal/scenario"
 )
 
 // DefaultNamespace is the namespace the bare mounts serve.
@@ -33,6 +35,7 @@ type world struct {
 	scenario *Scenario
 	clock    *clock.Clock
 	states   map[string]any // provider name → state
+	faults   *faults.Set
 }
 
 // Clock returns the namespace's clock.
@@ -40,6 +43,9 @@ func (ns *Namespace) Clock() *clock.Clock { return ns.world.Load().clock }
 
 // Scenario returns the scenario the namespace was built from.
 func (ns *Namespace) Scenario() *Scenario { return ns.world.Load().scenario }
+
+// Faults returns the namespace's fault rules.
+func (ns *Namespace) Faults() *faults.Set { return ns.world.Load().faults }
 
 // State returns a provider's state in this namespace.
 func (ns *Namespace) State(provider string) (any, bool) {
@@ -53,6 +59,12 @@ func (ns *Namespace) touch() { ns.lastUsed.Store(time.Now().UnixNano()) }
 func (ns *Namespace) build(sc *Scenario) (*world, error) {
 	common := sc.Common()
 	w := &world{scenario: sc, clock: clock.New(sc.Start, common.Clock.Frozen), states: map[string]any{}}
+	set, probs := faults.NewSet(sc.Faults, registeredOps{}, common.Seed, w.clock.Now())
+	if len(probs) > 0 {
+		w.clock.Close()
+		return nil, fmt.Errorf("fault rules: %s", scenario.Problems(probs).Error())
+	}
+	w.faults = set
 	for _, p := range Providers() {
 		st, err := p.New(Env{
 			Namespace: ns.Name,

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/clock"
+	"github.com/provider-sandbox/provider-sandbox/internal/faults"
 	"github.com/provider-sandbox/provider-sandbox/internal/journal"
 )
 
@@ -42,6 +43,7 @@ type Call struct {
 	prefix string // "/ns/{name}" or ""
 	mount  *mount
 	clock  *clock.Clock
+	faults *faults.Set
 	entry  *journal.Entry
 }
 
@@ -110,10 +112,12 @@ func (s *Server) serveProvider(w http.ResponseWriter, r *http.Request, ns *Names
 	id := w.Header().Get(HeaderRequestID)
 	cw := &captureWriter{ResponseWriter: w, limit: s.cfg.JournalBodyBytes}
 	entry := &journal.Entry{ID: id, Time: wd.clock.Now(), Namespace: ns.Name, Provider: m.provider.Name}
-	c := &Call{W: cw, R: r, State: wd.states[m.provider.Name], NS: ns, prefix: prefix, mount: m, clock: wd.clock, entry: entry}
+	c := &Call{W: cw, R: r, State: wd.states[m.provider.Name], NS: ns, prefix: prefix, mount: m, clock: wd.clock, faults: wd.faults, entry: entry}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
+				// A fault dropped the connection on purpose.
+				cw.aborted = true
 				s.record(ns, entry, r, c.Body, cw, start)
 				panic(v)
 			}
@@ -164,18 +168,32 @@ func (s *Server) runPipeline(c *Call, m *mount, rel string) {
 		c.Fail(&Error{Kind: ErrInvalidRequest, Status: http.StatusBadRequest, Message: "request body could not be read: " + err.Error()})
 		return
 	}
+	if c.faults.Len() > 0 || r.Header.Get("Prefer") != "" {
+		if s.applyFaults(c, rel, c.faults) {
+			return
+		}
+	}
 	if g := m.provider.Guard; g != nil && !g(c) {
 		return
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	// One reader serves both the validator and the handler.
+	rd := &bodyReader{}
+	rd.Reset(body)
+	r.Body = rd
 	if verr, detail := op.check(r, params); verr != nil {
 		c.entry.Validation = detail
 		c.Fail(verr)
 		return
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	rd.Reset(body)
+	r.Body = rd
 	op.handler(c)
 }
+
+// bodyReader is an io.ReadCloser over the already-read body.
+type bodyReader struct{ bytes.Reader }
+
+func (*bodyReader) Close() error { return nil }
 
 var errBodyTooLarge = errors.New("body too large")
 
@@ -205,19 +223,21 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 // record adds the finished exchange to the namespace's journal.
 func (s *Server) record(ns *Namespace, e *journal.Entry, r *http.Request, body []byte, cw *captureWriter, start time.Time) {
 	status := cw.status
-	if status == 0 {
+	if status == 0 && !cw.aborted && !cw.hijacked {
 		status = http.StatusOK
 	}
+	// Headers are kept without copying: once the handler has returned,
+	// neither net/http nor the sandbox changes these maps again.
 	e.Request = journal.Message{
 		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-		Header: r.Header.Clone(), BodyBytes: int64(len(body)),
+		Header: r.Header, BodyBytes: int64(len(body)),
 	}
 	if len(body) > s.cfg.JournalBodyBytes {
 		e.Request.Body, e.Request.Truncated = string(body[:s.cfg.JournalBodyBytes]), true
 	} else {
 		e.Request.Body = string(body)
 	}
-	e.Response = journal.Message{Status: status, Header: cw.Header().Clone(), Body: cw.buf.String(), BodyBytes: cw.n, Truncated: cw.n > int64(cw.buf.Len())}
+	e.Response = journal.Message{Status: status, Header: cw.Header(), Body: cw.buf.String(), BodyBytes: cw.n, Truncated: cw.n > int64(cw.buf.Len())}
 	e.LatencyMicros = time.Since(start).Microseconds()
 	ns.Journal.Add(e)
 }
@@ -228,6 +248,8 @@ type captureWriter struct {
 	http.ResponseWriter
 	status      int
 	wroteHeader bool
+	hijacked    bool // a fault took the connection over (reset)
+	aborted     bool // a fault dropped the connection (hang, cut body)
 	n           int64
 	limit       int
 	buf         bytes.Buffer
@@ -269,6 +291,7 @@ func (w *captureWriter) Flush() {
 // Hijack lets fault rules reset or stall the connection.
 func (w *captureWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if h, ok := w.ResponseWriter.(http.Hijacker); ok {
+		w.hijacked = true
 		return h.Hijack()
 	}
 	return nil, nil, errors.New("connection cannot be hijacked")

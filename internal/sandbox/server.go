@@ -73,7 +73,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, mounts: map[string]*mount{}, stop: make(chan struct{})}
 	s.spaces = namespaces{byID: map[string]*Namespace{}, max: cfg.MaxNamespaces, idle: cfg.NamespaceIdle}
 	for _, p := range Providers() {
-		m, err := compile(p)
+		m, err := compiled(p)
 		if err != nil {
 			return nil, err
 		}

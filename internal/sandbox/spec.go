@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -78,7 +79,10 @@ func compile(p *Provider) (*mount, error) {
 			}
 			o.validate = len(op.Parameters) > 0 || len(item.Parameters) > 0 || (op.RequestBody != nil && !o.options.ExcludeRequestBody)
 			m.ops[o.id] = o
-			m.router.Methods(method).Path(path).Name(o.id)
+			// Path before Methods: gorilla/mux 1.8.1 lets a later route whose method
+			// matches clear an earlier ErrMethodMismatch when the method is checked
+			// first, which turned GET on a POST-only path into a 404 instead of a 405.
+			m.router.Path(path).Methods(method).Name(o.id)
 		}
 	}
 	if len(missing) > 0 {
@@ -102,15 +106,19 @@ func compile(p *Provider) (*mount, error) {
 // On failure it returns ErrNotFound or ErrMethodNotAllowed with the allowed
 // methods of the path.
 func (m *mount) match(r *http.Request, rel string) (*operation, map[string]string, *Error) {
-	// mux matches on the request URL; give it a shallow copy with the
-	// mount-relative path.
+	// mux matches on the request URL: point it at the mount-relative path
+	// for the duration of the match (the request is this goroutine's own).
+	origPath, origRaw := r.URL.Path, r.URL.RawPath
+	r.URL.Path, r.URL.RawPath = rel, ""
+	var rm mux.RouteMatch
+	ok := m.router.Match(r, &rm)
+	r.URL.Path, r.URL.RawPath = origPath, origRaw
+	if ok {
+		return m.ops[rm.Route.GetName()], rm.Vars, nil
+	}
 	u := *r.URL
 	u.Path, u.RawPath = rel, ""
 	probe := &http.Request{Method: r.Method, URL: &u, Host: r.Host, Header: r.Header}
-	var rm mux.RouteMatch
-	if m.router.Match(probe, &rm) {
-		return m.ops[rm.Route.GetName()], rm.Vars, nil
-	}
 	if errors.Is(rm.MatchErr, mux.ErrMethodMismatch) {
 		return nil, nil, &Error{Kind: ErrMethodNotAllowed, Status: http.StatusMethodNotAllowed,
 			Message: fmt.Sprintf("The %s method is not supported for this route.", r.Method), Allowed: m.allowed(probe)}
@@ -198,8 +206,10 @@ func describe(f FieldError) string {
 
 // flatten turns kin-openapi's nested errors into a flat list of FieldErrors.
 func flatten(err error, out []FieldError) []FieldError {
-	var multi openapi3.MultiError
-	if errors.As(err, &multi) {
+	// A direct type check, not errors.As: a parameter's RequestError wraps a
+	// MultiError of schema errors, and unwrapping it here would lose the
+	// parameter (every query error was reported as "request body").
+	if multi, ok := err.(openapi3.MultiError); ok {
 		for _, e := range multi {
 			out = flatten(e, out)
 		}
@@ -278,9 +288,95 @@ func ruleOf(reason string) string {
 	return ""
 }
 
+var (
+	mountsMu sync.Mutex
+	mountsBy = map[*Provider]*mount{}
+)
+
+// compiled returns a provider's compiled mount, compiling it once per
+// process: specs are embedded and never change while running.
+func compiled(p *Provider) (*mount, error) {
+	mountsMu.Lock()
+	defer mountsMu.Unlock()
+	if m, ok := mountsBy[p]; ok {
+		return m, nil
+	}
+	m, err := compile(p)
+	if err != nil {
+		return nil, err
+	}
+	mountsBy[p] = m
+	return m, nil
+}
+
+// registeredOps answers faults.Operations from the registered providers'
+// specs, so that a fault rule naming an unknown operation is refused.
+type registeredOps struct{}
+
+func (registeredOps) HasProvider(name string) bool { _, ok := Lookup(name); return ok }
+
+func (registeredOps) HasOperation(provider, op string) bool {
+	p, ok := Lookup(provider)
+	if !ok {
+		return false
+	}
+	m, err := compiled(p)
+	if err != nil {
+		return false
+	}
+	_, ok = m.ops[op]
+	return ok
+}
+
+func (registeredOps) OperationNames(provider string) []string {
+	p, ok := Lookup(provider)
+	if !ok {
+		return nil
+	}
+	m, err := compiled(p)
+	if err != nil {
+		return nil
+	}
+	out := make([]string, 0, len(m.ops))
+	for id := range m.ops {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (registeredOps) ProviderNames() []string {
+	var out []string
+	for _, p := range Providers() {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
 // CheckProvider compiles a provider's spec and handlers without registering
 // it: what New does at start-up, for tests and tooling.
 func CheckProvider(p *Provider) error {
 	_, err := compile(p)
 	return err
 }
+
+// OperationRoute returns the method and mount-relative path template of a
+// provider's operation, for tools and tests that build requests from rules.
+func OperationRoute(provider, operationID string) (method, path string, ok bool) {
+	p, found := Lookup(provider)
+	if !found {
+		return "", "", false
+	}
+	m, err := compiled(p)
+	if err != nil {
+		return "", "", false
+	}
+	o, found := m.ops[operationID]
+	if !found {
+		return "", "", false
+	}
+	return o.method, o.path, true
+}
+
+// OperationIDs lists a registered provider's operationIds, sorted.
+func OperationIDs(provider string) []string { return registeredOps{}.OperationNames(provider) }

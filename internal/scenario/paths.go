@@ -127,6 +127,12 @@ func suggest(got string, known []string) string {
 	if best != "" && bestD <= max(2, len(got)/3) {
 		return fmt.Sprintf("did you mean %q?", best)
 	}
+	// An abbreviation ("totl" for "totalAmount") is a subsequence of the key.
+	for _, k := range known {
+		if len(got) >= 3 && isSubsequence(strings.ToLower(got), strings.ToLower(k)) {
+			return fmt.Sprintf("did you mean %q?", k)
+		}
+	}
 	if len(known) == 0 {
 		return "this section takes no keys"
 	}
@@ -136,6 +142,16 @@ func suggest(got string, known []string) string {
 // Suggest is suggest for callers outside the package (for example the core,
 // when an unknown top-level key names no provider).
 func Suggest(got string, known []string) string { return suggest(got, known) }
+
+func isSubsequence(sub, s string) bool {
+	i := 0
+	for j := 0; j < len(s) && i < len(sub); j++ {
+		if s[j] == sub[i] {
+			i++
+		}
+	}
+	return i == len(sub)
+}
 
 func editDistance(a, b string) int {
 	prev := make([]int, len(b)+1)

@@ -38,6 +38,11 @@ type Scenario struct {
 	Keys KeysConfig `yaml:"keys" json:"keys"`
 	// HTTP holds limits that apply to every mount.
 	HTTP HTTPConfig `yaml:"http" json:"http"`
+	// PreferHeader lets a request force its own outcome with
+	// `Prefer: status=503` or `Prefer: delay=2s` (default true).
+	PreferHeader *bool `yaml:"preferHeader" json:"preferHeader,omitempty"`
+	// Reload says what a hot reload (--watch) does with existing namespaces.
+	Reload ReloadConfig `yaml:"reload" json:"reload"`
 
 	// Providers holds each provider's section, keyed by provider name,
 	// undecoded. Unknown top-level keys land here too and are reported by
@@ -66,6 +71,16 @@ type HTTPConfig struct {
 	// provider may set a tighter limit of its own.
 	MaxBodyBytes int64 `yaml:"maxBodyBytes" json:"maxBodyBytes,omitempty"`
 }
+
+// ReloadConfig is the scenario's `reload:` section.
+type ReloadConfig struct {
+	// Reset makes a hot reload reset every existing namespace to the new
+	// scenario; without it only namespaces created afterwards use it.
+	Reset bool `yaml:"reset" json:"reset"`
+}
+
+// PreferEnabled reports whether the Prefer header may force outcomes.
+func (s *Scenario) PreferEnabled() bool { return s.PreferHeader == nil || *s.PreferHeader }
 
 // StartTime parses Clock.Start; the zero time means "real time".
 func (s *Scenario) StartTime() (time.Time, error) {
@@ -119,16 +134,29 @@ func (f *File) DecodeSection(key string, into any) Problems {
 	}
 	if v, ok := into.(Validator); ok {
 		for _, p := range v.Validate() {
-			if p.Path == "" {
-				p.Path = key
-			} else if !strings.HasPrefix(p.Path, key+".") && p.Path != key {
-				p.Path = key + "." + p.Path
-			}
-			probs = append(probs, f.locate(p))
+			probs = append(probs, f.locate(prefixed(key, p)))
 		}
 	}
 	return probs
 }
+
+// prefixed makes a section-relative problem path file-relative.
+func prefixed(key string, p Problem) Problem {
+	switch {
+	case p.Path == "":
+		p.Path = key
+	case p.Path == key, strings.HasPrefix(p.Path, key+"."), strings.HasPrefix(p.Path, key+"["):
+	case strings.HasPrefix(p.Path, "["):
+		p.Path = key + p.Path
+	default:
+		p.Path = key + "." + p.Path
+	}
+	return p
+}
+
+// Locate makes a problem found outside DecodeSection (paths relative to
+// section key) point at its file and line.
+func (f *File) Locate(key string, p Problem) Problem { return f.locate(prefixed(key, p)) }
 
 // Section returns the YAML node of a top-level key, for callers that need
 // the raw tree (for example to re-encode it).
@@ -278,7 +306,7 @@ func humanTypeError(msg string) string {
 			what = kind
 		}
 		if val != "" {
-			return fmt.Sprintf("%s is %s, expected %s", val, what, goTypeWord(into))
+			return fmt.Sprintf("%q is %s, expected %s", strings.Trim(val, "`"), what, goTypeWord(into))
 		}
 		return fmt.Sprintf("found %s, expected %s", what, goTypeWord(into))
 	}

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests build the binary the way the Dockerfile does (static,
+// CGO_ENABLED=0) and drive it as a user would.
+
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sandbox-bin")
+	if err != nil {
+		panic(err)
+	}
+	binPath = filepath.Join(dir, "sandbox")
+	build := exec.Command("go", "build", "-trimpath", "-o", binPath, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building sandbox: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a running sandbox process.
+type proc struct {
+	cmd    *exec.Cmd
+	base   string
+	stderr *syncBuffer
+	done   chan error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// start runs the binary on a free loopback port and waits for its banner.
+func start(t *testing.T, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(binPath, append([]string{"--addr", "127.0.0.1:0"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	baseCh := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sent := false
+		for sc.Scan() {
+			line := sc.Text()
+			if i := strings.Index(line, "listening on "); i >= 0 && !sent {
+				f := strings.Fields(line[i+len("listening on "):])
+				baseCh <- f[0]
+				sent = true
+			}
+		}
+	}()
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+		}
+	})
+	select {
+	case p.base = <-baseCh:
+	case err := <-p.done:
+		t.Fatalf("sandbox exited before listening: %v\n%s", err, p.stderr.String())
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no banner within 20s; stderr:\n%s", p.stderr.String())
+	}
+	return p
+}
+
+func (p *proc) stop(t *testing.T) int {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+		return p.cmd.ProcessState.ExitCode()
+	case <-time.After(20 * time.Second):
+		t.Fatalf("sandbox did not exit after SIGTERM; stderr:\n%s", p.stderr.String())
+		return -1
+	}
+}
+
+func runBin(t *testing.T, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatal(err)
+		}
+		code = ee.ExitCode()
+	}
+	return code, out.String(), errb.String()
+}
+
+func TestServeHealthAndGracefulShutdown(t *testing.T) {
+	p := start(t)
+	resp, err := http.Get(p.base + "/__sandbox/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h map[string]any
+	json.NewDecoder(resp.Body).Decode(&h)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || h["status"] != "ok" {
+		t.Fatalf("health: %d %v", resp.StatusCode, h)
+	}
+	if code, out, _ := runBin(t, nil, "health", "--url", p.base+"/__sandbox/health"); code != 0 || !strings.Contains(out, "healthy") {
+		t.Fatalf("sandbox health = %d %q", code, out)
+	}
+	if code := p.stop(t); code != 0 {
+		t.Fatalf("exit code after SIGTERM = %d; stderr:\n%s", code, p.stderr.String())
+	}
+	if !strings.Contains(p.stderr.String(), "stopped") {
+		t.Errorf("no shutdown log line:\n%s", p.stderr.String())
+	}
+	if code, _, _ := runBin(t, nil, "health", "--url", p.base+"/__sandbox/health", "--timeout", "1s"); code != 1 {
+		t.Fatalf("health of a stopped sandbox = %d, want 1", code)
+	}
+}
+
+func TestJSONLogsAndEnvAddress(t *testing.T) {
+	cmd := exec.Command(binPath, "--log-format", "json", "--log-level", "debug")
+	cmd.Env = append(os.Environ(), "SANDBOX_ADDR=127.0.0.1:0")
+	stdout, _ := cmd.StdoutPipe()
+	var errb syncBuffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.Contains(line, "listening on http://127.0.0.1:") {
+		t.Fatalf("banner %q: %v", line, err)
+	}
+	go io.Copy(io.Discard, stdout)
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGINT: %v", err)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(errb.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil || m["msg"] == nil {
+			t.Errorf("log line is not JSON: %q", l)
+		}
+	}
+}
+
+func TestHelpDocumentsEveryFlag(t *testing.T) {
+	code, out, _ := runBin(t, nil, "--help")
+	if code != 0 {
+		t.Fatalf("--help exit %d", code)
+	}
+	for _, want := range []string{"-addr", "-scenario", "-log-format", "-log-level", "-journal-size", "-max-namespaces", "-namespace-idle", "-shutdown-timeout", "-watch", "scenario validate"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--help does not mention %s", want)
+		}
+	}
+}
+
+func TestBadFlagsAndCommands(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"--log-format", "xml"}, 2, "--log-format \"xml\""},
+		{[]string{"--log-level", "loud"}, 2, "--log-level \"loud\""},
+		{[]string{"--addr", "127.0.0.1:0", "--scenario", "/does/not/exist.yaml"}, 1, "no such file"},
+		{[]string{"frobnicate"}, 2, "unknown command"},
+		{[]string{"scenario"}, 2, "usage"},
+		{[]string{"--addr", "127.0.0.1:0", "--watch"}, 2, "--watch needs --scenario"},
+	}
+	for _, tc := range tests {
+		code, _, errOut := runBin(t, nil, tc.args...)
+		if code != tc.code || !strings.Contains(errOut, tc.msg) {
+			t.Errorf("%v: exit %d (want %d), stderr %q (want %q)", tc.args, code, tc.code, errOut, tc.msg)
+		}
+	}
+}
+
+func TestScenarioValidate(t *testing.T) {
+	shipped, _ := filepath.Glob("../../scenarios/*.yaml")
+	if len(shipped) == 0 {
+		t.Fatal("no shipped scenarios found")
+	}
+	code, out, errOut := runBin(t, nil, append([]string{"scenario", "validate"}, shipped...)...)
+	if code != 0 {
+		t.Fatalf("shipped scenarios invalid (exit %d):\n%s%s", code, out, errOut)
+	}
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("version: 1\nname: bad\nclock:\n  frozn: true\nseed: lots\n"), 0o644)
+	code, _, errOut = runBin(t, nil, "scenario", "validate", bad)
+	if code != 1 {
+		t.Fatalf("invalid scenario: exit %d", code)
+	}
+	for _, want := range []string{
+		bad + `:4: clock.frozn: unknown key "frozn" (hint: did you mean "frozen"?)`,
+		bad + `:5: seed: "lots" is a string, expected a whole number (hint: write the number without quotes, e.g. 100)`,
+		"invalid (2 problem(s))",
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, errOut)
+		}
+	}
+	// An invalid --scenario refuses to start, printing the same problems.
+	code, _, errOut = runBin(t, nil, "--addr", "127.0.0.1:0", "--scenario", bad)
+	if code != 1 || !strings.Contains(errOut, "clock.frozn") {
+		t.Fatalf("serve with invalid scenario: exit %d, %s", code, errOut)
+	}
+}

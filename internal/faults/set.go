@@ -1,0 +1,320 @@
+package faults
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/scenario"
+)
+
+// Request is what a rule can look at.
+type Request struct {
+	Provider  string
+	Operation string
+	Method    string
+	Path      string // below the mount
+	RawQuery  string
+	Namespace string
+	Header    http.Header
+	Body      []byte
+	Now       time.Time // sandbox clock
+
+	query     url.Values
+	parsed    bool
+	bodyValue any
+	bodyOK    bool
+}
+
+// Decision is what the fired rules ask for, combined.
+type Decision struct {
+	// Rules lists the ids of the rules that fired, for the journal.
+	Rules    []string
+	Delay    time.Duration
+	Respond  *Respond
+	Throttle *Throttle
+	Reset    bool
+	Hang     bool
+	CutBody  bool
+}
+
+// Fired reports whether any rule fired.
+func (d Decision) Fired() bool { return len(d.Rules) > 0 }
+
+// live is a compiled rule with its counters in one namespace.
+type live struct {
+	*compiled
+	start, end time.Time // window on the sandbox clock; zero = open
+	seen       int       // requests that matched the criteria
+	fired      int
+}
+
+// Set is the rules of one namespace with their counters. It is safe for
+// concurrent use.
+type Set struct {
+	mu     sync.Mutex
+	rules  []*live
+	rng    *rand.Rand
+	nextID int
+	ops    Operations
+}
+
+// NewSet loads rules into a namespace whose sandbox clock reads now; relative
+// windows (startIn/for) start from now. seed drives probabilities.
+func NewSet(rules List, ops Operations, seed int64, now time.Time) (*Set, []scenario.Problem) {
+	s := &Set{rng: rand.New(rand.NewPCG(uint64(seed), 0x5eed)), ops: ops}
+	var probs []scenario.Problem
+	for i := range rules {
+		if _, p := s.add(rules[i], now); len(p) > 0 {
+			for _, pr := range p {
+				pr.Path = fmt.Sprintf("[%d].%s", i, pr.Path)
+				probs = append(probs, pr)
+			}
+		}
+	}
+	return s, probs
+}
+
+// Add compiles and appends a rule at run time, returning it with its id.
+func (s *Set) Add(r Rule, now time.Time) (Rule, []scenario.Problem) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.add(r, now)
+}
+
+func (s *Set) add(r Rule, now time.Time) (Rule, []scenario.Problem) {
+	c, probs := compile(&r, s.ops)
+	if len(probs) > 0 {
+		return r, probs
+	}
+	if c.ID == "" {
+		for {
+			s.nextID++
+			c.ID = "rule-" + strconv.Itoa(s.nextID)
+			if s.find(c.ID) < 0 {
+				break
+			}
+		}
+	} else if s.find(c.ID) >= 0 {
+		return r, []scenario.Problem{scenario.Problemf("id", "choose another id or DELETE the old rule first", "a rule with id %q exists", c.ID)}
+	}
+	l := &live{compiled: c, start: c.from, end: c.until}
+	if c.startIn > 0 || c.dur > 0 {
+		l.start = now.Add(c.startIn)
+		if c.dur > 0 {
+			l.end = l.start.Add(c.dur)
+		}
+	}
+	s.rules = append(s.rules, l)
+	return c.Rule, nil
+}
+
+func (s *Set) find(id string) int {
+	for i, l := range s.rules {
+		if l.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// Remove deletes a rule by id.
+func (s *Set) Remove(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.find(id)
+	if i < 0 {
+		return false
+	}
+	s.rules = append(s.rules[:i:i], s.rules[i+1:]...)
+	return true
+}
+
+// View is a rule with its counters, as the admin API lists it.
+type View struct {
+	Rule
+	Matched     int        `json:"matched"`
+	Fired       int        `json:"fired"`
+	ActiveFrom  *time.Time `json:"activeFrom,omitempty"`
+	ActiveUntil *time.Time `json:"activeUntil,omitempty"`
+}
+
+// List returns every rule with its counters, in evaluation order.
+func (s *Set) List() []View {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]View, 0, len(s.rules))
+	for _, l := range s.rules {
+		v := View{Rule: l.Rule, Matched: l.seen, Fired: l.fired}
+		if !l.start.IsZero() {
+			t := l.start
+			v.ActiveFrom = &t
+		}
+		if !l.end.IsZero() {
+			t := l.end
+			v.ActiveUntil = &t
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// Len returns the number of rules.
+func (s *Set) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.rules)
+}
+
+// Evaluate runs every rule against the request, updates counters and
+// returns what the fired rules ask for. Delays add up; the first terminal
+// action (respond, throttle, reset, hang) wins.
+func (s *Set) Evaluate(req *Request) Decision {
+	var d Decision
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range s.rules {
+		if !l.matches(req) {
+			continue
+		}
+		l.seen++
+		if l.Match.Nth > 0 && l.seen != l.Match.Nth {
+			continue
+		}
+		if l.seen <= l.After {
+			continue
+		}
+		if l.Times > 0 && l.fired >= l.Times {
+			continue
+		}
+		if p := l.Match.Probability; p != nil && s.rng.Float64() >= *p {
+			continue
+		}
+		l.fired++
+		d.Rules = append(d.Rules, l.ID)
+		if l.delayMax > 0 {
+			delay := l.delayMin
+			if l.delayMax > l.delayMin {
+				delay += time.Duration(s.rng.Int64N(int64(l.delayMax - l.delayMin + 1)))
+			}
+			d.Delay += delay
+		}
+		terminal := d.Respond != nil || d.Throttle != nil || d.Reset || d.Hang
+		if !terminal {
+			d.Respond, d.Throttle, d.Reset, d.Hang = l.Respond, l.Throttle, l.Reset, l.Hang
+		}
+		d.CutBody = d.CutBody || l.CutBody
+	}
+	return d
+}
+
+// matches checks the static criteria, cheapest first.
+func (l *live) matches(r *Request) bool {
+	m := &l.Match
+	if m.Provider != "" && m.Provider != r.Provider {
+		return false
+	}
+	if m.Operation != "" && m.Operation != r.Operation {
+		return false
+	}
+	if l.method != "" && l.method != r.Method {
+		return false
+	}
+	if !l.start.IsZero() && r.Now.Before(l.start) {
+		return false
+	}
+	if !l.end.IsZero() && !r.Now.Before(l.end) {
+		return false
+	}
+	if l.path != nil && !l.path.MatchString(r.Path) {
+		return false
+	}
+	if l.namespace != nil && !l.namespace.MatchString(r.Namespace) {
+		return false
+	}
+	for _, h := range l.headers {
+		vals, ok := r.Header[h.key]
+		if !ok || !anyMatch(h.re, vals) {
+			return false
+		}
+	}
+	if len(l.query) > 0 {
+		if !r.parsed {
+			r.query, _ = url.ParseQuery(r.RawQuery)
+			r.parsed = true
+		}
+		for _, q := range l.query {
+			vals, ok := r.query[q.key]
+			if !ok || !anyMatch(q.re, vals) {
+				return false
+			}
+		}
+	}
+	if len(l.body) > 0 {
+		if !r.bodyOK {
+			dec := json.NewDecoder(bytes.NewReader(r.Body))
+			dec.UseNumber()
+			if dec.Decode(&r.bodyValue) != nil {
+				r.bodyValue = nil
+			}
+			r.bodyOK = true
+		}
+		for _, b := range l.body {
+			if !jsonPathMatches(r.bodyValue, strings.Split(b.key, "."), b.re) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func anyMatch(re *regexp.Regexp, vals []string) bool {
+	for _, v := range vals {
+		if re.MatchString(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// jsonPathMatches follows a dotted path; a numeric segment indexes an array,
+// any other segment applied to an array matches if any element matches (so
+// `eventId` finds an event anywhere in a batch).
+func jsonPathMatches(v any, path []string, re *regexp.Regexp) bool {
+	if len(path) == 0 {
+		switch x := v.(type) {
+		case string:
+			return re.MatchString(x)
+		case json.Number:
+			return re.MatchString(x.String())
+		case bool:
+			return re.MatchString(strconv.FormatBool(x))
+		case nil:
+			return re.MatchString("null")
+		}
+		return false
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		child, ok := x[path[0]]
+		return ok && jsonPathMatches(child, path[1:], re)
+	case []any:
+		if i, err := strconv.Atoi(path[0]); err == nil {
+			return i >= 0 && i < len(x) && jsonPathMatches(x[i], path[1:], re)
+		}
+		for _, item := range x {
+			if jsonPathMatches(item, path, re) {
+				return true
+			}
+		}
+	}
+	return false
+}

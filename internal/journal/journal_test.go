@@ -1,0 +1,115 @@
+package journal
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+func entry(i int, provider string, status int) *Entry {
+	return &Entry{ID: fmt.Sprint(i), Provider: provider, Operation: "op" + provider,
+		Time: time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC), Response: Message{Status: status}}
+}
+
+func ids(es []*Entry) string {
+	s := ""
+	for _, e := range es {
+		s += e.ID + ","
+	}
+	return s
+}
+
+func TestRingKeepsNewestFirst(t *testing.T) {
+	t.Parallel()
+	j := New(3)
+	if got := ids(j.List(Filter{})); got != "" {
+		t.Fatalf("empty journal lists %q", got)
+	}
+	for i := 1; i <= 2; i++ {
+		j.Add(entry(i, "a", 200))
+	}
+	if got := ids(j.List(Filter{})); got != "2,1," {
+		t.Fatalf("partial ring: %q", got)
+	}
+	for i := 3; i <= 7; i++ {
+		j.Add(entry(i, "a", 200))
+	}
+	if got := ids(j.List(Filter{})); got != "7,6,5," {
+		t.Fatalf("full ring: %q", got)
+	}
+	if j.Len() != 3 || j.Total() != 7 {
+		t.Fatalf("len %d total %d", j.Len(), j.Total())
+	}
+	if _, ok := j.Get("4"); ok {
+		t.Fatal("evicted entry still found")
+	}
+	if e, ok := j.Get("6"); !ok || e.ID != "6" {
+		t.Fatal("held entry not found")
+	}
+	j.Clear()
+	if j.Len() != 0 || ids(j.List(Filter{})) != "" {
+		t.Fatal("clear kept entries")
+	}
+	j.Add(entry(9, "a", 200))
+	if got := ids(j.List(Filter{})); got != "9," {
+		t.Fatalf("after clear: %q", got)
+	}
+}
+
+func TestFilters(t *testing.T) {
+	t.Parallel()
+	j := New(100)
+	j.Add(entry(1, "netrefer", 200))
+	j.Add(entry(2, "centili", 401))
+	j.Add(entry(3, "centili", 200))
+	j.Add(entry(4, "netrefer", 401))
+	tests := []struct {
+		f    Filter
+		want string
+	}{
+		{Filter{Provider: "centili"}, "3,2,"},
+		{Filter{Status: 401}, "4,2,"},
+		{Filter{Provider: "centili", Status: 401}, "2,"},
+		{Filter{Operation: "opnetrefer"}, "4,1,"},
+		{Filter{Since: time.Date(2026, 1, 1, 0, 0, 3, 0, time.UTC)}, "4,3,"},
+		{Filter{Limit: 1}, "4,"},
+		{Filter{Provider: "nobody"}, ""},
+	}
+	for _, tc := range tests {
+		if got := ids(j.List(tc.f)); got != tc.want {
+			t.Errorf("%+v: got %q want %q", tc.f, got, tc.want)
+		}
+	}
+}
+
+func TestConcurrentAddAndList(t *testing.T) {
+	t.Parallel()
+	j := New(50)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				j.Add(entry(i, "p", 200))
+				if i%20 == 0 {
+					_ = j.List(Filter{Status: 200})
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	if j.Len() != 50 || j.Total() != 1600 {
+		t.Fatalf("len %d total %d", j.Len(), j.Total())
+	}
+}
+
+func BenchmarkAdd(b *testing.B) {
+	j := New(10000)
+	e := entry(1, "p", 200)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		j.Add(e)
+	}
+}

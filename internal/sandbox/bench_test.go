@@ -1,0 +1,68 @@
+package sandbox_test
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
+)
+
+func benchServer(b *testing.B) *sandbox.Server {
+	sc, probs := sandbox.LoadScenario("bench", []byte(echoScenario))
+	if probs != nil {
+		b.Fatal(probs)
+	}
+	srv, err := sandbox.New(sandbox.Config{Scenario: sc})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(srv.Close)
+	return srv
+}
+
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+
+// BenchmarkCorePipeline measures the core's per-request cost for a small JSON
+// request: namespace look-up, routing, body read, spec validation, handler
+// and journal entry. The handler is the echo provider's list (tiny).
+func BenchmarkCorePipeline(b *testing.B) {
+	srv := benchServer(b)
+	cases := []struct {
+		name, method, path, body string
+	}{
+		{"GET-no-params", "GET", "/echo/items", ""},
+		{"GET-query-validated", "GET", "/echo/items?limit=5", ""},
+		{"POST-json-validated", "POST", "/echo/raw", `{"name":"a","qty":2}`},
+		{"POST-json-schema", "POST", "/echo/items", `{"name":"a","qty":2}`},
+		{"namespaced-GET", "GET", "/ns/bench/echo/items", ""},
+	}
+	// The cost of building the request itself, to subtract from the rest.
+	b.Run("baseline-NewRequest-only", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			_ = httptest.NewRequest("POST", "/echo/items", bytes.NewReader([]byte(`{"name":"a","qty":2}`)))
+		}
+	})
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			body := []byte(tc.body)
+			w := &discardWriter{h: http.Header{}}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				req := httptest.NewRequest(tc.method, tc.path, bytes.NewReader(body))
+				if tc.body != "" {
+					req.Header.Set("Content-Type", "application/json")
+				}
+				clear(w.h)
+				srv.ServeHTTP(w, req)
+			}
+		})
+	}
+}

@@ -1,2 +1,0 @@
-// Package centili emulates the centili provider API (see docs/centili.md).
-package centili

@@ -1,0 +1,329 @@
+package centili_test
+
+import (
+	"encoding/base64"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/sandboxtest"
+)
+
+// Every error row of the provider doc's Keycloak table, with Keycloak's
+// exact status, error and error_description.
+func TestTokenErrors(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozenScenario)
+	user := login(t, h, "/centili", merchantUser)
+	basic := func(id, secret string) sandboxtest.Option {
+		return sandboxtest.Header("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret))))
+	}
+	form := func(kv ...string) *sandboxtest.Body {
+		v := url.Values{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			v.Add(kv[i], kv[i+1])
+		}
+		return sandboxtest.FormBody(v)
+	}
+	tests := []struct {
+		name       string
+		path       string
+		body       *sandboxtest.Body
+		opts       []sandboxtest.Option
+		wantStatus int
+		wantBody   string
+	}{
+		{"no grant_type", tokenPath, form("client_id", publicClient), nil,
+			400, `{"error":"invalid_request","error_description":"Missing form parameter: grant_type"}`},
+		{"JSON body reads as an empty form", tokenPath, sandboxtest.JSONBody(`{"grant_type":"password"}`), nil,
+			400, `{"error":"invalid_request","error_description":"Missing form parameter: grant_type"}`},
+		{"unknown grant_type", tokenPath, form("grant_type", "client_credentials", "client_id", publicClient), nil,
+			400, `{"error":"unsupported_grant_type","error_description":"Unsupported grant_type"}`},
+		{"parameter repeated", tokenPath, form("grant_type", "password", "client_id", publicClient, "username", merchantUser, "username", otherUser, "password", password), nil,
+			400, `{"error":"invalid_request","error_description":"duplicated parameter"}`},
+		{"no client_id", tokenPath, form("grant_type", "password", "username", merchantUser, "password", password), nil,
+			400, `{"error":"invalid_client","error_description":"Missing client_id parameter"}`},
+		{"unknown client", tokenPath, form("grant_type", "password", "client_id", "nope", "username", merchantUser, "password", password), nil,
+			401, `{"error":"invalid_client","error_description":"Invalid client or Invalid client credentials"}`},
+		{"confidential client without secret", tokenPath, form("grant_type", "password", "client_id", confClient, "username", merchantUser, "password", password), nil,
+			401, `{"error":"unauthorized_client","error_description":"Invalid client or Invalid client credentials"}`},
+		{"confidential client, wrong secret in form", tokenPath, form("grant_type", "password", "client_id", confClient, "client_secret", "wrong", "username", merchantUser, "password", password), nil,
+			401, `{"error":"unauthorized_client","error_description":"Invalid client or Invalid client credentials"}`},
+		{"confidential client, wrong secret in Basic", tokenPath, form("grant_type", "password", "username", merchantUser, "password", password), []sandboxtest.Option{basic(confClient, "wrong")},
+			401, `{"error":"unauthorized_client","error_description":"Invalid client or Invalid client credentials"}`},
+		{"client without direct access grants", tokenPath, form("grant_type", "password", "client_id", "datagifting-no-direct-grants", "username", merchantUser, "password", password), nil,
+			400, `{"error":"unauthorized_client","error_description":"Client not allowed for direct access grants"}`},
+		{"missing username", tokenPath, form("grant_type", "password", "client_id", publicClient, "password", password), nil,
+			401, `{"error":"invalid_request","error_description":"Missing parameter: username"}`},
+		{"wrong password", tokenPath, form("grant_type", "password", "client_id", publicClient, "username", merchantUser, "password", "nope"), nil,
+			401, `{"error":"invalid_grant","error_description":"Invalid user credentials"}`},
+		{"unknown user", tokenPath, form("grant_type", "password", "client_id", publicClient, "username", "who@sandbox.test", "password", password), nil,
+			401, `{"error":"invalid_grant","error_description":"Invalid user credentials"}`},
+		{"disabled user", tokenPath, form("grant_type", "password", "client_id", publicClient, "username", "disabled@sandbox.test", "password", password), nil,
+			400, `{"error":"invalid_grant","error_description":"Account disabled"}`},
+		{"scope outside the realm", tokenPath, form("grant_type", "password", "client_id", publicClient, "username", merchantUser, "password", password, "scope", "openid payments"), nil,
+			400, `{"error":"invalid_scope","error_description":"Invalid scopes: openid payments"}`},
+		{"no refresh_token", tokenPath, form("grant_type", "refresh_token", "client_id", publicClient), nil,
+			400, `{"error":"invalid_request","error_description":"No refresh token"}`},
+		{"malformed refresh token", tokenPath, form("grant_type", "refresh_token", "client_id", publicClient, "refresh_token", "not.a.jwt"), nil,
+			400, `{"error":"invalid_grant","error_description":"Invalid refresh token"}`},
+		{"access token as refresh token", tokenPath, form("grant_type", "refresh_token", "client_id", publicClient, "refresh_token", user.AccessToken), nil,
+			400, `{"error":"invalid_grant","error_description":"Invalid refresh token"}`},
+		{"refresh token of another client", tokenPath, form("grant_type", "refresh_token", "client_id", confClient, "client_secret", confSecret, "refresh_token", user.RefreshToken), nil,
+			400, `{"error":"invalid_grant","error_description":"Invalid refresh token. Token client and authorized client don't match"}`},
+		{"malformed form body", tokenPath, sandboxtest.RawBody("application/x-www-form-urlencoded", []byte("grant_type=password&client_id=%zz")), nil,
+			400, `{"error":"invalid_request","error_description":"Malformed form body: invalid URL escape \"%zz\""}`},
+		{"unknown realm", "/realms/master/protocol/openid-connect/token", form("grant_type", "password"), nil,
+			404, `{"error":"Realm does not exist"}`},
+		{"unknown realm, legacy form", "/auth/realms/Api/protocol/openid-connect/token", form("grant_type", "password"), nil,
+			404, `{"error":"Realm does not exist"}`},
+		{"legacy form answers the same errors", legacyPath, form("grant_type", "password", "client_id", publicClient, "username", merchantUser, "password", "nope"), nil,
+			401, `{"error":"invalid_grant","error_description":"Invalid user credentials"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := h.Do("POST", "/centili"+tc.path, tc.body, tc.opts...)
+			res.WantStatus(tc.wantStatus)
+			res.WantJSON(tc.wantBody)
+			if got := res.Header.Get("Cache-Control"); got != "no-store" {
+				t.Errorf("Cache-Control = %q, want no-store", got)
+			}
+		})
+	}
+}
+
+// The order of Keycloak's checks decides which error a request with several
+// faults gets: grant_type before the client, the client before duplicates.
+func TestTokenCheckOrder(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozenScenario)
+	// No grant_type and no client: the grant_type error wins.
+	h.Do("POST", "/centili"+tokenPath, sandboxtest.FormBody(url.Values{})).WantStatus(400).
+		WantJSON(`{"error":"invalid_request","error_description":"Missing form parameter: grant_type"}`)
+	// Duplicated parameter with an unknown client: the client error wins.
+	h.Do("POST", "/centili"+tokenPath, sandboxtest.FormBody(url.Values{"grant_type": {"password"}, "client_id": {"nope"}, "scope": {"a", "b"}})).
+		WantStatus(401)
+	// Basic wins over the form's client_id (Keycloak reads the header first).
+	v := passwordForm("nope", merchantUser, password)
+	res := h.Do("POST", "/centili"+tokenPath, sandboxtest.FormBody(v),
+		sandboxtest.Header("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(confClient+":"+confSecret))))
+	res.WantStatus(200)
+	var tr tokenResponse
+	res.JSON(&tr)
+	if azp := claims(t, tr.AccessToken)["azp"]; azp != confClient {
+		t.Errorf("azp = %v, want %s", azp, confClient)
+	}
+}
+
+func TestTokenSuccess(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozenScenario)
+	var jwks struct {
+		Keys []struct {
+			Kid string `json:"kid"`
+		} `json:"keys"`
+	}
+	h.Do("GET", "/centili/realms/api/protocol/openid-connect/certs", nil).WantStatus(200).JSON(&jwks)
+	if len(jwks.Keys) != 1 {
+		t.Fatalf("JWKS has %d keys, want 1", len(jwks.Keys))
+	}
+	tests := []struct {
+		name      string
+		mount     string
+		path      string
+		form      url.Values
+		opts      []sandboxtest.Option
+		wantIss   string
+		wantAzp   string
+		wantScope string
+		wantID    bool
+	}{
+		{"public client, current URL form", "/centili", tokenPath, passwordForm(publicClient, merchantUser, password), nil,
+			"/centili/realms/api", publicClient, "email profile", false},
+		{"legacy /auth URL form", "/centili", legacyPath, passwordForm(publicClient, merchantUser, password), nil,
+			"/centili/auth/realms/api", publicClient, "email profile", false},
+		{"confidential client, secret in the form", "/centili", tokenPath,
+			func() url.Values {
+				v := passwordForm(confClient, merchantUser, password)
+				v.Set("client_secret", confSecret)
+				return v
+			}(), nil,
+			"/centili/realms/api", confClient, "email profile", false},
+		{"confidential client, HTTP Basic", "/centili", tokenPath,
+			url.Values{"grant_type": {"password"}, "username": {merchantUser}, "password": {password}},
+			[]sandboxtest.Option{sandboxtest.Header("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(confClient+":"+confSecret)))},
+			"/centili/realms/api", confClient, "email profile", false},
+		{"openid scope adds an id_token", "/centili", tokenPath,
+			func() url.Values {
+				v := passwordForm(publicClient, merchantUser, password)
+				v.Set("scope", "openid")
+				return v
+			}(), nil,
+			"/centili/realms/api", publicClient, "openid email profile", true},
+		{"username is case-insensitive", "/centili", tokenPath, passwordForm(publicClient, "Merchant@Sandbox.test", password), nil,
+			"/centili/realms/api", publicClient, "email profile", false},
+		{"namespaced issuer", "/ns/ci-42/centili", tokenPath, passwordForm(publicClient, merchantUser, password), nil,
+			"/ns/ci-42/centili/realms/api", publicClient, "email profile", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := h.Do("POST", tc.mount+tc.path, sandboxtest.FormBody(tc.form), tc.opts...)
+			res.WantStatus(200)
+			if res.Header.Get("Cache-Control") != "no-store" || res.Header.Get("Pragma") != "no-cache" {
+				t.Errorf("caching headers = %q / %q", res.Header.Get("Cache-Control"), res.Header.Get("Pragma"))
+			}
+			var tr tokenResponse
+			res.JSON(&tr)
+			if tr.ExpiresIn != 300 || tr.RefreshExpiresIn != 1800 || tr.TokenType != "Bearer" || tr.NotBeforePolicy == nil || *tr.NotBeforePolicy != 0 || tr.Scope != tc.wantScope {
+				t.Errorf("token response = %+v", tr)
+			}
+			if (tr.IDToken != "") != tc.wantID {
+				t.Errorf("id_token present = %v, want %v", tr.IDToken != "", tc.wantID)
+			}
+			hd := header(t, tr.AccessToken)
+			if hd["alg"] != "RS256" || hd["kid"] != jwks.Keys[0].Kid || hd["typ"] != "JWT" {
+				t.Errorf("JWT header = %v, want RS256 with kid %s", hd, jwks.Keys[0].Kid)
+			}
+			c := claims(t, tr.AccessToken)
+			iss := h.URL + tc.wantIss
+			want := map[string]any{
+				"iss": iss, "typ": "Bearer", "azp": tc.wantAzp, "aud": "account", "merchantId": float64(11111),
+				"preferred_username": merchantUser, "sid": tr.SessionState, "session_state": tr.SessionState,
+				"scope": tc.wantScope, "iat": float64(frozenStart.Unix()), "exp": float64(frozenStart.Unix() + 300),
+			}
+			for k, v := range want {
+				if c[k] != v {
+					t.Errorf("access claim %s = %v, want %v", k, c[k], v)
+				}
+			}
+			if roles, _ := c["realm_access"].(map[string]any)["roles"].([]any); len(roles) == 0 {
+				t.Errorf("realm_access.roles missing: %v", c["realm_access"])
+			}
+			for _, k := range []string{"jti", "sub"} {
+				if s, _ := c[k].(string); len(s) != 36 {
+					t.Errorf("claim %s = %v, want a UUID", k, c[k])
+				}
+			}
+			rc := claims(t, tr.RefreshToken)
+			if rc["typ"] != "Refresh" || rc["iss"] != iss || rc["aud"] != iss || rc["exp"] != float64(frozenStart.Unix()+1800) || rc["sid"] != tr.SessionState {
+				t.Errorf("refresh claims = %v", rc)
+			}
+			if tc.wantID {
+				ic := claims(t, tr.IDToken)
+				if ic["typ"] != "ID" || ic["aud"] != tc.wantAzp || ic["iss"] != iss || ic["at_hash"] == nil {
+					t.Errorf("id_token claims = %v", ic)
+				}
+			}
+		})
+	}
+}
+
+// Refresh tokens live as long as their session: each refresh pushes the idle
+// deadline out, an idle session ends, and nothing outlives the max lifespan.
+func TestRefreshFollowsSessionAndClock(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozenScenario+`centili:
+  accessTokenLifespan: 60
+  ssoSessionIdleTimeout: 1800
+  ssoSessionMaxLifespan: 2500
+`)
+	tr := login(t, h, "/centili", merchantUser)
+	if tr.ExpiresIn != 60 {
+		t.Fatalf("expires_in = %d, want the configured 60", tr.ExpiresIn)
+	}
+	advance(t, h, "", "1000s")
+	res := refresh(h, "/centili", publicClient, tr.RefreshToken).WantStatus(200)
+	var r1 tokenResponse
+	res.JSON(&r1)
+	if r1.SessionState != tr.SessionState || r1.AccessToken == tr.AccessToken || r1.ExpiresIn != 60 || r1.RefreshExpiresIn != 1500 {
+		t.Fatalf("first refresh = %+v; want same session, new token, expires_in 60, refresh_expires_in 1500 (capped by max lifespan)", r1)
+	}
+	if c := claims(t, r1.AccessToken); c["iat"] != float64(frozenStart.Unix()+1000) {
+		t.Errorf("refreshed iat = %v, want now", c["iat"])
+	}
+	// The original refresh token is still valid (no rotation) until its exp.
+	advance(t, h, "", "1000s") // t = 2000
+	refresh(h, "/centili", publicClient, tr.RefreshToken).WantStatus(400).
+		WantJSON(`{"error":"invalid_grant","error_description":"Token is not active"}`)
+	res = refresh(h, "/centili", publicClient, r1.RefreshToken).WantStatus(200)
+	var r2 tokenResponse
+	res.JSON(&r2)
+	if r2.RefreshExpiresIn != 500 || r2.ExpiresIn != 60 {
+		t.Errorf("second refresh expires_in %d, refresh_expires_in %d; want 60 and 500", r2.ExpiresIn, r2.RefreshExpiresIn)
+	}
+	advance(t, h, "", "501s") // t = 2501 > max lifespan
+	refresh(h, "/centili", publicClient, r2.RefreshToken).WantStatus(400).
+		WantJSON(`{"error":"invalid_grant","error_description":"Token is not active"}`)
+
+	st := state(t, h, "")
+	if len(st.Sessions) != 1 || st.Sessions[0].Refreshes != 2 || st.Sessions[0].Username != merchantUser {
+		t.Errorf("sessions = %+v, want one of %s with 2 refreshes", st.Sessions, merchantUser)
+	}
+}
+
+// With the default lifespans (300 s / 1800 s idle / 10 h max) a session
+// stays alive while it is refreshed within the idle timeout and ends when
+// it idles out.
+func TestRefreshIdleTimeout(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozenScenario)
+	tr := login(t, h, "/centili", otherUser)
+	for i := 0; i < 3; i++ {
+		advance(t, h, "", "1799s")
+		res := refresh(h, "/centili", publicClient, tr.RefreshToken).WantStatus(200)
+		res.JSON(&tr)
+		if tr.RefreshExpiresIn != 1800 {
+			t.Fatalf("refresh %d: refresh_expires_in = %d, want 1800", i, tr.RefreshExpiresIn)
+		}
+	}
+	advance(t, h, "", "1801s")
+	refresh(h, "/centili", publicClient, tr.RefreshToken).WantStatus(400).
+		WantJSON(`{"error":"invalid_grant","error_description":"Token is not active"}`)
+}
+
+// A refresh token of another namespace names a session this one never had.
+func TestRefreshTokenOfAnotherNamespace(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozenScenario)
+	tr := login(t, h, "/ns/a/centili", merchantUser)
+	refresh(h, "/ns/b/centili", publicClient, tr.RefreshToken).WantStatus(400).
+		WantJSON(`{"error":"invalid_grant","error_description":"Invalid refresh token"}`)
+	refresh(h, "/ns/a/centili", publicClient, tr.RefreshToken).WantStatus(200)
+}
+
+func TestDiscoveryCertsAndRealmInfo(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozenScenario)
+	for _, base := range []string{"/centili/realms/api", "/centili/auth/realms/api", "/ns/demo/centili/realms/api", "/ns/demo/centili/auth/realms/api"} {
+		t.Run(base, func(t *testing.T) {
+			var d struct {
+				Issuer        string   `json:"issuer"`
+				TokenEndpoint string   `json:"token_endpoint"`
+				JwksURI       string   `json:"jwks_uri"`
+				Grants        []string `json:"grant_types_supported"`
+				Algs          []string `json:"id_token_signing_alg_values_supported"`
+			}
+			h.Do("GET", base+"/.well-known/openid-configuration", nil).WantStatus(200).JSON(&d)
+			realm := h.URL + base
+			if d.Issuer != realm || d.TokenEndpoint != realm+"/protocol/openid-connect/token" || d.JwksURI != realm+"/protocol/openid-connect/certs" {
+				t.Errorf("discovery = %+v, want URLs under %s", d, realm)
+			}
+			if strings.Join(d.Grants, ",") != "password,refresh_token" || strings.Join(d.Algs, ",") != "RS256" {
+				t.Errorf("grants %v, algs %v", d.Grants, d.Algs)
+			}
+			var info struct {
+				Realm        string `json:"realm"`
+				PublicKey    string `json:"public_key"`
+				TokenService string `json:"token-service"`
+			}
+			h.Do("GET", base, nil).WantStatus(200).JSON(&info)
+			if info.Realm != "api" || info.TokenService != realm+"/protocol/openid-connect" || len(info.PublicKey) < 300 {
+				t.Errorf("realm info = %+v", info)
+			}
+			h.Do("GET", base+"/protocol/openid-connect/certs", nil).WantStatus(200)
+		})
+	}
+	for _, p := range []string{"/centili/realms/other/.well-known/openid-configuration", "/centili/realms/other/protocol/openid-connect/certs", "/centili/realms/other", "/centili/auth/realms/other"} {
+		h.Do("GET", p, nil).WantStatus(404).WantJSON(`{"error":"Realm does not exist"}`)
+	}
+}
