@@ -107,6 +107,12 @@ func writeError(c *sandbox.Call, e *sandbox.Error) {
 		// PostTooLargeException is an HttpException without a message.
 		writeHTTPError(c, http.StatusRequestEntityTooLarge, "")
 	case sandbox.ErrInvalidRequest:
+		if !hasBodyField(e.Fields) {
+			// A malformed request outside the payload (a bad Prefer header,
+			// an unreadable body): Laravel's BadRequestHttpException.
+			writeHTTPError(c, http.StatusBadRequest, e.Message)
+			return
+		}
 		errs := validationErrors{}
 		for _, f := range e.Fields {
 			name := f.Field
@@ -119,11 +125,17 @@ func writeError(c *sandbox.Call, e *sandbox.Error) {
 	case sandbox.ErrThrottled:
 		writeThrottled(c, e.RetryAfter, c.Now())
 	case sandbox.ErrUnavailable:
+		// A fault rule's answer: Laravel's own text for the status (the
+		// core's message describes the rule, not what Laravel would say).
 		status := e.Status
 		if status < 400 || status > 599 {
 			status = http.StatusServiceUnavailable
 		}
-		writeHTTPError(c, status, serverMessage(status, e.Message))
+		if status == http.StatusUnauthorized {
+			writeCompact(c, status, laravelMessage{Message: msgUnauthenticated})
+			return
+		}
+		writeHTTPError(c, status, laravelStatusMessage(status))
 	default: // ErrInternal and anything new
 		writeHTTPError(c, http.StatusInternalServerError, "Server Error")
 	}
@@ -141,15 +153,27 @@ func writeThrottled(c *sandbox.Call, retry int, now time.Time) {
 	writeHTTPError(c, http.StatusTooManyRequests, msgTooMany)
 }
 
-// serverMessage is what Laravel shows for an error status without debug
-// output: "Server Error" for 500, the status text otherwise unless the
-// fault rule gave a message.
-func serverMessage(status int, msg string) string {
-	switch {
-	case status == http.StatusInternalServerError:
+// laravelStatusMessage is what a Laravel ≤ 8 application without debug
+// output says for an error status.
+func laravelStatusMessage(status int) string {
+	switch status {
+	case http.StatusInternalServerError:
 		return "Server Error"
-	case msg != "":
-		return msg
+	case http.StatusTooManyRequests:
+		return msgTooMany
+	case http.StatusForbidden:
+		return "This action is unauthorized."
+	case http.StatusNotFound:
+		return ""
 	}
 	return http.StatusText(status)
+}
+
+func hasBodyField(fs []sandbox.FieldError) bool {
+	for _, f := range fs {
+		if f.In == "body" {
+			return true
+		}
+	}
+	return false
 }

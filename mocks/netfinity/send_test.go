@@ -287,3 +287,32 @@ func TestForwardedForFromTrustedProxy(t *testing.T) {
 		})
 	}
 }
+
+func TestSandboxFaultsAnswerInLaravelShape(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, testScenario("", ""))
+	valid := sandboxtest.JSONBody(`{"msisdn":"359881234567","text":"hi"}`)
+	tests := []struct {
+		prefer string
+		status int
+		body   string
+	}{
+		{"status=503", 503, pretty("Service Unavailable")},
+		{"status=500", 500, pretty("Server Error")},
+		{"status=429", 429, pretty("Too Many Attempts.")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.prefer, func(t *testing.T) {
+			res := h.Do("POST", sendPath, valid, append(jsonHeaders("tok"), sandboxtest.Header("Prefer", tc.prefer))...).WantStatus(tc.status)
+			if string(res.Body) != tc.body {
+				t.Errorf("body %q, want %q", res.Body, tc.body)
+			}
+		})
+	}
+	res := h.Do("POST", sendPath, valid, append(jsonHeaders("tok"), sandboxtest.Header("Prefer", "status=abc"))...).WantStatus(400)
+	var m struct{ Message string }
+	res.JSON(&m)
+	if !strings.Contains(m.Message, "abc") {
+		t.Errorf("400 message %q does not name the bad value", m.Message)
+	}
+}
