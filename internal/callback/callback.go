@@ -423,7 +423,15 @@ func (d *Dispatcher) finishLocked(dl *delivery, state string) {
 		return
 	}
 	d.queues[dl.req.Key] = q
-	d.scheduleLocked(q[0], q[0].due)
+	// The next one is due when it was asked for, or when its predecessor's
+	// last attempt was due if that is later: chaining due times (not "now")
+	// keeps the retry spacing in real time and lets one clock advance walk
+	// the whole queue.
+	at := q[0].due
+	if dl.next.After(at) {
+		at = dl.next
+	}
+	d.scheduleLocked(q[0], at)
 }
 
 func (d *Dispatcher) cancelLocked(dl *delivery) {

@@ -240,3 +240,31 @@ func TestCloseCancelsAttemptsPastTheDeadline(t *testing.T) {
 		t.Fatalf("after Close: %+v", l[0])
 	}
 }
+
+// A delivery that waited behind an earlier one of its key starts when the
+// earlier one's last attempt was due, and keeps its retry spacing from there.
+func TestQueuedDeliveryKeepsItsRetrySpacing(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }))
+	defer srv.Close()
+	clk := frozen()
+	d := callback.New(callback.Options{Clock: clk})
+	defer d.Close()
+	p := callback.Policy{Retries: 2, RetryDelay: 3 * time.Second, Timeout: time.Second}
+	d.Send(t0, callback.Request{Key: "k", URL: srv.URL, Policy: p})
+	d.Send(t0.Add(time.Second), callback.Request{Key: "k", URL: srv.URL, Policy: p})
+	clk.Advance(time.Hour)
+	waitFor(t, "both failed", func() bool { return d.Pending() == 0 })
+	l := d.List()
+	want := [][]time.Duration{{0, 3 * time.Second, 6 * time.Second}, {6 * time.Second, 9 * time.Second, 12 * time.Second}}
+	for i, dl := range l {
+		if dl.State != callback.StateFailed || len(dl.Attempts) != 3 {
+			t.Fatalf("delivery %d: %+v", i, dl)
+		}
+		for j, a := range dl.Attempts {
+			if !a.At.Equal(t0.Add(want[i][j])) {
+				t.Errorf("delivery %d attempt %d due %s, want %s", i, j+1, a.At.Format(time.TimeOnly), t0.Add(want[i][j]).Format(time.TimeOnly))
+			}
+		}
+	}
+}

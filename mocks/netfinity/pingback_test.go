@@ -195,8 +195,9 @@ func TestPingbackRetrySchedule(t *testing.T) {
 	if first.Attempts[0].ResponseBody != `{"error":"down"}` {
 		t.Errorf("response snippet %q", first.Attempts[0].ResponseBody)
 	}
-	// 502 was due at 10:00:03 but waited for the 201 to be acknowledged.
-	if cbs[1].State != "delivered" || len(cbs[1].Attempts) != 1 {
+	// 502 was due at 10:00:03 but waited for the 201 to be acknowledged by
+	// the attempt due at 10:00:07.
+	if cbs[1].State != "delivered" || len(cbs[1].Attempts) != 1 || !cbs[1].Attempts[0].At.Equal(start.Add(7*time.Second)) {
 		t.Errorf("second delivery %+v", cbs[1])
 	}
 	got := rcv.received()
