@@ -3,6 +3,7 @@ module github.com/provider-sandbox/provider-sandbox
 go 1.26.0
 
 require (
+	github.com/brianvoe/gofakeit/v6 v6.28.0
 	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/getkin/kin-openapi v0.152.0
 	github.com/go-jose/go-jose/v4 v4.1.8
