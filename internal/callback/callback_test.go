@@ -1,0 +1,270 @@
+package callback_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/callback"
+	"github.com/provider-sandbox/provider-sandbox/internal/clock"
+)
+
+var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+func frozen() *clock.Clock { return clock.New(t0, true) }
+
+// waitFor polls until cond holds or fails after 10 s of real time.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func state(d *callback.Dispatcher, i int) string { return d.List()[i].State }
+
+func TestDueAttemptsFireWhenTheFrozenClockAdvances(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	clk := frozen()
+	d := callback.New(callback.Options{Clock: clk, Source: "test"})
+	defer d.Close()
+
+	d.Send(t0.Add(time.Minute), callback.Request{URL: srv.URL, Body: []byte(`{"a":1}`), Policy: callback.Policy{Timeout: time.Second}})
+	now := d.Send(t0, callback.Request{URL: srv.URL, Body: []byte("plain"), Policy: callback.Policy{Timeout: time.Second}})
+	waitFor(t, "the delivery due now", func() bool { return state(d, 1) == callback.StateDelivered })
+	if state(d, 0) != callback.StatePending || hits.Load() != 1 {
+		t.Fatalf("the future delivery ran early: %s, %d hits", state(d, 0), hits.Load())
+	}
+	clk.Advance(time.Minute)
+	waitFor(t, "the delivery due after the advance", func() bool { return state(d, 0) == callback.StateDelivered })
+	list := d.List()
+	raw, isJSON := list[0].Body.(json.RawMessage)
+	if list[1].ID != now || list[1].Body != "plain" || !isJSON || string(raw) != `{"a":1}` || list[1].Source != "test" {
+		t.Errorf("listing %+v", list)
+	}
+}
+
+func TestSameKeyIsDeliveredInOrder(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var order []string
+	var first atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		order = append(order, string(b))
+		mu.Unlock()
+		if string(b) == "1" && !first.Swap(true) {
+			w.WriteHeader(500) // the first status fails once
+		}
+	}))
+	defer srv.Close()
+	clk := frozen()
+	d := callback.New(callback.Options{Clock: clk, MaxInFlight: 4})
+	defer d.Close()
+	p := callback.Policy{Retries: 3, RetryDelay: 3 * time.Second, Timeout: time.Second}
+	for i, body := range []string{"1", "2", "3"} {
+		d.Send(t0.Add(time.Duration(i)*time.Second), callback.Request{Key: "m1", URL: srv.URL, Body: []byte(body), Policy: p})
+	}
+	clk.Advance(time.Hour)
+	waitFor(t, "all delivered", func() bool { return d.Pending() == 0 })
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(order, ",") != "1,1,2,3" {
+		t.Fatalf("receiver order %v, want 1,1,2,3", order)
+	}
+}
+
+func TestSlowReceiverDoesNotBlockOthers(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	var slowIn atomic.Int32
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		slowIn.Add(1)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer slow.Close()
+	defer close(release)
+	var fastHits atomic.Int32
+	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fastHits.Add(1) }))
+	defer fast.Close()
+
+	// More slow deliveries than workers: the slow receiver may hold only
+	// its share (MaxInFlight/2) of them.
+	d := callback.New(callback.Options{Clock: frozen(), MaxInFlight: 4, ShutdownTimeout: 50 * time.Millisecond})
+	defer d.Close()
+	p := callback.Policy{Timeout: time.Minute}
+	for i := 0; i < 10; i++ {
+		d.Send(t0, callback.Request{URL: slow.URL, Policy: p})
+	}
+	waitFor(t, "slow attempts in flight", func() bool { return slowIn.Load() == 2 })
+	for i := 0; i < 20; i++ {
+		d.Send(t0, callback.Request{URL: fast.URL, Policy: p})
+	}
+	waitFor(t, "fast deliveries", func() bool { return fastHits.Load() == 20 })
+	if n := slowIn.Load(); n != 2 {
+		t.Errorf("%d attempts reached the slow receiver, want 2", n)
+	}
+}
+
+func TestInFlightIsBounded(t *testing.T) {
+	t.Parallel()
+	var cur, peak atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := cur.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+		cur.Add(-1)
+	}))
+	defer srv.Close()
+	d := callback.New(callback.Options{Clock: frozen(), MaxInFlight: 3})
+	defer d.Close()
+	for i := 0; i < 30; i++ {
+		d.Send(t0, callback.Request{URL: srv.URL, Policy: callback.Policy{Timeout: time.Second}})
+	}
+	waitFor(t, "all delivered", func() bool { return d.Pending() == 0 })
+	if p := peak.Load(); p > 3 || p < 1 {
+		t.Fatalf("peak in flight %d, want 1..3", p)
+	}
+}
+
+func TestAttemptTimeoutIsRecorded(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	clk := frozen()
+	d := callback.New(callback.Options{Clock: clk})
+	defer d.Close()
+	d.Send(t0, callback.Request{URL: srv.URL, Policy: callback.Policy{Retries: 1, RetryDelay: time.Second, Timeout: 30 * time.Millisecond}})
+	waitFor(t, "first attempt", func() bool { return len(d.List()[0].Attempts) == 1 })
+	clk.Advance(time.Second)
+	waitFor(t, "final failure", func() bool { return state(d, 0) == callback.StateFailed })
+	for _, a := range d.List()[0].Attempts {
+		if a.Status != 0 || !strings.Contains(a.Error, "no answer within 30ms") {
+			t.Errorf("attempt %+v", a)
+		}
+	}
+}
+
+func TestUnreachableAndRedirectFail(t *testing.T) {
+	t.Parallel()
+	redirect := httptest.NewServer(http.RedirectHandler("/elsewhere", http.StatusFound))
+	defer redirect.Close()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close()
+	d := callback.New(callback.Options{Clock: frozen()})
+	defer d.Close()
+	d.Send(t0, callback.Request{URL: redirect.URL, Policy: callback.Policy{Timeout: time.Second}})
+	d.Send(t0, callback.Request{URL: closedURL, Policy: callback.Policy{Timeout: time.Second}})
+	d.Send(t0, callback.Request{URL: "::not a url", Policy: callback.Policy{Timeout: time.Second}})
+	waitFor(t, "all settled", func() bool { return d.Pending() == 0 })
+	l := d.List()
+	if l[0].State != callback.StateFailed || l[0].Attempts[0].Status != 302 || l[0].Attempts[0].Error != "status 302 is not 2xx" {
+		t.Errorf("redirect: %+v", l[0])
+	}
+	for _, x := range l[1:] {
+		if x.State != callback.StateFailed || x.Attempts[0].Status != 0 || x.Attempts[0].Error == "" {
+			t.Errorf("unreachable: %+v", x)
+		}
+	}
+}
+
+func TestCloseWaitsForAttemptsInFlight(t *testing.T) {
+	t.Parallel()
+	entered := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		time.Sleep(100 * time.Millisecond)
+	}))
+	defer srv.Close()
+	clk := frozen()
+	d := callback.New(callback.Options{Clock: clk, ShutdownTimeout: 5 * time.Second})
+	d.Send(t0, callback.Request{URL: srv.URL, Policy: callback.Policy{Timeout: time.Second}})
+	d.Send(t0.Add(time.Hour), callback.Request{URL: srv.URL, Policy: callback.Policy{Timeout: time.Second}})
+	<-entered
+	d.Close()
+	l := d.List()
+	if l[0].State != callback.StateDelivered || l[1].State != callback.StateCancelled {
+		t.Fatalf("after Close: %s and %s, want delivered and cancelled", l[0].State, l[1].State)
+	}
+	// Sends after Close are recorded, not made.
+	d.Send(t0, callback.Request{URL: srv.URL})
+	if s := state(d, 2); s != callback.StateCancelled {
+		t.Errorf("send after close: %s", s)
+	}
+	d.Close() // idempotent
+}
+
+func TestCloseCancelsAttemptsPastTheDeadline(t *testing.T) {
+	t.Parallel()
+	entered := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	d := callback.New(callback.Options{Clock: frozen(), ShutdownTimeout: 50 * time.Millisecond})
+	d.Send(t0, callback.Request{URL: srv.URL, Policy: callback.Policy{Retries: 3, Timeout: time.Minute}})
+	<-entered
+	start := time.Now()
+	d.Close()
+	if el := time.Since(start); el > 5*time.Second {
+		t.Fatalf("Close took %s", el)
+	}
+	l := d.List()
+	if l[0].State != callback.StateCancelled || len(l[0].Attempts) != 1 || l[0].Attempts[0].Error == "" {
+		t.Fatalf("after Close: %+v", l[0])
+	}
+}
+
+// A delivery that waited behind an earlier one of its key starts when the
+// earlier one's last attempt was due, and keeps its retry spacing from there.
+func TestQueuedDeliveryKeepsItsRetrySpacing(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }))
+	defer srv.Close()
+	clk := frozen()
+	d := callback.New(callback.Options{Clock: clk})
+	defer d.Close()
+	p := callback.Policy{Retries: 2, RetryDelay: 3 * time.Second, Timeout: time.Second}
+	d.Send(t0, callback.Request{Key: "k", URL: srv.URL, Policy: p})
+	d.Send(t0.Add(time.Second), callback.Request{Key: "k", URL: srv.URL, Policy: p})
+	clk.Advance(time.Hour)
+	waitFor(t, "both failed", func() bool { return d.Pending() == 0 })
+	l := d.List()
+	want := [][]time.Duration{{0, 3 * time.Second, 6 * time.Second}, {6 * time.Second, 9 * time.Second, 12 * time.Second}}
+	for i, dl := range l {
+		if dl.State != callback.StateFailed || len(dl.Attempts) != 3 {
+			t.Fatalf("delivery %d: %+v", i, dl)
+		}
+		for j, a := range dl.Attempts {
+			if !a.At.Equal(t0.Add(want[i][j])) {
+				t.Errorf("delivery %d attempt %d due %s, want %s", i, j+1, a.At.Format(time.TimeOnly), t0.Add(want[i][j]).Format(time.TimeOnly))
+			}
+		}
+	}
+}

@@ -1,0 +1,312 @@
+package netfinity
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/scenario"
+)
+
+// ServiceSMS is the capability (service identifier) of SMS notification. It
+// names the service in rate-limit keys and in every pingback envelope.
+const ServiceSMS = "sms.notification"
+
+// Config is the scenario's `netfinity:` section. Its defaults are those of
+// the default scenario, so a scenario may leave the section out.
+type Config struct {
+	// Tokens are the bearer tokens the API accepts.
+	Tokens []TokenConfig `yaml:"tokens" json:"tokens"`
+	// TrustedProxies lists the addresses (IPs or CIDRs) whose X-Forwarded-For
+	// header is believed when finding the client's IP.
+	TrustedProxies []string `yaml:"trustedProxies" json:"trustedProxies"`
+	// CountryCode turns national numbers (leading 0) into E.164 (Bulgaria: 359).
+	CountryCode string `yaml:"countryCode" json:"countryCode"`
+	// FloodWindow is how long the same text to the same number counts as flood.
+	FloodWindow Duration `yaml:"floodWindow" json:"floodWindow"`
+	// MaxBodyBytes caps request bodies (answered 413).
+	MaxBodyBytes int64 `yaml:"maxBodyBytes" json:"maxBodyBytes"`
+	// Networks is the coverage table: a number outside it is a rejected destination.
+	Networks []NetworkConfig `yaml:"networks" json:"networks"`
+	// Paths are the named status paths a message can walk.
+	Paths map[string][]StepConfig `yaml:"paths" json:"paths"`
+	// Rules choose a path by msisdn (first match wins); numbers no rule
+	// matches take DefaultPath when covered, UncoveredPath otherwise.
+	Rules         []RuleConfig `yaml:"rules" json:"rules"`
+	DefaultPath   string       `yaml:"defaultPath" json:"defaultPath"`
+	UncoveredPath string       `yaml:"uncoveredPath" json:"uncoveredPath"`
+	// FloodPath is walked by messages that flood protection rejects.
+	FloodPath string `yaml:"floodPath" json:"floodPath"`
+	// Callback sets how pingbacks are delivered.
+	Callback CallbackConfig `yaml:"callback" json:"callback"`
+}
+
+// TokenConfig is one bearer token and what it may do.
+type TokenConfig struct {
+	Token string `yaml:"token" json:"token"`
+	// Name labels the token in state and logs.
+	Name string `yaml:"name" json:"name"`
+	// AllowedIPs are IPs or CIDRs the token may be used from; empty means any.
+	AllowedIPs []string `yaml:"allowedIps" json:"allowedIps"`
+	// Capabilities are the services the token may use (sms.notification).
+	Capabilities []string `yaml:"capabilities" json:"capabilities"`
+	// RateLimit is the requests per minute per service (0 means 60).
+	RateLimit int `yaml:"rateLimit" json:"rateLimit"`
+	// Prefix is the account's text prefix, prepended to every message.
+	Prefix string `yaml:"prefix" json:"prefix"`
+	// CallbackURL receives the pingbacks; empty means none are sent (the
+	// status history is still recorded).
+	CallbackURL string `yaml:"callbackUrl" json:"callbackUrl"`
+}
+
+// NetworkConfig is one covered mobile network.
+type NetworkConfig struct {
+	Name     string   `yaml:"name" json:"name"`
+	Prefixes []string `yaml:"prefixes" json:"prefixes"`
+}
+
+// StepConfig is one status of a path, reached After the previous one (or
+// after acceptance, for the first).
+type StepConfig struct {
+	Code  int      `yaml:"code" json:"code"`
+	After Duration `yaml:"after" json:"after"`
+	// Voucher adds meta.voucher {uuid, expires} (only meaningful for 301),
+	// expiring this long after the status.
+	Voucher Duration `yaml:"voucher" json:"voucher,omitempty"`
+}
+
+// RuleConfig picks a path for an exact normalised msisdn or a prefix of it.
+type RuleConfig struct {
+	Msisdn string `yaml:"msisdn" json:"msisdn,omitempty"`
+	Prefix string `yaml:"prefix" json:"prefix,omitempty"`
+	Path   string `yaml:"path" json:"path"`
+}
+
+// CallbackConfig is the pingback delivery policy ([doc]: 30 s timeout,
+// 3 retries, 3,000 ms apart).
+type CallbackConfig struct {
+	Timeout     Duration `yaml:"timeout" json:"timeout"`
+	Retries     int      `yaml:"retries" json:"retries"`
+	RetryDelay  Duration `yaml:"retryDelay" json:"retryDelay"`
+	MaxInFlight int      `yaml:"maxInFlight" json:"maxInFlight"`
+	// MaxInFlightPerReceiver bounds attempts at one receiver (default
+	// maxInFlight/2), so a slow receiver leaves workers for the others.
+	MaxInFlightPerReceiver int `yaml:"maxInFlightPerReceiver" json:"maxInFlightPerReceiver"`
+	// ShutdownTimeout is how long a reset or shutdown waits for attempts in flight.
+	ShutdownTimeout Duration `yaml:"shutdownTimeout" json:"shutdownTimeout"`
+}
+
+// Duration is a Go duration written as text ("1s", "10m") in scenarios and
+// in GET /__sandbox/scenario.
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// UnmarshalYAML reads "90s"-style text.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	// A *yaml.TypeError carrying the line lets the scenario loader name the
+	// field path, and decoding goes on to report other problems too.
+	if n.Kind != yaml.ScalarNode {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a duration such as 3s or 10m", n.Line)}}
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration such as 3s or 10m", n.Line, n.Value)}}
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes the duration as text.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads "90s"-style text.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration as text.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+func step(code int, after time.Duration) StepConfig {
+	return StepConfig{Code: code, After: Duration(after)}
+}
+
+// defaultConfig is the default scenario's section.
+func defaultConfig() *Config {
+	delivered := []StepConfig{step(201, time.Second), step(202, 2*time.Second), step(203, 2*time.Second), step(204, 5*time.Second)}
+	delayed := append([]StepConfig{{Code: 301, After: Duration(time.Second), Voucher: Duration(24 * time.Hour)}, step(201, 30*time.Second)}, delivered[1:]...)
+	return &Config{
+		Tokens: []TokenConfig{
+			{Token: "sandbox-netfinity-token", Name: "default", AllowedIPs: []string{}, Capabilities: []string{ServiceSMS}, RateLimit: 60},
+			{Token: "sandbox-netfinity-foreign-ip", Name: "foreign-ip", AllowedIPs: []string{"203.0.113.7"}, Capabilities: []string{ServiceSMS}, RateLimit: 60},
+			{Token: "sandbox-netfinity-no-sms", Name: "no-sms", Capabilities: []string{}, RateLimit: 60},
+		},
+		TrustedProxies: []string{},
+		CountryCode:    "359",
+		FloodWindow:    Duration(10 * time.Minute),
+		MaxBodyBytes:   64 << 10,
+		Networks: []NetworkConfig{
+			{Name: "A1", Prefixes: []string{"35988", "359988", "359989"}},
+			{Name: "Yettel", Prefixes: []string{"35989"}},
+			{Name: "Vivacom", Prefixes: []string{"35987"}},
+		},
+		Paths: map[string][]StepConfig{
+			"delivered":            delivered,
+			"delayedThenDelivered": delayed,
+			"delayedThenRejected":  {{Code: 301, After: Duration(time.Second), Voucher: Duration(24 * time.Hour)}, step(400, 30*time.Second)},
+			"rejectedFunds":        {step(400, time.Second)},
+			"flood":                {step(401, time.Second)},
+			"rejectedDestination":  {step(501, time.Second)},
+			"remoteNetworkFailed":  {step(201, time.Second), step(202, 2*time.Second), step(503, 5*time.Second)},
+			"internalError":        {step(201, time.Second), step(502, 2*time.Second)},
+		},
+		Rules: []RuleConfig{
+			{Msisdn: "359880000301", Path: "delayedThenDelivered"},
+			{Msisdn: "359880000302", Path: "delayedThenRejected"},
+			{Msisdn: "359880000400", Path: "rejectedFunds"},
+			{Msisdn: "359880000401", Path: "flood"},
+			{Msisdn: "359880000501", Path: "rejectedDestination"},
+			{Msisdn: "359880000502", Path: "internalError"},
+			{Msisdn: "359880000503", Path: "remoteNetworkFailed"},
+		},
+		DefaultPath:   "delivered",
+		UncoveredPath: "rejectedDestination",
+		FloodPath:     "flood",
+		Callback: CallbackConfig{
+			Timeout: Duration(30 * time.Second), Retries: 3, RetryDelay: Duration(3 * time.Second),
+			MaxInFlight: 16, MaxInFlightPerReceiver: 8, ShutdownTimeout: Duration(5 * time.Second),
+		},
+	}
+}
+
+// Validate reports every inconsistency of the section, so a scenario fails
+// at load time rather than at the first request.
+func (c *Config) Validate() []scenario.Problem {
+	var ps []scenario.Problem
+	add := func(path, hint, f string, a ...any) { ps = append(ps, scenario.Problemf(path, hint, f, a...)) }
+	seen := map[string]bool{}
+	for i, t := range c.Tokens {
+		p := fmt.Sprintf("tokens[%d]", i)
+		if t.Token == "" {
+			add(p+".token", "give the bearer token's text", "token is empty")
+		} else if seen[t.Token] {
+			add(p+".token", "each token must be unique", "token %q is listed twice", t.Token)
+		}
+		seen[t.Token] = true
+		for j, ip := range t.AllowedIPs {
+			if _, err := parsePrefix(ip); err != nil {
+				add(fmt.Sprintf("%s.allowedIps[%d]", p, j), "use an IP such as 203.0.113.7 or a CIDR such as 10.0.0.0/8", "%v", err)
+			}
+		}
+		if t.RateLimit < 0 {
+			add(p+".rateLimit", "use 0 for the default of 60", "rateLimit must not be negative, got %d", t.RateLimit)
+		}
+		if t.CallbackURL != "" && !strings.HasPrefix(t.CallbackURL, "http://") && !strings.HasPrefix(t.CallbackURL, "https://") {
+			add(p+".callbackUrl", "use an http:// or https:// URL, or leave it empty for no callbacks", "callbackUrl %q is not an HTTP URL", t.CallbackURL)
+		}
+		if _, bad := gsmSeptets(t.Prefix); bad {
+			add(p+".prefix", "use GSM 03.38 characters only", "prefix %q has characters outside GSM 03.38", t.Prefix)
+		}
+	}
+	for i, ip := range c.TrustedProxies {
+		if _, err := parsePrefix(ip); err != nil {
+			add(fmt.Sprintf("trustedProxies[%d]", i), "use an IP or a CIDR", "%v", err)
+		}
+	}
+	if !isDigits(c.CountryCode) {
+		add("countryCode", "Bulgaria is 359", "countryCode %q must be digits", c.CountryCode)
+	}
+	if c.FloodWindow < 0 {
+		add("floodWindow", "use 0 to turn the text check off", "floodWindow must not be negative")
+	}
+	names := make([]string, 0, len(c.Paths))
+	for name, steps := range c.Paths {
+		names = append(names, name)
+		if len(steps) == 0 {
+			add("paths."+name, "give at least one status", "path %q is empty", name)
+		}
+		for i, s := range steps {
+			if _, ok := statusText[s.Code]; !ok {
+				add(fmt.Sprintf("paths.%s[%d].code", name, i), "known codes: "+knownCodes(), "unknown status code %d", s.Code)
+			}
+			if s.After < 0 {
+				add(fmt.Sprintf("paths.%s[%d].after", name, i), "delays are counted from the previous status", "after must not be negative")
+			}
+		}
+	}
+	sort.Strings(names)
+	checkPath := func(path, name string) {
+		if _, ok := c.Paths[name]; !ok {
+			add(path, "known paths: "+strings.Join(names, ", "), "no path named %q", name)
+		}
+	}
+	checkPath("defaultPath", c.DefaultPath)
+	checkPath("uncoveredPath", c.UncoveredPath)
+	checkPath("floodPath", c.FloodPath)
+	for i, r := range c.Rules {
+		p := fmt.Sprintf("rules[%d]", i)
+		if (r.Msisdn == "") == (r.Prefix == "") {
+			add(p, "give exactly one of msisdn or prefix (normalised E.164 digits)", "rule needs msisdn or prefix")
+		}
+		checkPath(p+".path", r.Path)
+	}
+	cb := c.Callback
+	if cb.Retries < 0 || cb.RetryDelay < 0 || cb.Timeout <= 0 || cb.MaxInFlight < 0 || cb.MaxInFlightPerReceiver < 0 || cb.ShutdownTimeout < 0 {
+		add("callback", "the documented policy is timeout 30s, retries 3, retryDelay 3s", "callback policy needs timeout > 0 and no negative values")
+	}
+	return ps
+}
+
+func knownCodes() string {
+	codes := make([]int, 0, len(statusText))
+	for c := range statusText {
+		codes = append(codes, c)
+	}
+	sort.Ints(codes)
+	return strings.Trim(fmt.Sprint(codes), "[]")
+}
+
+// parsePrefix reads an IP or a CIDR as a prefix.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an IP address", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

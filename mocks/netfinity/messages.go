@@ -1,0 +1,393 @@
+package netfinity
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/callback"
+	"github.com/provider-sandbox/provider-sandbox/internal/clock"
+	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
+)
+
+// statusText is the description of each processing and delivery status
+// ([doc]: the processing-status and delivery-report pages).
+var statusText = map[int]string{
+	201: "Queued",
+	202: "Delivery queued in remote network",
+	203: "Delivered to SMSC",
+	204: "Delivered to end user",
+	301: "Delayed due to Insufficient funds",
+	400: "Rejected due to Insufficient funds",
+	401: "Rejected by Recipient protection",
+	501: "Rejected Destination",
+	502: "Not Delivered (Internal error)",
+	503: "Remote network failed",
+}
+
+// timestampLayout is Netfinity's "Y-m-d H:i:s" (sandbox time, UTC).
+const timestampLayout = "2006-01-02 15:04:05"
+
+// state is one namespace's Netfinity: tokens, messages, flood memory, rate
+// windows and the pingback dispatcher.
+type state struct {
+	cfg     *Config
+	clock   *clock.Clock
+	tokens  map[string]*token
+	proxies []netip.Prefix
+	limits  *limiter
+	disp    *callback.Dispatcher
+
+	rngMu sync.Mutex
+	rng   *rand.ChaCha8
+
+	mu       sync.Mutex
+	closed   bool
+	messages []*message
+	ids      map[string]bool      // token + client id: ids already used
+	texts    map[string]time.Time // token + msisdn + text: last send
+}
+
+// message is an accepted request and the statuses it reached.
+type message struct {
+	UUID        string        `json:"uuid"`
+	ID          *string       `json:"id"`
+	Token       string        `json:"token"`
+	Msisdn      string        `json:"msisdn"`
+	MsisdnGiven string        `json:"msisdnGiven"`
+	Network     string        `json:"network,omitempty"`
+	Text        string        `json:"text"`
+	SentText    string        `json:"sentText"`
+	Septets     int           `json:"septets"`
+	Truncated   bool          `json:"truncated"`
+	Path        string        `json:"path"`
+	Flood       string        `json:"flood,omitempty"`
+	AcceptedAt  time.Time     `json:"acceptedAt"`
+	Status      *statusEvent  `json:"status"`
+	Final       bool          `json:"final"`
+	History     []statusEvent `json:"history"`
+	CallbackURL string        `json:"callbackUrl,omitempty"`
+	Callbacks   []string      `json:"callbacks"`
+}
+
+// statusEvent is one status a message reached.
+type statusEvent struct {
+	Code        int       `json:"code"`
+	Description string    `json:"description"`
+	At          time.Time `json:"at"`
+	Meta        *meta     `json:"meta,omitempty"`
+}
+
+type meta struct {
+	Voucher *voucher `json:"voucher,omitempty"`
+}
+
+type voucher struct {
+	UUID    string `json:"uuid"`
+	Expires string `json:"expires"`
+}
+
+// pingback is the callback envelope ([doc]; sent as valid JSON).
+type pingback struct {
+	UUID      string         `json:"uuid"`
+	ID        *string        `json:"id"`
+	Service   string         `json:"service"`
+	Timestamp string         `json:"timestamp"`
+	Payload   pingbackStatus `json:"payload"`
+}
+
+type pingbackStatus struct {
+	Status struct {
+		Code        int    `json:"code"`
+		Description string `json:"description"`
+	} `json:"status"`
+	Meta *meta `json:"meta,omitempty"`
+}
+
+// sendResponse is the 200 body.
+type sendResponse struct {
+	UUID string  `json:"uuid"`
+	ID   *string `json:"id"`
+}
+
+func newState(env sandbox.Env) (*state, error) {
+	cfg := env.Config.(*Config)
+	s := &state{
+		cfg: cfg, clock: env.Clock, tokens: map[string]*token{},
+		limits: &limiter{by: map[string]*window{}},
+		ids:    map[string]bool{}, texts: map[string]time.Time{},
+	}
+	for _, tc := range cfg.Tokens {
+		t := &token{cfg: tc, caps: map[string]bool{}, limit: tc.RateLimit}
+		if t.limit == 0 {
+			t.limit = 60
+		}
+		for _, c := range tc.Capabilities {
+			t.caps[c] = true
+		}
+		for _, ip := range tc.AllowedIPs {
+			p, err := parsePrefix(ip)
+			if err != nil {
+				return nil, err
+			}
+			t.ips = append(t.ips, p)
+		}
+		s.tokens[tc.Token] = t
+	}
+	for _, ip := range cfg.TrustedProxies {
+		p, err := parsePrefix(ip)
+		if err != nil {
+			return nil, err
+		}
+		s.proxies = append(s.proxies, p)
+	}
+	var seed [32]byte
+	binary.LittleEndian.PutUint64(seed[:], uint64(env.Seed))
+	copy(seed[8:], "netfinity")
+	s.rng = rand.NewChaCha8(seed)
+	s.disp = callback.New(callback.Options{
+		Clock: env.Clock, Source: "netfinity", Logger: env.Logger,
+		MaxInFlight: cfg.Callback.MaxInFlight, MaxPerReceiver: cfg.Callback.MaxInFlightPerReceiver,
+		ShutdownTimeout: cfg.Callback.ShutdownTimeout.D(),
+	})
+	return s, nil
+}
+
+// newUUID returns a version 4 UUID drawn from the scenario's seed.
+func (s *state) newUUID() string {
+	s.rngMu.Lock()
+	defer s.rngMu.Unlock()
+	u, err := uuid.NewRandomFromReader(s.rng)
+	if err != nil { // ChaCha8 never fails to read
+		panic(err)
+	}
+	return u.String()
+}
+
+// send serves POST /v2/sms/notification/send after the guard.
+func send(c *sandbox.Call) {
+	s := c.State.(*state)
+	tok, _ := s.authenticate(c.R)
+	in, errs, ok := decodeSend(c.Body, s.cfg.CountryCode)
+	if !ok {
+		writeHTTPError(c, http.StatusNotAcceptable, msgBodyNotJSON)
+		return
+	}
+	if len(errs) > 0 {
+		writeCompact(c, http.StatusUnprocessableEntity, laravelValidation{Message: msgInvalid, Errors: orderedFieldErrors(errs)})
+		return
+	}
+	now := c.Now()
+	sent, septets, cut := composeText(tok.cfg.Prefix, in.Text)
+	m := &message{
+		UUID: s.newUUID(), ID: in.ID, Token: tok.cfg.Name, Msisdn: in.Msisdn, MsisdnGiven: in.MsisdnRaw,
+		Network: s.network(in.Msisdn), Text: in.Text, SentText: sent, Septets: septets, Truncated: cut,
+		AcceptedAt: now, History: []statusEvent{}, CallbackURL: tok.cfg.CallbackURL, Callbacks: []string{},
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		writeHTTPError(c, http.StatusServiceUnavailable, "Service Unavailable")
+		return
+	}
+	m.Flood = s.floodLocked(tok, in, now)
+	m.Path = s.pathFor(m)
+	s.messages = append(s.messages, m)
+	s.mu.Unlock()
+
+	s.schedule(m, s.cfg.Paths[m.Path], 0, now)
+	laravelHeaders(c.W)
+	c.JSON(http.StatusOK, sendResponse{UUID: m.UUID, ID: m.ID})
+}
+
+// floodLocked applies flood protection and remembers this send: the same
+// client id reused by the token, or the same text to the same number within
+// the flood window.
+func (s *state) floodLocked(tok *token, in sendInput, now time.Time) string {
+	reason := ""
+	if in.ID != nil {
+		k := tok.cfg.Token + "\x00" + *in.ID
+		if s.ids[k] {
+			reason = fmt.Sprintf("id %q was used before", *in.ID)
+		}
+		s.ids[k] = true
+	}
+	k := tok.cfg.Token + "\x00" + in.Msisdn + "\x00" + in.Text
+	if last, seen := s.texts[k]; seen && reason == "" && now.Sub(last) < s.cfg.FloodWindow.D() {
+		reason = fmt.Sprintf("same text to the same number %s ago", now.Sub(last))
+	}
+	s.texts[k] = now
+	return reason
+}
+
+// pathFor chooses the message's status path: flood, then rules, then coverage.
+func (s *state) pathFor(m *message) string {
+	if m.Flood != "" {
+		return s.cfg.FloodPath
+	}
+	for _, r := range s.cfg.Rules {
+		if (r.Msisdn != "" && r.Msisdn == m.Msisdn) || (r.Prefix != "" && strings.HasPrefix(m.Msisdn, r.Prefix)) {
+			return r.Path
+		}
+	}
+	if m.Network == "" {
+		return s.cfg.UncoveredPath
+	}
+	return s.cfg.DefaultPath
+}
+
+// network names the covered network of a number, or "".
+func (s *state) network(msisdn string) string {
+	best, name := 0, ""
+	for _, n := range s.cfg.Networks {
+		for _, p := range n.Prefixes {
+			if strings.HasPrefix(msisdn, p) && len(p) > best {
+				best, name = len(p), n.Name
+			}
+		}
+	}
+	return name
+}
+
+// schedule arms step i of a path, due its delay after the previous step's
+// due time (not after now), so one clock advance walks the whole path.
+func (s *state) schedule(m *message, steps []StepConfig, i int, prev time.Time) {
+	at := prev.Add(steps[i].After.D())
+	s.clock.At(at, func() { s.reach(m, steps, i, at) })
+}
+
+// reach records step i and sends its pingback.
+func (s *state) reach(m *message, steps []StepConfig, i int, at time.Time) {
+	st := steps[i]
+	ev := statusEvent{Code: st.Code, Description: statusText[st.Code], At: at}
+	if st.Voucher > 0 {
+		ev.Meta = &meta{Voucher: &voucher{UUID: s.newUUID(), Expires: at.Add(st.Voucher.D()).Format(timestampLayout)}}
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	m.History = append(m.History, ev)
+	m.Status = &m.History[len(m.History)-1]
+	m.Final = i == len(steps)-1
+	s.mu.Unlock()
+
+	if m.CallbackURL != "" {
+		id := s.disp.Send(at, s.pingbackRequest(m, ev))
+		s.mu.Lock()
+		m.Callbacks = append(m.Callbacks, id)
+		s.mu.Unlock()
+	}
+	if i+1 < len(steps) {
+		s.schedule(m, steps, i+1, at)
+	}
+}
+
+// pingbackRequest builds the callback for one status.
+func (s *state) pingbackRequest(m *message, ev statusEvent) callback.Request {
+	pb := pingback{UUID: m.UUID, ID: m.ID, Service: ServiceSMS, Timestamp: ev.At.Format(timestampLayout)}
+	pb.Payload.Status.Code, pb.Payload.Status.Description = ev.Code, ev.Description
+	pb.Payload.Meta = ev.Meta
+	body, _ := json.Marshal(pb)
+	cb := s.cfg.Callback
+	return callback.Request{
+		Key: m.UUID, URL: m.CallbackURL, Body: body,
+		Header: http.Header{
+			"Accept":       {"application/json"},
+			"Content-Type": {"application/json"},
+			"User-Agent":   {"Netfinity-Pingback (provider-sandbox)"},
+		},
+		Policy: callback.Policy{Retries: cb.Retries, RetryDelay: cb.RetryDelay.D(), Timeout: cb.Timeout.D()},
+		Accept: acceptsPingback(m.UUID),
+		Meta:   map[string]any{"uuid": m.UUID, "id": m.ID, "status": ev.Code},
+	}
+}
+
+// acceptsPingback is Netfinity's rule: the receiver answers 200 with JSON
+// that contains the message's uuid (any string value equal to it, usually
+// {"uuid": "..."}).
+func acceptsPingback(id string) func(int, []byte) error {
+	return func(status int, body []byte) error {
+		if status != http.StatusOK {
+			return fmt.Errorf("status %d, want 200", status)
+		}
+		var v any
+		if err := json.Unmarshal(body, &v); err != nil {
+			return errors.New("the answer is not JSON; want {\"uuid\": \"" + id + "\"}")
+		}
+		if !containsString(v, id) {
+			return errors.New("the answer does not contain the uuid; want {\"uuid\": \"" + id + "\"}")
+		}
+		return nil
+	}
+}
+
+func containsString(v any, s string) bool {
+	switch x := v.(type) {
+	case string:
+		return x == s
+	case []any:
+		for _, e := range x {
+			if containsString(e, s) {
+				return true
+			}
+		}
+	case map[string]any:
+		for _, e := range x {
+			if containsString(e, s) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Snapshot lists the messages with their status history and the open rate
+// windows (GET /__sandbox/state/netfinity).
+func (s *state) Snapshot() any {
+	now := s.clock.Now()
+	s.mu.Lock()
+	msgs := make([]message, len(s.messages))
+	for i, m := range s.messages {
+		cp := *m
+		cp.History = append([]statusEvent(nil), m.History...)
+		if len(cp.History) > 0 {
+			cp.Status = &cp.History[len(cp.History)-1]
+		}
+		cp.Callbacks = append([]string(nil), m.Callbacks...)
+		msgs[i] = cp
+	}
+	s.mu.Unlock()
+	return map[string]any{"messages": msgs, "rateLimits": s.limits.snapshot(now)}
+}
+
+// Callbacks lists every pingback delivery (GET /__sandbox/callbacks).
+func (s *state) Callbacks() []any {
+	list := s.disp.List()
+	out := make([]any, len(list))
+	for i := range list {
+		out[i] = list[i]
+	}
+	return out
+}
+
+// MaxBodyBytes sets the request body limit (413 beyond it).
+func (s *state) MaxBodyBytes() int64 { return s.cfg.MaxBodyBytes }
+
+// Close stops the status paths and waits for pingbacks in flight.
+func (s *state) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.disp.Close()
+}
