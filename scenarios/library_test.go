@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandboxtest"
 )
@@ -57,6 +58,36 @@ func gift(h *sandboxtest.Harness, token, msisdn, clientID string, amount int) *s
 		sandboxtest.Header("token", token))
 }
 
+func sms(h *sandboxtest.Harness, msisdn, text string) *sandboxtest.Response {
+	return h.Do("POST", "/netfinity/v2/sms/notification/send",
+		sandboxtest.JSONBody(fmt.Sprintf(`{"msisdn":%q,"text":%q}`, msisdn, text)),
+		sandboxtest.Header("Accept", "application/json"), sandboxtest.Bearer("sandbox-netfinity-token"))
+}
+
+func pull(h *sandboxtest.Harness) *sandboxtest.Response {
+	return h.Do("GET", "/intarget/api/users?from=2026-11-22+09:00:00&to=2026-11-22+10:00:00", nil,
+		sandboxtest.Header("Authorization", "Basic aW50YXJnZXQ6c2FuZGJveC1wYXNzd29yZA==")) // intarget:sandbox-password
+}
+
+// messageStatuses returns the final status of each Netfinity message by msisdn.
+func messageStatuses(t *testing.T, h *sandboxtest.Harness) map[string]int {
+	t.Helper()
+	var st struct {
+		Messages []struct {
+			Msisdn string `json:"msisdn"`
+			Status struct {
+				Code int `json:"code"`
+			} `json:"status"`
+		} `json:"messages"`
+	}
+	h.Admin("GET", "", "/state/netfinity", nil, &st)
+	out := map[string]int{}
+	for _, m := range st.Messages {
+		out[m.Msisdn] = m.Status.Code
+	}
+	return out
+}
+
 func TestOutageScenario(t *testing.T) {
 	t.Parallel()
 	h := sandboxtest.NewFromFile(t, "outage.yaml")
@@ -65,7 +96,11 @@ func TestOutageScenario(t *testing.T) {
 	ct := centiliToken(t, h)
 	ingest(h, nr, "registrations", `[]`).WantStatus(503).WantJSON(`{"statusCode":503,"message":"Service Unavailable"}`)
 	gift(h, ct, "4366124567", "o-1", 100).WantStatus(503)
+	sms(h, "359881234567", "hello").WantStatus(503)
+	pull(h).WantStatus(503)
 	h.Admin("POST", "", "/clock", map[string]string{"advance": "5m"}, nil)
+	sms(h, "359881234567", "hello").WantStatus(200)
+	pull(h).WantStatus(200)
 	// Back at 10:05. Centili's 300 s token ran out during the outage; a
 	// fresh login works again.
 	gift(h, ct, "4366124567", "o-1", 100).WantStatus(401)
@@ -110,6 +145,14 @@ func TestThrottlingScenario(t *testing.T) {
 	if res.Header.Get("Retry-After") != "60" {
 		t.Errorf("Centili throttle Retry-After = %q", res.Header.Get("Retry-After"))
 	}
+	for i := 0; i < 5; i++ {
+		sms(h, "359881234567", fmt.Sprintf("message %d", i)).WantStatus(200)
+	}
+	sms(h, "359881234567", "one too many").WantStatus(429).WantJSON(`{"message":"Too Many Attempts."}`)
+	for i := 0; i < 30; i++ {
+		pull(h).WantStatus(200)
+	}
+	pull(h).WantStatus(429)
 }
 
 func TestPartialFailuresScenario(t *testing.T) {
@@ -139,5 +182,48 @@ func TestPartialFailuresScenario(t *testing.T) {
 	gift(h, ct, "33700000000", "pf-4", 100).WantStatus(422).JSON(&e)
 	if e.ErrorType != "INSUFFICIENT_BALANCE" {
 		t.Errorf("after 300 MB: %s", e.ErrorType)
+	}
+	for _, n := range []string{"359881234567", "359891234567", "359871234567"} {
+		sms(h, n, "hello "+n).WantStatus(200)
+	}
+	h.Admin("POST", "", "/clock", map[string]string{"advance": "1m"}, nil)
+	want := map[string]int{"359881234567": 204, "359891234567": 503, "359871234567": 502}
+	if got := messageStatuses(t, h); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("final statuses %v, want %v", got, want)
+	}
+}
+
+func TestCallbackFailuresScenario(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.NewFromFile(t, "callback-failures.yaml")
+	sms(h, "359881234567", "ping").WantStatus(200)
+	h.Admin("POST", "", "/clock", map[string]string{"advance": "1m"}, nil)
+	type delivery struct {
+		State    string `json:"state"`
+		Attempts []struct {
+			At    string `json:"at"`
+			Error string `json:"error"`
+		} `json:"attempts"`
+	}
+	// The first status is due at +1s; its attempts run on real sockets, so
+	// give them a moment after the clock jump.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var ds []delivery
+		h.Admin("GET", "", "/callbacks", nil, &ds)
+		if len(ds) > 0 && ds[0].State == "failed" {
+			d := ds[0]
+			if len(d.Attempts) != 4 {
+				t.Fatalf("failed after %d attempts, want 4 (1 + 3 retries): %+v", len(d.Attempts), d)
+			}
+			if d.Attempts[0].At != "2026-11-22T10:00:01Z" || d.Attempts[1].At != "2026-11-22T10:00:04Z" || d.Attempts[3].At != "2026-11-22T10:00:10Z" {
+				t.Errorf("attempt schedule %+v, want every 3 s from 10:00:01", d.Attempts)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed delivery: %+v", ds)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
