@@ -13,6 +13,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/gorilla/mux"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/scenario"
 )
 
 // ExtValidateBody is an operation extension: `x-sandbox-validate-body: false`
@@ -141,36 +143,29 @@ func (m *mount) allowed(probe *http.Request) []string {
 }
 
 // closest names the operation most like an unmatched request, as
-// "METHOD /path", for the X-Sandbox-Hint header.
+// "METHOD /path", for the X-Sandbox-Hint header: the smallest edit distance
+// between the paths (a template's {param} takes the request's segment at
+// its place), with a small penalty for another method.
 func (m *mount) closest(method, rel string) string {
-	best, bestScore := "", -1
-	want := strings.Split(strings.Trim(rel, "/"), "/")
+	best, bestScore := "", 1<<30
+	want := strings.Split(rel, "/")
 	for _, o := range m.ops {
-		have := strings.Split(strings.Trim(o.path, "/"), "/")
-		score := 0
-		for i := 0; i < len(want) && i < len(have); i++ {
-			if want[i] == have[i] || strings.HasPrefix(have[i], "{") {
-				score += 2
-			} else if strings.EqualFold(want[i], have[i]) || strings.Contains(have[i], want[i]) || strings.Contains(want[i], have[i]) {
-				score++
+		have := strings.Split(o.path, "/")
+		for i := range have {
+			if i < len(want) && strings.HasPrefix(have[i], "{") {
+				have[i] = want[i]
 			}
 		}
-		if o.method == method {
+		score := scenario.EditDistance(rel, strings.Join(have, "/")) * 2
+		if o.method != method {
 			score++
 		}
-		score -= abs(len(want) - len(have))
-		if score > bestScore || (score == bestScore && o.method+" "+o.path < best) {
-			best, bestScore = o.method+" "+o.path, score
+		cand := o.method + " " + o.path
+		if score < bestScore || (score == bestScore && cand < best) {
+			best, bestScore = cand, score
 		}
 	}
 	return best
-}
-
-func abs(n int) int {
-	if n < 0 {
-		return -n
-	}
-	return n
 }
 
 // validate checks a request against its operation. It returns nil or an

@@ -153,6 +153,10 @@ func isSubsequence(sub, s string) bool {
 	return i == len(sub)
 }
 
+// EditDistance is the Levenshtein distance between two strings, for
+// "did you mean" hints anywhere in the sandbox.
+func EditDistance(a, b string) int { return editDistance(a, b) }
+
 func editDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
