@@ -84,13 +84,19 @@ func (c *Call) NoteFault(rule string) { c.entry.Faults = append(c.entry.Faults, 
 
 // JSON writes v as a JSON response with the given status and content type
 // "application/json" unless the handler already set one.
+//
+// Unlike json.Marshal it leaves <, > and & alone: the real providers' JSON
+// libraries do not escape them, and a client comparing bodies should see
+// "<access_token>", not "\u003caccess_token\u003e".
 func (c *Call) JSON(status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		c.Fail(&Error{Kind: ErrInternal, Status: http.StatusInternalServerError, Message: "response could not be encoded: " + err.Error()})
 		return
 	}
-	WriteJSON(c.W, status, body)
+	WriteJSON(c.W, status, bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
 
 // WriteJSON writes an already encoded JSON body.
