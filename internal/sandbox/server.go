@@ -123,12 +123,6 @@ func (s *Server) janitor() {
 	}
 }
 
-// Default returns the default namespace.
-func (s *Server) Default() *Namespace {
-	ns, _ := s.namespace(DefaultNamespace)
-	return ns
-}
-
 // Namespace returns (creating if needed) a namespace by name.
 func (s *Server) Namespace(name string) (*Namespace, error) {
 	if !ValidNamespaceName(name) {
