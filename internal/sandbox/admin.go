@@ -364,14 +364,28 @@ func (s *Server) getSpecs(a *adminCall) {
 }
 
 func (s *Server) getSpec(a *adminCall) {
+	if a.vars["provider"] == "admin" {
+		am, err := adminSpec()
+		if err != nil {
+			writeProblem(a.w, http.StatusInternalServerError, "Admin spec unavailable", err.Error(), nil)
+			return
+		}
+		s.writeSpec(a, am)
+		return
+	}
 	p, ok := Lookup(a.vars["provider"])
 	if !ok {
 		writeProblem(a.w, http.StatusNotFound, "Unknown provider", fmt.Sprintf("no provider %q; providers: %s", a.vars["provider"], strings.Join(s.mountNames(), ", ")), nil)
 		return
 	}
+	s.writeSpec(a, s.mounts[p.Name])
+}
+
+// writeSpec answers a document as YAML (verbatim) or JSON.
+func (s *Server) writeSpec(a *adminCall, m *mount) {
 	switch a.r.URL.Query().Get("format") {
 	case "json":
-		body, err := json.Marshal(s.mounts[p.Name].doc)
+		body, err := json.Marshal(m.doc)
 		if err != nil {
 			writeProblem(a.w, http.StatusInternalServerError, "Spec conversion failed", err.Error(), nil)
 			return
@@ -379,7 +393,7 @@ func (s *Server) getSpec(a *adminCall) {
 		WriteJSON(a.w, http.StatusOK, body)
 	case "", "yaml":
 		a.w.Header().Set("Content-Type", "application/yaml")
-		_, _ = a.w.Write(p.Spec)
+		_, _ = a.w.Write(m.provider.Spec)
 	default:
 		writeProblem(a.w, http.StatusBadRequest, "Unknown format", "format is yaml (default) or json", nil)
 	}

@@ -402,6 +402,15 @@ func TestAdminMisc(t *testing.T) {
 	if doc["openapi"] != "3.0.3" {
 		t.Errorf("json spec: %v", doc["openapi"])
 	}
+	// The admin API has its own document, and the harness checks admin
+	// answers against it.
+	res = h.Do("GET", "/__sandbox/specs/admin", nil).WantStatus(200)
+	if !strings.Contains(string(res.Body), "operationId: postClock") {
+		t.Error("admin spec not served")
+	}
+	if res = h.Do("GET", "/__sandbox/clock", nil); !res.Matched {
+		t.Error("admin response was not checked against specs/admin.yaml")
+	}
 	for _, path := range []string{"/__sandbox/specs/nope", "/__sandbox/state/nope", "/__sandbox/unknown", "/__sandbox/requests/req_missing"} {
 		res := h.Do("GET", path, nil)
 		if res.Status != 404 || res.Header.Get("Content-Type") != "application/problem+json" {

@@ -16,7 +16,8 @@ import (
 // its headers and body must match the schema. It is what the test helper
 // calls on every response a test receives. Requests that match no operation
 // (404/405 from the core) are not checked against a spec; it reports
-// matched=false for them.
+// matched=false for them. Admin responses are checked against
+// specs/admin.yaml.
 func (s *Server) CheckResponse(req *http.Request, status int, header http.Header, body []byte) (matched bool, err error) {
 	path := req.URL.Path
 	if rest, ok := strings.CutPrefix(path, "/ns/"); ok {
@@ -28,6 +29,13 @@ func (s *Server) CheckResponse(req *http.Request, status int, header http.Header
 	}
 	mountName, rel, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
 	m, ok := s.mounts[mountName]
+	if mountName == "__sandbox" {
+		am, err := adminSpec()
+		if err != nil {
+			return false, err
+		}
+		m, ok = am, true
+	}
 	if !ok {
 		return false, nil
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/scenario"
+	"github.com/provider-sandbox/provider-sandbox/specs"
 )
 
 // ExtValidateBody is an operation extension: `x-sandbox-validate-body: false`
@@ -45,6 +46,12 @@ type operation struct {
 // operation without a handler, or a handler without an operation, is an error:
 // a silent 404 for a documented operation would be a lie.
 func compile(p *Provider) (*mount, error) {
+	return compileSpec(p, true)
+}
+
+// compileSpec builds a mount; without requireHandlers it only routes (the
+// admin API's document, used to check admin responses).
+func compileSpec(p *Provider, requireHandlers bool) (*mount, error) {
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromData(p.Spec)
 	if err != nil {
@@ -64,7 +71,7 @@ func compile(p *Provider) (*mount, error) {
 				return nil, fmt.Errorf("%s: %s %s has no operationId", p.Name, method, path)
 			}
 			h, ok := p.Operations[op.OperationID]
-			if !ok {
+			if !ok && requireHandlers {
 				missing = append(missing, op.OperationID)
 				continue
 			}
@@ -281,6 +288,20 @@ func ruleOf(reason string) string {
 		return "parse"
 	}
 	return ""
+}
+
+var (
+	adminOnce  sync.Once
+	adminMount *mount
+	adminErr   error
+)
+
+// adminSpec returns the admin API's compiled document (specs/admin.yaml).
+func adminSpec() (*mount, error) {
+	adminOnce.Do(func() {
+		adminMount, adminErr = compileSpec(&Provider{Name: "admin", Spec: specs.Must("admin.yaml")}, false)
+	})
+	return adminMount, adminErr
 }
 
 var (

@@ -169,8 +169,8 @@ func (h *Harness) Send(req *http.Request) *Response {
 		h.T.Fatalf("reading response: %v", err)
 	}
 	res := &Response{t: h.T, Status: resp.StatusCode, Header: resp.Header, Body: data}
-	if !strings.Contains(req.URL.Path, "/__sandbox/") {
-		if resp.Header.Get(sandbox.HeaderRequestID) == "" && resp.StatusCode != http.StatusBadRequest {
+	{
+		if resp.Header.Get(sandbox.HeaderRequestID) == "" {
 			h.T.Errorf("%s %s: response has no %s header", req.Method, req.URL.Path, sandbox.HeaderRequestID)
 		}
 		if strings.HasSuffix(resp.Header.Get(sandbox.HeaderFault), "; literal") {
