@@ -54,7 +54,7 @@ func TestEveryShippedScenario(t *testing.T) {
 					continue
 				}
 				t.Run(rule.ID, func(t *testing.T) {
-					driveRule(t, h, fmt.Sprintf("drive-%d", i), rule.ID, rule)
+					driveRule(t, h.With(t), fmt.Sprintf("drive-%d", i), rule.ID, rule)
 				})
 			}
 		})

@@ -42,7 +42,7 @@ func New(start time.Time, frozen bool) *Clock {
 	}
 	if frozen {
 		c.frozen = true
-		c.frozenAt = now.Add(c.offset)
+		c.frozenAt = now.Add(c.offset).UTC().Round(0)
 	}
 	return c
 }

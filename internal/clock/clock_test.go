@@ -63,6 +63,28 @@ func TestRealClockByDefault(t *testing.T) {
 	}
 }
 
+// Every reading is UTC whatever the machine's zone, frozen or running,
+// started at a time given in another zone or at real time.
+func TestReadingsAreAlwaysUTC(t *testing.T) {
+	t.Parallel()
+	paris := time.FixedZone("CET", 3600)
+	for _, c := range []*Clock{
+		New(time.Time{}, true),
+		New(time.Time{}, false),
+		New(t0.In(paris), true),
+		New(t0.In(paris), false),
+	} {
+		if loc := c.Now().Location(); loc != time.UTC {
+			t.Errorf("reading in %v", loc)
+		}
+		c.Freeze(true)
+		c.Set(t0.In(paris))
+		if loc := c.Now().Location(); loc != time.UTC {
+			t.Errorf("after Set: reading in %v", loc)
+		}
+	}
+}
+
 func TestTimersFireInOrderOnAdvance(t *testing.T) {
 	t.Parallel()
 	c := New(t0, true)

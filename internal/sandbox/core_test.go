@@ -65,7 +65,7 @@ func TestPipeline(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res := h.Do(tc.method, tc.path, tc.body, tc.opts...)
+			res := h.With(t).Do(tc.method, tc.path, tc.body, tc.opts...)
 			res.WantStatus(tc.wantStatus)
 			if tc.wantBody != "" {
 				res.WantJSON(tc.wantBody)

@@ -10,7 +10,8 @@
 //	res.JSON(&tx)
 //
 // Do fails the test when a response that was routed to an operation does not
-// match the spec (undocumented status, wrong header or body shape).
+// match the spec (undocumented status, wrong header or body shape). Inside a
+// subtest, use h.With(t) so that failures are reported on the subtest.
 package sandboxtest
 
 import (
@@ -76,6 +77,15 @@ func NewFromBytes(t testing.TB, name string, data []byte) *Harness {
 		srv.Close()
 	})
 	return &Harness{T: t, Server: srv, HTTP: hs, URL: hs.URL, Client: hs.Client()}
+}
+
+// With returns the harness reporting to t, for use inside a subtest: a
+// failure then marks the subtest that saw it, not the test that built the
+// harness. The sandbox is shared.
+func (h *Harness) With(t testing.TB) *Harness {
+	c := *h
+	c.T = t
+	return &c
 }
 
 // Option changes a request before it is sent.
