@@ -145,9 +145,17 @@ func checkQuery(rawQuery string, allowed []string) *problem {
 		if part == "" {
 			continue
 		}
-		name, _, _ := strings.Cut(part, "=")
+		name, value, _ := strings.Cut(part, "=")
 		if n, err := url.QueryUnescape(name); err == nil {
 			name = n
+		}
+		// Go's query parser drops such pairs silently, which would turn a
+		// typo into a misleading "is required" or an ignored filter.
+		if strings.Contains(part, ";") {
+			return validationf("Query parameter %q contains ';': separate query parameters with &", name)
+		}
+		if _, err := url.QueryUnescape(value); err != nil {
+			return validationf("Query parameter %q has a malformed %%-escape in its value", name)
 		}
 		if !slices.Contains(allowed, name) {
 			if len(allowed) == 0 {
