@@ -207,7 +207,7 @@ func (s *State) assign(now time.Time, merchant int64, req transactionRequest) (T
 	}
 	tx := &Transaction{
 		TransactionID: strconv.FormatInt(s.nextTxID, 10), ServiceKey: sv.key, Msisdn: req.Msisdn,
-		ClientID: req.ClientID, Amount: req.Amount, TimeCreated: now.Format(timeLayout), status: http.StatusOK,
+		ClientID: req.ClientID, Amount: req.Amount, TimeCreated: now.UTC().Format(timeLayout), status: http.StatusOK,
 	}
 	s.nextTxID++
 	operator, known := s.operatorOf(req.Msisdn)
@@ -379,7 +379,7 @@ func (s *State) listServices(c *sandbox.Call) {
 		sv := s.services[k]
 		if sv.merchantID == merchant {
 			out = append(out, serviceView{ServiceKey: sv.key, Name: sv.name, MerchantID: sv.merchantID, Active: sv.active,
-				TimeCreated: sv.created.Format(timeLayout), Packages: append([]Package{}, sv.packages...)})
+				TimeCreated: sv.created.UTC().Format(timeLayout), Packages: append([]Package{}, sv.packages...)})
 		}
 	}
 	c.JSON(http.StatusOK, out)
