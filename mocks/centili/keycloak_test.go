@@ -61,6 +61,8 @@ func TestTokenErrors(t *testing.T) {
 			401, `{"error":"invalid_grant","error_description":"Invalid user credentials"}`},
 		{"disabled user", tokenPath, form("grant_type", "password", "client_id", publicClient, "username", "disabled@sandbox.test", "password", password), nil,
 			400, `{"error":"invalid_grant","error_description":"Account disabled"}`},
+		{"disabled user, wrong password (username is checked first)", tokenPath, form("grant_type", "password", "client_id", publicClient, "username", "disabled@sandbox.test", "password", "nope"), nil,
+			400, `{"error":"invalid_grant","error_description":"Account disabled"}`},
 		{"scope outside the realm", tokenPath, form("grant_type", "password", "client_id", publicClient, "username", merchantUser, "password", password, "scope", "openid payments"), nil,
 			400, `{"error":"invalid_scope","error_description":"Invalid scopes: openid payments"}`},
 		{"no refresh_token", tokenPath, form("grant_type", "refresh_token", "client_id", publicClient), nil,
