@@ -145,9 +145,17 @@ func checkQuery(rawQuery string, allowed []string) *problem {
 		if part == "" {
 			continue
 		}
-		name, _, _ := strings.Cut(part, "=")
+		name, value, _ := strings.Cut(part, "=")
 		if n, err := url.QueryUnescape(name); err == nil {
 			name = n
+		}
+		// Go's query parser drops such pairs silently, which would turn a
+		// typo into a misleading "is required" or an ignored filter.
+		if strings.Contains(part, ";") {
+			return validationf("Query parameter %q contains ';': separate query parameters with &", name)
+		}
+		if _, err := url.QueryUnescape(value); err != nil {
+			return validationf("Query parameter %q has a malformed %%-escape in its value", name)
 		}
 		if !slices.Contains(allowed, name) {
 			if len(allowed) == 0 {
@@ -199,7 +207,7 @@ func (s *State) assign(now time.Time, merchant int64, req transactionRequest) (T
 	}
 	tx := &Transaction{
 		TransactionID: strconv.FormatInt(s.nextTxID, 10), ServiceKey: sv.key, Msisdn: req.Msisdn,
-		ClientID: req.ClientID, Amount: req.Amount, TimeCreated: now.Format(timeLayout), status: http.StatusOK,
+		ClientID: req.ClientID, Amount: req.Amount, TimeCreated: now.UTC().Format(timeLayout), status: http.StatusOK,
 	}
 	s.nextTxID++
 	operator, known := s.operatorOf(req.Msisdn)
@@ -371,7 +379,7 @@ func (s *State) listServices(c *sandbox.Call) {
 		sv := s.services[k]
 		if sv.merchantID == merchant {
 			out = append(out, serviceView{ServiceKey: sv.key, Name: sv.name, MerchantID: sv.merchantID, Active: sv.active,
-				TimeCreated: sv.created.Format(timeLayout), Packages: append([]Package{}, sv.packages...)})
+				TimeCreated: sv.created.UTC().Format(timeLayout), Packages: append([]Package{}, sv.packages...)})
 		}
 	}
 	c.JSON(http.StatusOK, out)

@@ -527,6 +527,9 @@ func TestBadInput(t *testing.T) {
 		{"oversized body", "POST", txPath, sandboxtest.JSONBody(`{` + valid + `,"amount":100,"pad":"` + strings.Repeat("x", 16400) + `"}`), 413, `Request body exceeds the limit of 16384 bytes`},
 		{"unknown query parameter", "GET", "/datagifting/v1/transaction?serviceKey=" + serviceKey + "&limit=5", nil, 400, `Unknown query parameter "limit"; this operation accepts serviceKey, msisdn`},
 		{"repeated query parameter", "GET", "/datagifting/v1/transaction?serviceKey=" + serviceKey + "&serviceKey=" + otherKey, nil, 400, `Query parameter "serviceKey" is given more than once`},
+		{"semicolon separator", "GET", "/datagifting/v1/transaction?serviceKey=" + serviceKey + ";msisdn=4366124567", nil, 400, `Query parameter "serviceKey" contains ';': separate query parameters with &`},
+		{"bad escape in a query value", "GET", "/datagifting/v1/services/balance?serviceKey=%ZZ", nil, 400, `Query parameter "serviceKey" has a malformed %-escape in its value`},
+		{"bad escape in the msisdn filter", "GET", "/datagifting/v1/transaction?serviceKey=" + serviceKey + "&msisdn=4366%G1", nil, 400, `Query parameter "msisdn" has a malformed %-escape in its value`},
 		{"missing serviceKey", "GET", "/datagifting/v1/services/balance?operator=AT_A1", nil, 400, `query parameter "serviceKey" is required`},
 		{"bad msisdn filter", "GET", "/datagifting/v1/transaction?serviceKey=" + serviceKey + "&msisdn=%2B4366124567", nil, 400, `query parameter "msisdn" must be 8 to 15 digits in E.164 without +, e.g. 4366124567`},
 		{"merchantId not a number", "GET", "/datagifting/v1/services?merchantId=abc", nil, 400, `query parameter "merchantId" must be a positive whole number, e.g. 11111`},
@@ -577,5 +580,57 @@ func TestUnknownRoutesUseTheRightShape(t *testing.T) {
 				t.Errorf("Allow = %q, want %q", res.Header.Get("Allow"), tc.allow)
 			}
 		})
+	}
+}
+
+// A fault rule (here the Prefer header) that asks for a status Centili
+// really answers gets that status's own errorType and headers, so that a
+// client's 401/403/404 handling can be rehearsed; the token service answers
+// in Keycloak's shape.
+func TestFaultAnswersAreNative(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozenScenario)
+	tok := sandboxtest.Bearer(login(t, h, "/centili", merchantUser).AccessToken)
+	balance := "/datagifting/v1/services/balance?serviceKey=" + serviceKey
+	tests := []struct {
+		name, method, path string
+		body               *sandboxtest.Body
+		status             int
+		want, challenge    string
+	}{
+		{"401 on a transaction", "POST", txPath, txBody(serviceKey, "4366124567", "f1", 100), 401,
+			`{"errorType":"INVALID_TOKEN","errorMessage":"Unauthorized"}`, `Bearer realm="api", error="invalid_token"`},
+		{"401 on services", "GET", "/datagifting/v1/services", nil, 401,
+			`{"errorType":"INVALID_TOKEN","errorMessage":"Unauthorized"}`, `Bearer realm="api", error="invalid_token"`},
+		{"403 on a transaction", "POST", txPath, txBody(serviceKey, "4366124567", "f2", 100), 403,
+			`{"errorType":"FORBIDDEN","errorMessage":"Forbidden"}`, ""},
+		{"404 on balance", "GET", balance, nil, 404,
+			`{"errorType":"SERVICE_NOT_FOUND","errorMessage":"Not Found"}`, ""},
+		{"404 on a transaction", "POST", txPath, txBody(serviceKey, "4366124567", "f3", 100), 404,
+			`{"errorType":"SERVICE_NOT_FOUND","errorMessage":"Not Found"}`, ""},
+		{"404 on services", "GET", "/datagifting/v1/services", nil, 404,
+			`{"errorType":"NOT_FOUND","errorMessage":"Not Found"}`, ""},
+		{"413 on a transaction", "POST", txPath, txBody(serviceKey, "4366124567", "f4", 100), 413,
+			`{"errorType":"PAYLOAD_TOO_LARGE","errorMessage":"Request Entity Too Large"}`, ""},
+		{"503 on a transaction", "POST", txPath, txBody(serviceKey, "4366124567", "f5", 100), 503,
+			`{"errorType":"SERVICE_UNAVAILABLE","errorMessage":"Service Unavailable"}`, ""},
+		{"401 on the token endpoint", "POST", tokenPath, sandboxtest.FormBody(passwordForm(publicClient, merchantUser, password)), 401,
+			`{"error":"invalid_client","error_description":"Invalid client or Invalid client credentials"}`, ""},
+		{"400 on the token endpoint", "POST", tokenPath, sandboxtest.FormBody(passwordForm(publicClient, merchantUser, password)), 400,
+			`{"error":"invalid_request","error_description":"Bad Request"}`, ""},
+		{"503 on the token endpoint", "POST", legacyPath, sandboxtest.FormBody(passwordForm(publicClient, merchantUser, password)), 503,
+			`{"error":"server_error","error_description":"Service Unavailable"}`, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := h.Do(tc.method, "/centili"+tc.path, tc.body, tok, sandboxtest.Header("Prefer", fmt.Sprintf("status=%d", tc.status))).WantStatus(tc.status)
+			res.WantJSON(tc.want)
+			if got := res.Header.Get("WWW-Authenticate"); got != tc.challenge {
+				t.Errorf("WWW-Authenticate = %q, want %q", got, tc.challenge)
+			}
+		})
+	}
+	if st := state(t, h, ""); len(st.Transactions) != 0 {
+		t.Errorf("fault answers recorded %d transactions", len(st.Transactions))
 	}
 }

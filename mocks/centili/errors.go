@@ -3,6 +3,7 @@ package centili
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -111,11 +112,33 @@ func writeError(c *sandbox.Call, e *sandbox.Error) {
 	case sandbox.ErrThrottled:
 		p = newProblem(http.StatusTooManyRequests, errTooManyRequests, "Too many requests; retry after %d seconds", e.RetryAfter)
 	case sandbox.ErrUnavailable:
-		p = newProblem(status, unavailableType(status), "%s", messageOr(e.Message, http.StatusText(status)))
+		p = faultProblem(c, status, messageOr(e.Message, http.StatusText(status)))
 	default:
 		p = newProblem(http.StatusInternalServerError, errInternal, "Internal server error")
 	}
 	p.write(c)
+}
+
+// faultProblem is the answer a fault rule asks for. Statuses Data Gifting
+// really answers get their own errorType (and a 401 its RFC 6750
+// challenge), so that a client's handling of them can be rehearsed with a
+// fault rule or a Prefer header.
+func faultProblem(c *sandbox.Call, status int, msg string) *problem {
+	switch status {
+	case http.StatusUnauthorized:
+		c.W.Header().Set("WWW-Authenticate", challengeInvalid)
+		return newProblem(status, errInvalidToken, "%s", msg)
+	case http.StatusForbidden:
+		return newProblem(status, errForbidden, "%s", msg)
+	case http.StatusNotFound:
+		if slices.Contains(operations[c.Operation].query, "serviceKey") || c.Operation == "assignData" {
+			return newProblem(status, errServiceNotFound, "%s", msg)
+		}
+		return newProblem(status, errNotFound, "%s", msg)
+	case http.StatusRequestEntityTooLarge:
+		return newProblem(status, errPayloadTooLarge, "%s", msg)
+	}
+	return newProblem(status, unavailableType(status), "%s", msg)
 }
 
 func unavailableType(status int) string {
@@ -157,7 +180,14 @@ func writeKeycloakCoreError(c *sandbox.Call, status int, e *sandbox.Error) {
 	case sandbox.ErrThrottled:
 		writeOAuth(c, http.StatusTooManyRequests, "too_many_requests", fmt.Sprintf("Too many requests; retry after %d seconds", e.RetryAfter))
 	case sandbox.ErrUnavailable:
-		writeOAuth(c, status, "server_error", messageOr(e.Message, http.StatusText(status)))
+		switch {
+		case status == http.StatusUnauthorized:
+			writeOAuth(c, status, "invalid_client", descInvalidClient)
+		case status < http.StatusInternalServerError:
+			writeOAuth(c, status, "invalid_request", messageOr(e.Message, http.StatusText(status)))
+		default:
+			writeOAuth(c, status, "server_error", messageOr(e.Message, http.StatusText(status)))
+		}
 	default:
 		writeOAuth(c, http.StatusInternalServerError, "unknown_error", "For more on this error consult the server log.")
 	}

@@ -57,10 +57,15 @@ func parseTokenForm(contentType string, body []byte, authorization string) (*tok
 	}
 	if id, secret, ok := parseBasic(authorization); ok {
 		f.clientID, f.hasClientID, f.clientSecret = id, true, secret
-		return f, nil
 	}
-	f.clientID, f.hasClientID = f.get("client_id")
-	f.clientSecret, _ = f.get("client_secret")
+	// The form's client_id and client_secret override the header's, as in
+	// Keycloak's client-id-and-secret authenticator.
+	if id, ok := f.get("client_id"); ok {
+		f.clientID, f.hasClientID = id, true
+	}
+	if secret, ok := f.get("client_secret"); ok {
+		f.clientSecret = secret
+	}
 	return f, nil
 }
 

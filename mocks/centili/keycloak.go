@@ -181,12 +181,17 @@ func (s *State) passwordGrant(c *sandbox.Call, f *tokenForm, client *ClientConfi
 		return &oauthFailure{http.StatusUnauthorized, "invalid_request", "Missing parameter: username"}
 	}
 	password, _ := f.get("password")
+	// Keycloak's direct-grant flow validates the username (unknown user,
+	// disabled account) before the password.
 	user, ok := s.users[strings.ToLower(username)]
-	if !ok || subtle.ConstantTimeCompare([]byte(password), []byte(user.Password)) != 1 {
+	if !ok {
 		return &oauthFailure{http.StatusUnauthorized, "invalid_grant", descInvalidUserCreds}
 	}
 	if !user.enabled() {
 		return &oauthFailure{http.StatusBadRequest, "invalid_grant", "Account disabled"}
+	}
+	if subtle.ConstantTimeCompare([]byte(password), []byte(user.Password)) != 1 {
+		return &oauthFailure{http.StatusUnauthorized, "invalid_grant", descInvalidUserCreds}
 	}
 	now := c.Now()
 	s.mu.Lock()

@@ -61,6 +61,8 @@ func TestTokenErrors(t *testing.T) {
 			401, `{"error":"invalid_grant","error_description":"Invalid user credentials"}`},
 		{"disabled user", tokenPath, form("grant_type", "password", "client_id", publicClient, "username", "disabled@sandbox.test", "password", password), nil,
 			400, `{"error":"invalid_grant","error_description":"Account disabled"}`},
+		{"disabled user, wrong password (username is checked first)", tokenPath, form("grant_type", "password", "client_id", publicClient, "username", "disabled@sandbox.test", "password", "nope"), nil,
+			400, `{"error":"invalid_grant","error_description":"Account disabled"}`},
 		{"scope outside the realm", tokenPath, form("grant_type", "password", "client_id", publicClient, "username", merchantUser, "password", password, "scope", "openid payments"), nil,
 			400, `{"error":"invalid_scope","error_description":"Invalid scopes: openid payments"}`},
 		{"no refresh_token", tokenPath, form("grant_type", "refresh_token", "client_id", publicClient), nil,
@@ -103,16 +105,25 @@ func TestTokenCheckOrder(t *testing.T) {
 	// Duplicated parameter with an unknown client: the client error wins.
 	h.Do("POST", "/centili"+tokenPath, sandboxtest.FormBody(url.Values{"grant_type": {"password"}, "client_id": {"nope"}, "scope": {"a", "b"}})).
 		WantStatus(401)
-	// Basic wins over the form's client_id (Keycloak reads the header first).
-	v := passwordForm("nope", merchantUser, password)
-	res := h.Do("POST", "/centili"+tokenPath, sandboxtest.FormBody(v),
-		sandboxtest.Header("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(confClient+":"+confSecret))))
+	// The form's client_id and client_secret override Basic's, as in
+	// Keycloak's ClientIdAndSecretAuthenticator.
+	basic := func(id, secret string) sandboxtest.Option {
+		return sandboxtest.Header("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(id+":"+secret)))
+	}
+	h.Do("POST", "/centili"+tokenPath, sandboxtest.FormBody(passwordForm("nope", merchantUser, password)), basic(confClient, confSecret)).
+		WantStatus(401).WantJSON(`{"error":"invalid_client","error_description":"Invalid client or Invalid client credentials"}`)
+	v := passwordForm(confClient, merchantUser, password)
+	v.Set("client_secret", confSecret)
+	res := h.Do("POST", "/centili"+tokenPath, sandboxtest.FormBody(v), basic(confClient, "wrong"))
 	res.WantStatus(200)
 	var tr tokenResponse
 	res.JSON(&tr)
 	if azp := claims(t, tr.AccessToken)["azp"]; azp != confClient {
 		t.Errorf("azp = %v, want %s", azp, confClient)
 	}
+	// A secret only in Basic still counts when the form names just the client.
+	h.Do("POST", "/centili"+tokenPath, sandboxtest.FormBody(passwordForm(confClient, merchantUser, password)), basic(confClient, confSecret)).
+		WantStatus(200)
 }
 
 func TestTokenSuccess(t *testing.T) {

@@ -248,7 +248,7 @@ func (s *State) Snapshot() any {
 		return sessions[i].ID < sessions[j].ID
 	})
 	return map[string]any{
-		"now":          now.Format(timeLayout),
+		"now":          now.UTC().Format(timeLayout),
 		"services":     services,
 		"transactions": txs,
 		"sessions":     sessions,
