@@ -154,6 +154,9 @@ func TestValidationIsLaravelExact(t *testing.T) {
 		{"id as integer", `{"msisdn":"359881234568","text":"hi","id":77}`, ""},
 		{"only whitespace is blank (TrimStrings)", `{"msisdn":"359881234567","text":"\t\n "}`, `{"text":["The text field is required."]}`},
 		{"surrounding whitespace is trimmed", `{"msisdn":" 359881234570 ","text":"\thi\n","id":" A1 "}`, ""},
+		{"empty id is no id (ConvertEmptyStringsToNull)", `{"msisdn":"359881234572","text":"hi","id":""}`, ""},
+		{"blank id is no id (TrimStrings)", `{"msisdn":"359881234573","text":"hi","id":" \t"}`, ""},
+		{"id as empty array", `{"msisdn":"359881234574","text":"hi","id":[]}`, `{"id":["The id may only contain letters and numbers."]}`},
 		{"unknown fields ignored", `{"msisdn":"359881234569","text":"hi","sender":"X"}`, ""},
 	}
 	for _, tc := range tests {
