@@ -360,11 +360,12 @@ func (s *state) Snapshot() any {
 	msgs := make([]message, len(s.messages))
 	for i, m := range s.messages {
 		cp := *m
-		cp.History = append([]statusEvent(nil), m.History...)
+		// Non-nil copies: an empty list is [] in the state view, not null.
+		cp.History = append([]statusEvent{}, m.History...)
 		if len(cp.History) > 0 {
 			cp.Status = &cp.History[len(cp.History)-1]
 		}
-		cp.Callbacks = append([]string(nil), m.Callbacks...)
+		cp.Callbacks = append([]string{}, m.Callbacks...)
 		msgs[i] = cp
 	}
 	s.mu.Unlock()

@@ -1,6 +1,7 @@
 package netfinity_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -259,6 +260,14 @@ func TestAcceptedResponseAndState(t *testing.T) {
 	}
 	if len(st.Messages[0].History) != 0 {
 		t.Errorf("frozen clock: no status yet, got %v", st.Messages[0].History)
+	}
+	// Lists are lists even when empty (a JavaScript client reads .length).
+	var raw struct{ Messages []map[string]json.RawMessage }
+	h.Admin("GET", "", "/state/netfinity", nil, &raw)
+	for _, k := range []string{"history", "callbacks"} {
+		if got := string(raw.Messages[0][k]); got != "[]" {
+			t.Errorf("state %s = %s, want []", k, got)
+		}
 	}
 }
 
