@@ -27,6 +27,9 @@ const (
 	msgBodyNotJSON       = "The request body must be valid JSON."
 )
 
+// defaultRateLimit is Laravel's throttle default: 60 requests a minute.
+const defaultRateLimit = 60
+
 // operationService maps each operation to the capability it needs.
 var operationService = map[string]string{"sendSmsNotification": ServiceSMS}
 

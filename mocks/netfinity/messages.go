@@ -129,7 +129,7 @@ func newState(env sandbox.Env) (*state, error) {
 	for _, tc := range cfg.Tokens {
 		t := &token{cfg: tc, caps: map[string]bool{}, limit: tc.RateLimit}
 		if t.limit == 0 {
-			t.limit = 60
+			t.limit = defaultRateLimit
 		}
 		for _, c := range tc.Capabilities {
 			t.caps[c] = true

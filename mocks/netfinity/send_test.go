@@ -308,16 +308,25 @@ func TestSandboxFaultsAnswerInLaravelShape(t *testing.T) {
 		prefer string
 		status int
 		body   string
+		limit  string // X-RateLimit-Limit; Remaining is then "0"
 	}{
-		{"status=503", 503, pretty("Service Unavailable")},
-		{"status=500", 500, pretty("Server Error")},
-		{"status=429", 429, pretty("Too Many Attempts.")},
+		{"status=503", 503, pretty("Service Unavailable"), ""},
+		{"status=500", 500, pretty("Server Error"), ""},
+		// A 429 is Laravel's throttle answer: it shows the token's limit.
+		{"status=429", 429, pretty("Too Many Attempts."), "1000"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.prefer, func(t *testing.T) {
 			res := h.Do("POST", sendPath, valid, append(jsonHeaders("tok"), sandboxtest.Header("Prefer", tc.prefer))...).WantStatus(tc.status)
 			if string(res.Body) != tc.body {
 				t.Errorf("body %q, want %q", res.Body, tc.body)
+			}
+			wantRemaining := ""
+			if tc.limit != "" {
+				wantRemaining = "0"
+			}
+			if l, r := res.Header.Get("X-RateLimit-Limit"), res.Header.Get("X-RateLimit-Remaining"); l != tc.limit || r != wantRemaining {
+				t.Errorf("X-RateLimit-Limit %q Remaining %q, want %q %q", l, r, tc.limit, wantRemaining)
 			}
 		})
 	}
