@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"net/http"
 	"net/netip"
@@ -150,9 +151,14 @@ func newState(env sandbox.Env) (*state, error) {
 		}
 		s.proxies = append(s.proxies, p)
 	}
+	// The namespace is part of the seed: runs stay reproducible, yet two
+	// namespaces (CI jobs sharing one receiver) never hand out the same uuids.
 	var seed [32]byte
 	binary.LittleEndian.PutUint64(seed[:], uint64(env.Seed))
 	copy(seed[8:], "netfinity")
+	ns := fnv.New64a()
+	ns.Write([]byte(env.Namespace))
+	binary.LittleEndian.PutUint64(seed[24:], ns.Sum64())
 	s.rng = rand.NewChaCha8(seed)
 	s.disp = callback.New(callback.Options{
 		Clock: env.Clock, Source: "netfinity", Logger: env.Logger,

@@ -337,3 +337,23 @@ func TestSandboxFaultsAnswerInLaravelShape(t *testing.T) {
 		t.Errorf("400 message %q does not name the bad value", m.Message)
 	}
 }
+
+func TestUUIDsDifferAcrossNamespacesAndRepeatAfterReset(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, testScenario("", ""))
+	body := `{"msisdn":"359881234567","text":"which uuid"}`
+	first := map[string]string{}
+	for _, ns := range []string{"", "jobA", "jobB"} {
+		first[ns] = sendOK(t, h, ns, "tok", body)
+	}
+	if first[""] == first["jobA"] || first["jobA"] == first["jobB"] || first[""] == first["jobB"] {
+		t.Errorf("namespaces share uuids: %v", first)
+	}
+	// The same seed and namespace give the same uuids again after a reset.
+	if code := h.Admin("POST", "jobA", "/reset", nil, nil); code != 200 && code != 204 {
+		t.Fatalf("reset: %d", code)
+	}
+	if again := sendOK(t, h, "jobA", "tok", body); again != first["jobA"] {
+		t.Errorf("after reset jobA's first uuid is %s, want %s", again, first["jobA"])
+	}
+}
