@@ -154,7 +154,7 @@ func writeThrottled(c *sandbox.Call, retry int, now time.Time) {
 	limitHeaders(c)
 	h := c.W.Header()
 	h.Set("Retry-After", strconv.Itoa(retry))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(now.Unix()+int64(retry), 10))
+	setExact(h, "X-RateLimit-Reset", strconv.FormatInt(now.Unix()+int64(retry), 10))
 	writeHTTPError(c, http.StatusTooManyRequests, msgTooMany)
 }
 
@@ -168,8 +168,8 @@ func limitHeaders(c *sandbox.Call) {
 			limit = tok.limit
 		}
 	}
-	c.W.Header().Set("X-RateLimit-Limit", strconv.Itoa(limit))
-	c.W.Header().Set("X-RateLimit-Remaining", "0")
+	setExact(c.W.Header(), "X-RateLimit-Limit", strconv.Itoa(limit))
+	setExact(c.W.Header(), "X-RateLimit-Remaining", "0")
 }
 
 // laravelStatusMessage is what a Laravel ≤ 8 application without debug

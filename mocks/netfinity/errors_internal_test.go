@@ -3,6 +3,7 @@ package netfinity
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,9 +49,11 @@ func TestFaultThrottleHeaders(t *testing.T) {
 	rec := httptest.NewRecorder()
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	writeThrottled(&sandbox.Call{W: rec, R: httptest.NewRequest("POST", "/", nil)}, 42, now)
-	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "42" ||
-		rec.Header().Get("X-RateLimit-Limit") != "60" || rec.Header().Get("X-RateLimit-Remaining") != "0" ||
-		rec.Header().Get("X-RateLimit-Reset") != "1795341642" || rec.Body.String() != "{\n    \"message\": \"Too Many Attempts.\"\n}" {
+	// Exact keys: Laravel's spelling, not Go's canonical form.
+	exact := func(k string) string { return strings.Join(rec.Header()[k], ",") }
+	if rec.Code != http.StatusTooManyRequests || exact("Retry-After") != "42" ||
+		exact("X-RateLimit-Limit") != "60" || exact("X-RateLimit-Remaining") != "0" ||
+		exact("X-RateLimit-Reset") != "1795341642" || rec.Body.String() != "{\n    \"message\": \"Too Many Attempts.\"\n}" {
 		t.Errorf("got %d %v %q", rec.Code, rec.Header(), rec.Body.String())
 	}
 }
