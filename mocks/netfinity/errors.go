@@ -138,6 +138,12 @@ func writeError(c *sandbox.Call, e *sandbox.Error) {
 			writeCompact(c, status, laravelMessage{Message: msgUnauthenticated})
 			return
 		}
+		if status == http.StatusUnprocessableEntity {
+			// A 422 is always a ValidationException for a Netfinity client
+			// (and the spec): Laravel's body, with no field named.
+			writeCompact(c, status, laravelValidation{Message: msgInvalid, Errors: orderedFieldErrors{}})
+			return
+		}
 		writeHTTPError(c, status, laravelStatusMessage(status))
 	default: // ErrInternal and anything new
 		writeHTTPError(c, http.StatusInternalServerError, "Server Error")

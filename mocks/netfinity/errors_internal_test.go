@@ -26,6 +26,7 @@ func TestWriteErrorIsLaravel(t *testing.T) {
 		{"fault 502", &sandbox.Error{Kind: sandbox.ErrUnavailable, Status: 502, Message: "answered by fault rule r1"}, 502, "{\n    \"message\": \"Bad Gateway\"\n}"},
 		{"fault 504", &sandbox.Error{Kind: sandbox.ErrUnavailable, Status: 504}, 504, "{\n    \"message\": \"Gateway Timeout\"\n}"},
 		{"fault 401", &sandbox.Error{Kind: sandbox.ErrUnavailable, Status: 401}, 401, `{"message":"Unauthenticated."}`},
+		{"fault 422", &sandbox.Error{Kind: sandbox.ErrUnavailable, Status: 422}, 422, `{"message":"The given data was invalid.","errors":{}}`},
 		{"fault 403", &sandbox.Error{Kind: sandbox.ErrUnavailable, Status: 403}, 403, "{\n    \"message\": \"This action is unauthorized.\"\n}"},
 		{"fault with a non-error status", &sandbox.Error{Kind: sandbox.ErrUnavailable, Status: 200}, 503, "{\n    \"message\": \"Service Unavailable\"\n}"},
 		{"body too large", &sandbox.Error{Kind: sandbox.ErrBodyTooLarge, Status: 413, Limit: 10}, 413, "{\n    \"message\": \"\"\n}"},

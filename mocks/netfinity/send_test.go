@@ -314,6 +314,8 @@ func TestSandboxFaultsAnswerInLaravelShape(t *testing.T) {
 		{"status=500", 500, pretty("Server Error"), ""},
 		// A 429 is Laravel's throttle answer: it shows the token's limit.
 		{"status=429", 429, pretty("Too Many Attempts."), "1000"},
+		// A 422 keeps the ValidationException shape clients parse.
+		{"status=422", 422, `{"message":"The given data was invalid.","errors":{}}`, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.prefer, func(t *testing.T) {
