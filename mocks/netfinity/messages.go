@@ -274,6 +274,9 @@ func (s *state) schedule(m *message, steps []StepConfig, i int, prev time.Time) 
 // reach records step i and sends its pingback.
 func (s *state) reach(m *message, steps []StepConfig, i int, at time.Time) {
 	st := steps[i]
+	// Timestamps are UTC whatever zone the clock's reading carries (a frozen
+	// clock reads in the machine's local zone).
+	at = at.UTC()
 	ev := statusEvent{Code: st.Code, Description: statusText[st.Code], At: at}
 	if st.Voucher > 0 {
 		ev.Meta = &meta{Voucher: &voucher{UUID: s.newUUID(), Expires: at.Add(st.Voucher.D()).Format(timestampLayout)}}
