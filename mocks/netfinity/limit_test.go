@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -110,5 +112,35 @@ func TestThrottleHeaderNamesOnTheWire(t *testing.T) {
 		if !strings.Contains(raw, line) {
 			t.Errorf("answer lacks %q:\n%s", line, raw)
 		}
+	}
+}
+
+// The spec requires the throttle headers on every 200 and 429, so the
+// harness catches an answer that loses them.
+func TestSpecRequiresThrottleHeaders(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, testScenario("", ""))
+	full := http.Header{"Content-Type": {"application/json"}, "X-Ratelimit-Limit": {"60"}, "X-Ratelimit-Remaining": {"0"}}
+	bare := http.Header{"Content-Type": {"application/json"}}
+	tests := []struct {
+		name   string
+		status int
+		header http.Header
+		body   string
+		ok     bool
+	}{
+		{"200 with the headers", 200, full, `{"uuid":"3dc491de-cde5-42f0-baab-129aaa618a4f","id":null}`, true},
+		{"200 without them", 200, bare, `{"uuid":"3dc491de-cde5-42f0-baab-129aaa618a4f","id":null}`, false},
+		{"429 with the headers", 429, full, `{"message":"Too Many Attempts."}`, true},
+		{"429 without them", 429, bare, `{"message":"Too Many Attempts."}`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest("POST", sendPath, nil)
+			matched, err := h.Server.CheckResponse(req, tc.status, tc.header, []byte(tc.body))
+			if !matched || (err == nil) != tc.ok {
+				t.Errorf("matched %v, err %v; want ok %v", matched, err, tc.ok)
+			}
+		})
 	}
 }
