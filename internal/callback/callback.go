@@ -35,9 +35,12 @@ import (
 type Policy struct {
 	// Retries is the number of attempts after the first one.
 	Retries int
-	// RetryDelay is the sandbox time between an attempt's due time and the
-	// next one's. Retries are chained from the previous due time (not from
-	// when the attempt ended), so one large clock advance walks them all.
+	// RetryDelay is the sandbox time between an attempt and the next one.
+	// On a frozen clock an attempt takes no sandbox time, so retries are
+	// chained from the previous due time and one large clock advance walks
+	// them all. On a running clock the next attempt is due RetryDelay after
+	// the previous one ended (if that is later), as a real sender waits after
+	// a timed-out attempt rather than retrying at once.
 	RetryDelay time.Duration
 	// Timeout bounds each attempt in real time (connect, send, read).
 	Timeout time.Duration
@@ -374,7 +377,13 @@ func (d *Dispatcher) attempt(dl *delivery) {
 	case d.closed:
 		d.cancelLocked(dl)
 	case a.N <= req.Policy.Retries:
-		d.scheduleLocked(dl, dl.next.Add(req.Policy.RetryDelay))
+		next := dl.next.Add(req.Policy.RetryDelay)
+		if !d.opt.Clock.Frozen() {
+			if after := d.opt.Clock.Now().Add(req.Policy.RetryDelay); after.After(next) {
+				next = after
+			}
+		}
+		d.scheduleLocked(dl, next)
 	default:
 		d.opt.Logger.Warn("callback failed", "id", dl.pub.ID, "url", req.URL, "attempts", a.N, "error", a.Error)
 		d.finishLocked(dl, StateFailed)

@@ -268,3 +268,32 @@ func TestQueuedDeliveryKeepsItsRetrySpacing(t *testing.T) {
 		}
 	}
 }
+
+// On a running clock a retry waits its delay after a slow attempt ended: a
+// receiver that times out is not hit again at once.
+func TestRetryWaitsAfterATimedOutAttemptOnARunningClock(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(2 * time.Second):
+		}
+	}))
+	defer srv.Close()
+	clk := clock.New(t0, false)
+	d := callback.New(callback.Options{Clock: clk})
+	defer d.Close()
+	const timeout, delay = 150 * time.Millisecond, 100 * time.Millisecond
+	d.Send(clk.Now(), callback.Request{URL: srv.URL, Policy: callback.Policy{Retries: 2, RetryDelay: delay, Timeout: timeout}})
+	waitFor(t, "the delivery to fail", func() bool { return d.Pending() == 0 })
+	dl := d.List()[0]
+	if dl.State != callback.StateFailed || len(dl.Attempts) != 3 {
+		t.Fatalf("delivery %+v", dl)
+	}
+	for i := 1; i < len(dl.Attempts); i++ {
+		// Each attempt lasted at least the timeout, then the delay passed.
+		if gap := dl.Attempts[i].At.Sub(dl.Attempts[i-1].At); gap < timeout+delay {
+			t.Errorf("attempt %d due %s after the previous one, want at least %s", i+1, gap, timeout+delay)
+		}
+	}
+}

@@ -131,8 +131,17 @@ func writeError(c *sandbox.Call, e *sandbox.Error) {
 		if status < 400 || status > 599 {
 			status = http.StatusServiceUnavailable
 		}
+		if status == http.StatusTooManyRequests {
+			limitHeaders(c)
+		}
 		if status == http.StatusUnauthorized {
 			writeCompact(c, status, laravelMessage{Message: msgUnauthenticated})
+			return
+		}
+		if status == http.StatusUnprocessableEntity {
+			// A 422 is always a ValidationException for a Netfinity client
+			// (and the spec): Laravel's body, with no field named.
+			writeCompact(c, status, laravelValidation{Message: msgInvalid, Errors: orderedFieldErrors{}})
 			return
 		}
 		writeHTTPError(c, status, laravelStatusMessage(status))
@@ -141,16 +150,32 @@ func writeError(c *sandbox.Call, e *sandbox.Error) {
 	}
 }
 
-// writeThrottled is a fault rule's 429: Laravel's body with Retry-After and
-// X-RateLimit-Reset counted from the sandbox time now.
+// writeThrottled is a fault rule's 429: Laravel's body with all four of
+// ThrottleRequests' headers, Retry-After and X-RateLimit-Reset counted from
+// the sandbox time now.
 func writeThrottled(c *sandbox.Call, retry int, now time.Time) {
 	if retry < 0 {
 		retry = 0
 	}
+	limitHeaders(c)
 	h := c.W.Header()
 	h.Set("Retry-After", strconv.Itoa(retry))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(now.Unix()+int64(retry), 10))
+	setExact(h, "X-RateLimit-Reset", strconv.FormatInt(now.Unix()+int64(retry), 10))
 	writeHTTPError(c, http.StatusTooManyRequests, msgTooMany)
+}
+
+// limitHeaders gives a fault's 429 the X-RateLimit-Limit and
+// X-RateLimit-Remaining every Laravel throttle answer carries: the limit of
+// the request's token (Laravel's default of 60 without one), none remaining.
+func limitHeaders(c *sandbox.Call) {
+	limit := defaultRateLimit
+	if st, ok := c.State.(*state); ok && c.R != nil {
+		if tok, ok := st.authenticate(c.R); ok {
+			limit = tok.limit
+		}
+	}
+	setExact(c.W.Header(), "X-RateLimit-Limit", strconv.Itoa(limit))
+	setExact(c.W.Header(), "X-RateLimit-Remaining", "0")
 }
 
 // laravelStatusMessage is what a Laravel ≤ 8 application without debug

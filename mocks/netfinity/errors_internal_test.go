@@ -3,6 +3,7 @@ package netfinity
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ func TestWriteErrorIsLaravel(t *testing.T) {
 		{"fault 502", &sandbox.Error{Kind: sandbox.ErrUnavailable, Status: 502, Message: "answered by fault rule r1"}, 502, "{\n    \"message\": \"Bad Gateway\"\n}"},
 		{"fault 504", &sandbox.Error{Kind: sandbox.ErrUnavailable, Status: 504}, 504, "{\n    \"message\": \"Gateway Timeout\"\n}"},
 		{"fault 401", &sandbox.Error{Kind: sandbox.ErrUnavailable, Status: 401}, 401, `{"message":"Unauthenticated."}`},
+		{"fault 422", &sandbox.Error{Kind: sandbox.ErrUnavailable, Status: 422}, 422, `{"message":"The given data was invalid.","errors":{}}`},
 		{"fault 403", &sandbox.Error{Kind: sandbox.ErrUnavailable, Status: 403}, 403, "{\n    \"message\": \"This action is unauthorized.\"\n}"},
 		{"fault with a non-error status", &sandbox.Error{Kind: sandbox.ErrUnavailable, Status: 200}, 503, "{\n    \"message\": \"Service Unavailable\"\n}"},
 		{"body too large", &sandbox.Error{Kind: sandbox.ErrBodyTooLarge, Status: 413, Limit: 10}, 413, "{\n    \"message\": \"\"\n}"},
@@ -48,8 +50,11 @@ func TestFaultThrottleHeaders(t *testing.T) {
 	rec := httptest.NewRecorder()
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	writeThrottled(&sandbox.Call{W: rec, R: httptest.NewRequest("POST", "/", nil)}, 42, now)
-	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "42" ||
-		rec.Header().Get("X-RateLimit-Reset") != "1795341642" || rec.Body.String() != "{\n    \"message\": \"Too Many Attempts.\"\n}" {
+	// Exact keys: Laravel's spelling, not Go's canonical form.
+	exact := func(k string) string { return strings.Join(rec.Header()[k], ",") }
+	if rec.Code != http.StatusTooManyRequests || exact("Retry-After") != "42" ||
+		exact("X-RateLimit-Limit") != "60" || exact("X-RateLimit-Remaining") != "0" ||
+		exact("X-RateLimit-Reset") != "1795341642" || rec.Body.String() != "{\n    \"message\": \"Too Many Attempts.\"\n}" {
 		t.Errorf("got %d %v %q", rec.Code, rec.Header(), rec.Body.String())
 	}
 }

@@ -27,6 +27,9 @@ const (
 	msgBodyNotJSON       = "The request body must be valid JSON."
 )
 
+// defaultRateLimit is Laravel's throttle default: 60 requests a minute.
+const defaultRateLimit = 60
+
 // operationService maps each operation to the capability it needs.
 var operationService = map[string]string{"sendSmsNotification": ServiceSMS}
 
@@ -212,20 +215,28 @@ type window struct {
 // Retry-After and X-RateLimit-Reset.
 func (w window) headers(rw http.ResponseWriter, refused bool, now time.Time) {
 	h := rw.Header()
-	h.Set("X-RateLimit-Limit", strconv.Itoa(w.limit))
+	setExact(h, "X-RateLimit-Limit", strconv.Itoa(w.limit))
 	rem := w.limit - w.count
 	if rem < 0 || refused {
 		rem = 0
 	}
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(rem))
+	setExact(h, "X-RateLimit-Remaining", strconv.Itoa(rem))
 	if refused {
 		retry := w.end.Unix() - now.Unix()
 		if retry < 0 {
 			retry = 0
 		}
 		h.Set("Retry-After", strconv.FormatInt(retry, 10))
-		h.Set("X-RateLimit-Reset", strconv.FormatInt(now.Unix()+retry, 10))
+		setExact(h, "X-RateLimit-Reset", strconv.FormatInt(now.Unix()+retry, 10))
 	}
+}
+
+// setExact sets a header under the exact spelling Laravel sends
+// ("X-RateLimit-Limit", not Go's canonical "X-Ratelimit-Limit"), for
+// clients that read raw header names case-sensitively.
+func setExact(h http.Header, key, value string) {
+	h.Del(key)
+	h[key] = []string{value}
 }
 
 // limiter counts requests per token and service in this namespace.

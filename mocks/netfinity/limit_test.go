@@ -1,7 +1,13 @@
 package netfinity_test
 
 import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,4 +79,68 @@ func TestRateLimitDefaultIs60(t *testing.T) {
 		}
 	}
 	h.Do("POST", "/ns/sixty"+sendPath, valid, jsonHeaders("sandbox-netfinity-token")...).WantStatus(429)
+}
+
+// Laravel sends "X-RateLimit-Limit", not Go's canonical "X-Ratelimit-Limit";
+// the names on the wire are compared byte for byte.
+func TestThrottleHeaderNamesOnTheWire(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, testScenario("", ""))
+	send := func() string {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(h.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		body := `{"msisdn":"359881234567","text":"wire"}`
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: sandbox\r\nAccept: application/json\r\n"+
+			"Content-Type: application/json\r\nAuthorization: Bearer small\r\nConnection: close\r\n"+
+			"Content-Length: %d\r\n\r\n%s", sendPath, len(body), body)
+		raw, err := io.ReadAll(conn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(raw)
+	}
+	for i := 0; i < 3; i++ {
+		send()
+	}
+	raw := send() // the fourth of 3 allowed: 429
+	reset := strconv.FormatInt(start.Add(time.Minute).Unix(), 10)
+	for _, line := range []string{"HTTP/1.1 429 ", "\r\nX-RateLimit-Limit: 3\r\n", "\r\nX-RateLimit-Remaining: 0\r\n",
+		"\r\nRetry-After: 60\r\n", "\r\nX-RateLimit-Reset: " + reset + "\r\n"} {
+		if !strings.Contains(raw, line) {
+			t.Errorf("answer lacks %q:\n%s", line, raw)
+		}
+	}
+}
+
+// The spec requires the throttle headers on every 200 and 429, so the
+// harness catches an answer that loses them.
+func TestSpecRequiresThrottleHeaders(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, testScenario("", ""))
+	full := http.Header{"Content-Type": {"application/json"}, "X-Ratelimit-Limit": {"60"}, "X-Ratelimit-Remaining": {"0"}}
+	bare := http.Header{"Content-Type": {"application/json"}}
+	tests := []struct {
+		name   string
+		status int
+		header http.Header
+		body   string
+		ok     bool
+	}{
+		{"200 with the headers", 200, full, `{"uuid":"3dc491de-cde5-42f0-baab-129aaa618a4f","id":null}`, true},
+		{"200 without them", 200, bare, `{"uuid":"3dc491de-cde5-42f0-baab-129aaa618a4f","id":null}`, false},
+		{"429 with the headers", 429, full, `{"message":"Too Many Attempts."}`, true},
+		{"429 without them", 429, bare, `{"message":"Too Many Attempts."}`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest("POST", sendPath, nil)
+			matched, err := h.Server.CheckResponse(req, tc.status, tc.header, []byte(tc.body))
+			if !matched || (err == nil) != tc.ok {
+				t.Errorf("matched %v, err %v; want ok %v", matched, err, tc.ok)
+			}
+		})
+	}
 }

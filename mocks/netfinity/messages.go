@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"net/http"
 	"net/netip"
@@ -129,7 +130,7 @@ func newState(env sandbox.Env) (*state, error) {
 	for _, tc := range cfg.Tokens {
 		t := &token{cfg: tc, caps: map[string]bool{}, limit: tc.RateLimit}
 		if t.limit == 0 {
-			t.limit = 60
+			t.limit = defaultRateLimit
 		}
 		for _, c := range tc.Capabilities {
 			t.caps[c] = true
@@ -150,9 +151,14 @@ func newState(env sandbox.Env) (*state, error) {
 		}
 		s.proxies = append(s.proxies, p)
 	}
+	// The namespace is part of the seed: runs stay reproducible, yet two
+	// namespaces (CI jobs sharing one receiver) never hand out the same uuids.
 	var seed [32]byte
 	binary.LittleEndian.PutUint64(seed[:], uint64(env.Seed))
 	copy(seed[8:], "netfinity")
+	ns := fnv.New64a()
+	ns.Write([]byte(env.Namespace))
+	binary.LittleEndian.PutUint64(seed[24:], ns.Sum64())
 	s.rng = rand.NewChaCha8(seed)
 	s.disp = callback.New(callback.Options{
 		Clock: env.Clock, Source: "netfinity", Logger: env.Logger,
@@ -268,6 +274,9 @@ func (s *state) schedule(m *message, steps []StepConfig, i int, prev time.Time) 
 // reach records step i and sends its pingback.
 func (s *state) reach(m *message, steps []StepConfig, i int, at time.Time) {
 	st := steps[i]
+	// Timestamps are UTC whatever zone the clock's reading carries (a frozen
+	// clock reads in the machine's local zone).
+	at = at.UTC()
 	ev := statusEvent{Code: st.Code, Description: statusText[st.Code], At: at}
 	if st.Voucher > 0 {
 		ev.Meta = &meta{Voucher: &voucher{UUID: s.newUUID(), Expires: at.Add(st.Voucher.D()).Format(timestampLayout)}}
@@ -360,11 +369,12 @@ func (s *state) Snapshot() any {
 	msgs := make([]message, len(s.messages))
 	for i, m := range s.messages {
 		cp := *m
-		cp.History = append([]statusEvent(nil), m.History...)
+		// Non-nil copies: an empty list is [] in the state view, not null.
+		cp.History = append([]statusEvent{}, m.History...)
 		if len(cp.History) > 0 {
 			cp.Status = &cp.History[len(cp.History)-1]
 		}
-		cp.Callbacks = append([]string(nil), m.Callbacks...)
+		cp.Callbacks = append([]string{}, m.Callbacks...)
 		msgs[i] = cp
 	}
 	s.mu.Unlock()

@@ -1,6 +1,7 @@
 package netfinity_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -154,6 +155,9 @@ func TestValidationIsLaravelExact(t *testing.T) {
 		{"id as integer", `{"msisdn":"359881234568","text":"hi","id":77}`, ""},
 		{"only whitespace is blank (TrimStrings)", `{"msisdn":"359881234567","text":"\t\n "}`, `{"text":["The text field is required."]}`},
 		{"surrounding whitespace is trimmed", `{"msisdn":" 359881234570 ","text":"\thi\n","id":" A1 "}`, ""},
+		{"empty id is no id (ConvertEmptyStringsToNull)", `{"msisdn":"359881234572","text":"hi","id":""}`, ""},
+		{"blank id is no id (TrimStrings)", `{"msisdn":"359881234573","text":"hi","id":" \t"}`, ""},
+		{"id as empty array", `{"msisdn":"359881234574","text":"hi","id":[]}`, `{"id":["The id may only contain letters and numbers."]}`},
 		{"unknown fields ignored", `{"msisdn":"359881234569","text":"hi","sender":"X"}`, ""},
 	}
 	for _, tc := range tests {
@@ -257,6 +261,14 @@ func TestAcceptedResponseAndState(t *testing.T) {
 	if len(st.Messages[0].History) != 0 {
 		t.Errorf("frozen clock: no status yet, got %v", st.Messages[0].History)
 	}
+	// Lists are lists even when empty (a JavaScript client reads .length).
+	var raw struct{ Messages []map[string]json.RawMessage }
+	h.Admin("GET", "", "/state/netfinity", nil, &raw)
+	for _, k := range []string{"history", "callbacks"} {
+		if got := string(raw.Messages[0][k]); got != "[]" {
+			t.Errorf("state %s = %s, want []", k, got)
+		}
+	}
 }
 
 func TestForwardedForFromTrustedProxy(t *testing.T) {
@@ -296,16 +308,27 @@ func TestSandboxFaultsAnswerInLaravelShape(t *testing.T) {
 		prefer string
 		status int
 		body   string
+		limit  string // X-RateLimit-Limit; Remaining is then "0"
 	}{
-		{"status=503", 503, pretty("Service Unavailable")},
-		{"status=500", 500, pretty("Server Error")},
-		{"status=429", 429, pretty("Too Many Attempts.")},
+		{"status=503", 503, pretty("Service Unavailable"), ""},
+		{"status=500", 500, pretty("Server Error"), ""},
+		// A 429 is Laravel's throttle answer: it shows the token's limit.
+		{"status=429", 429, pretty("Too Many Attempts."), "1000"},
+		// A 422 keeps the ValidationException shape clients parse.
+		{"status=422", 422, `{"message":"The given data was invalid.","errors":{}}`, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.prefer, func(t *testing.T) {
 			res := h.Do("POST", sendPath, valid, append(jsonHeaders("tok"), sandboxtest.Header("Prefer", tc.prefer))...).WantStatus(tc.status)
 			if string(res.Body) != tc.body {
 				t.Errorf("body %q, want %q", res.Body, tc.body)
+			}
+			wantRemaining := ""
+			if tc.limit != "" {
+				wantRemaining = "0"
+			}
+			if l, r := res.Header.Get("X-RateLimit-Limit"), res.Header.Get("X-RateLimit-Remaining"); l != tc.limit || r != wantRemaining {
+				t.Errorf("X-RateLimit-Limit %q Remaining %q, want %q %q", l, r, tc.limit, wantRemaining)
 			}
 		})
 	}
@@ -314,5 +337,25 @@ func TestSandboxFaultsAnswerInLaravelShape(t *testing.T) {
 	res.JSON(&m)
 	if !strings.Contains(m.Message, "abc") {
 		t.Errorf("400 message %q does not name the bad value", m.Message)
+	}
+}
+
+func TestUUIDsDifferAcrossNamespacesAndRepeatAfterReset(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, testScenario("", ""))
+	body := `{"msisdn":"359881234567","text":"which uuid"}`
+	first := map[string]string{}
+	for _, ns := range []string{"", "jobA", "jobB"} {
+		first[ns] = sendOK(t, h, ns, "tok", body)
+	}
+	if first[""] == first["jobA"] || first["jobA"] == first["jobB"] || first[""] == first["jobB"] {
+		t.Errorf("namespaces share uuids: %v", first)
+	}
+	// The same seed and namespace give the same uuids again after a reset.
+	if code := h.Admin("POST", "jobA", "/reset", nil, nil); code != 200 && code != 204 {
+		t.Fatalf("reset: %d", code)
+	}
+	if again := sendOK(t, h, "jobA", "tok", body); again != first["jobA"] {
+		t.Errorf("after reset jobA's first uuid is %s, want %s", again, first["jobA"])
 	}
 }

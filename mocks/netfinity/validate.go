@@ -83,7 +83,9 @@ func decodeSend(body []byte, countryCode string) (in sendInput, errs validationE
 		in.Text = s
 	}
 
-	if raw, present := obj["id"]; present && raw != nil {
+	// id is optional: null, and "" (ConvertEmptyStringsToNull, after
+	// TrimStrings), mean no id.
+	if raw, present := obj["id"]; present && raw != nil && raw != "" {
 		s, isText := scalarText(raw)
 		if !isText || !isAlphaNum(s) {
 			errs.add("id", msgIDAlphaNum)
