@@ -67,7 +67,8 @@ type TokenConfig struct {
 
 // LimitsConfig holds the payload limits of the ingestion API.
 type LimitsConfig struct {
-	// MaxPayloadBytes: larger bodies get 413 before parsing (default 921600).
+	// MaxPayloadBytes: larger bodies get 413 after the gateway checks,
+	// before parsing (default 921600).
 	MaxPayloadBytes int64 `yaml:"maxPayloadBytes" json:"maxPayloadBytes"`
 	// MaxEvents: more events in one payload get a whole-payload 400 (default 2500).
 	MaxEvents int `yaml:"maxEvents" json:"maxEvents"`

@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -145,18 +146,79 @@ netrefer:
 	}
 }
 
-func TestPayloadTooLargeBeforeAnything(t *testing.T) {
+// TestPayloadTooLargeAfterGateway: APIM checks the subscription key, the
+// token and the rate limit on the headers, before the backend sees a body;
+// the 921,600-byte limit is the backend's (provider doc §3, §4), so an
+// oversized body without a key is a 401, and a 413 only reaches a caller the
+// gateway let through.
+func TestPayloadTooLargeAfterGateway(t *testing.T) {
 	t.Parallel()
-	h := sandboxtest.New(t, frozen)
+	h := sandboxtest.New(t, frozen+"netrefer:\n  rateLimit: {calls: 1, renewalPeriodSeconds: 60}\n")
+	tok := token(t, h, "")
 	big := make([]byte, 921601)
 	for i := range big {
 		big[i] = ' '
 	}
-	res := h.Do("POST", "/netrefer/di/v1/deposits", sandboxtest.RawBody("application/json", big))
-	res.WantStatus(413)
-	res.WantJSON(`{"statusCode":413,"message":"Request payload exceeds the maximum allowed size of 921600 bytes (900 KB)."}`)
-	// Exactly at the limit the gateway goes on to the key check.
-	h.Do("POST", "/netrefer/di/v1/deposits", sandboxtest.RawBody("application/json", big[:921600])).WantStatus(401)
+	const (
+		missingKey = `{"statusCode":401,"message":"Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API."}`
+		badToken   = `{"statusCode":401,"message":"Unauthorized. Access token is missing or invalid."}`
+		tooLarge   = `{"statusCode":413,"message":"Request payload exceeds the maximum allowed size of 921600 bytes (900 KB)."}`
+		throttled  = `{"statusCode":429,"message":"Rate limit is exceeded. Try again in 60 seconds."}`
+		empty      = `{"statusCode":400,"message":"The request body is empty; send one event object or an array of event objects."}`
+	)
+	key := sandboxtest.Header("Ocp-Apim-Subscription-Key", subKey)
+	tests := []struct {
+		name   string
+		body   []byte
+		opts   []sandboxtest.Option
+		status int
+		want   string
+	}{
+		{"no key", big, nil, 401, missingKey},
+		{"bad token", big, []sandboxtest.Option{key, sandboxtest.Bearer("x")}, 401, badToken},
+		{"admitted: too large", big, []sandboxtest.Option{key, sandboxtest.Bearer(tok)}, 413, tooLarge},
+		{"throttled before the size check", big, []sandboxtest.Option{key, sandboxtest.Bearer(tok)}, 429, throttled},
+	}
+	for _, tc := range tests { // sequential: the rate limit counts the calls
+		res := h.Do("POST", "/netrefer/di/v1/deposits", sandboxtest.RawBody("application/json", tc.body), tc.opts...)
+		res.WantStatus(tc.status)
+		res.WantJSON(tc.want)
+	}
+	h.Admin("POST", "", "/clock", map[string]any{"advance": "60s"}, nil)
+	// Exactly at the limit the body is parsed (blank: whole-payload 400).
+	ingestRaw := h.Do("POST", "/netrefer/di/v1/deposits", sandboxtest.RawBody("application/json", big[:921600]), key, sandboxtest.Bearer(tok))
+	ingestRaw.WantStatus(400)
+	ingestRaw.WantJSON(empty)
+	// Beyond four times the limit the core stops reading and answers 413
+	// ahead of the gateway (docs/netrefer.md).
+	huge := make([]byte, 4*921600+1)
+	h.Do("POST", "/netrefer/di/v1/deposits", sandboxtest.RawBody("application/json", huge)).WantStatus(413).WantJSON(tooLarge)
+	if s := state(t, h, ""); s.Clients[0].ProcessedEvents != 0 {
+		t.Fatalf("stored %d events", s.Clients[0].ProcessedEvents)
+	}
+}
+
+// TestPayloadLimitConfigured: the 413 message states the configured limit.
+func TestPayloadLimitConfigured(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		limit int
+		want  string
+	}{
+		{2048, `{"statusCode":413,"message":"Request payload exceeds the maximum allowed size of 2048 bytes (2 KB)."}`},
+		{1000, `{"statusCode":413,"message":"Request payload exceeds the maximum allowed size of 1000 bytes."}`},
+	} {
+		t.Run(fmt.Sprint(tc.limit), func(t *testing.T) {
+			t.Parallel()
+			h := sandboxtest.New(t, frozen+fmt.Sprintf("netrefer:\n  limits: {maxPayloadBytes: %d, maxEvents: 2500}\n", tc.limit))
+			tok := token(t, h, "")
+			body := "[" + strings.Repeat(" ", tc.limit) + "]"
+			res := h.Do("POST", "/netrefer/di/v1/deposits", sandboxtest.RawBody("application/json", []byte(body)),
+				sandboxtest.Header("Ocp-Apim-Subscription-Key", subKey), sandboxtest.Bearer(tok))
+			res.WantStatus(413)
+			res.WantJSON(tc.want)
+		})
+	}
 }
 
 func TestRateLimitAndQuota(t *testing.T) {

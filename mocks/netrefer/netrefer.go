@@ -63,7 +63,7 @@ func writeError(c *sandbox.Call, e *sandbox.Error) {
 		case sandbox.ErrInvalidRequest:
 			st.writeAAD(c, 400, "invalid_request", 90014, "The request is malformed: "+e.Message)
 		case sandbox.ErrBodyTooLarge:
-			st.writeAAD(c, 413, "invalid_request", 90014, fmt.Sprintf("The request body exceeds %d bytes.", e.Limit))
+			st.writeAAD(c, 413, "invalid_request", 90014, fmt.Sprintf("The request body exceeds %d bytes.", st.cfg.Limits.MaxPayloadBytes))
 		case sandbox.ErrThrottled:
 			c.W.Header().Set("Retry-After", fmt.Sprint(e.RetryAfter))
 			st.writeAAD(c, 429, "temporarily_unavailable", 90055, "The request was throttled. Please try again later.")
@@ -81,7 +81,17 @@ func writeError(c *sandbox.Call, e *sandbox.Error) {
 	case sandbox.ErrNotFound, sandbox.ErrMethodNotAllowed:
 		writeAPIM(c, http.StatusNotFound, msgNotFound)
 	case sandbox.ErrBodyTooLarge:
-		writeAPIM(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("Request payload exceeds the maximum allowed size of %d bytes (900 KB).", e.Limit))
+		// The configured limit, not e.Limit: the core's cap is a multiple
+		// of it (see state.MaxBodyBytes).
+		limit := e.Limit
+		if st != nil {
+			limit = st.cfg.Limits.MaxPayloadBytes
+		}
+		size := fmt.Sprintf("%d bytes", limit)
+		if limit%1024 == 0 {
+			size += fmt.Sprintf(" (%d KB)", limit/1024)
+		}
+		writeAPIM(c, http.StatusRequestEntityTooLarge, "Request payload exceeds the maximum allowed size of "+size+".")
 	case sandbox.ErrInvalidRequest:
 		writeAPIM(c, http.StatusBadRequest, e.Message)
 	case sandbox.ErrThrottled:
