@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"reflect"
 	"strings"
 	"sync"
@@ -436,5 +437,61 @@ func TestDefaultEventLimit(t *testing.T) {
 	res.JSON(&r)
 	if r.Received != 2500 || r.Rejected != 2500 || r.codes()[2499] != "DI-1003 eventId; DI-1003 customerId; DI-1003 brandId; DI-1003 timestamp; DI-1003 currency; DI-1003 transactionId; DI-1003 amount; DI-1003 depositMethod" {
 		t.Fatalf("received %d rejected %d last %q", r.Received, r.Rejected, r.codes()[2499])
+	}
+}
+
+// TestDuplicateEventIDsPerClient: eventIds are unique per client, across
+// endpoints and batches; another client (and another namespace) has its own.
+func TestDuplicateEventIDsPerClient(t *testing.T) {
+	t.Parallel()
+	const other = "6b435207-8838-46fe-9bd4-2547de652e87"
+	h := sandboxtest.New(t, frozen+`netrefer:
+  clients:
+    - clientId: `+clientID+`
+      clientSecret: `+secret+`
+      users: [{username: `+username+`, password: `+password+`}]
+      subscriptionKeys: [`+subKey+`]
+      brands: [1, 2]
+    - clientId: `+other+`
+      clientSecret: other-secret
+      users: [{username: other@sandbox.test, password: other-password}]
+      subscriptionKeys: [otherkey]
+      brands: [1]
+`)
+	tokA := token(t, h, "")
+	f := url.Values{"grant_type": {"password"}, "client_id": {other}, "client_secret": {"other-secret"},
+		"username": {"other@sandbox.test"}, "password": {"other-password"}, "scope": {"api://" + other + "/Events.Injestion"}}
+	var tr struct {
+		AccessToken string `json:"access_token"`
+	}
+	h.Do("POST", tokenPath, sandboxtest.FormBody(f)).WantStatus(200).JSON(&tr)
+	post := func(key, tok, path string, body any) ingestResult {
+		res := h.Do("POST", "/netrefer/di/v1/"+path, sandboxtest.JSONBody(body),
+			sandboxtest.Header("Ocp-Apim-Subscription-Key", key), sandboxtest.Bearer(tok))
+		var r ingestResult
+		res.JSON(&r)
+		return r
+	}
+	steps := []struct {
+		name  string
+		key   string
+		tok   string
+		path  string
+		body  any
+		codes []string
+	}{
+		{"client A registers", subKey, tokA, "registrations", []any{reg("x1", "c1")}, []string{""}},
+		{"client B may use the same eventId", "otherkey", tr.AccessToken, "registrations", []any{reg("x1", "c1")}, []string{""}},
+		{"client A: same eventId on another endpoint", subKey, tokA, "deposits", []any{dep("x1", "c1", "t1", 5)}, []string{"DI-1005 eventId"}},
+		{"client B: repeated in a later batch", "otherkey", tr.AccessToken, "registrations", []any{reg("x2", "c2"), reg("x1", "c3")}, []string{"", "DI-1005 eventId"}},
+	}
+	for _, st := range steps {
+		if got := post(st.key, st.tok, st.path, st.body).codes(); !reflect.DeepEqual(got, st.codes) {
+			t.Fatalf("%s: codes %q, want %q", st.name, got, st.codes)
+		}
+	}
+	s := state(t, h, "")
+	if s.Clients[0].ProcessedEvents != 1 || s.Clients[1].ProcessedEvents != 2 || len(s.Clients[1].Customers) != 2 {
+		t.Fatalf("processed A %d, B %d (customers %d)", s.Clients[0].ProcessedEvents, s.Clients[1].ProcessedEvents, len(s.Clients[1].Customers))
 	}
 }
