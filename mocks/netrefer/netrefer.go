@@ -53,6 +53,13 @@ func isLogin(c *sandbox.Call) bool {
 	return false
 }
 
+// isTokenPath reports whether a request path (namespace prefix included) is
+// the token endpoint, which routing did not match because of its method.
+func isTokenPath(p string) bool {
+	i := strings.Index(p, "/netrefer/login/")
+	return i >= 0 && strings.HasSuffix(p, "/oauth2/v2.0/token") && strings.Count(p[i+len("/netrefer/login/"):], "/") == 3
+}
+
 // writeError renders core failures the way the real hosts do: APIM's
 // {"statusCode","message"} for the gateway (404 for unknown operations and
 // wrong methods alike), Azure AD's error body for the token service.
@@ -77,6 +84,12 @@ func writeError(c *sandbox.Call, e *sandbox.Error) {
 		return
 	}
 	c.W.Header().Del("Allow")
+	// (OPTIONS, which Azure AD answers as a CORS preflight, is not emulated.)
+	if e.Kind == sandbox.ErrMethodNotAllowed && st != nil && c.R.Method != http.MethodOptions && isTokenPath(c.R.URL.Path) {
+		st.writeAAD(c, http.StatusBadRequest, "invalid_request", 900561,
+			fmt.Sprintf("The endpoint only accepts POST, OPTIONS requests. Received a %s request.", shorten(c.R.Method)))
+		return
+	}
 	switch e.Kind {
 	case sandbox.ErrNotFound, sandbox.ErrMethodNotAllowed:
 		writeAPIM(c, http.StatusNotFound, msgNotFound)

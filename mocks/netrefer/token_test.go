@@ -116,6 +116,41 @@ func TestTokenErrors(t *testing.T) {
 	}
 }
 
+// TestTokenEndpointWrongMethod: Azure AD answers another method than POST
+// on the token endpoint with its own 400 AADSTS900561, not APIM's 404.
+func TestTokenEndpointWrongMethod(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozen)
+	for _, method := range []string{"GET", "PUT", "DELETE", "PATCH"} {
+		t.Run(method, func(t *testing.T) {
+			t.Parallel()
+			res := h.Do(method, tokenPath, nil)
+			res.WantStatus(400)
+			for k, v := range map[string]string{"Cache-Control": "no-store, no-cache", "Pragma": "no-cache",
+				"Content-Type": "application/json; charset=utf-8", "Allow": ""} {
+				if got := res.Header.Get(k); got != v {
+					t.Errorf("%s = %q, want %q", k, got, v)
+				}
+			}
+			var e struct {
+				Error       string `json:"error"`
+				Description string `json:"error_description"`
+				Codes       []int  `json:"error_codes"`
+				TraceID     string `json:"trace_id"`
+				URI         string `json:"error_uri"`
+			}
+			res.JSON(&e)
+			want := "AADSTS900561: The endpoint only accepts POST, OPTIONS requests. Received a " + method + " request.\r\nTrace ID: " + e.TraceID + "\r\n"
+			if e.Error != "invalid_request" || len(e.Codes) != 1 || e.Codes[0] != 900561 || !strings.HasPrefix(e.Description, want) ||
+				e.URI != "https://login.microsoftonline.com/error?code=900561" {
+				t.Fatalf("answer %+v\nwant description prefix %q", e, want)
+			}
+		})
+	}
+	// A wrong method on the ingestion API stays APIM's 404.
+	h.Do("GET", "/netrefer/di/v1/deposits", nil).WantStatus(404).WantJSON(`{"statusCode":404,"message":"Resource not found"}`)
+}
+
 func TestTokenCorrelationIDEchoed(t *testing.T) {
 	t.Parallel()
 	h := sandboxtest.New(t, frozen)
