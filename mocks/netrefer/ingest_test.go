@@ -48,6 +48,7 @@ func TestEventValidation(t *testing.T) {
 			"DI-1009 currency; DI-1003 countryCode; DI-1008 brandId", ""},
 		{"already registered", "registrations", reg("r-again", "c1"), 400, "DI-1018 customerId", ""},
 		{"eventId already processed", "registrations", reg("base-r1", "c9"), 400, "DI-1005 eventId", "eventId 'base-r1' was already processed."},
+		{"already processed and invalid", "registrations", with(reg("base-r1", "c9"), "brandId", 9), 400, "DI-1008 brandId; DI-1005 eventId", ""},
 		{"customer update", "customers", map[string]any{"eventId": "u1", "customerId": "c1", "brandId": 1, "timestamp": "2026-11-22T09:30:00Z", "status": "SelfExcluded"}, 200, "", ""},
 		{"customer update bad status", "customers", map[string]any{"eventId": "u2", "customerId": "c1", "brandId": 1, "timestamp": "2026-11-22T09:30:00Z", "status": "Gone"}, 400, "DI-1023 status", ""},
 		{"update unknown customer", "customers", map[string]any{"eventId": "u3", "customerId": "nobody", "brandId": 1, "timestamp": "2026-11-22T09:30:00Z"}, 400, "DI-1007 customerId",
