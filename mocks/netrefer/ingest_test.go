@@ -64,6 +64,8 @@ func TestEventValidation(t *testing.T) {
 			"depositMethod 84 is not a method id (0 to 83)."},
 		{"deposit existing id with amount", "deposits", dep("d-ex", "c1", "tx-d1", 7), 400, "DI-1020 transactionId", ""},
 		{"deposit on an activity id", "deposits", dep("d-wt", "c1", "tx-a1", 0), 400, "DI-1014 transactionId", "transactionId 'tx-a1' is an Activity, not a Deposit."},
+		{"withdrawal on a deposit id", "withdrawals", map[string]any{"eventId": "w-d", "customerId": "c1", "brandId": 1, "timestamp": "2026-11-22T09:30:00Z",
+			"transactionId": "tx-d1", "amount": 3, "currency": "EUR", "withdrawalMethod": 1}, 400, "DI-1014 transactionId", "transactionId 'tx-d1' is a Deposit, not a Withdrawal."},
 		{"withdrawal missing method", "withdrawals", map[string]any{"eventId": "w1", "customerId": "c1", "brandId": 1, "timestamp": "2026-11-22T09:30:00Z",
 			"transactionId": "tx-w1", "amount": 3, "currency": "EUR"}, 400, "DI-1003 withdrawalMethod", "withdrawalMethod is required."},
 		{"activity negative bonus", "activities", act("a-nb", "c1", "tx-nb", 1, 1, -1), 400, "DI-1012 bonus", ""},
