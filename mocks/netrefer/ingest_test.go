@@ -343,7 +343,7 @@ func TestBatchResultsKeepRequestOrder(t *testing.T) {
 	}
 	last := r.Results[50]
 	if last.EventID != "o0" || len(last.Errors) != 1 || last.Errors[0].Code != "DI-1006" ||
-		last.Errors[0].Message != "eventId 'o0' appears more than once in this payload (first at index 0)." {
+		last.Errors[0].Message != "eventId 'o0' appears more than once in this payload (first accepted at index 0)." {
 		t.Fatalf("duplicate result %+v", last)
 	}
 }
@@ -496,5 +496,35 @@ func TestDuplicateEventIDsPerClient(t *testing.T) {
 	s := state(t, h, "")
 	if s.Clients[0].ProcessedEvents != 1 || s.Clients[1].ProcessedEvents != 2 || len(s.Clients[1].Customers) != 2 {
 		t.Fatalf("processed A %d, B %d (customers %d)", s.Clients[0].ProcessedEvents, s.Clients[1].ProcessedEvents, len(s.Clients[1].Customers))
+	}
+}
+
+// TestDuplicateWithinPayloadAfterRejection: an eventId counts as processed
+// only once an event carrying it was accepted, within a payload as across
+// payloads (provider doc §4: "an EventID already processed (in this batch or
+// any earlier one)"); a corrected copy after a rejected one goes through.
+func TestDuplicateWithinPayloadAfterRejection(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozen)
+	tok := token(t, h, "")
+	res := ingest(h, tok, "registrations", []any{
+		with(reg("p1", "c1"), "brandId", 9), // rejected: not processed
+		reg("p1", "c1"),                     // the corrected copy is accepted
+		reg("p1", "c2"),                     // now p1 was processed in this payload
+		with(reg("p2", "c3"), "countryCode", "ZZ"),
+		with(reg("p2", "c3"), "currency", "XYZ"), // both rejected, each for its own reason
+	}).WantStatus(207)
+	var r ingestResult
+	res.JSON(&r)
+	want := []string{"DI-1008 brandId", "", "DI-1006 eventId", "DI-1010 countryCode", "DI-1009 currency"}
+	if got := r.codes(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("codes %q, want %q", got, want)
+	}
+	if m := r.Results[2].Errors[0].Message; m != "eventId 'p1' appears more than once in this payload (first accepted at index 1)." {
+		t.Errorf("message %q", m)
+	}
+	s := state(t, h, "")
+	if s.Clients[0].ProcessedEvents != 1 || len(s.Clients[0].Customers) != 1 || s.Clients[0].Customers[0].CustomerID != "c1" {
+		t.Fatalf("state %+v", s.Clients[0])
 	}
 }
