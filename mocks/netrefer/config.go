@@ -21,9 +21,10 @@ type Config struct {
 	Token TokenConfig `yaml:"token" json:"token"`
 	// Limits are the Data Ingestion payload limits.
 	Limits LimitsConfig `yaml:"limits" json:"limits"`
-	// RateLimit is APIM's rate-limit policy per subscription key (off when calls is 0).
+	// RateLimit is APIM's rate-limit policy per subscription, i.e. per
+	// client, all its keys together (off when calls is 0).
 	RateLimit WindowConfig `yaml:"rateLimit" json:"rateLimit"`
-	// Quota is APIM's quota policy per subscription key (off when calls is 0).
+	// Quota is APIM's quota policy per subscription (off when calls is 0).
 	Quota WindowConfig `yaml:"quota" json:"quota"`
 }
 

@@ -38,7 +38,7 @@ type state struct {
 	idSeq   atomic.Uint64
 
 	gwMu    sync.Mutex
-	windows map[string]*windowCounts // by subscription key
+	windows map[string]*windowCounts // by subscription (client id)
 
 	rtMu    sync.Mutex
 	refresh map[string]refreshGrant
