@@ -85,6 +85,9 @@ netrefer:
 		invalidKey = `{"statusCode":401,"message":"Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription."}`
 		badToken   = `{"statusCode":401,"message":"Unauthorized. Access token is missing or invalid."}`
 		notFound   = `{"statusCode":404,"message":"Resource not found"}`
+		accepted   = `{"received":1,"accepted":1,"rejected":0,"results":[{"index":0,"eventId":"g1","status":"Accepted"}]}`
+		duplicate  = `{"received":1,"accepted":0,"rejected":1,"results":[{"index":0,"eventId":"g1","status":"Rejected",` +
+			`"errors":[{"code":"DI-1005","field":"eventId","message":"eventId 'g1' was already processed."}]}]}`
 	)
 	key := func(k string) sandboxtest.Option { return sandboxtest.Header("Ocp-Apim-Subscription-Key", k) }
 	tests := []struct {
@@ -118,10 +121,10 @@ netrefer:
 		{"wrong scope", "POST", "/netrefer/di/v1/registrations", []sandboxtest.Option{key(subKey), sandboxtest.Bearer(sign(signer, claims("scp", "Reports.Read")))}, 401, badToken, false},
 		{"token of another client", "POST", "/netrefer/di/v1/registrations", []sandboxtest.Option{key(subKey), sandboxtest.Bearer(sign(signer, claims("appid", otherClient)))}, 401, badToken, false},
 		{"key of another client", "POST", "/netrefer/di/v1/registrations", []sandboxtest.Option{key("otherkey"), sandboxtest.Bearer(good)}, 401, badToken, false},
-		{"valid, key in header", "POST", "/netrefer/di/v1/registrations", []sandboxtest.Option{key(subKey), sandboxtest.Bearer(good)}, 200, "", false},
+		{"valid, key in header", "POST", "/netrefer/di/v1/registrations", []sandboxtest.Option{key(subKey), sandboxtest.Bearer(good)}, 200, accepted, false},
 		{"valid, token issued through another host name (v2 issuer)", "POST", "/netrefer/di/v1/registrations", []sandboxtest.Option{key(subKey),
-			sandboxtest.Bearer(sign(signer, claims("iss", "http://sandbox:8080/netrefer/login/"+tenant+"/v2.0")))}, 400, "", false},
-		{"valid, key in query", "POST", "/netrefer/di/v1/registrations?subscription-key=" + subKey, []sandboxtest.Option{sandboxtest.Bearer(sign(signer, claims()))}, 400, "", false},
+			sandboxtest.Bearer(sign(signer, claims("iss", "http://sandbox:8080/netrefer/login/"+tenant+"/v2.0")))}, 400, duplicate, false},
+		{"valid, key in query", "POST", "/netrefer/di/v1/registrations?subscription-key=" + subKey, []sandboxtest.Option{sandboxtest.Bearer(sign(signer, claims()))}, 400, duplicate, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
