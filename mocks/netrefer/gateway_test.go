@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -269,29 +268,8 @@ func TestRateLimitAndQuota(t *testing.T) {
 // subscription has its own.
 func TestRateLimitPerSubscription(t *testing.T) {
 	t.Parallel()
-	const other = "6b435207-8838-46fe-9bd4-2547de652e87"
-	h := sandboxtest.New(t, frozen+`netrefer:
-  rateLimit: {calls: 2, renewalPeriodSeconds: 60}
-  quota: {calls: 3, renewalPeriodSeconds: 3600}
-  clients:
-    - clientId: `+clientID+`
-      clientSecret: `+secret+`
-      users: [{username: `+username+`, password: `+password+`}]
-      subscriptionKeys: [`+subKey+`, secondarykey]
-      brands: [1]
-    - clientId: `+other+`
-      clientSecret: other-secret
-      users: [{username: other@sandbox.test, password: other-password}]
-      subscriptionKeys: [otherkey]
-      brands: [1]
-`)
-	tok := token(t, h, "")
-	f := url.Values{"grant_type": {"password"}, "client_id": {other}, "client_secret": {"other-secret"},
-		"username": {"other@sandbox.test"}, "password": {"other-password"}, "scope": {"api://" + other + "/Events.Injestion"}}
-	var tr struct {
-		AccessToken string `json:"access_token"`
-	}
-	h.Do("POST", tokenPath, sandboxtest.FormBody(f)).WantStatus(200).JSON(&tr)
+	h := sandboxtest.New(t, frozen+twoClients("  rateLimit: {calls: 2, renewalPeriodSeconds: 60}\n  quota: {calls: 3, renewalPeriodSeconds: 3600}\n", ", secondarykey"))
+	tok, otherTok := token(t, h, ""), otherToken(t, h)
 	call := func(key, tok, id string) *sandboxtest.Response {
 		return h.Do("POST", "/netrefer/di/v1/registrations", sandboxtest.JSONBody(reg(id, id)),
 			sandboxtest.Header("Ocp-Apim-Subscription-Key", key), sandboxtest.Bearer(tok))
@@ -300,7 +278,7 @@ func TestRateLimitPerSubscription(t *testing.T) {
 	call("secondarykey", tok, "a2").WantStatus(200)
 	call("secondarykey", tok, "a3").WantStatus(429).
 		WantJSON(`{"statusCode":429,"message":"Rate limit is exceeded. Try again in 60 seconds."}`)
-	call("otherkey", tr.AccessToken, "b1").WantStatus(200) // its own subscription
+	call("otherkey", otherTok, "b1").WantStatus(200) // its own subscription
 	h.Admin("POST", "", "/clock", map[string]any{"advance": "60s"}, nil)
 	call("secondarykey", tok, "a3").WantStatus(200)
 	call(subKey, tok, "a4").WantStatus(403).

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"reflect"
 	"strings"
 	"sync"
@@ -447,27 +446,8 @@ func TestDefaultEventLimit(t *testing.T) {
 // endpoints and batches; another client (and another namespace) has its own.
 func TestDuplicateEventIDsPerClient(t *testing.T) {
 	t.Parallel()
-	const other = "6b435207-8838-46fe-9bd4-2547de652e87"
-	h := sandboxtest.New(t, frozen+`netrefer:
-  clients:
-    - clientId: `+clientID+`
-      clientSecret: `+secret+`
-      users: [{username: `+username+`, password: `+password+`}]
-      subscriptionKeys: [`+subKey+`]
-      brands: [1, 2]
-    - clientId: `+other+`
-      clientSecret: other-secret
-      users: [{username: other@sandbox.test, password: other-password}]
-      subscriptionKeys: [otherkey]
-      brands: [1]
-`)
-	tokA := token(t, h, "")
-	f := url.Values{"grant_type": {"password"}, "client_id": {other}, "client_secret": {"other-secret"},
-		"username": {"other@sandbox.test"}, "password": {"other-password"}, "scope": {"api://" + other + "/Events.Injestion"}}
-	var tr struct {
-		AccessToken string `json:"access_token"`
-	}
-	h.Do("POST", tokenPath, sandboxtest.FormBody(f)).WantStatus(200).JSON(&tr)
+	h := sandboxtest.New(t, frozen+twoClients("", ""))
+	tokA, tokB := token(t, h, ""), otherToken(t, h)
 	post := func(key, tok, path string, body any) ingestResult {
 		res := h.Do("POST", "/netrefer/di/v1/"+path, sandboxtest.JSONBody(body),
 			sandboxtest.Header("Ocp-Apim-Subscription-Key", key), sandboxtest.Bearer(tok))
@@ -484,9 +464,9 @@ func TestDuplicateEventIDsPerClient(t *testing.T) {
 		codes []string
 	}{
 		{"client A registers", subKey, tokA, "registrations", []any{reg("x1", "c1")}, []string{""}},
-		{"client B may use the same eventId", "otherkey", tr.AccessToken, "registrations", []any{reg("x1", "c1")}, []string{""}},
+		{"client B may use the same eventId", "otherkey", tokB, "registrations", []any{reg("x1", "c1")}, []string{""}},
 		{"client A: same eventId on another endpoint", subKey, tokA, "deposits", []any{dep("x1", "c1", "t1", 5)}, []string{"DI-1005 eventId"}},
-		{"client B: repeated in a later batch", "otherkey", tr.AccessToken, "registrations", []any{reg("x2", "c2"), reg("x1", "c3")}, []string{"", "DI-1005 eventId"}},
+		{"client B: repeated in a later batch", "otherkey", tokB, "registrations", []any{reg("x2", "c2"), reg("x1", "c3")}, []string{"", "DI-1005 eventId"}},
 	}
 	for _, st := range steps {
 		if got := post(st.key, st.tok, st.path, st.body).codes(); !reflect.DeepEqual(got, st.codes) {
