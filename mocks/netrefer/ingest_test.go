@@ -31,6 +31,8 @@ func TestEventValidation(t *testing.T) {
 		message string // expected message of the first error, when set
 	}{
 		{"registration ok", "registrations", reg("r-ok", "c2"), 200, "", ""},
+		{"registration empty bTag (organic)", "registrations", with(reg("r-bt", "c4"), "bTag", ""), 200, "", ""},
+		{"registration without bTag", "registrations", with(reg("r-nbt", "c5"), "bTag", nil), 400, "DI-1003 bTag", "bTag is required."},
 		{"missing eventId", "registrations", with(reg("x", "c3"), "eventId", nil), 400, "DI-1003 eventId", "eventId is required."},
 		{"null customerId", "registrations", with(reg("r-n", "c3"), "customerId", nil), 400, "DI-1003 customerId", ""},
 		{"empty customerId", "registrations", with(reg("r-e", "c3"), "customerId", ""), 400, "DI-1003 customerId", "customerId must not be empty."},
@@ -286,11 +288,11 @@ func TestHostileValues(t *testing.T) {
 	long := strings.Repeat("é", 10000)
 	nested := strings.Repeat(`{"a":`, 5000) + "1" + strings.Repeat("}", 5000)
 	body := `[` +
-		`{"eventId":"ok","customerId":"c1","brandId":1,"timestamp":"2026-11-22T09:00:00Z","registrationDate":"2026-11-22T09:00:00Z","countryCode":"MT","currency":"EUR"},` +
-		`{"eventId":"` + long + `","customerId":"c2","brandId":1,"timestamp":"2026-11-22T09:00:00Z","registrationDate":"2026-11-22T09:00:00Z","countryCode":"MT","currency":"EUR"},` +
-		`{"eventId":"n","customerId":` + nested + `,"brandId":99999999999999999999999,"timestamp":"2026-11-22T09:00:00Z","registrationDate":"2026-11-22T09:00:00Z","countryCode":"MT","currency":"EUR"},` +
+		`{"eventId":"ok","customerId":"c1","brandId":1,"timestamp":"2026-11-22T09:00:00Z","registrationDate":"2026-11-22T09:00:00Z","countryCode":"MT","currency":"EUR","bTag":""},` +
+		`{"eventId":"` + long + `","customerId":"c2","brandId":1,"timestamp":"2026-11-22T09:00:00Z","registrationDate":"2026-11-22T09:00:00Z","countryCode":"MT","currency":"EUR","bTag":""},` +
+		`{"eventId":"n","customerId":` + nested + `,"brandId":99999999999999999999999,"timestamp":"2026-11-22T09:00:00Z","registrationDate":"2026-11-22T09:00:00Z","countryCode":"MT","currency":"EUR","bTag":""},` +
 		`{"eventId":"s","customerId":"c4","brandId":1.5,"timestamp":12,"registrationDate":true,"countryCode":["MT"],"currency":"EUR","bTag":"` + long + `"},` +
-		`{"eventId":"dup","customerId":"c5","customerId":"c6","brandId":1,"timestamp":"2026-11-22T09:00:00Z","registrationDate":"2026-11-22T09:00:00Z","countryCode":"MT","currency":"EUR","\u00e9\n":1}` +
+		`{"eventId":"dup","customerId":"c5","customerId":"c6","brandId":1,"timestamp":"2026-11-22T09:00:00Z","registrationDate":"2026-11-22T09:00:00Z","countryCode":"MT","currency":"EUR","bTag":"","\u00e9\n":1}` +
 		`]`
 	res := h.Do("POST", "/netrefer/di/v1/registrations", sandboxtest.JSONBody(body),
 		sandboxtest.Header("Ocp-Apim-Subscription-Key", subKey), sandboxtest.Bearer(tok))
