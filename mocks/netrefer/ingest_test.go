@@ -510,3 +510,88 @@ func TestDuplicateWithinPayloadAfterRejection(t *testing.T) {
 		t.Fatalf("state %+v", s.Clients[0])
 	}
 }
+
+// TestZeroAmountRules: what an event naming an existing transaction does,
+// by endpoint and values (provider doc §4: amount 0 re-sent on a deposit is a
+// Chargeback; an activity re-sent with turnover, grossRevenue and bonus all 0
+// is a BetVoid, with any of them non-zero a Correction), and the customer's
+// totals afterwards.
+func TestZeroAmountRules(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozen)
+	tok := token(t, h, "")
+	corr := func(id, cust, tx string, turnover, ggr, bonus any) map[string]any {
+		return map[string]any{"eventId": id, "customerId": cust, "brandId": 1, "timestamp": "2026-11-22T09:30:00Z",
+			"originalTransactionId": tx, "turnover": turnover, "grossRevenue": ggr, "bonus": bonus}
+	}
+	depCorr := func(id, cust, tx string, amount any) map[string]any {
+		return map[string]any{"eventId": id, "customerId": cust, "brandId": 1, "timestamp": "2026-11-22T09:30:00Z",
+			"originalTransactionId": tx, "amount": amount}
+	}
+	tests := []struct {
+		name      string
+		setup     string // "deposit" (amount 100) or "activity" (10, 2, 1)
+		path      string
+		event     func(cust string) map[string]any
+		interpret string
+		reversed  bool
+		totals    string
+	}{
+		{"deposit re-sent with 0", "deposit", "deposits", func(c string) map[string]any { return dep("z1", c, "t", 0) }, "Chargeback", true,
+			`{"deposits":0,"depositFees":0,"depositCount":0,"withdrawals":0,"withdrawalFees":0,"turnover":0,"grossRevenue":0,"bonus":0,"chargebacks":1,"betVoids":0}`},
+		{"deposit corrected to 0", "deposit", "deposit-corrections", func(c string) map[string]any { return depCorr("z1", c, "t", 0) }, "Chargeback", true,
+			`{"deposits":0,"depositFees":0,"depositCount":0,"withdrawals":0,"withdrawalFees":0,"turnover":0,"grossRevenue":0,"bonus":0,"chargebacks":1,"betVoids":0}`},
+		{"deposit corrected to 0.5", "deposit", "deposit-corrections", func(c string) map[string]any { return depCorr("z1", c, "t", 0.5) }, "", false,
+			`{"deposits":0.5,"depositFees":0,"depositCount":1,"withdrawals":0,"withdrawalFees":0,"turnover":0,"grossRevenue":0,"bonus":0,"chargebacks":0,"betVoids":0}`},
+		{"activity re-sent with zeros", "activity", "activities", func(c string) map[string]any { return act("z1", c, "t", 0, 0, 0) }, "BetVoid", true,
+			`{"deposits":0,"depositFees":0,"depositCount":0,"withdrawals":0,"withdrawalFees":0,"turnover":0,"grossRevenue":0,"bonus":0,"chargebacks":0,"betVoids":1}`},
+		{"activity re-sent, only bonus non-zero", "activity", "activities", func(c string) map[string]any { return act("z1", c, "t", 0, 0, 1) }, "Correction", false,
+			`{"deposits":0,"depositFees":0,"depositCount":0,"withdrawals":0,"withdrawalFees":0,"turnover":0,"grossRevenue":0,"bonus":1,"chargebacks":0,"betVoids":0}`},
+		{"activity re-sent, only GGR non-zero (negative)", "activity", "activities", func(c string) map[string]any { return act("z1", c, "t", 0, -3.5, 0) }, "Correction", false,
+			`{"deposits":0,"depositFees":0,"depositCount":0,"withdrawals":0,"withdrawalFees":0,"turnover":0,"grossRevenue":-3.5,"bonus":0,"chargebacks":0,"betVoids":0}`},
+		{"correction with zeros", "activity", "corrections", func(c string) map[string]any { return corr("z1", c, "t", 0, 0, 0) }, "BetVoid", true,
+			`{"deposits":0,"depositFees":0,"depositCount":0,"withdrawals":0,"withdrawalFees":0,"turnover":0,"grossRevenue":0,"bonus":0,"chargebacks":0,"betVoids":1}`},
+		{"correction, only turnover non-zero", "activity", "corrections", func(c string) map[string]any { return corr("z1", c, "t", 7, 0, 0) }, "", false,
+			`{"deposits":0,"depositFees":0,"depositCount":0,"withdrawals":0,"withdrawalFees":0,"turnover":7,"grossRevenue":0,"bonus":0,"chargebacks":0,"betVoids":0}`},
+	}
+	for i, tc := range tests {
+		// each case has its own customer and transaction; eventIds are prefixed
+		cust := fmt.Sprintf("z%d", i)
+		pre := func(m map[string]any) map[string]any {
+			m = with(m, "eventId", cust+"-"+m["eventId"].(string))
+			if _, ok := m["transactionId"]; ok {
+				m["transactionId"] = cust + "-t"
+			} else {
+				m["originalTransactionId"] = cust + "-t"
+			}
+			return m
+		}
+		ingest(h, tok, "registrations", reg(cust+"-r", cust)).WantStatus(200)
+		if tc.setup == "deposit" {
+			ingest(h, tok, "deposits", pre(dep("s", cust, "t", 100))).WantStatus(200)
+		} else {
+			ingest(h, tok, "activities", pre(act("s", cust, "t", 10, 2, 1))).WantStatus(200)
+		}
+		res := ingest(h, tok, tc.path, pre(tc.event(cust))).WantStatus(200)
+		var r ingestResult
+		res.JSON(&r)
+		if r.Results[0].InterpretedAs != tc.interpret {
+			t.Errorf("%s: interpretedAs %q, want %q", tc.name, r.Results[0].InterpretedAs, tc.interpret)
+		}
+		s := state(t, h, "")
+		for _, c := range s.Clients[0].Customers {
+			if c.CustomerID == cust && compact(c.Totals) != tc.totals {
+				t.Errorf("%s: totals\n got %s\nwant %s", tc.name, c.Totals, tc.totals)
+			}
+		}
+		for _, x := range s.Clients[0].Transactions {
+			if x.TransactionID == cust+"-t" && (x.Reversed != tc.reversed || len(x.History) != 2) {
+				t.Errorf("%s: reversed %v history %v", tc.name, x.Reversed, x.History)
+			}
+		}
+		// after a full reversal nothing more is accepted for the transaction
+		if tc.reversed {
+			ingest(h, tok, tc.path, pre(with(tc.event(cust), "eventId", "again"))).WantStatus(400)
+		}
+	}
+}
