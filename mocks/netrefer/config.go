@@ -21,9 +21,10 @@ type Config struct {
 	Token TokenConfig `yaml:"token" json:"token"`
 	// Limits are the Data Ingestion payload limits.
 	Limits LimitsConfig `yaml:"limits" json:"limits"`
-	// RateLimit is APIM's rate-limit policy per subscription key (off when calls is 0).
+	// RateLimit is APIM's rate-limit policy per subscription, i.e. per
+	// client, all its keys together (off when calls is 0).
 	RateLimit WindowConfig `yaml:"rateLimit" json:"rateLimit"`
-	// Quota is APIM's quota policy per subscription key (off when calls is 0).
+	// Quota is APIM's quota policy per subscription (off when calls is 0).
 	Quota WindowConfig `yaml:"quota" json:"quota"`
 }
 
@@ -67,7 +68,8 @@ type TokenConfig struct {
 
 // LimitsConfig holds the payload limits of the ingestion API.
 type LimitsConfig struct {
-	// MaxPayloadBytes: larger bodies get 413 before parsing (default 921600).
+	// MaxPayloadBytes: larger bodies get 413 after the gateway checks,
+	// before parsing (default 921600).
 	MaxPayloadBytes int64 `yaml:"maxPayloadBytes" json:"maxPayloadBytes"`
 	// MaxEvents: more events in one payload get a whole-payload 400 (default 2500).
 	MaxEvents int `yaml:"maxEvents" json:"maxEvents"`

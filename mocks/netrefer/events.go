@@ -102,7 +102,7 @@ var (
 		kDepositCorrection: common | set(fOriginalTransactionID, fAmount),
 	}
 	requiredFields = [...]fieldSet{
-		kRegistration:      set(fEventID, fCustomerID, fBrandID, fTimestamp, fRegistrationDate, fCountryCode, fCurrency),
+		kRegistration:      set(fEventID, fCustomerID, fBrandID, fTimestamp, fRegistrationDate, fCountryCode, fCurrency, fBTag), // bTag may be ""
 		kCustomerUpdate:    set(fEventID, fCustomerID, fBrandID, fTimestamp),
 		kDeposit:           set(fEventID, fCustomerID, fBrandID, fTimestamp, fTransactionID, fAmount, fCurrency, fDepositMethod),
 		kWithdrawal:        set(fEventID, fCustomerID, fBrandID, fTimestamp, fTransactionID, fAmount, fCurrency, fWithdrawalMethod),

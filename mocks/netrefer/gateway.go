@@ -61,7 +61,7 @@ func guard(c *sandbox.Call) bool {
 		writeAPIM(c, http.StatusUnauthorized, msgBadToken)
 		return false
 	}
-	return s.admit(c, key)
+	return s.admit(c, cl)
 }
 
 func (s *state) denyKey(c *sandbox.Call, msg string) {
@@ -162,8 +162,11 @@ type windowCounts struct {
 }
 
 // admit applies the rate-limit and quota policies (fixed windows on the
-// sandbox clock, per subscription key). Rejected calls are not counted.
-func (s *state) admit(c *sandbox.Call, key string) bool {
+// sandbox clock, per subscription as APIM counts them: a client's keys are
+// the primary and secondary keys of one subscription and share the
+// counters). Rejected calls are not counted.
+func (s *state) admit(c *sandbox.Call, cl *client) bool {
+	key := cl.cfg.ClientID
 	rl, q := s.cfg.RateLimit, s.cfg.Quota
 	if rl.Calls == 0 && q.Calls == 0 {
 		return true

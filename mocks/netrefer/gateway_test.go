@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +84,9 @@ netrefer:
 		invalidKey = `{"statusCode":401,"message":"Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription."}`
 		badToken   = `{"statusCode":401,"message":"Unauthorized. Access token is missing or invalid."}`
 		notFound   = `{"statusCode":404,"message":"Resource not found"}`
+		accepted   = `{"received":1,"accepted":1,"rejected":0,"results":[{"index":0,"eventId":"g1","status":"Accepted"}]}`
+		duplicate  = `{"received":1,"accepted":0,"rejected":1,"results":[{"index":0,"eventId":"g1","status":"Rejected",` +
+			`"errors":[{"code":"DI-1005","field":"eventId","message":"eventId 'g1' was already processed."}]}]}`
 	)
 	key := func(k string) sandboxtest.Option { return sandboxtest.Header("Ocp-Apim-Subscription-Key", k) }
 	tests := []struct {
@@ -116,10 +120,10 @@ netrefer:
 		{"wrong scope", "POST", "/netrefer/di/v1/registrations", []sandboxtest.Option{key(subKey), sandboxtest.Bearer(sign(signer, claims("scp", "Reports.Read")))}, 401, badToken, false},
 		{"token of another client", "POST", "/netrefer/di/v1/registrations", []sandboxtest.Option{key(subKey), sandboxtest.Bearer(sign(signer, claims("appid", otherClient)))}, 401, badToken, false},
 		{"key of another client", "POST", "/netrefer/di/v1/registrations", []sandboxtest.Option{key("otherkey"), sandboxtest.Bearer(good)}, 401, badToken, false},
-		{"valid, key in header", "POST", "/netrefer/di/v1/registrations", []sandboxtest.Option{key(subKey), sandboxtest.Bearer(good)}, 200, "", false},
+		{"valid, key in header", "POST", "/netrefer/di/v1/registrations", []sandboxtest.Option{key(subKey), sandboxtest.Bearer(good)}, 200, accepted, false},
 		{"valid, token issued through another host name (v2 issuer)", "POST", "/netrefer/di/v1/registrations", []sandboxtest.Option{key(subKey),
-			sandboxtest.Bearer(sign(signer, claims("iss", "http://sandbox:8080/netrefer/login/"+tenant+"/v2.0")))}, 400, "", false},
-		{"valid, key in query", "POST", "/netrefer/di/v1/registrations?subscription-key=" + subKey, []sandboxtest.Option{sandboxtest.Bearer(sign(signer, claims()))}, 400, "", false},
+			sandboxtest.Bearer(sign(signer, claims("iss", "http://sandbox:8080/netrefer/login/"+tenant+"/v2.0")))}, 400, duplicate, false},
+		{"valid, key in query", "POST", "/netrefer/di/v1/registrations?subscription-key=" + subKey, []sandboxtest.Option{sandboxtest.Bearer(sign(signer, claims()))}, 400, duplicate, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -145,18 +149,79 @@ netrefer:
 	}
 }
 
-func TestPayloadTooLargeBeforeAnything(t *testing.T) {
+// TestPayloadTooLargeAfterGateway: APIM checks the subscription key, the
+// token and the rate limit on the headers, before the backend sees a body;
+// the 921,600-byte limit is the backend's (provider doc §3, §4), so an
+// oversized body without a key is a 401, and a 413 only reaches a caller the
+// gateway let through.
+func TestPayloadTooLargeAfterGateway(t *testing.T) {
 	t.Parallel()
-	h := sandboxtest.New(t, frozen)
+	h := sandboxtest.New(t, frozen+"netrefer:\n  rateLimit: {calls: 1, renewalPeriodSeconds: 60}\n")
+	tok := token(t, h, "")
 	big := make([]byte, 921601)
 	for i := range big {
 		big[i] = ' '
 	}
-	res := h.Do("POST", "/netrefer/di/v1/deposits", sandboxtest.RawBody("application/json", big))
-	res.WantStatus(413)
-	res.WantJSON(`{"statusCode":413,"message":"Request payload exceeds the maximum allowed size of 921600 bytes (900 KB)."}`)
-	// Exactly at the limit the gateway goes on to the key check.
-	h.Do("POST", "/netrefer/di/v1/deposits", sandboxtest.RawBody("application/json", big[:921600])).WantStatus(401)
+	const (
+		missingKey = `{"statusCode":401,"message":"Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API."}`
+		badToken   = `{"statusCode":401,"message":"Unauthorized. Access token is missing or invalid."}`
+		tooLarge   = `{"statusCode":413,"message":"Request payload exceeds the maximum allowed size of 921600 bytes (900 KB)."}`
+		throttled  = `{"statusCode":429,"message":"Rate limit is exceeded. Try again in 60 seconds."}`
+		empty      = `{"statusCode":400,"message":"The request body is empty; send one event object or an array of event objects."}`
+	)
+	key := sandboxtest.Header("Ocp-Apim-Subscription-Key", subKey)
+	tests := []struct {
+		name   string
+		body   []byte
+		opts   []sandboxtest.Option
+		status int
+		want   string
+	}{
+		{"no key", big, nil, 401, missingKey},
+		{"bad token", big, []sandboxtest.Option{key, sandboxtest.Bearer("x")}, 401, badToken},
+		{"admitted: too large", big, []sandboxtest.Option{key, sandboxtest.Bearer(tok)}, 413, tooLarge},
+		{"throttled before the size check", big, []sandboxtest.Option{key, sandboxtest.Bearer(tok)}, 429, throttled},
+	}
+	for _, tc := range tests { // sequential: the rate limit counts the calls
+		res := h.Do("POST", "/netrefer/di/v1/deposits", sandboxtest.RawBody("application/json", tc.body), tc.opts...)
+		res.WantStatus(tc.status)
+		res.WantJSON(tc.want)
+	}
+	h.Admin("POST", "", "/clock", map[string]any{"advance": "60s"}, nil)
+	// Exactly at the limit the body is parsed (blank: whole-payload 400).
+	ingestRaw := h.Do("POST", "/netrefer/di/v1/deposits", sandboxtest.RawBody("application/json", big[:921600]), key, sandboxtest.Bearer(tok))
+	ingestRaw.WantStatus(400)
+	ingestRaw.WantJSON(empty)
+	// Beyond four times the limit the core stops reading and answers 413
+	// ahead of the gateway (docs/netrefer.md).
+	huge := make([]byte, 4*921600+1)
+	h.Do("POST", "/netrefer/di/v1/deposits", sandboxtest.RawBody("application/json", huge)).WantStatus(413).WantJSON(tooLarge)
+	if s := state(t, h, ""); s.Clients[0].ProcessedEvents != 0 {
+		t.Fatalf("stored %d events", s.Clients[0].ProcessedEvents)
+	}
+}
+
+// TestPayloadLimitConfigured: the 413 message states the configured limit.
+func TestPayloadLimitConfigured(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		limit int
+		want  string
+	}{
+		{2048, `{"statusCode":413,"message":"Request payload exceeds the maximum allowed size of 2048 bytes (2 KB)."}`},
+		{1000, `{"statusCode":413,"message":"Request payload exceeds the maximum allowed size of 1000 bytes."}`},
+	} {
+		t.Run(fmt.Sprint(tc.limit), func(t *testing.T) {
+			t.Parallel()
+			h := sandboxtest.New(t, frozen+fmt.Sprintf("netrefer:\n  limits: {maxPayloadBytes: %d, maxEvents: 2500}\n", tc.limit))
+			tok := token(t, h, "")
+			body := "[" + strings.Repeat(" ", tc.limit) + "]"
+			res := h.Do("POST", "/netrefer/di/v1/deposits", sandboxtest.RawBody("application/json", []byte(body)),
+				sandboxtest.Header("Ocp-Apim-Subscription-Key", subKey), sandboxtest.Bearer(tok))
+			res.WantStatus(413)
+			res.WantJSON(tc.want)
+		})
+	}
 }
 
 func TestRateLimitAndQuota(t *testing.T) {
@@ -196,6 +261,28 @@ func TestRateLimitAndQuota(t *testing.T) {
 		tok = token(t, h, "")
 		ingest(h, tok, "registrations", reg("q3", "c3")).WantStatus(200)
 	})
+}
+
+// TestRateLimitPerSubscription: the primary and secondary keys of a
+// subscription share its rate-limit and quota counters; another client's
+// subscription has its own.
+func TestRateLimitPerSubscription(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozen+twoClients("  rateLimit: {calls: 2, renewalPeriodSeconds: 60}\n  quota: {calls: 3, renewalPeriodSeconds: 3600}\n", ", secondarykey"))
+	tok, otherTok := token(t, h, ""), otherToken(t, h)
+	call := func(key, tok, id string) *sandboxtest.Response {
+		return h.Do("POST", "/netrefer/di/v1/registrations", sandboxtest.JSONBody(reg(id, id)),
+			sandboxtest.Header("Ocp-Apim-Subscription-Key", key), sandboxtest.Bearer(tok))
+	}
+	call(subKey, tok, "a1").WantStatus(200)
+	call("secondarykey", tok, "a2").WantStatus(200)
+	call("secondarykey", tok, "a3").WantStatus(429).
+		WantJSON(`{"statusCode":429,"message":"Rate limit is exceeded. Try again in 60 seconds."}`)
+	call("otherkey", otherTok, "b1").WantStatus(200) // its own subscription
+	h.Admin("POST", "", "/clock", map[string]any{"advance": "60s"}, nil)
+	call("secondarykey", tok, "a3").WantStatus(200)
+	call(subKey, tok, "a4").WantStatus(403).
+		WantJSON(`{"statusCode":403,"message":"Out of call volume quota. Quota will be replenished in 00:59:00."}`)
 }
 
 func TestExpiredTokenFollowsSandboxClock(t *testing.T) {

@@ -150,3 +150,33 @@ func with(m map[string]any, kv ...any) map[string]any {
 }
 
 var _ = fmt.Sprint
+
+// twoClients is a netrefer section with the default client (keys: its own
+// subscription key plus extraKeys) and the client otherClient (key
+// "otherkey", brand 1); head holds other section lines such as rateLimit.
+func twoClients(head, extraKeys string) string {
+	return "netrefer:\n" + head + `  clients:
+    - clientId: ` + clientID + `
+      clientSecret: ` + secret + `
+      users: [{username: ` + username + `, password: ` + password + `}]
+      subscriptionKeys: [` + subKey + extraKeys + `]
+      brands: [1, 2]
+    - clientId: ` + otherClient + `
+      clientSecret: other-secret
+      users: [{username: other@sandbox.test, password: other-password}]
+      subscriptionKeys: [otherkey]
+      brands: [1]
+`
+}
+
+// otherToken gets an access token for otherClient.
+func otherToken(t testing.TB, h *sandboxtest.Harness) string {
+	t.Helper()
+	f := url.Values{"grant_type": {"password"}, "client_id": {otherClient}, "client_secret": {"other-secret"},
+		"username": {"other@sandbox.test"}, "password": {"other-password"}, "scope": {"api://" + otherClient + "/Events.Injestion"}}
+	var tr struct {
+		AccessToken string `json:"access_token"`
+	}
+	h.Do("POST", tokenPath, sandboxtest.FormBody(f)).WantStatus(200).JSON(&tr)
+	return tr.AccessToken
+}

@@ -44,6 +44,9 @@ type EventResult struct {
 func ingestHandler(k kind) sandbox.Handler {
 	return func(c *sandbox.Call) {
 		s := c.State.(*state)
+		if s.tooLarge(c) {
+			return
+		}
 		cl := s.keys[subscriptionKey(c.R)]
 		c.JSON(s.ingest(cl, k, c.R.Header.Get("Content-Type"), c.Body, c.Now()))
 	}
@@ -64,7 +67,6 @@ func (s *state) ingest(cl *client, k kind, contentType string, payload []byte, n
 		return http.StatusBadRequest, apimError{StatusCode: 400, Message: perr.msg}
 	}
 	events := make([]event, len(raws))
-	seen := make(map[string]int, len(raws))
 	for i, raw := range raws {
 		e := &events[i]
 		e.decode(k, raw, i)
@@ -73,24 +75,28 @@ func (s *state) ingest(cl *client, k kind, contentType string, payload []byte, n
 				"JSON with multiple structures is not processed: event %d is a '%s' event but this endpoint takes %s events.", i, shorten(e.EventType), k)}
 		}
 		e.checkStatic(cl.brands, now)
-		if e.EventID != "" {
-			if first, dup := seen[e.EventID]; dup {
-				e.fail(CodeDuplicateInBatch, fEventID, "eventId '%s' appears more than once in this payload (first at index %d).", shorten(e.EventID), first)
-			} else {
-				seen[e.EventID] = i
-			}
-		}
 	}
 	res := IngestResponse{Received: len(events), Results: make([]EventResult, len(events))}
 	st := cl.store
+	// An eventId is taken once an event carrying it is accepted: a copy
+	// after a rejected event is judged on its own, one after an accepted
+	// event is DI-1006 (DI-1005 when accepted in an earlier payload).
+	acceptedAt := make(map[string]int, len(events))
 	st.mu.Lock()
 	for i := range events {
 		e := &events[i]
 		r := &res.Results[i]
 		r.Index, r.EventID = i, e.EventID
+		if e.EventID != "" && e.ok(fEventID) {
+			if first, dup := acceptedAt[e.EventID]; dup {
+				e.fail(CodeDuplicateInBatch, fEventID, "eventId '%s' appears more than once in this payload (first accepted at index %d).", shorten(e.EventID), first)
+			}
+		}
 		var out outcome
 		if len(e.errs) == 0 {
-			out = st.apply(e)
+			if out = st.apply(e); len(e.errs) == 0 {
+				acceptedAt[e.EventID] = i
+			}
 		} else if e.EventID != "" && e.ok(fEventID) {
 			if _, done := st.processed[e.EventID]; done {
 				e.fail(CodeAlreadyProcessed, fEventID, "eventId '%s' was already processed.", shorten(e.EventID))

@@ -31,6 +31,8 @@ func TestEventValidation(t *testing.T) {
 		message string // expected message of the first error, when set
 	}{
 		{"registration ok", "registrations", reg("r-ok", "c2"), 200, "", ""},
+		{"registration empty bTag (organic)", "registrations", with(reg("r-bt", "c4"), "bTag", ""), 200, "", ""},
+		{"registration without bTag", "registrations", with(reg("r-nbt", "c5"), "bTag", nil), 400, "DI-1003 bTag", "bTag is required."},
 		{"missing eventId", "registrations", with(reg("x", "c3"), "eventId", nil), 400, "DI-1003 eventId", "eventId is required."},
 		{"null customerId", "registrations", with(reg("r-n", "c3"), "customerId", nil), 400, "DI-1003 customerId", ""},
 		{"empty customerId", "registrations", with(reg("r-e", "c3"), "customerId", ""), 400, "DI-1003 customerId", "customerId must not be empty."},
@@ -47,6 +49,7 @@ func TestEventValidation(t *testing.T) {
 			"DI-1009 currency; DI-1003 countryCode; DI-1008 brandId", ""},
 		{"already registered", "registrations", reg("r-again", "c1"), 400, "DI-1018 customerId", ""},
 		{"eventId already processed", "registrations", reg("base-r1", "c9"), 400, "DI-1005 eventId", "eventId 'base-r1' was already processed."},
+		{"already processed and invalid", "registrations", with(reg("base-r1", "c9"), "brandId", 9), 400, "DI-1008 brandId; DI-1005 eventId", ""},
 		{"customer update", "customers", map[string]any{"eventId": "u1", "customerId": "c1", "brandId": 1, "timestamp": "2026-11-22T09:30:00Z", "status": "SelfExcluded"}, 200, "", ""},
 		{"customer update bad status", "customers", map[string]any{"eventId": "u2", "customerId": "c1", "brandId": 1, "timestamp": "2026-11-22T09:30:00Z", "status": "Gone"}, 400, "DI-1023 status", ""},
 		{"update unknown customer", "customers", map[string]any{"eventId": "u3", "customerId": "nobody", "brandId": 1, "timestamp": "2026-11-22T09:30:00Z"}, 400, "DI-1007 customerId",
@@ -62,6 +65,8 @@ func TestEventValidation(t *testing.T) {
 			"depositMethod 84 is not a method id (0 to 83)."},
 		{"deposit existing id with amount", "deposits", dep("d-ex", "c1", "tx-d1", 7), 400, "DI-1020 transactionId", ""},
 		{"deposit on an activity id", "deposits", dep("d-wt", "c1", "tx-a1", 0), 400, "DI-1014 transactionId", "transactionId 'tx-a1' is an Activity, not a Deposit."},
+		{"withdrawal on a deposit id", "withdrawals", map[string]any{"eventId": "w-d", "customerId": "c1", "brandId": 1, "timestamp": "2026-11-22T09:30:00Z",
+			"transactionId": "tx-d1", "amount": 3, "currency": "EUR", "withdrawalMethod": 1}, 400, "DI-1014 transactionId", "transactionId 'tx-d1' is a Deposit, not a Withdrawal."},
 		{"withdrawal missing method", "withdrawals", map[string]any{"eventId": "w1", "customerId": "c1", "brandId": 1, "timestamp": "2026-11-22T09:30:00Z",
 			"transactionId": "tx-w1", "amount": 3, "currency": "EUR"}, 400, "DI-1003 withdrawalMethod", "withdrawalMethod is required."},
 		{"activity negative bonus", "activities", act("a-nb", "c1", "tx-nb", 1, 1, -1), 400, "DI-1012 bonus", ""},
@@ -283,11 +288,11 @@ func TestHostileValues(t *testing.T) {
 	long := strings.Repeat("é", 10000)
 	nested := strings.Repeat(`{"a":`, 5000) + "1" + strings.Repeat("}", 5000)
 	body := `[` +
-		`{"eventId":"ok","customerId":"c1","brandId":1,"timestamp":"2026-11-22T09:00:00Z","registrationDate":"2026-11-22T09:00:00Z","countryCode":"MT","currency":"EUR"},` +
-		`{"eventId":"` + long + `","customerId":"c2","brandId":1,"timestamp":"2026-11-22T09:00:00Z","registrationDate":"2026-11-22T09:00:00Z","countryCode":"MT","currency":"EUR"},` +
-		`{"eventId":"n","customerId":` + nested + `,"brandId":99999999999999999999999,"timestamp":"2026-11-22T09:00:00Z","registrationDate":"2026-11-22T09:00:00Z","countryCode":"MT","currency":"EUR"},` +
+		`{"eventId":"ok","customerId":"c1","brandId":1,"timestamp":"2026-11-22T09:00:00Z","registrationDate":"2026-11-22T09:00:00Z","countryCode":"MT","currency":"EUR","bTag":""},` +
+		`{"eventId":"` + long + `","customerId":"c2","brandId":1,"timestamp":"2026-11-22T09:00:00Z","registrationDate":"2026-11-22T09:00:00Z","countryCode":"MT","currency":"EUR","bTag":""},` +
+		`{"eventId":"n","customerId":` + nested + `,"brandId":99999999999999999999999,"timestamp":"2026-11-22T09:00:00Z","registrationDate":"2026-11-22T09:00:00Z","countryCode":"MT","currency":"EUR","bTag":""},` +
 		`{"eventId":"s","customerId":"c4","brandId":1.5,"timestamp":12,"registrationDate":true,"countryCode":["MT"],"currency":"EUR","bTag":"` + long + `"},` +
-		`{"eventId":"dup","customerId":"c5","customerId":"c6","brandId":1,"timestamp":"2026-11-22T09:00:00Z","registrationDate":"2026-11-22T09:00:00Z","countryCode":"MT","currency":"EUR","\u00e9\n":1}` +
+		`{"eventId":"dup","customerId":"c5","customerId":"c6","brandId":1,"timestamp":"2026-11-22T09:00:00Z","registrationDate":"2026-11-22T09:00:00Z","countryCode":"MT","currency":"EUR","bTag":"","\u00e9\n":1}` +
 		`]`
 	res := h.Do("POST", "/netrefer/di/v1/registrations", sandboxtest.JSONBody(body),
 		sandboxtest.Header("Ocp-Apim-Subscription-Key", subKey), sandboxtest.Bearer(tok))
@@ -339,7 +344,7 @@ func TestBatchResultsKeepRequestOrder(t *testing.T) {
 	}
 	last := r.Results[50]
 	if last.EventID != "o0" || len(last.Errors) != 1 || last.Errors[0].Code != "DI-1006" ||
-		last.Errors[0].Message != "eventId 'o0' appears more than once in this payload (first at index 0)." {
+		last.Errors[0].Message != "eventId 'o0' appears more than once in this payload (first accepted at index 0)." {
 		t.Fatalf("duplicate result %+v", last)
 	}
 }
@@ -436,5 +441,157 @@ func TestDefaultEventLimit(t *testing.T) {
 	res.JSON(&r)
 	if r.Received != 2500 || r.Rejected != 2500 || r.codes()[2499] != "DI-1003 eventId; DI-1003 customerId; DI-1003 brandId; DI-1003 timestamp; DI-1003 currency; DI-1003 transactionId; DI-1003 amount; DI-1003 depositMethod" {
 		t.Fatalf("received %d rejected %d last %q", r.Received, r.Rejected, r.codes()[2499])
+	}
+}
+
+// TestDuplicateEventIDsPerClient: eventIds are unique per client, across
+// endpoints and batches; another client (and another namespace) has its own.
+func TestDuplicateEventIDsPerClient(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozen+twoClients("", ""))
+	tokA, tokB := token(t, h, ""), otherToken(t, h)
+	post := func(key, tok, path string, body any) ingestResult {
+		res := h.Do("POST", "/netrefer/di/v1/"+path, sandboxtest.JSONBody(body),
+			sandboxtest.Header("Ocp-Apim-Subscription-Key", key), sandboxtest.Bearer(tok))
+		var r ingestResult
+		res.JSON(&r)
+		return r
+	}
+	steps := []struct {
+		name  string
+		key   string
+		tok   string
+		path  string
+		body  any
+		codes []string
+	}{
+		{"client A registers", subKey, tokA, "registrations", []any{reg("x1", "c1")}, []string{""}},
+		{"client B may use the same eventId", "otherkey", tokB, "registrations", []any{reg("x1", "c1")}, []string{""}},
+		{"client A: same eventId on another endpoint", subKey, tokA, "deposits", []any{dep("x1", "c1", "t1", 5)}, []string{"DI-1005 eventId"}},
+		{"client B: repeated in a later batch", "otherkey", tokB, "registrations", []any{reg("x2", "c2"), reg("x1", "c3")}, []string{"", "DI-1005 eventId"}},
+	}
+	for _, st := range steps {
+		if got := post(st.key, st.tok, st.path, st.body).codes(); !reflect.DeepEqual(got, st.codes) {
+			t.Fatalf("%s: codes %q, want %q", st.name, got, st.codes)
+		}
+	}
+	s := state(t, h, "")
+	if s.Clients[0].ProcessedEvents != 1 || s.Clients[1].ProcessedEvents != 2 || len(s.Clients[1].Customers) != 2 {
+		t.Fatalf("processed A %d, B %d (customers %d)", s.Clients[0].ProcessedEvents, s.Clients[1].ProcessedEvents, len(s.Clients[1].Customers))
+	}
+}
+
+// TestDuplicateWithinPayloadAfterRejection: an eventId counts as processed
+// only once an event carrying it was accepted, within a payload as across
+// payloads (provider doc §4: "an EventID already processed (in this batch or
+// any earlier one)"); a corrected copy after a rejected one goes through.
+func TestDuplicateWithinPayloadAfterRejection(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozen)
+	tok := token(t, h, "")
+	res := ingest(h, tok, "registrations", []any{
+		with(reg("p1", "c1"), "brandId", 9), // rejected: not processed
+		reg("p1", "c1"),                     // the corrected copy is accepted
+		reg("p1", "c2"),                     // now p1 was processed in this payload
+		with(reg("p2", "c3"), "countryCode", "ZZ"),
+		with(reg("p2", "c3"), "currency", "XYZ"), // both rejected, each for its own reason
+	}).WantStatus(207)
+	var r ingestResult
+	res.JSON(&r)
+	want := []string{"DI-1008 brandId", "", "DI-1006 eventId", "DI-1010 countryCode", "DI-1009 currency"}
+	if got := r.codes(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("codes %q, want %q", got, want)
+	}
+	if m := r.Results[2].Errors[0].Message; m != "eventId 'p1' appears more than once in this payload (first accepted at index 1)." {
+		t.Errorf("message %q", m)
+	}
+	s := state(t, h, "")
+	if s.Clients[0].ProcessedEvents != 1 || len(s.Clients[0].Customers) != 1 || s.Clients[0].Customers[0].CustomerID != "c1" {
+		t.Fatalf("state %+v", s.Clients[0])
+	}
+}
+
+// TestZeroAmountRules: what an event naming an existing transaction does,
+// by endpoint and values (provider doc §4: amount 0 re-sent on a deposit is a
+// Chargeback; an activity re-sent with turnover, grossRevenue and bonus all 0
+// is a BetVoid, with any of them non-zero a Correction), and the customer's
+// totals afterwards.
+func TestZeroAmountRules(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozen)
+	tok := token(t, h, "")
+	corr := func(id, cust, tx string, turnover, ggr, bonus any) map[string]any {
+		return map[string]any{"eventId": id, "customerId": cust, "brandId": 1, "timestamp": "2026-11-22T09:30:00Z",
+			"originalTransactionId": tx, "turnover": turnover, "grossRevenue": ggr, "bonus": bonus}
+	}
+	depCorr := func(id, cust, tx string, amount any) map[string]any {
+		return map[string]any{"eventId": id, "customerId": cust, "brandId": 1, "timestamp": "2026-11-22T09:30:00Z",
+			"originalTransactionId": tx, "amount": amount}
+	}
+	tests := []struct {
+		name      string
+		setup     string // "deposit" (amount 100) or "activity" (10, 2, 1)
+		path      string
+		event     func(cust string) map[string]any
+		interpret string
+		reversed  bool
+		totals    string
+	}{
+		{"deposit re-sent with 0", "deposit", "deposits", func(c string) map[string]any { return dep("z1", c, "t", 0) }, "Chargeback", true,
+			`{"deposits":0,"depositFees":0,"depositCount":0,"withdrawals":0,"withdrawalFees":0,"turnover":0,"grossRevenue":0,"bonus":0,"chargebacks":1,"betVoids":0}`},
+		{"deposit corrected to 0", "deposit", "deposit-corrections", func(c string) map[string]any { return depCorr("z1", c, "t", 0) }, "Chargeback", true,
+			`{"deposits":0,"depositFees":0,"depositCount":0,"withdrawals":0,"withdrawalFees":0,"turnover":0,"grossRevenue":0,"bonus":0,"chargebacks":1,"betVoids":0}`},
+		{"deposit corrected to 0.5", "deposit", "deposit-corrections", func(c string) map[string]any { return depCorr("z1", c, "t", 0.5) }, "", false,
+			`{"deposits":0.5,"depositFees":0,"depositCount":1,"withdrawals":0,"withdrawalFees":0,"turnover":0,"grossRevenue":0,"bonus":0,"chargebacks":0,"betVoids":0}`},
+		{"activity re-sent with zeros", "activity", "activities", func(c string) map[string]any { return act("z1", c, "t", 0, 0, 0) }, "BetVoid", true,
+			`{"deposits":0,"depositFees":0,"depositCount":0,"withdrawals":0,"withdrawalFees":0,"turnover":0,"grossRevenue":0,"bonus":0,"chargebacks":0,"betVoids":1}`},
+		{"activity re-sent, only bonus non-zero", "activity", "activities", func(c string) map[string]any { return act("z1", c, "t", 0, 0, 1) }, "Correction", false,
+			`{"deposits":0,"depositFees":0,"depositCount":0,"withdrawals":0,"withdrawalFees":0,"turnover":0,"grossRevenue":0,"bonus":1,"chargebacks":0,"betVoids":0}`},
+		{"activity re-sent, only GGR non-zero (negative)", "activity", "activities", func(c string) map[string]any { return act("z1", c, "t", 0, -3.5, 0) }, "Correction", false,
+			`{"deposits":0,"depositFees":0,"depositCount":0,"withdrawals":0,"withdrawalFees":0,"turnover":0,"grossRevenue":-3.5,"bonus":0,"chargebacks":0,"betVoids":0}`},
+		{"correction with zeros", "activity", "corrections", func(c string) map[string]any { return corr("z1", c, "t", 0, 0, 0) }, "BetVoid", true,
+			`{"deposits":0,"depositFees":0,"depositCount":0,"withdrawals":0,"withdrawalFees":0,"turnover":0,"grossRevenue":0,"bonus":0,"chargebacks":0,"betVoids":1}`},
+		{"correction, only turnover non-zero", "activity", "corrections", func(c string) map[string]any { return corr("z1", c, "t", 7, 0, 0) }, "", false,
+			`{"deposits":0,"depositFees":0,"depositCount":0,"withdrawals":0,"withdrawalFees":0,"turnover":7,"grossRevenue":0,"bonus":0,"chargebacks":0,"betVoids":0}`},
+	}
+	for i, tc := range tests {
+		// each case has its own customer and transaction; eventIds are prefixed
+		cust := fmt.Sprintf("z%d", i)
+		pre := func(m map[string]any) map[string]any {
+			m = with(m, "eventId", cust+"-"+m["eventId"].(string))
+			if _, ok := m["transactionId"]; ok {
+				m["transactionId"] = cust + "-t"
+			} else {
+				m["originalTransactionId"] = cust + "-t"
+			}
+			return m
+		}
+		ingest(h, tok, "registrations", reg(cust+"-r", cust)).WantStatus(200)
+		if tc.setup == "deposit" {
+			ingest(h, tok, "deposits", pre(dep("s", cust, "t", 100))).WantStatus(200)
+		} else {
+			ingest(h, tok, "activities", pre(act("s", cust, "t", 10, 2, 1))).WantStatus(200)
+		}
+		res := ingest(h, tok, tc.path, pre(tc.event(cust))).WantStatus(200)
+		var r ingestResult
+		res.JSON(&r)
+		if r.Results[0].InterpretedAs != tc.interpret {
+			t.Errorf("%s: interpretedAs %q, want %q", tc.name, r.Results[0].InterpretedAs, tc.interpret)
+		}
+		s := state(t, h, "")
+		for _, c := range s.Clients[0].Customers {
+			if c.CustomerID == cust && compact(c.Totals) != tc.totals {
+				t.Errorf("%s: totals\n got %s\nwant %s", tc.name, c.Totals, tc.totals)
+			}
+		}
+		for _, x := range s.Clients[0].Transactions {
+			if x.TransactionID == cust+"-t" && (x.Reversed != tc.reversed || len(x.History) != 2) {
+				t.Errorf("%s: reversed %v history %v", tc.name, x.Reversed, x.History)
+			}
+		}
+		// after a full reversal nothing more is accepted for the transaction
+		if tc.reversed {
+			ingest(h, tok, tc.path, pre(with(tc.event(cust), "eventId", "again"))).WantStatus(400)
+		}
 	}
 }

@@ -53,6 +53,13 @@ func isLogin(c *sandbox.Call) bool {
 	return false
 }
 
+// isTokenPath reports whether a request path (namespace prefix included) is
+// the token endpoint, which routing did not match because of its method.
+func isTokenPath(p string) bool {
+	i := strings.Index(p, "/netrefer/login/")
+	return i >= 0 && strings.HasSuffix(p, "/oauth2/v2.0/token") && strings.Count(p[i+len("/netrefer/login/"):], "/") == 3
+}
+
 // writeError renders core failures the way the real hosts do: APIM's
 // {"statusCode","message"} for the gateway (404 for unknown operations and
 // wrong methods alike), Azure AD's error body for the token service.
@@ -63,7 +70,7 @@ func writeError(c *sandbox.Call, e *sandbox.Error) {
 		case sandbox.ErrInvalidRequest:
 			st.writeAAD(c, 400, "invalid_request", 90014, "The request is malformed: "+e.Message)
 		case sandbox.ErrBodyTooLarge:
-			st.writeAAD(c, 413, "invalid_request", 90014, fmt.Sprintf("The request body exceeds %d bytes.", e.Limit))
+			st.writeAAD(c, 413, "invalid_request", 90014, fmt.Sprintf("The request body exceeds %d bytes.", st.cfg.Limits.MaxPayloadBytes))
 		case sandbox.ErrThrottled:
 			c.W.Header().Set("Retry-After", fmt.Sprint(e.RetryAfter))
 			st.writeAAD(c, 429, "temporarily_unavailable", 90055, "The request was throttled. Please try again later.")
@@ -77,11 +84,27 @@ func writeError(c *sandbox.Call, e *sandbox.Error) {
 		return
 	}
 	c.W.Header().Del("Allow")
+	// (OPTIONS, which Azure AD answers as a CORS preflight, is not emulated.)
+	if e.Kind == sandbox.ErrMethodNotAllowed && st != nil && c.R.Method != http.MethodOptions && isTokenPath(c.R.URL.Path) {
+		st.writeAAD(c, http.StatusBadRequest, "invalid_request", 900561,
+			fmt.Sprintf("The endpoint only accepts POST, OPTIONS requests. Received a %s request.", shorten(c.R.Method)))
+		return
+	}
 	switch e.Kind {
 	case sandbox.ErrNotFound, sandbox.ErrMethodNotAllowed:
 		writeAPIM(c, http.StatusNotFound, msgNotFound)
 	case sandbox.ErrBodyTooLarge:
-		writeAPIM(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("Request payload exceeds the maximum allowed size of %d bytes (900 KB).", e.Limit))
+		// The configured limit, not e.Limit: the core's cap is a multiple
+		// of it (see state.MaxBodyBytes).
+		limit := e.Limit
+		if st != nil {
+			limit = st.cfg.Limits.MaxPayloadBytes
+		}
+		size := fmt.Sprintf("%d bytes", limit)
+		if limit%1024 == 0 {
+			size += fmt.Sprintf(" (%d KB)", limit/1024)
+		}
+		writeAPIM(c, http.StatusRequestEntityTooLarge, "Request payload exceeds the maximum allowed size of "+size+".")
 	case sandbox.ErrInvalidRequest:
 		writeAPIM(c, http.StatusBadRequest, e.Message)
 	case sandbox.ErrThrottled:

@@ -212,6 +212,11 @@ func (s *clientStore) addPayment(c *customer, e *event, typ txType) {
 
 func (s *clientStore) withdrawal(c *customer, e *event) outcome {
 	if t := s.txs[e.TransactionID]; t != nil {
+		if t.Type != txWithdrawal {
+			// as for deposits and activities: the id names another type
+			e.fail(CodeOriginalWrongType, fTransactionID, "transactionId '%s' is %s, not a Withdrawal.", shorten(e.TransactionID), withArticle(txTypeNames[t.Type]))
+			return ""
+		}
 		e.fail(CodeTransactionExists, fTransactionID, "transactionId '%s' already exists; withdrawals cannot be corrected.", shorten(e.TransactionID))
 		return ""
 	}

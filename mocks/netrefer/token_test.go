@@ -84,21 +84,7 @@ func TestTokenErrors(t *testing.T) {
 			t.Parallel()
 			res := h.Do("POST", "/netrefer/login/"+tc.tenant+"/oauth2/v2.0/token", tc.body)
 			res.WantStatus(tc.status)
-			for k, v := range map[string]string{"Cache-Control": "no-store, no-cache", "Pragma": "no-cache", "Content-Type": "application/json; charset=utf-8"} {
-				if got := res.Header.Get(k); got != v {
-					t.Errorf("%s = %q, want %q", k, got, v)
-				}
-			}
-			var e struct {
-				Error         string `json:"error"`
-				Description   string `json:"error_description"`
-				Codes         []int  `json:"error_codes"`
-				Timestamp     string `json:"timestamp"`
-				TraceID       string `json:"trace_id"`
-				CorrelationID string `json:"correlation_id"`
-				URI           string `json:"error_uri"`
-			}
-			res.JSON(&e)
+			e := aadAnswer(t, res)
 			if e.Error != tc.error || len(e.Codes) != 1 || e.Codes[0] != tc.code {
 				t.Fatalf("error %q codes %v, want %q [%d]", e.Error, e.Codes, tc.error, tc.code)
 			}
@@ -114,6 +100,56 @@ func TestTokenErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// aadBody is Azure AD's error body.
+type aadBody struct {
+	Error         string `json:"error"`
+	Description   string `json:"error_description"`
+	Codes         []int  `json:"error_codes"`
+	Timestamp     string `json:"timestamp"`
+	TraceID       string `json:"trace_id"`
+	CorrelationID string `json:"correlation_id"`
+	URI           string `json:"error_uri"`
+}
+
+// aadAnswer checks the headers Azure AD sends with every token-service
+// answer and decodes the error body.
+func aadAnswer(t *testing.T, res *sandboxtest.Response) aadBody {
+	t.Helper()
+	for k, v := range map[string]string{"Cache-Control": "no-store, no-cache", "Pragma": "no-cache", "Content-Type": "application/json; charset=utf-8"} {
+		if got := res.Header.Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	var e aadBody
+	res.JSON(&e)
+	return e
+}
+
+// TestTokenEndpointWrongMethod: Azure AD answers another method than POST
+// on the token endpoint with its own 400 AADSTS900561, not APIM's 404.
+func TestTokenEndpointWrongMethod(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozen)
+	for _, method := range []string{"GET", "PUT", "DELETE", "PATCH"} {
+		t.Run(method, func(t *testing.T) {
+			t.Parallel()
+			res := h.Do(method, tokenPath, nil)
+			res.WantStatus(400)
+			e := aadAnswer(t, res)
+			if a := res.Header.Get("Allow"); a != "" {
+				t.Errorf("Allow = %q", a)
+			}
+			want := "AADSTS900561: The endpoint only accepts POST, OPTIONS requests. Received a " + method + " request.\r\nTrace ID: " + e.TraceID + "\r\n"
+			if e.Error != "invalid_request" || len(e.Codes) != 1 || e.Codes[0] != 900561 || !strings.HasPrefix(e.Description, want) ||
+				e.URI != "https://login.microsoftonline.com/error?code=900561" {
+				t.Fatalf("answer %+v\nwant description prefix %q", e, want)
+			}
+		})
+	}
+	// A wrong method on the ingestion API stays APIM's 404.
+	h.Do("GET", "/netrefer/di/v1/deposits", nil).WantStatus(404).WantJSON(`{"statusCode":404,"message":"Resource not found"}`)
 }
 
 func TestTokenCorrelationIDEchoed(t *testing.T) {
