@@ -260,6 +260,29 @@ func TestNamespaceLimitAndIdleEviction(t *testing.T) {
 	}
 }
 
+func TestBusyNamespacesAreNotEvicted(t *testing.T) {
+	t.Parallel()
+	sc, probs := sandbox.LoadScenario("t", []byte(echoScenario+"  busy: true\n"))
+	if probs != nil {
+		t.Fatal(probs)
+	}
+	srv, err := sandbox.New(sandbox.Config{Scenario: sc, NamespaceIdle: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if _, err := srv.Namespace("pending-work"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(60 * time.Millisecond)
+	if n := srv.EvictIdle(); n != 0 {
+		t.Fatalf("evicted %d busy namespaces", n)
+	}
+	if !strings.Contains(strings.Join(srv.NamespaceNames(), ","), "pending-work") {
+		t.Fatal("busy namespace is gone")
+	}
+}
+
 func TestTooManyNamespacesIs503(t *testing.T) {
 	t.Parallel()
 	sc, _ := sandbox.LoadScenario("t", []byte(echoScenario))

@@ -21,6 +21,8 @@ type echoConfig struct {
 	Greeting     string `yaml:"greeting" json:"greeting"`
 	MaxBodyBytes int64  `yaml:"maxBodyBytes" json:"maxBodyBytes"`
 	Limit        int    `yaml:"limit" json:"limit"`
+	// Busy makes the state report pending background work.
+	Busy bool `yaml:"busy" json:"busy"`
 }
 
 func (c *echoConfig) Validate() []scenario.Problem {
@@ -51,6 +53,8 @@ func (s *echoState) Snapshot() any {
 }
 
 func (s *echoState) MaxBodyBytes() int64 { return s.cfg.MaxBodyBytes }
+
+func (s *echoState) Busy() bool { return s.cfg.Busy }
 
 func (s *echoState) Close() {
 	s.mu.Lock()

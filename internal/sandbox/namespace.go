@@ -83,13 +83,31 @@ func (ns *Namespace) build(sc *Scenario) (*world, error) {
 	return w, nil
 }
 
+// close stops the world's clock and closes every provider state at once, so
+// that shutdown takes as long as the slowest one, not the sum of all.
 func (w *world) close() {
 	w.clock.Close()
+	var wg sync.WaitGroup
 	for _, st := range w.states {
 		if c, ok := st.(Closer); ok {
-			c.Close()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c.Close()
+			}()
 		}
 	}
+	wg.Wait()
+}
+
+// busy reports whether a provider has background work pending.
+func (w *world) busy() bool {
+	for _, st := range w.states {
+		if b, ok := st.(Busy); ok && b.Busy() {
+			return true
+		}
+	}
+	return false
 }
 
 // Reset rebuilds the namespace from sc (or from its current scenario when sc
@@ -180,7 +198,8 @@ func (s *Server) namespace(name string) (*Namespace, error) {
 }
 
 // evictIdleLocked closes namespaces unused for longer than the idle limit.
-// The default namespace is never evicted.
+// The default namespace is never evicted, nor is one with callbacks still
+// pending (the provider doc promises they survive while the sandbox runs).
 func (s *Server) evictIdleLocked(now time.Time) int {
 	set := &s.spaces
 	n := 0
@@ -188,9 +207,9 @@ func (s *Server) evictIdleLocked(now time.Time) int {
 		if name == DefaultNamespace {
 			continue
 		}
-		if now.Sub(time.Unix(0, ns.lastUsed.Load())) >= set.idle {
+		if now.Sub(time.Unix(0, ns.lastUsed.Load())) >= set.idle && !ns.world.Load().busy() {
 			delete(set.byID, name)
-			ns.close()
+			go ns.close() // may wait for callbacks in flight; not under the lock
 			n++
 			s.log.Info("namespace evicted after idling", "namespace", name, "idle", set.idle)
 		}

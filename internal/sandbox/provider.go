@@ -110,6 +110,13 @@ type Closer interface {
 	Close()
 }
 
+// Busy is implemented by provider state that has work pending in the
+// background (callbacks not yet delivered). A busy namespace is not evicted
+// for idling: its pending work would be lost.
+type Busy interface {
+	Busy() bool
+}
+
 // BodyLimiter lets provider state set its own request body limit, answered
 // with ErrBodyTooLarge through the provider's WriteError.
 type BodyLimiter interface {

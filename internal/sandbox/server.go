@@ -95,10 +95,22 @@ func (s *Server) Close() {
 	s.stopOnce.Do(func() {
 		close(s.stop)
 		s.spaces.mu.Lock()
-		defer s.spaces.mu.Unlock()
+		live := make([]*Namespace, 0, len(s.spaces.byID))
 		for _, ns := range s.spaces.byID {
-			ns.close()
+			live = append(live, ns)
 		}
+		s.spaces.mu.Unlock()
+		// In parallel: each may wait up to its provider's shutdown deadline
+		// for callbacks in flight, and they should not add up.
+		var wg sync.WaitGroup
+		for _, ns := range live {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ns.close()
+			}()
+		}
+		wg.Wait()
 	})
 }
 

@@ -395,6 +395,9 @@ func (s *state) Callbacks() []any {
 func (s *state) MaxBodyBytes() int64 { return s.cfg.MaxBodyBytes }
 
 // Close stops the status paths and waits for pingbacks in flight.
+// Busy keeps the namespace from idle eviction while pingbacks are pending.
+func (s *state) Busy() bool { return s.disp.Pending() > 0 }
+
 func (s *state) Close() {
 	s.mu.Lock()
 	s.closed = true
