@@ -72,6 +72,7 @@ func TestDataGiftingAuthentication(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			h := h.With(t)
 			var res *sandboxtest.Response
 			if tc.body != "" {
 				res = h.Do("POST", "/centili"+txPath, sandboxtest.JSONBody(tc.body), tc.opts...)
@@ -195,6 +196,7 @@ func TestAssignBusinessErrors(t *testing.T) {
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			h := h.With(t)
 			clientID := fmt.Sprintf("err-%d", i)
 			h.Do("POST", "/centili"+txPath, txBody(tc.key, tc.msisdn, clientID, tc.amount), tok).WantStatus(tc.status).WantJSON(tc.wantBody)
 			again := h.Do("POST", "/centili"+txPath, txBody(tc.key, tc.msisdn, clientID, tc.amount), tok).WantStatus(tc.status)
@@ -258,6 +260,7 @@ func TestMagicMsisdnsOfDefaultScenario(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.msisdn, func(t *testing.T) {
+			h := h.With(t)
 			res := h.Do("POST", "/centili"+txPath, txBody(serviceKey, tc.msisdn, "magic-"+tc.msisdn, 500), tok).WantStatus(422)
 			var e apiError
 			res.JSON(&e)
@@ -464,6 +467,7 @@ func TestListings(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			h := h.With(t)
 			h.Do("GET", "/centili"+tc.path, nil, tc.opt).WantStatus(tc.status).WantJSON(tc.body)
 		})
 	}
@@ -537,6 +541,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			h := h.With(t)
 			res := h.Do(tc.method, "/centili"+tc.path, tc.body, tok).WantStatus(tc.status)
 			wantType := "VALIDATION_ERROR"
 			if tc.status == 413 {
@@ -574,6 +579,7 @@ func TestUnknownRoutesUseTheRightShape(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			h := h.With(t)
 			res := h.Do(tc.method, tc.path, nil).WantStatus(tc.status)
 			res.WantJSON(tc.body)
 			if res.Header.Get("Allow") != tc.allow {
@@ -623,6 +629,7 @@ func TestFaultAnswersAreNative(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			h := h.With(t)
 			res := h.Do(tc.method, "/centili"+tc.path, tc.body, tok, sandboxtest.Header("Prefer", fmt.Sprintf("status=%d", tc.status))).WantStatus(tc.status)
 			res.WantJSON(tc.want)
 			if got := res.Header.Get("WWW-Authenticate"); got != tc.challenge {

@@ -84,6 +84,7 @@ func TestTokenErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			h := h.With(t)
 			res := h.Do("POST", "/centili"+tc.path, tc.body, tc.opts...)
 			res.WantStatus(tc.wantStatus)
 			res.WantJSON(tc.wantBody)
@@ -178,6 +179,7 @@ func TestTokenSuccess(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			h := h.With(t)
 			res := h.Do("POST", tc.mount+tc.path, sandboxtest.FormBody(tc.form), tc.opts...)
 			res.WantStatus(200)
 			if res.Header.Get("Cache-Control") != "no-store" || res.Header.Get("Pragma") != "no-cache" {
@@ -307,6 +309,7 @@ func TestDiscoveryCertsAndRealmInfo(t *testing.T) {
 	h := sandboxtest.New(t, frozenScenario)
 	for _, base := range []string{"/centili/realms/api", "/centili/auth/realms/api", "/ns/demo/centili/realms/api", "/ns/demo/centili/auth/realms/api"} {
 		t.Run(base, func(t *testing.T) {
+			h := h.With(t)
 			var d struct {
 				Issuer        string   `json:"issuer"`
 				TokenEndpoint string   `json:"token_endpoint"`

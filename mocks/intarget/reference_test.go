@@ -68,6 +68,7 @@ func TestReferenceErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			h := h.With(t)
 			res := h.Do("GET", "/intarget/api/users?"+tc.query, nil, tc.opts...).WantStatus(tc.status)
 			if tc.body != "" {
 				res.WantJSON(tc.body)
@@ -98,6 +99,7 @@ func TestEveryEntityBothFormats(t *testing.T) {
 	const wide = "from=2026-03-10+00:00:00&to=2026-03-10+12:00:00"
 	for _, e := range contract.Entities {
 		t.Run(e.Name, func(t *testing.T) {
+			h := h.With(t)
 			csvRes := h.Do("GET", "/intarget"+e.Path+"?"+wide, nil, basic()).WantStatus(200)
 			if ct := csvRes.Header.Get("Content-Type"); ct != "text/csv; charset=utf-8" {
 				t.Fatalf("Content-Type = %q", ct)

@@ -81,6 +81,7 @@ func TestSendChecksInNetfinityOrder(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			h := h.With(t)
 			res := h.Do("POST", sendPath, tc.body, tc.opts...).WantStatus(tc.status)
 			if tc.wantRaw != "" && string(res.Body) != tc.wantRaw {
 				t.Errorf("body = %q\nwant   %q", res.Body, tc.wantRaw)
@@ -110,6 +111,7 @@ func TestUnknownRouteAndMethodAreLaravel(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			h := h.With(t)
 			res := h.Do(tc.method, tc.path, nil, jsonHeaders("tok")...).WantStatus(tc.status)
 			if string(res.Body) != tc.want {
 				t.Errorf("body = %q, want %q", res.Body, tc.want)
@@ -162,6 +164,7 @@ func TestValidationIsLaravelExact(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			h := h.With(t)
 			res := h.Do("POST", sendPath, sandboxtest.JSONBody(tc.body), jsonHeaders("tok")...)
 			if tc.want == "" {
 				res.WantStatus(200)
@@ -290,6 +293,7 @@ func TestForwardedForFromTrustedProxy(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			h := h.With(t)
 			opts := jsonHeaders("foreign")
 			for _, v := range tc.xff {
 				v := v
@@ -319,6 +323,7 @@ func TestSandboxFaultsAnswerInLaravelShape(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.prefer, func(t *testing.T) {
+			h := h.With(t)
 			res := h.Do("POST", sendPath, valid, append(jsonHeaders("tok"), sandboxtest.Header("Prefer", tc.prefer))...).WantStatus(tc.status)
 			if string(res.Body) != tc.body {
 				t.Errorf("body %q, want %q", res.Body, tc.body)

@@ -127,6 +127,7 @@ netrefer:
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			h := h.With(t)
 			res := h.Do(tc.method, tc.path, body, tc.opts...)
 			res.WantStatus(tc.status)
 			if tc.want != "" {

@@ -267,6 +267,7 @@ func TestWholePayloadErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			h := h.With(t)
 			res := h.Do("POST", "/netrefer/di/v1/registrations", sandboxtest.RawBody(tc.ctype, []byte(tc.body)),
 				sandboxtest.Header("Ocp-Apim-Subscription-Key", subKey), sandboxtest.Bearer(tok))
 			res.WantStatus(tc.status)

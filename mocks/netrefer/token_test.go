@@ -82,6 +82,7 @@ func TestTokenErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			h := h.With(t)
 			res := h.Do("POST", "/netrefer/login/"+tc.tenant+"/oauth2/v2.0/token", tc.body)
 			res.WantStatus(tc.status)
 			e := aadAnswer(t, res)
@@ -135,6 +136,7 @@ func TestTokenEndpointWrongMethod(t *testing.T) {
 	for _, method := range []string{"GET", "PUT", "DELETE", "PATCH"} {
 		t.Run(method, func(t *testing.T) {
 			t.Parallel()
+			h := h.With(t)
 			res := h.Do(method, tokenPath, nil)
 			res.WantStatus(400)
 			e := aadAnswer(t, res)
