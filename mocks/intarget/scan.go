@@ -162,7 +162,9 @@ func (w *world) scan(ent *contract.Entity, q *query, emit emitFunc) {
 		}
 	case contract.Bets, contract.BetSelections:
 		b0, b1 := w.buckets(q.from, q.to, q.vis, spanBet)
-		for b := max(b0, 1); b <= b1 && actors && c.EventsPerHour > 0; b++ {
+		// bets start in bucket 2: they pick events of earlier buckets, and
+		// events start in bucket 1
+		for b := max(b0, 2); b <= b1 && actors && c.EventsPerHour > 0; b++ {
 			for i := 0; i < c.BetsPerHour; i++ {
 				f = w.faker(f, streamBets, b, i)
 				bt := w.bet(f, b, i)

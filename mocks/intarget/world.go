@@ -390,7 +390,7 @@ func (w *world) fillBet(f *gofakeit.Faker, b int64, bt *bet) {
 	}
 	ratio := 1.0
 	for j := 0; j < n; j++ {
-		back := b
+		back := b - 1 // events exist from bucket 1 on
 		if back > 24 {
 			back = 24
 		}
