@@ -268,6 +268,8 @@ func TestVerifierUsageAndConnectionErrors(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	addr := srv.URL
 	srv.Close() // nothing listens there any more
+	live := httptest.NewServer(http.NotFoundHandler())
+	defer live.Close()
 	if _, err := verify.Run(context.Background(), verify.Options{BaseURL: addr}); err == nil {
 		t.Error("an unreachable API did not give an error")
 	} else if _, ok := err.(*verify.ConnError); !ok {
@@ -280,6 +282,9 @@ func TestVerifierUsageAndConnectionErrors(t *testing.T) {
 		{"--base-url", "http://127.0.0.1:1", "--from", "yesterday"},
 		{"--base-url", "http://127.0.0.1:1", "--paths", "players=/x"},
 		{"--base-url", "http://127.0.0.1:1", "--format", "xml"},
+		// sub-second windows cannot be written as YYYY-MM-DD HH:MM:SS (live API)
+		{"--base-url", live.URL, "--window", "1500ms", "--no-progress"},
+		{"--base-url", live.URL, "--from", "2026-03-10T09:00:00.5Z", "--to", "2026-03-10T12:00:00Z", "--no-progress"},
 		{"--base-url", addr, "--no-progress"},
 		{"--nope"},
 	}
@@ -352,6 +357,8 @@ func TestAdminVerify(t *testing.T) {
 		{`{"window": "soon"}`, `window \"soon\" is not a Go duration`},
 		{`{"from": "yesterday"}`, `from \"yesterday\" is neither`},
 		{`{"from": "2026-01-01 00:00:00", "to": "2026-03-01 00:00:00"}`, "at most 48 windows"},
+		{`{"from": "2026-03-01 00:00:00"}`, "at most 48 windows"},
+		{`{"window": "1ns"}`, "must be whole seconds"},
 		{`[1,2]`, "cannot unmarshal"},
 		{`{"baseUrl": "ftp://x"}`, "is not an http(s) URL"},
 	} {

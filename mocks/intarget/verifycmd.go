@@ -82,7 +82,17 @@ func adminVerify(ns *sandbox.Namespace, w http.ResponseWriter, r *http.Request) 
 	if win <= 0 {
 		win = verify.DefaultWindow
 	}
-	if !o.From.IsZero() && !o.To.IsZero() && o.To.Sub(o.From)/win > adminMaxWindows {
+	// the bound applies to the range Run will pull, defaults included
+	if o.Now.IsZero() {
+		o.Now = time.Now().UTC()
+	}
+	if o.To.IsZero() {
+		o.To = o.Now.Truncate(win)
+	}
+	if o.From.IsZero() {
+		o.From = o.To.Add(-6 * win)
+	}
+	if o.To.Sub(o.From) > adminMaxWindows*win {
 		sandbox.WriteProblem(w, http.StatusBadRequest, "Invalid verify request", fmt.Sprintf("at most %d windows per run from the admin API; use the CLI for longer runs", adminMaxWindows))
 		return
 	}

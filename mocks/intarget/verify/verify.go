@@ -127,6 +127,9 @@ func (o *Options) normalize() error {
 	if o.Window <= 0 {
 		o.Window = DefaultWindow
 	}
+	if o.Window%time.Second != 0 || o.From.Nanosecond() != 0 || o.To.Nanosecond() != 0 {
+		return fmt.Errorf("%w: --window, --from and --to must be whole seconds (InTarget's timestamps have none smaller)", ErrUsage)
+	}
 	if o.Now.IsZero() {
 		o.Now = time.Now().UTC()
 	}
