@@ -66,6 +66,8 @@ func TestReferenceErrors(t *testing.T) {
 		{"over the maximum", "from=2026-03-01+00:00:00&to=2026-03-03+00:00:01", []sandboxtest.Option{basic()}, 400,
 			`{"error":"invalid_window","message":"the window is 48h0m1s long; at most 48h0m0s is allowed"}`},
 		{"bad format", window1 + "&format=xml", []sandboxtest.Option{basic()}, 400, ""},
+		{"undecodable from", "from=2026-03-10%zz09:00:00&to=2026-03-10+11:00:00", []sandboxtest.Option{basic()}, 400,
+			`{"error":"invalid_window","message":"the query string cannot be decoded: invalid URL escape \"%zz\""}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
