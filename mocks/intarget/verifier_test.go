@@ -84,25 +84,29 @@ func TestVerifierCatchesEachFault(t *testing.T) {
 		{"plusNotDecoded: true", "transport.plus-space"},
 		{"decreasingTimestamps: true", "window.monotonic"},
 		{"missingColumn: users.registered_at", "format.required"},
+		{"missingColumn: sport-events.modified_at", "format.required"},
+		{"missingColumn: bet-selections.event_id", "format.required"},
 		{"lateRows: 15m", "window.late-rows"},
 		{"duplicateRows: true", "window.duplicates"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.want, func(t *testing.T) {
-			t.Parallel()
-			h := sandboxtest.New(t, scenario("  faults: {"+tc.fault+"}\n"))
-			rep := verifySandbox(t, h, nil)
-			if !reflect.DeepEqual(rep.Failed, []string{tc.want}) {
-				var b strings.Builder
-				rep.WriteText(&b)
-				t.Fatalf("failed checks = %v, want [%s]\n%s", rep.Failed, tc.want, b.String())
-			}
-			for _, r := range rep.Results {
-				if r.Status == "fail" && (len(r.Findings) == 0 || r.Findings[0].Request == "" || r.Findings[0].Entity == "") {
-					t.Errorf("finding of %s/%s does not name its request: %+v", r.Check, r.Entity, r.Findings)
+		for _, format := range []string{"csv", "json"} {
+			t.Run(tc.want+"/"+format, func(t *testing.T) {
+				t.Parallel()
+				h := sandboxtest.New(t, scenario("  faults: {"+tc.fault+"}\n"))
+				rep := verifySandbox(t, h, func(o *verify.Options) { o.Format = format })
+				if !reflect.DeepEqual(rep.Failed, []string{tc.want}) {
+					var b strings.Builder
+					rep.WriteText(&b)
+					t.Fatalf("failed checks = %v, want [%s]\n%s", rep.Failed, tc.want, b.String())
 				}
-			}
-		})
+				for _, r := range rep.Results {
+					if r.Status == "fail" && (len(r.Findings) == 0 || r.Findings[0].Request == "" || r.Findings[0].Entity == "") {
+						t.Errorf("finding of %s/%s does not name its request: %+v", r.Check, r.Entity, r.Findings)
+					}
+				}
+			})
+		}
 	}
 }
 
