@@ -78,21 +78,12 @@ func adminVerify(ns *sandbox.Namespace, w http.ResponseWriter, r *http.Request) 
 	if o.BaseURL == "" {
 		selfTarget(ns, r, &o)
 	}
-	win := o.Window
-	if win <= 0 {
-		win = verify.DefaultWindow
-	}
 	// the bound applies to the range Run will pull, defaults included
-	if o.Now.IsZero() {
-		o.Now = time.Now().UTC()
+	if err := o.Normalize(); err != nil {
+		sandbox.WriteProblem(w, http.StatusBadRequest, "Invalid verify request", err.Error())
+		return
 	}
-	if o.To.IsZero() {
-		o.To = o.Now.Truncate(win)
-	}
-	if o.From.IsZero() {
-		o.From = o.To.Add(-6 * win)
-	}
-	if o.To.Sub(o.From) > adminMaxWindows*win {
+	if o.To.Sub(o.From) > adminMaxWindows*o.Window {
 		sandbox.WriteProblem(w, http.StatusBadRequest, "Invalid verify request", fmt.Sprintf("at most %d windows per run from the admin API; use the CLI for longer runs", adminMaxWindows))
 		return
 	}

@@ -732,7 +732,7 @@ func (rn *runner) crossFeed() {
 		}
 		rn.rep.add(Finding{Check: checkXref, Entity: ref.Entity, Request: rn.refs[k][missing[0]].url, Rows: rows,
 			Message: fmt.Sprintf("%d %s values have no row in %s between %s and %s", len(missing), ref.Column, ref.Target,
-				contract.FormatTime(rn.o.From.Add(-rn.o.Lookback)), contract.FormatTime(rn.o.Now.Add(24*time.Hour)))})
+				contract.FormatTime(rn.o.From.Add(-max(rn.o.Lookback, 0))), contract.FormatTime(rn.o.Now.Add(24*time.Hour)))})
 	}
 }
 

@@ -103,6 +103,10 @@ type runner struct {
 
 type refSample struct{ url, row string }
 
+// Normalize validates the options and fills in the defaults Run uses
+// (Run calls it too; calling it first lets a caller bound the range).
+func (o *Options) Normalize() error { return o.normalize() }
+
 func (o *Options) normalize() error {
 	if o.BaseURL == "" {
 		return fmt.Errorf("%w: --base-url is required", ErrUsage)
@@ -163,9 +167,7 @@ func (o *Options) normalize() error {
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = DefaultMaxBytes
 	}
-	if o.Lookback < 0 {
-		o.Lookback = 0
-	} else if o.Lookback == 0 {
+	if o.Lookback == 0 { // negative (no look-back) stays so, normalize twice is harmless
 		o.Lookback = DefaultLookback
 	}
 	return nil
