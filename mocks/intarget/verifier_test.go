@@ -348,6 +348,13 @@ func TestAdminVerify(t *testing.T) {
 	if !rep.Conformant || !strings.HasSuffix(rep.BaseURL, "/intarget") || rep.Rows == 0 {
 		t.Fatalf("self-verification: conformant=%v base=%s rows=%d failed=%v", rep.Conformant, rep.BaseURL, rep.Rows, rep.Failed)
 	}
+	// The Host header names the server as the client saw it (a published
+	// port, a proxy); the run reaches the API through the listener instead.
+	proxied := h.Do("POST", "/__sandbox/intarget/verify", sandboxtest.JSONBody(`{}`),
+		func(r *http.Request) { r.Host = "127.0.0.1:1" }).WantStatus(200)
+	if err := json.Unmarshal(proxied.Body, &rep); err != nil || !rep.Conformant || strings.Contains(rep.BaseURL, "127.0.0.1:1/") {
+		t.Fatalf("behind a proxy: %v conformant=%v base=%s", err, rep.Conformant, rep.BaseURL)
+	}
 	// A namespace with a fault: its own reference API, through its prefix.
 	var nsRep verify.Report
 	h.Admin("PUT", "ci-1", "/scenario", nil, nil)

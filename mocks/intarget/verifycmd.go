@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"time"
 
@@ -119,7 +120,14 @@ func selfTarget(ns *sandbox.Namespace, r *http.Request, o *verify.Options) {
 	if ns.Name != "default" {
 		prefix = "/ns/" + ns.Name
 	}
-	o.BaseURL = scheme + "://" + r.Host + prefix + "/intarget"
+	// the address the request arrived on: the Host header names the server
+	// as the client saw it (a published Docker port, a proxy), which the
+	// sandbox itself may not reach, and a client could point it anywhere
+	host := r.Host
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && a != nil {
+		host = a.String()
+	}
+	o.BaseURL = scheme + "://" + host + prefix + "/intarget"
 	if st, ok := ns.State("intarget"); ok {
 		a := st.(*state).cfg.Auth
 		if o.AuthBasic == "" && o.AuthHeader == "" {
