@@ -467,3 +467,64 @@ func TestVerifierToleratesRowsMovingForward(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifierSessionsInEachWindow: a session whose actions span two
+// windows must be in both (InTarget selects sessions with any action in the
+// window). A stub that selects sessions by their start only fails
+// games.spanning; one that follows the rule passes.
+func TestVerifierSessionsInEachWindow(t *testing.T) {
+	t.Parallel()
+	layout := "2006-01-02 15:04:05"
+	day := clockTime.Add(-3 * time.Hour) // 09:00
+	sessions := [][]time.Time{           // action times; the first is a bet, the rest wins
+		{day.Add(50 * time.Minute), day.Add(70 * time.Minute)}, // 09:50, 10:10: spans 10:00
+		{day.Add(20 * time.Minute), day.Add(25 * time.Minute)},
+		{day.Add(80 * time.Minute), day.Add(100 * time.Minute)},
+	}
+	for _, tc := range []struct {
+		name   string
+		byAny  bool
+		failed []string
+	}{
+		{"any action in the window", true, []string{}},
+		{"by first action only", false, []string{"games.spanning"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				q := r.URL.Query()
+				from, err1 := time.Parse(layout, q.Get("from"))
+				to, err2 := time.Parse(layout, q.Get("to"))
+				if err1 != nil || err2 != nil || !from.Before(to) {
+					http.Error(w, "bad window", http.StatusBadRequest)
+					return
+				}
+				w.Header().Set("Content-Type", "text/csv")
+				fmt.Fprint(w, "player_id,session_id,game_name,currency,bet_count,win_count,bet_amount,win_amount,created_at,updated_at\r\n")
+				for i, acts := range sessions {
+					in := false
+					for k, a := range acts {
+						if (k == 0 || tc.byAny) && !a.Before(from) && a.Before(to) {
+							in = true
+						}
+					}
+					if in {
+						fmt.Fprintf(w, "7,%d,Book of Ra,EUR,1,%d,1.00,%d.50,%s,%s\r\n", i+1, len(acts)-1, len(acts)-1,
+							acts[0].Format(layout), acts[len(acts)-1].Format(layout))
+					}
+				}
+			}))
+			defer srv.Close()
+			rep, err := verify.Run(context.Background(), verify.Options{BaseURL: srv.URL, Paths: map[string]string{"game-sessions": "/gs"},
+				From: day, To: day.Add(2 * time.Hour), Now: clockTime, Window: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(rep.Failed, tc.failed) {
+				var b strings.Builder
+				rep.WriteText(&b)
+				t.Fatalf("failed checks %v, want %v\n%s", rep.Failed, tc.failed, b.String())
+			}
+		})
+	}
+}

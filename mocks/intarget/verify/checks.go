@@ -138,6 +138,9 @@ func (rn *runner) entity(e *contract.Entity, windows []window) {
 		}
 		rn.collect(er, p)
 	}
+	if er.games {
+		rn.sessionsInTheirWindows(er)
+	}
 	rn.badWindows(e, windows[0])
 	rn.futureWindow(er)
 	readable := 0
@@ -405,6 +408,54 @@ func (rn *runner) gameChecks(er *entityRun, p *pulled) {
 			}
 		}
 		er.lastTotals[k] = v
+	}
+}
+
+// sessionsInTheirWindows: a session's first and last actions are actions,
+// so the closed windows holding them must list the session too (InTarget's
+// rule selects every session with an action in the window); a session
+// spanning windows is thereby in each window of its first and last action.
+func (rn *runner) sessionsInTheirWindows(er *entityRun) {
+	keys := make([]map[string]bool, len(er.main))
+	for i, p := range er.main {
+		erx := *er
+		if p.table == nil {
+			continue
+		}
+		if erx.bind(p.table); erx.key < 0 {
+			return
+		}
+		keys[i] = map[string]bool{}
+		for _, row := range p.table.Rows {
+			keys[i][row[erx.key]] = true
+		}
+	}
+	reported := map[string]bool{}
+	for _, p := range er.main {
+		if p.table == nil {
+			continue
+		}
+		erx := *er
+		erx.bind(p.table)
+		for i, row := range p.table.Rows {
+			for _, col := range []string{"created_at", "updated_at"} {
+				at, ok := erx.timeAt(p.table, i, col)
+				if !ok {
+					continue
+				}
+				for j, q := range er.main {
+					if keys[j] == nil || at.Before(q.w.from) || !at.Before(q.w.to) || q.w.to.After(rn.o.Now) {
+						continue
+					}
+					k := row[erx.key]
+					if !keys[j][k] && !reported[k] {
+						reported[k] = true
+						rn.rep.add(Finding{Check: checkGameSpan, Entity: er.e.Name, Request: q.url, Rows: []string{erx.describe(p.table, i, p.table.Col(col))},
+							Message: fmt.Sprintf("session %s has an action at %s (%s, seen in %s) but is missing from %s", k, contract.FormatTime(at), col, p.w, q.w)})
+					}
+				}
+			}
+		}
 	}
 }
 
