@@ -111,6 +111,8 @@ func guard(c *sandbox.Call) bool {
 		msg := "HTTP Basic credentials are missing"
 		if ok {
 			msg = "HTTP Basic credentials are wrong"
+		} else if c.R.Header.Get("Authorization") != "" {
+			msg = "the Authorization header is not HTTP Basic credentials"
 		}
 		fail(c, http.StatusUnauthorized, "unauthorized", msg)
 		return false
