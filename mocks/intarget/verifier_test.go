@@ -528,3 +528,32 @@ func TestVerifierSessionsInEachWindow(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifierQueryLikeInTarget: the pulls are written as InTarget writes
+// them (from=2020-10-10+07:00:00&to=...), with the space as '+' in one pull
+// and '%20' in the others, colons unescaped.
+func TestVerifierQueryLikeInTarget(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.URL.RawQuery] = true
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/csv")
+		fmt.Fprint(w, "id,registered_at,modified_at\r\n")
+	}))
+	defer srv.Close()
+	if _, err := verify.Run(context.Background(), verify.Options{BaseURL: srv.URL, Paths: map[string]string{"users": "/u"},
+		From: clockTime.Add(-2 * time.Hour), To: clockTime, Now: clockTime, Window: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"from=2026-03-10%2010:00:00&to=2026-03-10%2011:00:00",
+		"from=2026-03-10+10:00:00&to=2026-03-10+11:00:00",
+	} {
+		if !seen[want] {
+			t.Errorf("no pull with the query %s; got %v", want, seen)
+		}
+	}
+}

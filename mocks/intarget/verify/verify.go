@@ -268,8 +268,10 @@ func (rn *runner) preflight(w window) error {
 	return nil
 }
 
+// enc writes a timestamp for the query the way InTarget does: colons as
+// they are (RFC 3986 allows them in a query), the space as + or %20.
 func enc(t time.Time, space string) string {
-	return strings.ReplaceAll(url.QueryEscape(contract.FormatTime(t)), "+", space)
+	return strings.ReplaceAll(contract.FormatTime(t), " ", space)
 }
 
 func (rn *runner) request(e *contract.Entity, w window, space string, auth bool) (*http.Request, error) {
