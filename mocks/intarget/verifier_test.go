@@ -211,6 +211,9 @@ func TestVerifierBadInput(t *testing.T) {
 		{"server error", func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "boom", 500)
 		}, "csv", "transport.http", "answered 500 instead of 200"},
+		{"credentials needed, none given", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+		}, "csv", "transport.auth", "answered 401 and no credentials were given (--auth or --header)"},
 		{"redirect", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/elsewhere", http.StatusFound)
 		}, "csv", "transport.http", "InTarget does not follow redirects"},

@@ -61,7 +61,11 @@ func (rn *runner) pullAs(e *contract.Entity, w window, space, check string, quie
 		rn.rep.add(Finding{Check: check, Entity: e.Name, Request: p.url, Message: x.err})
 		return p
 	case x.status == http.StatusUnauthorized || x.status == http.StatusForbidden:
-		rn.rep.add(Finding{Check: checkAuth, Entity: e.Name, Request: p.url, Message: fmt.Sprintf("the configured credentials were refused with %d", x.status)})
+		msg := fmt.Sprintf("the configured credentials were refused with %d", x.status)
+		if rn.o.AuthBasic == "" && rn.o.AuthHeader == "" {
+			msg = fmt.Sprintf("answered %d and no credentials were given (--auth or --header)", x.status)
+		}
+		rn.rep.add(Finding{Check: checkAuth, Entity: e.Name, Request: p.url, Message: msg})
 		return p
 	case x.status != http.StatusOK:
 		rn.rep.add(Finding{Check: check, Entity: e.Name, Request: p.url, Message: fmt.Sprintf("answered %d instead of 200: %s", x.status, snippet(x.body))})
