@@ -223,8 +223,9 @@ func (w *world) emitPlayer(f *gofakeit.Faker, name string, p *player, q *query, 
 		}
 		w.details(f, p)
 		confirmed := len(p.contactTimes) > 1 && k >= 1
-		copy(vals, []string{itoa(p.id), p.email, q.opt(p.contactTimes[min(1, len(p.contactTimes)-1)], confirmed),
-			boolCell(confirmed), p.phone, boolCell(!p.selfExcluded), "", p.push, q.ts(p.contactTimes[0]), q.ts(p.contactTimes[k])})
+		at := p.contactTimes[min(1, len(p.contactTimes)-1)]
+		copy(vals, []string{itoa(p.id), p.email, q.opt(at, confirmed), boolCell(confirmed), p.phone, boolCell(!p.selfExcluded),
+			q.opt(at, confirmed && p.phoneConfirmed), p.push, q.ts(p.contactTimes[0]), q.ts(p.contactTimes[k])})
 		return emit(vals, k, p.contactTimes[k])
 	default:
 		for _, wl := range p.wallets {

@@ -156,7 +156,7 @@ type player struct {
 	first, last, gender, country, city, ip, bday string
 	ref, traffic, ua, locale, fav, kyc, email    string
 	phone, push, bonus                           string
-	blocked, selfExcluded                        bool
+	blocked, selfExcluded, phoneConfirmed        bool
 	wallets                                      []wallet
 }
 
@@ -204,6 +204,7 @@ func (w *world) details(f *gofakeit.Faker, p *player) {
 	}
 	p.bonus = money(r, 50)
 	p.blocked, p.selfExcluded = r.Intn(20) == 0, r.Intn(15) == 0
+	p.phoneConfirmed = r.Intn(2) == 0 // drawn last: earlier values stay as they were
 }
 
 type transaction struct {

@@ -127,3 +127,30 @@ func TestReferencesResolve(t *testing.T) {
 		})
 	}
 }
+
+// TestEveryFieldFilled: every column of every feed carries a value in some
+// row of the default world's history (optional fields are sometimes empty,
+// never always).
+func TestEveryFieldFilled(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	w := newWorld(42, newConfig().(*Config).World, now)
+	q := &query{from: w.start, to: now.Add(time.Second), vis: now, ts: contract.FormatTime}
+	for _, e := range contract.Entities {
+		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			filled := make([]bool, len(e.Fields))
+			w.scan(e, q, func(v []string, _ int, _ time.Time) bool {
+				for i, s := range v {
+					filled[i] = filled[i] || s != ""
+				}
+				return true
+			})
+			for i, f := range e.Fields {
+				if !filled[i] {
+					t.Errorf("%s.%s is empty in every row", e.Name, f.Name)
+				}
+			}
+		})
+	}
+}
