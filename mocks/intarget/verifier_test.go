@@ -560,3 +560,41 @@ func TestVerifierQueryLikeInTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifierPathWithQuery: an API that takes a token in the query string
+// is verified with --paths users=/u?access-token=...; from and to are added
+// to that query, not after a second '?'.
+func TestVerifierPathWithQuery(t *testing.T) {
+	t.Parallel()
+	layout := "2006-01-02 15:04:05"
+	at := clockTime.Add(-90 * time.Minute)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if q.Get("access-token") != "secret" {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		from, err1 := time.Parse(layout, q.Get("from"))
+		to, err2 := time.Parse(layout, q.Get("to"))
+		if err1 != nil || err2 != nil || !from.Before(to) {
+			http.Error(w, "bad window", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "text/csv")
+		fmt.Fprint(w, "id,registered_at,modified_at\r\n")
+		if !at.Before(from) && at.Before(to) {
+			fmt.Fprintf(w, "1,%s,%s\r\n", at.Format(layout), at.Format(layout))
+		}
+	}))
+	defer srv.Close()
+	rep, err := verify.Run(context.Background(), verify.Options{BaseURL: srv.URL, Paths: map[string]string{"users": "/u?access-token=secret"},
+		From: clockTime.Add(-2 * time.Hour), To: clockTime, Now: clockTime, Window: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Conformant || rep.Rows == 0 {
+		var b strings.Builder
+		rep.WriteText(&b)
+		t.Fatalf("conformant=%v rows=%d\n%s", rep.Conformant, rep.Rows, b.String())
+	}
+}

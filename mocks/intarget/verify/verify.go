@@ -281,7 +281,13 @@ func (rn *runner) request(e *contract.Entity, w window, space string, auth bool)
 func (rn *runner) rawRequest(e *contract.Entity, query string, auth bool) (*http.Request, error) {
 	u := rn.o.BaseURL + rn.paths[e.Name]
 	if query != "" {
-		u += "?" + query
+		// a path may carry its own query (e.g. ?access-token=..., an
+		// auth style InTarget itself uses)
+		if strings.Contains(u, "?") {
+			u += "&" + query
+		} else {
+			u += "?" + query
+		}
 	}
 	req, err := http.NewRequestWithContext(rn.ctx, http.MethodGet, u, nil)
 	if err != nil {
