@@ -9,6 +9,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -110,6 +111,8 @@ func guard(c *sandbox.Call) bool {
 		msg := "HTTP Basic credentials are missing"
 		if ok {
 			msg = "HTTP Basic credentials are wrong"
+		} else if c.R.Header.Get("Authorization") != "" {
+			msg = "the Authorization header is not HTTP Basic credentials"
 		}
 		fail(c, http.StatusUnauthorized, "unauthorized", msg)
 		return false
@@ -137,6 +140,12 @@ func writeError(c *sandbox.Call, e *sandbox.Error) {
 	case sandbox.ErrBodyTooLarge:
 		fail(c, http.StatusRequestEntityTooLarge, "payload_too_large", e.Message)
 	case sandbox.ErrInvalidRequest:
+		if _, err := url.ParseQuery(c.R.URL.RawQuery); err != nil {
+			// the spec validation drops an undecodable pair, so it would
+			// otherwise be reported as a missing parameter
+			fail(c, http.StatusBadRequest, "invalid_window", "the query string cannot be decoded: "+err.Error())
+			return
+		}
 		for _, f := range e.Fields {
 			if f.In == "query" && (f.Field == "from" || f.Field == "to") && (f.Rule == "required" || strings.Contains(f.Reason, "required")) {
 				fail(c, http.StatusBadRequest, "invalid_window", fmt.Sprintf(requiredMsg, f.Field))

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandboxtest"
 	_ "github.com/provider-sandbox/provider-sandbox/mocks/all"
@@ -52,6 +53,10 @@ func TestReferenceErrors(t *testing.T) {
 		{"no credentials", window1, nil, 401, `{"error":"unauthorized","message":"HTTP Basic credentials are missing"}`},
 		{"wrong password", window1, []sandboxtest.Option{func(r *http.Request) { r.SetBasicAuth(user, "nope") }}, 401,
 			`{"error":"unauthorized","message":"HTTP Basic credentials are wrong"}`},
+		{"bearer token", window1, []sandboxtest.Option{sandboxtest.Header("Authorization", "Bearer abc")}, 401,
+			`{"error":"unauthorized","message":"the Authorization header is not HTTP Basic credentials"}`},
+		{"undecodable basic", window1, []sandboxtest.Option{sandboxtest.Header("Authorization", "Basic !!!")}, 401,
+			`{"error":"unauthorized","message":"the Authorization header is not HTTP Basic credentials"}`},
 		{"missing from", "to=2026-03-10+11:00:00", []sandboxtest.Option{basic()}, 400,
 			`{"error":"invalid_window","message":"query parameter \"from\" is required (YYYY-MM-DD HH:MM:SS, UTC)"}`},
 		{"missing to", "from=2026-03-10+11:00:00", []sandboxtest.Option{basic()}, 400,
@@ -65,6 +70,8 @@ func TestReferenceErrors(t *testing.T) {
 		{"over the maximum", "from=2026-03-01+00:00:00&to=2026-03-03+00:00:01", []sandboxtest.Option{basic()}, 400,
 			`{"error":"invalid_window","message":"the window is 48h0m1s long; at most 48h0m0s is allowed"}`},
 		{"bad format", window1 + "&format=xml", []sandboxtest.Option{basic()}, 400, ""},
+		{"undecodable from", "from=2026-03-10%zz09:00:00&to=2026-03-10+11:00:00", []sandboxtest.Option{basic()}, 400,
+			`{"error":"invalid_window","message":"the query string cannot be decoded: invalid URL escape \"%zz\""}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -300,5 +307,56 @@ func TestConcurrentPulls(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// TestWindowBoundsExact: for every feed, a row whose cursor is exactly c is
+// in [c, c+1s) and not in [c-1h, c): from is inclusive, to exclusive. For
+// game sessions c is the first action (no action of the session before it).
+func TestWindowBoundsExact(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, scenario(""))
+	const layout = "2006-01-02 15:04:05"
+	for _, e := range contract.Entities {
+		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			pull := func(from, to string) [][]string {
+				q := "from=" + strings.ReplaceAll(from, " ", "+") + "&to=" + strings.ReplaceAll(to, " ", "%20")
+				res := h.Do("GET", "/intarget"+e.Path+"?"+q, nil, basic()).WantStatus(200)
+				recs, err := csv.NewReader(bytes.NewReader(res.Body)).ReadAll()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return recs[1:]
+			}
+			cur, key := indexOf(e.Columns(), e.Cursor), indexOf(e.Columns(), e.Key)
+			if e.Name == contract.GameSessions {
+				cur = indexOf(e.Columns(), "created_at")
+			}
+			rows := pull("2026-03-10 00:00:00", "2026-03-10 12:00:00")
+			if len(rows) == 0 {
+				t.Fatal("no rows to probe")
+			}
+			for _, r := range []([]string){rows[0], rows[len(rows)-1]} {
+				c, err := time.Parse(layout, r[cur])
+				if err != nil {
+					t.Fatal(err)
+				}
+				has := func(rs [][]string) bool {
+					for _, x := range rs {
+						if x[key] == r[key] {
+							return true
+						}
+					}
+					return false
+				}
+				if !has(pull(r[cur], c.Add(time.Second).Format(layout))) {
+					t.Errorf("%s=%s: row %s missing from [c, c+1s)", e.Cursor, r[cur], r[key])
+				}
+				if has(pull(c.Add(-time.Hour).Format(layout), r[cur])) {
+					t.Errorf("%s=%s: row %s present in [c-1h, c)", e.Cursor, r[cur], r[key])
+				}
+			}
+		})
 	}
 }

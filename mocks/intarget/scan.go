@@ -162,7 +162,9 @@ func (w *world) scan(ent *contract.Entity, q *query, emit emitFunc) {
 		}
 	case contract.Bets, contract.BetSelections:
 		b0, b1 := w.buckets(q.from, q.to, q.vis, spanBet)
-		for b := max(b0, 1); b <= b1 && actors && c.EventsPerHour > 0; b++ {
+		// bets start in bucket 2: they pick events of earlier buckets, and
+		// events start in bucket 1
+		for b := max(b0, 2); b <= b1 && actors && c.EventsPerHour > 0; b++ {
 			for i := 0; i < c.BetsPerHour; i++ {
 				f = w.faker(f, streamBets, b, i)
 				bt := w.bet(f, b, i)
@@ -221,8 +223,9 @@ func (w *world) emitPlayer(f *gofakeit.Faker, name string, p *player, q *query, 
 		}
 		w.details(f, p)
 		confirmed := len(p.contactTimes) > 1 && k >= 1
-		copy(vals, []string{itoa(p.id), p.email, q.opt(p.contactTimes[min(1, len(p.contactTimes)-1)], confirmed),
-			boolCell(confirmed), p.phone, boolCell(!p.selfExcluded), "", p.push, q.ts(p.contactTimes[0]), q.ts(p.contactTimes[k])})
+		at := p.contactTimes[min(1, len(p.contactTimes)-1)]
+		copy(vals, []string{itoa(p.id), p.email, q.opt(at, confirmed), boolCell(confirmed), p.phone, boolCell(!p.selfExcluded),
+			q.opt(at, confirmed && p.phoneConfirmed), p.push, q.ts(p.contactTimes[0]), q.ts(p.contactTimes[k])})
 		return emit(vals, k, p.contactTimes[k])
 	default:
 		for _, wl := range p.wallets {

@@ -84,25 +84,29 @@ func TestVerifierCatchesEachFault(t *testing.T) {
 		{"plusNotDecoded: true", "transport.plus-space"},
 		{"decreasingTimestamps: true", "window.monotonic"},
 		{"missingColumn: users.registered_at", "format.required"},
+		{"missingColumn: sport-events.modified_at", "format.required"},
+		{"missingColumn: bet-selections.event_id", "format.required"},
 		{"lateRows: 15m", "window.late-rows"},
 		{"duplicateRows: true", "window.duplicates"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.want, func(t *testing.T) {
-			t.Parallel()
-			h := sandboxtest.New(t, scenario("  faults: {"+tc.fault+"}\n"))
-			rep := verifySandbox(t, h, nil)
-			if !reflect.DeepEqual(rep.Failed, []string{tc.want}) {
-				var b strings.Builder
-				rep.WriteText(&b)
-				t.Fatalf("failed checks = %v, want [%s]\n%s", rep.Failed, tc.want, b.String())
-			}
-			for _, r := range rep.Results {
-				if r.Status == "fail" && (len(r.Findings) == 0 || r.Findings[0].Request == "" || r.Findings[0].Entity == "") {
-					t.Errorf("finding of %s/%s does not name its request: %+v", r.Check, r.Entity, r.Findings)
+		for _, format := range []string{"csv", "json"} {
+			t.Run(tc.want+"/"+format, func(t *testing.T) {
+				t.Parallel()
+				h := sandboxtest.New(t, scenario("  faults: {"+tc.fault+"}\n"))
+				rep := verifySandbox(t, h, func(o *verify.Options) { o.Format = format })
+				if !reflect.DeepEqual(rep.Failed, []string{tc.want}) {
+					var b strings.Builder
+					rep.WriteText(&b)
+					t.Fatalf("failed checks = %v, want [%s]\n%s", rep.Failed, tc.want, b.String())
 				}
-			}
-		})
+				for _, r := range rep.Results {
+					if r.Status == "fail" && (len(r.Findings) == 0 || r.Findings[0].Request == "" || r.Findings[0].Entity == "") {
+						t.Errorf("finding of %s/%s does not name its request: %+v", r.Check, r.Entity, r.Findings)
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -207,6 +211,9 @@ func TestVerifierBadInput(t *testing.T) {
 		{"server error", func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "boom", 500)
 		}, "csv", "transport.http", "answered 500 instead of 200"},
+		{"credentials needed, none given", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+		}, "csv", "transport.auth", "answered 401 and no credentials were given (--auth or --header)"},
 		{"redirect", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/elsewhere", http.StatusFound)
 		}, "csv", "transport.http", "InTarget does not follow redirects"},
@@ -268,6 +275,8 @@ func TestVerifierUsageAndConnectionErrors(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	addr := srv.URL
 	srv.Close() // nothing listens there any more
+	live := httptest.NewServer(http.NotFoundHandler())
+	defer live.Close()
 	if _, err := verify.Run(context.Background(), verify.Options{BaseURL: addr}); err == nil {
 		t.Error("an unreachable API did not give an error")
 	} else if _, ok := err.(*verify.ConnError); !ok {
@@ -280,6 +289,9 @@ func TestVerifierUsageAndConnectionErrors(t *testing.T) {
 		{"--base-url", "http://127.0.0.1:1", "--from", "yesterday"},
 		{"--base-url", "http://127.0.0.1:1", "--paths", "players=/x"},
 		{"--base-url", "http://127.0.0.1:1", "--format", "xml"},
+		// sub-second windows cannot be written as YYYY-MM-DD HH:MM:SS (live API)
+		{"--base-url", live.URL, "--window", "1500ms", "--no-progress"},
+		{"--base-url", live.URL, "--from", "2026-03-10T09:00:00.5Z", "--to", "2026-03-10T12:00:00Z", "--no-progress"},
 		{"--base-url", addr, "--no-progress"},
 		{"--nope"},
 	}
@@ -339,6 +351,13 @@ func TestAdminVerify(t *testing.T) {
 	if !rep.Conformant || !strings.HasSuffix(rep.BaseURL, "/intarget") || rep.Rows == 0 {
 		t.Fatalf("self-verification: conformant=%v base=%s rows=%d failed=%v", rep.Conformant, rep.BaseURL, rep.Rows, rep.Failed)
 	}
+	// The Host header names the server as the client saw it (a published
+	// port, a proxy); the run reaches the API through the listener instead.
+	proxied := h.Do("POST", "/__sandbox/intarget/verify", sandboxtest.JSONBody(`{}`),
+		func(r *http.Request) { r.Host = "127.0.0.1:1" }).WantStatus(200)
+	if err := json.Unmarshal(proxied.Body, &rep); err != nil || !rep.Conformant || strings.Contains(rep.BaseURL, "127.0.0.1:1/") {
+		t.Fatalf("behind a proxy: %v conformant=%v base=%s", err, rep.Conformant, rep.BaseURL)
+	}
 	// A namespace with a fault: its own reference API, through its prefix.
 	var nsRep verify.Report
 	h.Admin("PUT", "ci-1", "/scenario", nil, nil)
@@ -352,6 +371,8 @@ func TestAdminVerify(t *testing.T) {
 		{`{"window": "soon"}`, `window \"soon\" is not a Go duration`},
 		{`{"from": "yesterday"}`, `from \"yesterday\" is neither`},
 		{`{"from": "2026-01-01 00:00:00", "to": "2026-03-01 00:00:00"}`, "at most 48 windows"},
+		{`{"from": "2026-03-01 00:00:00"}`, "at most 48 windows"},
+		{`{"window": "1ns"}`, "must be whole seconds"},
 		{`[1,2]`, "cannot unmarshal"},
 		{`{"baseUrl": "ftp://x"}`, "is not an http(s) URL"},
 	} {
@@ -447,5 +468,133 @@ func TestVerifierToleratesRowsMovingForward(t *testing.T) {
 				t.Fatalf("conformant = %v, want %v\n%s", rep.Conformant, tc.conformant, b.String())
 			}
 		})
+	}
+}
+
+// TestVerifierSessionsInEachWindow: a session whose actions span two
+// windows must be in both (InTarget selects sessions with any action in the
+// window). A stub that selects sessions by their start only fails
+// games.spanning; one that follows the rule passes.
+func TestVerifierSessionsInEachWindow(t *testing.T) {
+	t.Parallel()
+	layout := "2006-01-02 15:04:05"
+	day := clockTime.Add(-3 * time.Hour) // 09:00
+	sessions := [][]time.Time{           // action times; the first is a bet, the rest wins
+		{day.Add(50 * time.Minute), day.Add(70 * time.Minute)}, // 09:50, 10:10: spans 10:00
+		{day.Add(20 * time.Minute), day.Add(25 * time.Minute)},
+		{day.Add(80 * time.Minute), day.Add(100 * time.Minute)},
+	}
+	for _, tc := range []struct {
+		name   string
+		byAny  bool
+		failed []string
+	}{
+		{"any action in the window", true, []string{}},
+		{"by first action only", false, []string{"games.spanning"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				q := r.URL.Query()
+				from, err1 := time.Parse(layout, q.Get("from"))
+				to, err2 := time.Parse(layout, q.Get("to"))
+				if err1 != nil || err2 != nil || !from.Before(to) {
+					http.Error(w, "bad window", http.StatusBadRequest)
+					return
+				}
+				w.Header().Set("Content-Type", "text/csv")
+				fmt.Fprint(w, "player_id,session_id,game_name,currency,bet_count,win_count,bet_amount,win_amount,created_at,updated_at\r\n")
+				for i, acts := range sessions {
+					in := false
+					for k, a := range acts {
+						if (k == 0 || tc.byAny) && !a.Before(from) && a.Before(to) {
+							in = true
+						}
+					}
+					if in {
+						fmt.Fprintf(w, "7,%d,Book of Ra,EUR,1,%d,1.00,%d.50,%s,%s\r\n", i+1, len(acts)-1, len(acts)-1,
+							acts[0].Format(layout), acts[len(acts)-1].Format(layout))
+					}
+				}
+			}))
+			defer srv.Close()
+			rep, err := verify.Run(context.Background(), verify.Options{BaseURL: srv.URL, Paths: map[string]string{"game-sessions": "/gs"},
+				From: day, To: day.Add(2 * time.Hour), Now: clockTime, Window: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(rep.Failed, tc.failed) {
+				var b strings.Builder
+				rep.WriteText(&b)
+				t.Fatalf("failed checks %v, want %v\n%s", rep.Failed, tc.failed, b.String())
+			}
+		})
+	}
+}
+
+// TestVerifierQueryLikeInTarget: the pulls are written as InTarget writes
+// them (from=2020-10-10+07:00:00&to=...), with the space as '+' in one pull
+// and '%20' in the others, colons unescaped.
+func TestVerifierQueryLikeInTarget(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.URL.RawQuery] = true
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/csv")
+		fmt.Fprint(w, "id,registered_at,modified_at\r\n")
+	}))
+	defer srv.Close()
+	if _, err := verify.Run(context.Background(), verify.Options{BaseURL: srv.URL, Paths: map[string]string{"users": "/u"},
+		From: clockTime.Add(-2 * time.Hour), To: clockTime, Now: clockTime, Window: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"from=2026-03-10%2010:00:00&to=2026-03-10%2011:00:00",
+		"from=2026-03-10+10:00:00&to=2026-03-10+11:00:00",
+	} {
+		if !seen[want] {
+			t.Errorf("no pull with the query %s; got %v", want, seen)
+		}
+	}
+}
+
+// TestVerifierPathWithQuery: an API that takes a token in the query string
+// is verified with --paths users=/u?access-token=...; from and to are added
+// to that query, not after a second '?'.
+func TestVerifierPathWithQuery(t *testing.T) {
+	t.Parallel()
+	layout := "2006-01-02 15:04:05"
+	at := clockTime.Add(-90 * time.Minute)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if q.Get("access-token") != "secret" {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		from, err1 := time.Parse(layout, q.Get("from"))
+		to, err2 := time.Parse(layout, q.Get("to"))
+		if err1 != nil || err2 != nil || !from.Before(to) {
+			http.Error(w, "bad window", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "text/csv")
+		fmt.Fprint(w, "id,registered_at,modified_at\r\n")
+		if !at.Before(from) && at.Before(to) {
+			fmt.Fprintf(w, "1,%s,%s\r\n", at.Format(layout), at.Format(layout))
+		}
+	}))
+	defer srv.Close()
+	rep, err := verify.Run(context.Background(), verify.Options{BaseURL: srv.URL, Paths: map[string]string{"users": "/u?access-token=secret"},
+		From: clockTime.Add(-2 * time.Hour), To: clockTime, Now: clockTime, Window: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Conformant || rep.Rows == 0 {
+		var b strings.Builder
+		rep.WriteText(&b)
+		t.Fatalf("conformant=%v rows=%d\n%s", rep.Conformant, rep.Rows, b.String())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"time"
 
@@ -78,11 +79,12 @@ func adminVerify(ns *sandbox.Namespace, w http.ResponseWriter, r *http.Request) 
 	if o.BaseURL == "" {
 		selfTarget(ns, r, &o)
 	}
-	win := o.Window
-	if win <= 0 {
-		win = verify.DefaultWindow
+	// the bound applies to the range Run will pull, defaults included
+	if err := o.Normalize(); err != nil {
+		sandbox.WriteProblem(w, http.StatusBadRequest, "Invalid verify request", err.Error())
+		return
 	}
-	if !o.From.IsZero() && !o.To.IsZero() && o.To.Sub(o.From)/win > adminMaxWindows {
+	if o.To.Sub(o.From) > adminMaxWindows*o.Window {
 		sandbox.WriteProblem(w, http.StatusBadRequest, "Invalid verify request", fmt.Sprintf("at most %d windows per run from the admin API; use the CLI for longer runs", adminMaxWindows))
 		return
 	}
@@ -118,7 +120,14 @@ func selfTarget(ns *sandbox.Namespace, r *http.Request, o *verify.Options) {
 	if ns.Name != "default" {
 		prefix = "/ns/" + ns.Name
 	}
-	o.BaseURL = scheme + "://" + r.Host + prefix + "/intarget"
+	// the address the request arrived on: the Host header names the server
+	// as the client saw it (a published Docker port, a proxy), which the
+	// sandbox itself may not reach, and a client could point it anywhere
+	host := r.Host
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && a != nil {
+		host = a.String()
+	}
+	o.BaseURL = scheme + "://" + host + prefix + "/intarget"
 	if st, ok := ns.State("intarget"); ok {
 		a := st.(*state).cfg.Auth
 		if o.AuthBasic == "" && o.AuthHeader == "" {

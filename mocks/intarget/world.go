@@ -156,7 +156,7 @@ type player struct {
 	first, last, gender, country, city, ip, bday string
 	ref, traffic, ua, locale, fav, kyc, email    string
 	phone, push, bonus                           string
-	blocked, selfExcluded                        bool
+	blocked, selfExcluded, phoneConfirmed        bool
 	wallets                                      []wallet
 }
 
@@ -204,6 +204,7 @@ func (w *world) details(f *gofakeit.Faker, p *player) {
 	}
 	p.bonus = money(r, 50)
 	p.blocked, p.selfExcluded = r.Intn(20) == 0, r.Intn(15) == 0
+	p.phoneConfirmed = r.Intn(2) == 0 // drawn last: earlier values stay as they were
 }
 
 type transaction struct {
@@ -390,7 +391,7 @@ func (w *world) fillBet(f *gofakeit.Faker, b int64, bt *bet) {
 	}
 	ratio := 1.0
 	for j := 0; j < n; j++ {
-		back := b
+		back := b - 1 // events exist from bucket 1 on
 		if back > 24 {
 			back = 24
 		}

@@ -91,3 +91,66 @@ func indexOf(e *contract.Entity, col string) int {
 	}
 	return -1
 }
+
+// TestReferencesResolve: every player_id, bet_id, event_id and
+// tournament_id of the whole history names an entity that exists, from the
+// world's first hour on (the verifier's xref.references over the full range).
+func TestReferencesResolve(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	w := newWorld(42, newConfig().(*Config).World, now)
+	q := &query{from: w.start, to: now.Add(time.Second), vis: now, ts: contract.FormatTime}
+	keys := map[string]map[string]bool{}
+	rows := map[string][][]string{}
+	for _, e := range contract.Entities {
+		keys[e.Name] = map[string]bool{}
+		k := indexOf(e, e.Key)
+		w.scan(e, q, func(v []string, _ int, _ time.Time) bool {
+			keys[e.Name][v[k]] = true
+			rows[e.Name] = append(rows[e.Name], append([]string{}, v...))
+			return true
+		})
+	}
+	for _, ref := range contract.References {
+		t.Run(ref.Entity+"."+ref.Column, func(t *testing.T) {
+			e, _ := contract.Lookup(ref.Entity)
+			col := indexOf(e, ref.Column)
+			missing := map[string]bool{}
+			for _, v := range rows[ref.Entity] {
+				if !keys[ref.Target][v[col]] {
+					missing[v[col]] = true
+				}
+			}
+			if len(rows[ref.Entity]) == 0 || len(missing) > 0 {
+				t.Errorf("%d rows, %s values without a %s row: %v", len(rows[ref.Entity]), ref.Column, ref.Target, missing)
+			}
+		})
+	}
+}
+
+// TestEveryFieldFilled: every column of every feed carries a value in some
+// row of the default world's history (optional fields are sometimes empty,
+// never always).
+func TestEveryFieldFilled(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	w := newWorld(42, newConfig().(*Config).World, now)
+	q := &query{from: w.start, to: now.Add(time.Second), vis: now, ts: contract.FormatTime}
+	for _, e := range contract.Entities {
+		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			filled := make([]bool, len(e.Fields))
+			w.scan(e, q, func(v []string, _ int, _ time.Time) bool {
+				for i, s := range v {
+					filled[i] = filled[i] || s != ""
+				}
+				return true
+			})
+			for i, f := range e.Fields {
+				if !filled[i] {
+					t.Errorf("%s.%s is empty in every row", e.Name, f.Name)
+				}
+			}
+		})
+	}
+}

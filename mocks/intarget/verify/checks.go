@@ -61,7 +61,11 @@ func (rn *runner) pullAs(e *contract.Entity, w window, space, check string, quie
 		rn.rep.add(Finding{Check: check, Entity: e.Name, Request: p.url, Message: x.err})
 		return p
 	case x.status == http.StatusUnauthorized || x.status == http.StatusForbidden:
-		rn.rep.add(Finding{Check: checkAuth, Entity: e.Name, Request: p.url, Message: fmt.Sprintf("the configured credentials were refused with %d", x.status)})
+		msg := fmt.Sprintf("the configured credentials were refused with %d", x.status)
+		if rn.o.AuthBasic == "" && rn.o.AuthHeader == "" {
+			msg = fmt.Sprintf("answered %d and no credentials were given (--auth or --header)", x.status)
+		}
+		rn.rep.add(Finding{Check: checkAuth, Entity: e.Name, Request: p.url, Message: msg})
 		return p
 	case x.status != http.StatusOK:
 		rn.rep.add(Finding{Check: check, Entity: e.Name, Request: p.url, Message: fmt.Sprintf("answered %d instead of 200: %s", x.status, snippet(x.body))})
@@ -137,6 +141,9 @@ func (rn *runner) entity(e *contract.Entity, windows []window) {
 			rn.gameChecks(er, p)
 		}
 		rn.collect(er, p)
+	}
+	if er.games {
+		rn.sessionsInTheirWindows(er)
 	}
 	rn.badWindows(e, windows[0])
 	rn.futureWindow(er)
@@ -405,6 +412,54 @@ func (rn *runner) gameChecks(er *entityRun, p *pulled) {
 			}
 		}
 		er.lastTotals[k] = v
+	}
+}
+
+// sessionsInTheirWindows: a session's first and last actions are actions,
+// so the closed windows holding them must list the session too (InTarget's
+// rule selects every session with an action in the window); a session
+// spanning windows is thereby in each window of its first and last action.
+func (rn *runner) sessionsInTheirWindows(er *entityRun) {
+	keys := make([]map[string]bool, len(er.main))
+	for i, p := range er.main {
+		erx := *er
+		if p.table == nil {
+			continue
+		}
+		if erx.bind(p.table); erx.key < 0 {
+			return
+		}
+		keys[i] = map[string]bool{}
+		for _, row := range p.table.Rows {
+			keys[i][row[erx.key]] = true
+		}
+	}
+	reported := map[string]bool{}
+	for _, p := range er.main {
+		if p.table == nil {
+			continue
+		}
+		erx := *er
+		erx.bind(p.table)
+		for i, row := range p.table.Rows {
+			for _, col := range []string{"created_at", "updated_at"} {
+				at, ok := erx.timeAt(p.table, i, col)
+				if !ok {
+					continue
+				}
+				for j, q := range er.main {
+					if keys[j] == nil || at.Before(q.w.from) || !at.Before(q.w.to) || q.w.to.After(rn.o.Now) {
+						continue
+					}
+					k := row[erx.key]
+					if !keys[j][k] && !reported[k] {
+						reported[k] = true
+						rn.rep.add(Finding{Check: checkGameSpan, Entity: er.e.Name, Request: q.url, Rows: []string{erx.describe(p.table, i, p.table.Col(col))},
+							Message: fmt.Sprintf("session %s has an action at %s (%s, seen in %s) but is missing from %s", k, contract.FormatTime(at), col, p.w, q.w)})
+					}
+				}
+			}
+		}
 	}
 }
 
@@ -732,7 +787,7 @@ func (rn *runner) crossFeed() {
 		}
 		rn.rep.add(Finding{Check: checkXref, Entity: ref.Entity, Request: rn.refs[k][missing[0]].url, Rows: rows,
 			Message: fmt.Sprintf("%d %s values have no row in %s between %s and %s", len(missing), ref.Column, ref.Target,
-				contract.FormatTime(rn.o.From.Add(-rn.o.Lookback)), contract.FormatTime(rn.o.Now.Add(24*time.Hour)))})
+				contract.FormatTime(rn.o.From.Add(-max(rn.o.Lookback, 0))), contract.FormatTime(rn.o.Now.Add(24*time.Hour)))})
 	}
 }
 

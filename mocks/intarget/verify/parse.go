@@ -67,6 +67,13 @@ func ParseCSV(data []byte) (t *Table, problems, warnings []string) {
 	}
 	t.Columns = header
 	for {
+		// encoding/csv skips empty lines; RFC 4180 has none (an empty line
+		// is a record with one empty field, not as many as the header)
+		if off := r.InputOffset(); len(header) > 1 && len(problems) < maxProblems && off < int64(len(data)) &&
+			(data[off] == '\n' || bytes.HasPrefix(data[off:], []byte("\r\n"))) {
+			problems = append(problems, fmt.Sprintf("line %d is empty; every record needs the header's %d fields",
+				bytes.Count(data[:off], []byte("\n"))+1, len(header)))
+		}
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break

@@ -24,6 +24,9 @@ func TestParseCSV(t *testing.T) {
 		{"ragged", "a,b\r\n1\r\n2,3\r\n", 1, "line 2 has 1 fields, the header has 2", "", []string{"2", "3"}},
 		{"bare quote", "a,b\r\n1,x\"y\r\n", 0, "not valid CSV", "", nil},
 		{"not UTF-8", "a\r\n\xff\r\n", 1, "not valid UTF-8", "", nil},
+		{"empty line", "a,b\r\n1,2\r\n\r\n3,4\r\n", 2, "line 3 is empty", "", []string{"1", "2"}},
+		{"empty line at the end", "a,b\r\n1,2\r\n\r\n", 1, "line 3 is empty", "", nil},
+		{"empty line in quotes is data", "a,b\r\n1,\"x\r\n\r\ny\"\r\n", 1, "", "", []string{"1", "x\n\ny"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -55,7 +55,7 @@ var Checks = []struct{ ID, About string }{
 	{checkDuplicates, "no id appears twice in one response"},
 	{checkLateRows, "no row appears in a closed window after it was pulled"},
 	{checkGameTotals, "game-session totals agree with their counts and first/last action times"},
-	{checkGameSpan, "a session in several windows shows non-decreasing totals"},
+	{checkGameSpan, "a session is in the windows of its first and last action, with non-decreasing totals"},
 	{checkGameOpen, "sessions with actions at or after the window's end (legal for game sessions; informational)"},
 	{checkXref, "every player_id, bet_id, event_id and tournament_id points at a row of its feed"},
 }

@@ -103,6 +103,10 @@ type runner struct {
 
 type refSample struct{ url, row string }
 
+// Normalize validates the options and fills in the defaults Run uses
+// (Run calls it too; calling it first lets a caller bound the range).
+func (o *Options) Normalize() error { return o.normalize() }
+
 func (o *Options) normalize() error {
 	if o.BaseURL == "" {
 		return fmt.Errorf("%w: --base-url is required", ErrUsage)
@@ -126,6 +130,9 @@ func (o *Options) normalize() error {
 	}
 	if o.Window <= 0 {
 		o.Window = DefaultWindow
+	}
+	if o.Window%time.Second != 0 || o.From.Nanosecond() != 0 || o.To.Nanosecond() != 0 {
+		return fmt.Errorf("%w: --window, --from and --to must be whole seconds (InTarget's timestamps have none smaller)", ErrUsage)
 	}
 	if o.Now.IsZero() {
 		o.Now = time.Now().UTC()
@@ -160,9 +167,7 @@ func (o *Options) normalize() error {
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = DefaultMaxBytes
 	}
-	if o.Lookback < 0 {
-		o.Lookback = 0
-	} else if o.Lookback == 0 {
+	if o.Lookback == 0 { // negative (no look-back) stays so, normalize twice is harmless
 		o.Lookback = DefaultLookback
 	}
 	return nil
@@ -263,8 +268,10 @@ func (rn *runner) preflight(w window) error {
 	return nil
 }
 
+// enc writes a timestamp for the query the way InTarget does: colons as
+// they are (RFC 3986 allows them in a query), the space as + or %20.
 func enc(t time.Time, space string) string {
-	return strings.ReplaceAll(url.QueryEscape(contract.FormatTime(t)), "+", space)
+	return strings.ReplaceAll(contract.FormatTime(t), " ", space)
 }
 
 func (rn *runner) request(e *contract.Entity, w window, space string, auth bool) (*http.Request, error) {
@@ -274,7 +281,13 @@ func (rn *runner) request(e *contract.Entity, w window, space string, auth bool)
 func (rn *runner) rawRequest(e *contract.Entity, query string, auth bool) (*http.Request, error) {
 	u := rn.o.BaseURL + rn.paths[e.Name]
 	if query != "" {
-		u += "?" + query
+		// a path may carry its own query (e.g. ?access-token=..., an
+		// auth style InTarget itself uses)
+		if strings.Contains(u, "?") {
+			u += "&" + query
+		} else {
+			u += "?" + query
+		}
 	}
 	req, err := http.NewRequestWithContext(rn.ctx, http.MethodGet, u, nil)
 	if err != nil {
