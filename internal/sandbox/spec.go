@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -121,6 +122,14 @@ func (m *mount) match(r *http.Request, rel string) (*operation, map[string]strin
 	r.URL.Path, r.URL.RawPath = rel, ""
 	var rm mux.RouteMatch
 	ok := m.router.Match(r, &rm)
+	if !ok && r.Method == http.MethodHead {
+		// HEAD is served by the GET operation, as real HTTP servers do;
+		// net/http drops the body from the answer.
+		r.Method = http.MethodGet
+		rm = mux.RouteMatch{}
+		ok = m.router.Match(r, &rm)
+		r.Method = http.MethodHead
+	}
 	r.URL.Path, r.URL.RawPath = origPath, origRaw
 	if ok {
 		return m.ops[rm.Route.GetName()], rm.Vars, nil
@@ -180,6 +189,13 @@ func (m *mount) closest(method, rel string) string {
 func (o *operation) check(r *http.Request, params map[string]string) (*Error, string) {
 	if !o.validate {
 		return nil, ""
+	}
+	// kin-openapi drops a pair it cannot decode and would then report the
+	// parameter as missing; say what is really wrong.
+	if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+		reason := "the query string cannot be decoded: " + err.Error()
+		return &Error{Kind: ErrInvalidRequest, Status: http.StatusBadRequest, Message: reason,
+			Fields: []FieldError{{In: "query", Reason: reason, Rule: "decode"}}}, reason
 	}
 	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: o.route, Options: o.options}
 	err := openapi3filter.ValidateRequest(r.Context(), in)
