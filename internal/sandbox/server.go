@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -201,8 +202,15 @@ func (s *Server) mountNames() []string {
 
 // nextID returns a request id unique within the process.
 func (s *Server) nextID() string {
-	n := s.seq.Add(1)
-	return fmt.Sprintf("req_%08x", n)
+	// req_ and at least 8 hex digits, built without fmt (one allocation).
+	var buf [24]byte
+	b := append(buf[:0], "req_"...)
+	hex := strconv.AppendUint(buf[4:4:24], s.seq.Add(1), 16)
+	for i := len(hex); i < 8; i++ {
+		b = append(b, '0')
+	}
+	b = append(b, hex...)
+	return string(b)
 }
 
 // Shutdown is a convenience for callers that own an http.Server: it shuts it
