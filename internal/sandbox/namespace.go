@@ -172,8 +172,8 @@ func (s *Server) namespace(name string) (*Namespace, error) {
 	set.mu.Lock()
 	ns, ok := set.byID[name]
 	if ok {
+		ns.touch() // under the lock, so the janitor cannot evict it in between
 		set.mu.Unlock()
-		ns.touch()
 		return ns, nil
 	}
 	if len(set.byID) >= set.max {
