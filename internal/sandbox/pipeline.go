@@ -117,7 +117,7 @@ func WriteJSON(w http.ResponseWriter, status int, body []byte) {
 }
 
 // serveProvider is the request pipeline of a provider mount:
-// route → read body → guard → validate → handler, with the journal around it
+// route → read body → fault rules → guard → validate → handler, with the journal around it
 // and panics turned into the provider's 500.
 func (s *Server) serveProvider(w http.ResponseWriter, r *http.Request, ns *Namespace, m *mount, prefix, rel string) {
 	start := time.Now()
