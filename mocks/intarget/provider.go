@@ -9,7 +9,6 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -140,11 +139,12 @@ func writeError(c *sandbox.Call, e *sandbox.Error) {
 	case sandbox.ErrBodyTooLarge:
 		fail(c, http.StatusRequestEntityTooLarge, "payload_too_large", e.Message)
 	case sandbox.ErrInvalidRequest:
-		if _, err := url.ParseQuery(c.R.URL.RawQuery); err != nil {
-			// the spec validation drops an undecodable pair, so it would
-			// otherwise be reported as a missing parameter
-			fail(c, http.StatusBadRequest, "invalid_window", "the query string cannot be decoded: "+err.Error())
-			return
+		for _, f := range e.Fields {
+			if f.In == "query" && f.Rule == "decode" {
+				// the core says the query string itself cannot be decoded
+				fail(c, http.StatusBadRequest, "invalid_window", f.Reason)
+				return
+			}
 		}
 		for _, f := range e.Fields {
 			if f.In == "query" && (f.Field == "from" || f.Field == "to") && (f.Rule == "required" || strings.Contains(f.Reason, "required")) {
