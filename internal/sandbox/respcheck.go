@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 )
@@ -19,17 +18,12 @@ import (
 // matched=false for them. Admin responses are checked against
 // specs/admin.yaml.
 func (s *Server) CheckResponse(req *http.Request, status int, header http.Header, body []byte) (matched bool, err error) {
-	path := req.URL.Path
-	if rest, ok := strings.CutPrefix(path, "/ns/"); ok {
-		name, tail, _ := strings.Cut(rest, "/")
-		if !ValidNamespaceName(name) {
-			return false, nil
-		}
-		path = "/" + tail
+	t, ok := parseTarget(req.URL)
+	if !ok {
+		return false, nil
 	}
-	mountName, rel, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
-	m, ok := s.mounts[mountName]
-	if mountName == "__sandbox" {
+	m, ok := s.mounts[t.mount]
+	if t.mount == adminMountName {
 		am, err := adminSpec()
 		if err != nil {
 			return false, err
@@ -39,7 +33,7 @@ func (s *Server) CheckResponse(req *http.Request, status int, header http.Header
 	if !ok {
 		return false, nil
 	}
-	op, params, rerr := m.match(req, "/"+rel)
+	op, params, rerr := m.match(req, t.rel)
 	if rerr != nil {
 		return false, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -151,20 +152,13 @@ func (s *Server) Namespace(name string) (*Namespace, error) {
 //	/__sandbox/...              → admin API
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(HeaderRequestID, s.nextID())
-	path := r.URL.Path
-	nsName, prefix := DefaultNamespace, ""
-	if rest, ok := strings.CutPrefix(path, "/ns/"); ok {
-		name, tail, _ := strings.Cut(rest, "/")
-		// Judge the name on the escaped path, so that "a%2Fb" is refused
-		// rather than read as namespace "a" and mount "b".
-		escName, _, _ := strings.Cut(strings.TrimPrefix(r.URL.EscapedPath(), "/ns/"), "/")
-		if !ValidNamespaceName(name) || escName != name {
-			writeProblem(w, http.StatusBadRequest, "Invalid namespace name",
-				fmt.Sprintf("namespace %q must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}", name), nil)
-			return
-		}
-		nsName, prefix, path = name, "/ns/"+name, "/"+tail
+	t, ok := parseTarget(r.URL)
+	if !ok {
+		writeProblem(w, http.StatusBadRequest, "Invalid namespace name",
+			fmt.Sprintf("namespace %q must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}", t.namespace), nil)
+		return
 	}
+	nsName := t.namespace
 	ns, err := s.namespace(nsName)
 	if err != nil {
 		if errors.Is(err, errTooManyNamespaces) {
@@ -177,19 +171,49 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusInternalServerError, "Namespace could not be created", err.Error(), nil)
 		return
 	}
-	mountName, rel, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
-	rel = "/" + rel
-	if mountName == "__sandbox" {
-		s.serveAdmin(w, r, ns, prefix, rel)
+	if t.mount == adminMountName {
+		s.serveAdmin(w, r, ns, t.prefix, t.rel)
 		return
 	}
-	m, ok := s.mounts[mountName]
+	m, ok := s.mounts[t.mount]
 	if !ok {
 		writeProblem(w, http.StatusNotFound, "Not found",
-			fmt.Sprintf("no provider is mounted at /%s; mounts: %s", mountName, strings.Join(s.mountNames(), ", ")), nil)
+			fmt.Sprintf("no provider is mounted at /%s; mounts: %s", t.mount, strings.Join(s.mountNames(), ", ")), nil)
 		return
 	}
-	s.serveProvider(w, r, ns, m, prefix, rel)
+	s.serveProvider(w, r, ns, m, t.prefix, t.rel)
+}
+
+// adminMountName is the first path segment of the admin API.
+const adminMountName = "__sandbox"
+
+// target is where a request's path points.
+type target struct {
+	namespace string // "default" for the bare mounts
+	prefix    string // "/ns/{name}" or ""
+	mount     string // provider name, or adminMountName
+	rel       string // the path below the mount, starting with "/"
+}
+
+// parseTarget splits /ns/{namespace}/{mount}/{rest} (or /{mount}/{rest}).
+// It reports false for an invalid namespace name, judged on the escaped
+// path so that "a%2Fb" is refused rather than read as namespace "a" and
+// mount "b".
+func parseTarget(u *url.URL) (target, bool) {
+	t := target{namespace: DefaultNamespace}
+	path := u.Path
+	if rest, ok := strings.CutPrefix(path, "/ns/"); ok {
+		name, tail, _ := strings.Cut(rest, "/")
+		escName, _, _ := strings.Cut(strings.TrimPrefix(u.EscapedPath(), "/ns/"), "/")
+		t.namespace = name
+		if !ValidNamespaceName(name) || escName != name {
+			return t, false
+		}
+		t.prefix, path = "/ns/"+name, "/"+tail
+	}
+	mount, rel, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	t.mount, t.rel = mount, "/"+rel
+	return t, true
 }
 
 func (s *Server) mountNames() []string {
