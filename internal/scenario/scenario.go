@@ -158,13 +158,6 @@ func prefixed(key string, p Problem) Problem {
 // section key) point at its file and line.
 func (f *File) Locate(key string, p Problem) Problem { return f.locate(prefixed(key, p)) }
 
-// Section returns the YAML node of a top-level key, for callers that need
-// the raw tree (for example to re-encode it).
-func (f *File) Section(key string) (*yaml.Node, bool) {
-	n, ok := f.Scenario.Providers[key]
-	return &n, ok
-}
-
 // Validator is implemented by configuration types that check themselves
 // after decoding. Paths in the returned problems are relative to the section.
 type Validator interface {

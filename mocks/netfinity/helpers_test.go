@@ -271,8 +271,6 @@ func (r *receiver) received() []received {
 
 func (r *receiver) url() string { return r.srv.URL + "/pingback" }
 
-func ptr(s string) *string { return &s }
-
 func joinInts(v []int) string {
 	parts := make([]string, len(v))
 	for i, x := range v {

@@ -101,7 +101,6 @@ type Report struct {
 	Failed     []string  `json:"failedChecks"`
 	Results    []*Result `json:"results"`
 	byKey      map[string]*Result
-	entities   []string
 }
 
 const maxFindingsPerResult = 20

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -393,13 +392,4 @@ func (rn *runner) parse(e *contract.Entity, u string, x exchange) (*Table, bool)
 		rn.rep.add(Finding{Check: check, Entity: e.Name, Request: u, Message: w, Severity: SevWarning})
 	}
 	return t, len(probs) == 0
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
