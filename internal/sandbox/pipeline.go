@@ -117,7 +117,8 @@ func WriteJSON(w http.ResponseWriter, status int, body []byte) {
 }
 
 // serveProvider is the request pipeline of a provider mount:
-// route → read body → fault rules → guard → validate → handler, with the journal around it
+// route → read body (413 here, or after the guard with BodyLimitAfterGuard)
+// → fault rules → guard → validate → handler, with the journal around it
 // and panics turned into the provider's 500.
 func (s *Server) serveProvider(w http.ResponseWriter, r *http.Request, ns *Namespace, m *mount, prefix, rel string) {
 	start := time.Now()
@@ -175,13 +176,17 @@ func (s *Server) runPipeline(c *Call, m *mount, rel string) {
 	}
 	body, err := readBody(r, limit)
 	c.Body = body
-	if err != nil {
-		if errors.Is(err, errBodyTooLarge) {
-			c.Fail(&Error{Kind: ErrBodyTooLarge, Status: http.StatusRequestEntityTooLarge, Limit: limit,
-				Message: fmt.Sprintf("request body exceeds the limit of %d bytes", limit)})
-			return
-		}
+	tooLarge := errors.Is(err, errBodyTooLarge)
+	if err != nil && !tooLarge {
 		c.Fail(&Error{Kind: ErrInvalidRequest, Status: http.StatusBadRequest, Message: "request body could not be read: " + err.Error()})
+		return
+	}
+	failTooLarge := func() {
+		c.Fail(&Error{Kind: ErrBodyTooLarge, Status: http.StatusRequestEntityTooLarge, Limit: limit,
+			Message: fmt.Sprintf("request body exceeds the limit of %d bytes", limit)})
+	}
+	if tooLarge && !m.provider.BodyLimitAfterGuard {
+		failTooLarge()
 		return
 	}
 	if c.faults.Len() > 0 || r.Header.Get("Prefer") != "" {
@@ -190,6 +195,10 @@ func (s *Server) runPipeline(c *Call, m *mount, rel string) {
 		}
 	}
 	if g := m.provider.Guard; g != nil && !g(c) {
+		return
+	}
+	if tooLarge {
+		failTooLarge()
 		return
 	}
 	// One reader serves both the validator and the handler.

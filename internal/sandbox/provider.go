@@ -49,6 +49,12 @@ type Provider struct {
 	// Laravel app's Accept header and auth middleware). It returns false when
 	// it has already answered.
 	Guard func(c *Call) bool
+	// BodyLimitAfterGuard makes the core answer an over-limit body only
+	// after Guard has passed, for providers whose gateway checks headers
+	// before a backend judges the payload's size (NetRefer's API Management
+	// answers 401/429 before the backend's 413). The core still reads no
+	// more than the limit plus one byte; Guard then sees an empty Body.
+	BodyLimitAfterGuard bool
 	// WriteError answers with the provider's native error shape for a failure
 	// found by the core: unknown path, wrong method, body too large, spec
 	// validation failure, or an internal error.

@@ -193,10 +193,12 @@ func TestPayloadTooLargeAfterGateway(t *testing.T) {
 	ingestRaw := h.Do("POST", "/netrefer/di/v1/deposits", sandboxtest.RawBody("application/json", big[:921600]), key, sandboxtest.Bearer(tok))
 	ingestRaw.WantStatus(400)
 	ingestRaw.WantJSON(empty)
-	// Beyond four times the limit the core stops reading and answers 413
-	// ahead of the gateway (docs/netrefer.md).
-	huge := make([]byte, 4*921600+1)
-	h.Do("POST", "/netrefer/di/v1/deposits", sandboxtest.RawBody("application/json", huge)).WantStatus(413).WantJSON(tooLarge)
+	// However large the body, the gateway answers first (the core reads no
+	// more than the limit plus one byte).
+	huge := make([]byte, 8*921600)
+	h.Do("POST", "/netrefer/di/v1/deposits", sandboxtest.RawBody("application/json", huge)).WantStatus(401).WantJSON(missingKey)
+	h.Admin("POST", "", "/clock", map[string]any{"advance": "60s"}, nil) // a fresh rate-limit window
+	h.Do("POST", "/netrefer/di/v1/deposits", sandboxtest.RawBody("application/json", huge), key, sandboxtest.Bearer(tok)).WantStatus(413).WantJSON(tooLarge)
 	if s := state(t, h, ""); s.Clients[0].ProcessedEvents != 0 {
 		t.Fatalf("stored %d events", s.Clients[0].ProcessedEvents)
 	}

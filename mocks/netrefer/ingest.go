@@ -44,9 +44,6 @@ type EventResult struct {
 func ingestHandler(k kind) sandbox.Handler {
 	return func(c *sandbox.Call) {
 		s := c.State.(*state)
-		if s.tooLarge(c) {
-			return
-		}
 		cl := s.keys[subscriptionKey(c.R)]
 		c.JSON(s.ingest(cl, k, c.R.Header.Get("Content-Type"), c.Body, c.Now()))
 	}

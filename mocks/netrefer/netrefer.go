@@ -35,8 +35,10 @@ func init() {
 		New:        newState,
 		Operations: ops,
 		Guard:      guard,
-		WriteError: writeError,
-		Banner:     banner,
+		// APIM checks key, token and limits before the backend's 900 KB limit.
+		BodyLimitAfterGuard: true,
+		WriteError:          writeError,
+		Banner:              banner,
 	})
 }
 
@@ -94,12 +96,7 @@ func writeError(c *sandbox.Call, e *sandbox.Error) {
 	case sandbox.ErrNotFound, sandbox.ErrMethodNotAllowed:
 		writeAPIM(c, http.StatusNotFound, msgNotFound)
 	case sandbox.ErrBodyTooLarge:
-		// The configured limit, not e.Limit: the core's cap is a multiple
-		// of it (see state.MaxBodyBytes).
 		limit := e.Limit
-		if st != nil {
-			limit = st.cfg.Limits.MaxPayloadBytes
-		}
 		size := fmt.Sprintf("%d bytes", limit)
 		if limit%1024 == 0 {
 			size += fmt.Sprintf(" (%d KB)", limit/1024)

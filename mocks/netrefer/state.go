@@ -4,8 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,34 +75,10 @@ func newState(env sandbox.Env) (any, error) {
 	return st, nil
 }
 
-// readCapFactor bounds what the core reads at all, as a multiple of
-// limits.maxPayloadBytes.
-const readCapFactor = 4
-
-// MaxBodyBytes is the core's read cap, not the payload limit: the core reads
-// the body before Guard runs, and APIM checks key, token and rate limit
-// before the backend's 900 KB limit applies. So bodies up to readCapFactor
-// times the limit are read and go through the gateway first; tooLarge then
-// answers 413. Only beyond the cap does the core's own 413 come first.
-func (s *state) MaxBodyBytes() int64 {
-	l := s.cfg.Limits.MaxPayloadBytes
-	if l > (1<<62)/readCapFactor {
-		return l
-	}
-	return l * readCapFactor
-}
-
-// tooLarge answers 413 (in the operation's native shape) when the body is
-// over limits.maxPayloadBytes.
-func (s *state) tooLarge(c *sandbox.Call) bool {
-	limit := s.cfg.Limits.MaxPayloadBytes
-	if int64(len(c.Body)) <= limit {
-		return false
-	}
-	c.Fail(&sandbox.Error{Kind: sandbox.ErrBodyTooLarge, Status: http.StatusRequestEntityTooLarge, Limit: limit,
-		Message: fmt.Sprintf("request body exceeds the limit of %d bytes", limit)})
-	return true
-}
+// MaxBodyBytes is the backend's payload limit (limits.maxPayloadBytes). The
+// provider registers with BodyLimitAfterGuard, so the core answers it only
+// after the APIM gateway checks have passed, as APIM does.
+func (s *state) MaxBodyBytes() int64 { return s.cfg.Limits.MaxPayloadBytes }
 
 // guid returns a GUID derived from the scenario seed, the namespace and a
 // counter: trace ids, object ids and token ids are reproducible run to run.

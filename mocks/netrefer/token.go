@@ -115,9 +115,6 @@ func basicCredentials(r *http.Request) (id, secret string, ok bool) {
 }
 
 func (s *state) handleToken(c *sandbox.Call) {
-	if s.tooLarge(c) {
-		return
-	}
 	tenantParam := c.Params["tenant"]
 	lt := strings.ToLower(tenantParam)
 	tenant, known := s.tenants[lt]
