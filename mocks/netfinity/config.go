@@ -1,14 +1,11 @@
 package netfinity
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"sort"
 	"strings"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/scenario"
 )
@@ -28,7 +25,7 @@ type Config struct {
 	// CountryCode turns national numbers (leading 0) into E.164 (Bulgaria: 359).
 	CountryCode string `yaml:"countryCode" json:"countryCode"`
 	// FloodWindow is how long the same text to the same number counts as flood.
-	FloodWindow Duration `yaml:"floodWindow" json:"floodWindow"`
+	FloodWindow scenario.Duration `yaml:"floodWindow" json:"floodWindow"`
 	// MaxBodyBytes caps request bodies (answered 413).
 	MaxBodyBytes int64 `yaml:"maxBodyBytes" json:"maxBodyBytes"`
 	// Networks is the coverage table: a number outside it is a rejected destination.
@@ -73,11 +70,11 @@ type NetworkConfig struct {
 // StepConfig is one status of a path, reached After the previous one (or
 // after acceptance, for the first).
 type StepConfig struct {
-	Code  int      `yaml:"code" json:"code"`
-	After Duration `yaml:"after" json:"after"`
+	Code  int               `yaml:"code" json:"code"`
+	After scenario.Duration `yaml:"after" json:"after"`
 	// Voucher adds meta.voucher {uuid, expires} (only meaningful for 301),
 	// expiring this long after the status.
-	Voucher Duration `yaml:"voucher" json:"voucher,omitempty"`
+	Voucher scenario.Duration `yaml:"voucher" json:"voucher,omitempty"`
 }
 
 // RuleConfig picks a path for an exact normalised msisdn or a prefix of it.
@@ -90,67 +87,25 @@ type RuleConfig struct {
 // CallbackConfig is the pingback delivery policy ([doc]: 30 s timeout,
 // 3 retries, 3,000 ms apart).
 type CallbackConfig struct {
-	Timeout     Duration `yaml:"timeout" json:"timeout"`
-	Retries     int      `yaml:"retries" json:"retries"`
-	RetryDelay  Duration `yaml:"retryDelay" json:"retryDelay"`
-	MaxInFlight int      `yaml:"maxInFlight" json:"maxInFlight"`
+	Timeout     scenario.Duration `yaml:"timeout" json:"timeout"`
+	Retries     int               `yaml:"retries" json:"retries"`
+	RetryDelay  scenario.Duration `yaml:"retryDelay" json:"retryDelay"`
+	MaxInFlight int               `yaml:"maxInFlight" json:"maxInFlight"`
 	// MaxInFlightPerReceiver bounds attempts at one receiver (default
 	// maxInFlight/2), so a slow receiver leaves workers for the others.
 	MaxInFlightPerReceiver int `yaml:"maxInFlightPerReceiver" json:"maxInFlightPerReceiver"`
 	// ShutdownTimeout is how long a reset or shutdown waits for attempts in flight.
-	ShutdownTimeout Duration `yaml:"shutdownTimeout" json:"shutdownTimeout"`
+	ShutdownTimeout scenario.Duration `yaml:"shutdownTimeout" json:"shutdownTimeout"`
 }
-
-// Duration is a Go duration written as text ("1s", "10m") in scenarios and
-// in GET /__sandbox/scenario.
-type Duration time.Duration
-
-// D returns the value as a time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
-
-// UnmarshalYAML reads "90s"-style text.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	// A *yaml.TypeError carrying the line lets the scenario loader name the
-	// field path, and decoding goes on to report other problems too.
-	if n.Kind != yaml.ScalarNode {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a duration such as 3s or 10m", n.Line)}}
-	}
-	v, err := time.ParseDuration(n.Value)
-	if err != nil {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration such as 3s or 10m", n.Line, n.Value)}}
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalJSON writes the duration as text.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// UnmarshalJSON reads "90s"-style text.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalYAML writes the duration as text.
-func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
 
 func step(code int, after time.Duration) StepConfig {
-	return StepConfig{Code: code, After: Duration(after)}
+	return StepConfig{Code: code, After: scenario.Duration(after)}
 }
 
 // defaultConfig is the default scenario's section.
 func defaultConfig() *Config {
 	delivered := []StepConfig{step(201, time.Second), step(202, 2*time.Second), step(203, 2*time.Second), step(204, 5*time.Second)}
-	delayed := append([]StepConfig{{Code: 301, After: Duration(time.Second), Voucher: Duration(24 * time.Hour)}, step(201, 30*time.Second)}, delivered[1:]...)
+	delayed := append([]StepConfig{{Code: 301, After: scenario.Duration(time.Second), Voucher: scenario.Duration(24 * time.Hour)}, step(201, 30*time.Second)}, delivered[1:]...)
 	return &Config{
 		Tokens: []TokenConfig{
 			{Token: "sandbox-netfinity-token", Name: "default", AllowedIPs: []string{}, Capabilities: []string{ServiceSMS}, RateLimit: 60},
@@ -159,7 +114,7 @@ func defaultConfig() *Config {
 		},
 		TrustedProxies: []string{},
 		CountryCode:    "359",
-		FloodWindow:    Duration(10 * time.Minute),
+		FloodWindow:    scenario.Duration(10 * time.Minute),
 		MaxBodyBytes:   64 << 10,
 		Networks: []NetworkConfig{
 			{Name: "A1", Prefixes: []string{"35988", "359988", "359989"}},
@@ -169,7 +124,7 @@ func defaultConfig() *Config {
 		Paths: map[string][]StepConfig{
 			"delivered":            delivered,
 			"delayedThenDelivered": delayed,
-			"delayedThenRejected":  {{Code: 301, After: Duration(time.Second), Voucher: Duration(24 * time.Hour)}, step(400, 30*time.Second)},
+			"delayedThenRejected":  {{Code: 301, After: scenario.Duration(time.Second), Voucher: scenario.Duration(24 * time.Hour)}, step(400, 30*time.Second)},
 			"rejectedFunds":        {step(400, time.Second)},
 			"flood":                {step(401, time.Second)},
 			"rejectedDestination":  {step(501, time.Second)},
@@ -189,8 +144,8 @@ func defaultConfig() *Config {
 		UncoveredPath: "rejectedDestination",
 		FloodPath:     "flood",
 		Callback: CallbackConfig{
-			Timeout: Duration(30 * time.Second), Retries: 3, RetryDelay: Duration(3 * time.Second),
-			MaxInFlight: 16, MaxInFlightPerReceiver: 8, ShutdownTimeout: Duration(5 * time.Second),
+			Timeout: scenario.Duration(30 * time.Second), Retries: 3, RetryDelay: scenario.Duration(3 * time.Second),
+			MaxInFlight: 16, MaxInFlightPerReceiver: 8, ShutdownTimeout: scenario.Duration(5 * time.Second),
 		},
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/provider-sandbox/provider-sandbox/internal/clock"
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
+	"github.com/provider-sandbox/provider-sandbox/internal/scenario"
 )
 
 // Pingback timestamps and voucher expiries are UTC even when the sandbox
@@ -23,7 +24,7 @@ func TestPingbackTimestampsAreUTC(t *testing.T) {
 	sofia := time.FixedZone("EET", 2*3600)
 	at := time.Date(2026, 11, 22, 12, 0, 1, 0, sofia) // 10:00:01 UTC
 	m := &message{UUID: "u", History: []statusEvent{}, Callbacks: []string{}}
-	steps := []StepConfig{{Code: 301, Voucher: Duration(24 * time.Hour)}}
+	steps := []StepConfig{{Code: 301, Voucher: scenario.Duration(24 * time.Hour)}}
 	st.reach(m, steps, 0, at)
 
 	var pb pingback
