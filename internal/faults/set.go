@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/scenario"
@@ -65,6 +66,9 @@ type Set struct {
 	rng    *rand.Rand
 	nextID int
 	ops    Operations
+	// count mirrors len(rules) so that the per-request "any rules?" check
+	// takes no lock.
+	count atomic.Int32
 }
 
 // NewSet loads rules into a namespace whose sandbox clock reads now; relative
@@ -114,6 +118,7 @@ func (s *Set) add(r Rule, now time.Time) (Rule, []scenario.Problem) {
 		}
 	}
 	s.rules = append(s.rules, l)
+	s.count.Store(int32(len(s.rules)))
 	return c.Rule, nil
 }
 
@@ -135,6 +140,7 @@ func (s *Set) Remove(id string) bool {
 		return false
 	}
 	s.rules = append(s.rules[:i:i], s.rules[i+1:]...)
+	s.count.Store(int32(len(s.rules)))
 	return true
 }
 
@@ -168,10 +174,14 @@ func (s *Set) List() []View {
 }
 
 // Len returns the number of rules.
-func (s *Set) Len() int {
+func (s *Set) Len() int { return int(s.count.Load()) }
+
+// Clear removes every rule.
+func (s *Set) Clear() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.rules)
+	s.rules = nil
+	s.count.Store(0)
 }
 
 // Evaluate runs every rule against the request, updates counters and

@@ -184,8 +184,6 @@ func (s *Server) deleteFault(a *adminCall) {
 }
 
 func (s *Server) deleteFaults(a *adminCall) {
-	for _, v := range a.ns.Faults().List() {
-		a.ns.Faults().Remove(v.ID)
-	}
+	a.ns.Faults().Clear()
 	a.w.WriteHeader(http.StatusNoContent)
 }

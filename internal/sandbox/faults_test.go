@@ -283,6 +283,18 @@ func TestFaultAdminAPI(t *testing.T) {
 	if st := h.Admin("DELETE", "ci", "/faults/twice", nil, nil); st != 404 {
 		t.Fatalf("second DELETE = %d", st)
 	}
+	for _, id := range []string{"a", "b"} {
+		h.Admin("POST", "ci", "/faults", map[string]any{"id": id, "match": map[string]any{"provider": "echo"}, "respond": map[string]any{"status": 503}}, nil)
+	}
+	h.Do("GET", "/ns/ci/echo/items", nil).WantStatus(503)
+	if st := h.Admin("DELETE", "ci", "/faults", nil, nil); st != 204 {
+		t.Fatalf("DELETE /faults = %d", st)
+	}
+	h.Admin("GET", "ci", "/faults", nil, &views)
+	if len(views) != 0 {
+		t.Fatalf("rules left after DELETE /faults: %+v", views)
+	}
+	h.Do("GET", "/ns/ci/echo/items", nil).WantStatus(200)
 	var p struct {
 		Problems []struct{ Path, Message, Hint string } `json:"problems"`
 	}
