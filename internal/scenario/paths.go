@@ -46,7 +46,7 @@ func (f *File) walkKnown(node *yaml.Node, t reflect.Type, path string, probs *Pr
 					*probs = append(*probs, Problem{
 						File: f.Name, Line: k.Line, Path: join(path, k.Value),
 						Message: fmt.Sprintf("unknown key %q", k.Value),
-						Hint:    suggest(k.Value, keysOf(fields)),
+						Hint:    Suggest(k.Value, keysOf(fields)),
 					})
 					continue
 				}
@@ -116,11 +116,11 @@ func keysOf(m map[string]reflect.Type) []string {
 	return out
 }
 
-// suggest names the known key closest to got, or lists the known keys.
-func suggest(got string, known []string) string {
+// Suggest names the known key closest to got, or lists the known keys.
+func Suggest(got string, known []string) string {
 	best, bestD := "", 1<<30
 	for _, k := range known {
-		if d := editDistance(strings.ToLower(got), strings.ToLower(k)); d < bestD {
+		if d := EditDistance(strings.ToLower(got), strings.ToLower(k)); d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -139,10 +139,6 @@ func suggest(got string, known []string) string {
 	return "known keys here: " + strings.Join(known, ", ")
 }
 
-// Suggest is suggest for callers outside the package (for example the core,
-// when an unknown top-level key names no provider).
-func Suggest(got string, known []string) string { return suggest(got, known) }
-
 func isSubsequence(sub, s string) bool {
 	i := 0
 	for j := 0; j < len(s) && i < len(sub); j++ {
@@ -155,9 +151,7 @@ func isSubsequence(sub, s string) bool {
 
 // EditDistance is the Levenshtein distance between two strings, for
 // "did you mean" hints anywhere in the sandbox.
-func EditDistance(a, b string) int { return editDistance(a, b) }
-
-func editDistance(a, b string) int {
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
