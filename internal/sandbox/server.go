@@ -224,12 +224,20 @@ func (s *Server) mountNames() []string {
 	return out
 }
 
-// nextID returns a request id unique within the process.
+// nextID returns a request id unique within the process: "req_" and the
+// sequence number in at least 8 hex digits. The digits are formatted into
+// their own buffer first; padding and digits must not share storage (they
+// once did, and every id came out as req_00000000).
 func (s *Server) nextID() string {
-	// req_ and at least 8 hex digits, built without fmt (one allocation).
-	var buf [24]byte
+	return formatRequestID(s.seq.Add(1))
+}
+
+// formatRequestID builds "req_%08x" without fmt (one allocation).
+func formatRequestID(n uint64) string {
+	var digits [16]byte
+	hex := strconv.AppendUint(digits[:0], n, 16)
+	var buf [4 + 16]byte
 	b := append(buf[:0], "req_"...)
-	hex := strconv.AppendUint(buf[4:4:24], s.seq.Add(1), 16)
 	for i := len(hex); i < 8; i++ {
 		b = append(b, '0')
 	}
