@@ -30,8 +30,8 @@ func TestSpecSchemasMatchRealBodies(t *testing.T) {
 		{"AADError", aad, true},
 		{"AADError", `{"error":"invalid_grant","error_description":"d","error_codes":[1],"timestamp":"t","trace_id":"t","correlation_id":"c"}`, false},
 		{"AADError", aad[:len(aad)-1] + `,"extra":1}`, false},
-		{"TokenResponse", `{"token_type":"Bearer","scope":"s","expires_in":3599,"ext_expires_in":3599,"access_token":"a","refresh_token":"r","id_token":"i"}`, true},
-		{"TokenResponse", `{"token_type":"Bearer","scope":"s","expires_in":3599,"ext_expires_in":3599,"access_token":"a","expires_on":1}`, false},
+		{"TokenGrant", `{"token_type":"Bearer","scope":"s","expires_in":3599,"ext_expires_in":3599,"access_token":"a","refresh_token":"r","id_token":"i"}`, true},
+		{"TokenGrant", `{"token_type":"Bearer","scope":"s","expires_in":3599,"ext_expires_in":3599,"access_token":"a","expires_on":1}`, false},
 		{"IngestResponse", `{"received":1,"accepted":0,"rejected":1,"results":[{"index":0,"eventId":"e","status":"Rejected",` +
 			`"errors":[{"code":"DI-1005","field":"eventId","message":"m"}]}]}`, true},
 		{"IngestResponse", `{"received":1,"accepted":1,"rejected":0,"results":[],"processed":1}`, false},
