@@ -147,6 +147,16 @@ func writeError(c *sandbox.Call, e *sandbox.Error) {
 			}
 		}
 		for _, f := range e.Fields {
+			if f.In == "query" && (f.Field == "from" || f.Field == "to") {
+				// The spec's pattern refuses only what the handler refuses:
+				// answer in the handler's words, whichever layer saw it first.
+				if msg := windowProblem(c); msg != "" {
+					fail(c, http.StatusBadRequest, "invalid_window", msg)
+					return
+				}
+			}
+		}
+		for _, f := range e.Fields {
 			if f.In == "query" && (f.Field == "from" || f.Field == "to") && (f.Rule == "required" || strings.Contains(f.Reason, "required")) {
 				fail(c, http.StatusBadRequest, "invalid_window", fmt.Sprintf(requiredMsg, f.Field))
 				return

@@ -77,6 +77,22 @@ func parseWindow(v url.Values, maxWindow time.Duration, offset int) (from, to ti
 	return from, to, ""
 }
 
+// windowProblem is the handler's answer about a request's window ("" when
+// the window is fine), for writeError: the spec validator checks from and to
+// before the handler and must refuse them in the same words.
+func windowProblem(c *sandbox.Call) string {
+	st, ok := c.State.(*state)
+	if !ok {
+		return ""
+	}
+	v, err := queryValues(c.R.URL.RawQuery, st.cfg.Faults.PlusNotDecoded)
+	if err != nil {
+		return ""
+	}
+	_, _, msg := parseWindow(v, st.cfg.maxWindow(), st.cfg.Faults.localOffset())
+	return msg
+}
+
 // wantsJSON picks the format: ?format wins, then Accept; CSV by default.
 func wantsJSON(v url.Values, accept string) bool {
 	switch v.Get("format") {
