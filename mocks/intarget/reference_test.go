@@ -63,12 +63,13 @@ func TestReferenceErrors(t *testing.T) {
 			`{"error":"invalid_window","message":"query parameter \"to\" is required (YYYY-MM-DD HH:MM:SS, UTC)"}`},
 		{"malformed", "from=2026-03-10T09:00:00Z&to=2026-03-10+11:00:00", []sandboxtest.Option{basic()}, 400,
 			`{"error":"invalid_window","message":"query parameter \"from\" must be YYYY-MM-DD HH:MM:SS (UTC), got \"2026-03-10T09:00:00Z\""}`},
-		// The spec's pattern refuses the first before the handler sees it,
-		// the handler the second: one wording for both.
+		// The spec's pattern refuses month 13 before the handler sees it; it
+		// lets 29 February through in every year, and the handler refuses
+		// it in 2026: one wording for both.
 		{"month 13", "from=2026-13-10+09:00:00&to=2026-03-10+11:00:00", []sandboxtest.Option{basic()}, 400,
 			`{"error":"invalid_window","message":"query parameter \"from\" must be YYYY-MM-DD HH:MM:SS (UTC), got \"2026-13-10 09:00:00\""}`},
-		{"30 February", "from=2026-02-30+09:00:00&to=2026-03-10+11:00:00", []sandboxtest.Option{basic()}, 400,
-			`{"error":"invalid_window","message":"query parameter \"from\" must be YYYY-MM-DD HH:MM:SS (UTC), got \"2026-02-30 09:00:00\""}`},
+		{"29 February 2026", "from=2026-02-29+09:00:00&to=2026-03-10+11:00:00", []sandboxtest.Option{basic()}, 400,
+			`{"error":"invalid_window","message":"query parameter \"from\" must be YYYY-MM-DD HH:MM:SS (UTC), got \"2026-02-29 09:00:00\""}`},
 		{"malformed to", "from=2026-03-10+09:00:00&to=2026-03-10T11:00:00Z", []sandboxtest.Option{basic()}, 400,
 			`{"error":"invalid_window","message":"query parameter \"to\" must be YYYY-MM-DD HH:MM:SS (UTC), got \"2026-03-10T11:00:00Z\""}`},
 		{"reversed", "from=2026-03-10+11:00:00&to=2026-03-10+09:00:00", []sandboxtest.Option{basic()}, 400,
