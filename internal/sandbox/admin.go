@@ -50,7 +50,7 @@ func (s *Server) Routes() []adminRoute {
 		{"DELETE", "/requests", "clear the journal", s.deleteRequests},
 		{"GET", "/requests/{id}", "one journal entry", s.getRequest},
 		{"GET", "/state/{provider}", "a provider's stored state", s.getState},
-		{"GET", "/callbacks", "every callback delivery and its attempts", s.getCallbacks},
+		{"GET", "/callbacks", "callback deliveries and their attempts (state, provider, since)", s.getCallbacks},
 		{"GET", "/clock", "sandbox time", s.getClock},
 		{"POST", "/clock", "set, advance or freeze sandbox time", s.postClock},
 		{"GET", "/faults", "fault rules with their counters", s.getFaults},
@@ -286,11 +286,25 @@ func (s *Server) getState(a *adminCall) {
 }
 
 func (s *Server) getCallbacks(a *adminCall) {
+	c := newQueryCheck(a.r.URL.Query(), callbacksParams)
+	state := c.known("state", "state", callbackStates)
+	provider := c.known("provider", "provider", providerNames())
+	since := c.time("since")
+	if c.failed(a.w) {
+		return
+	}
 	all := []any{}
 	for _, p := range Providers() {
+		if provider != "" && p.Name != provider {
+			continue
+		}
 		if st, ok := a.ns.State(p.Name); ok {
 			if cs, ok := st.(CallbackSource); ok {
-				all = append(all, cs.Callbacks()...)
+				for _, d := range cs.Callbacks() {
+					if callbackMatches(d, state, since) {
+						all = append(all, d)
+					}
+				}
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/provider-sandbox/provider-sandbox/internal/callback"
 	"github.com/provider-sandbox/provider-sandbox/internal/scenario"
 )
 
@@ -92,8 +94,17 @@ func (c *queryCheck) failed(w http.ResponseWriter) bool {
 	if len(c.probs) == 0 {
 		return false
 	}
-	writeProblem(w, http.StatusBadRequest, "Invalid filter", scenario.Problems(c.probs).Error(), c.probs)
+	writeProblem(w, http.StatusBadRequest, "Invalid filter", problemsText(c.probs), c.probs)
 	return true
+}
+
+// problemsText is problems on one line, for a problem document's detail.
+func problemsText(probs []scenario.Problem) string {
+	parts := make([]string, len(probs))
+	for i, p := range probs {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, "; ")
 }
 
 // closeTo is a "did you mean" hint when got is close to one of known, else "".
@@ -200,4 +211,32 @@ func (c *queryCheck) providerPath(name string) string {
 		return ""
 	}
 	return v
+}
+
+// callbackStates are the states of a callback delivery, in lifecycle order.
+var callbackStates = []string{callback.StatePending, callback.StateSending, callback.StateDelivered, callback.StateFailed, callback.StateCancelled}
+
+// callbackMatches applies the state and since filters of GET /callbacks to
+// one listed delivery: since keeps those created at or after it (sandbox
+// time). Deliveries come from callback.Dispatcher; any other value a
+// provider lists is read through its JSON form.
+func callbackMatches(v any, state string, since time.Time) bool {
+	if state == "" && since.IsZero() {
+		return true
+	}
+	var d struct {
+		State     string    `json:"state"`
+		CreatedAt time.Time `json:"createdAt"`
+	}
+	switch x := v.(type) {
+	case callback.Delivery:
+		d.State, d.CreatedAt = x.State, x.CreatedAt
+	case *callback.Delivery:
+		d.State, d.CreatedAt = x.State, x.CreatedAt
+	default:
+		if b, err := json.Marshal(v); err == nil {
+			_ = json.Unmarshal(b, &d)
+		}
+	}
+	return (state == "" || d.State == state) && (since.IsZero() || !d.CreatedAt.Before(since))
 }
