@@ -181,11 +181,11 @@ func TestJournalFilters(t *testing.T) {
 	h := sandboxtest.New(t, echoScenario)
 	ns := "/ns/filters"
 	h.Do("POST", ns+"/echo/items", sandboxtest.JSONBody(`{"name":"a","qty":1}`)).WantStatus(201) // createItem 201
-	h.Do("GET", ns+"/echo/items", nil).WantStatus(200)                                          // listItems 200
-	h.Do("GET", ns+"/echo/items?limit=99", nil).WantStatus(400)                                 // listItems 400
-	h.Do("GET", ns+"/echo/items/7", nil).WantStatus(200)                                        // getItem 200
-	h.Do("GET", ns+"/echo/nothing", nil).WantStatus(404)                                        // no operation
-	h.Do("GET", ns+"/echo/panic", nil).WantStatus(500)                                          // panics
+	h.Do("GET", ns+"/echo/items", nil).WantStatus(200)                                           // listItems 200
+	h.Do("GET", ns+"/echo/items?limit=99", nil).WantStatus(400)                                  // listItems 400
+	h.Do("GET", ns+"/echo/items/7", nil).WantStatus(200)                                         // getItem 200
+	h.Do("GET", ns+"/echo/nothing", nil).WantStatus(404)                                         // no operation
+	h.Do("GET", ns+"/echo/panic", nil).WantStatus(500)                                           // panics
 
 	tests := []struct {
 		query string
