@@ -27,7 +27,7 @@ type Namespace struct {
 	world    atomic.Pointer[world]
 	lastUsed atomic.Int64 // real unix nanos, for idle eviction
 	resetMu  sync.Mutex   // serialises resets, scenario replacement and deletion
-	deleted  bool         // under resetMu: DeleteNamespace closed it for good
+	deleted  bool         // under resetMu: deleted or evicted, closed for good
 }
 
 // world is everything a reset replaces at once. Requests load it once, so a
@@ -134,6 +134,16 @@ func (ns *Namespace) Reset(sc *Scenario) error {
 	return nil
 }
 
+// shutdown closes a namespace that has left the set (deleted or evicted)
+// for good. It is serialised with resets, so a PUT /scenario racing it cannot
+// swap in a world that nobody would close.
+func (ns *Namespace) shutdown() {
+	ns.resetMu.Lock()
+	defer ns.resetMu.Unlock()
+	ns.deleted = true
+	ns.close()
+}
+
 func (ns *Namespace) close() {
 	if w := ns.world.Load(); w != nil {
 		w.close()
@@ -231,12 +241,7 @@ func (s *Server) DeleteNamespace(name string) error {
 	if !ok {
 		return ErrNoNamespace
 	}
-	// Serialised with resets, so a PUT /scenario racing the delete cannot
-	// swap in a world that nobody closes.
-	ns.resetMu.Lock()
-	ns.deleted = true
-	ns.close()
-	ns.resetMu.Unlock()
+	ns.shutdown()
 	s.log.Info("namespace deleted", "namespace", name)
 	return nil
 }
@@ -286,7 +291,7 @@ func (s *Server) evictIdleLocked(now time.Time) int {
 		}
 		if now.Sub(time.Unix(0, ns.lastUsed.Load())) >= set.idle && !ns.world.Load().busy() {
 			delete(set.byID, name)
-			go ns.close() // may wait for callbacks in flight; not under the lock
+			go ns.shutdown() // may wait for callbacks in flight; not under the lock
 			n++
 			s.log.Info("namespace evicted after idling", "namespace", name, "idle", set.idle)
 		}
