@@ -94,6 +94,12 @@ func TestPreferParsing(t *testing.T) {
 		{"return=minimal", 0, 0, false, false},
 		{"respond-async; wait=5", 0, 0, false, false},
 		{"status=99", 0, 0, false, true},
+		{"status=200", 0, 0, false, true},
+		{"status=204", 0, 0, false, true},
+		{"code=302", 0, 0, false, true},
+		{"status=399", 0, 0, false, true},
+		{"status=400", 400, 0, true, false},
+		{"status=599", 599, 0, true, false},
 		{"delay=forever", 0, 0, false, true},
 		{"delay=1h", 0, 0, false, true},
 	}

@@ -289,6 +289,13 @@ func sortedKeys(m map[string]string) []string {
 // ParsePrefer reads the Prefer header's sandbox tokens: status=NNN and
 // delay=DURATION (Prism-style). Other preferences (return=minimal, ...) are
 // ignored. ok is false when the header asks nothing of the sandbox.
+//
+// Only an error status (400-599) can be forced. A success or redirect
+// status is refused rather than faked: the sandbox would have to invent a
+// body the operation never produced (an empty 200 is not what any provider
+// answers), and a client that wants the success answer gets it by leaving
+// status= out. The error text is the whole message every provider answers
+// with, in its own error shape, so it reads the same everywhere.
 func ParsePrefer(h string) (status int, delay time.Duration, ok bool, err error) {
 	for _, part := range strings.FieldsFunc(h, func(r rune) bool { return r == ',' || r == ';' }) {
 		k, v, found := strings.Cut(strings.TrimSpace(part), "=")
@@ -296,11 +303,14 @@ func ParsePrefer(h string) (status int, delay time.Duration, ok bool, err error)
 			continue
 		}
 		v = strings.Trim(strings.TrimSpace(v), `"`)
-		switch strings.ToLower(strings.TrimSpace(k)) {
+		switch key := strings.ToLower(strings.TrimSpace(k)); key {
 		case "status", "code":
 			n, e := strconv.Atoi(v)
-			if e != nil || n < 100 || n > 599 {
-				return 0, 0, false, fmt.Errorf("Prefer status=%q is not an HTTP status", v)
+			switch {
+			case e != nil || n < 100 || n > 599:
+				return 0, 0, false, fmt.Errorf("Prefer: %s=%s is not an HTTP status; only an error status (400-599) can be forced, e.g. Prefer: status=503", key, v)
+			case n < 400:
+				return 0, 0, false, fmt.Errorf("Prefer: %s=%d is refused: only an error status (400-599) can be forced; without %s= the operation answers normally", key, n, key)
 			}
 			status, ok = n, true
 		case "delay":
@@ -311,7 +321,7 @@ func ParsePrefer(h string) (status int, delay time.Duration, ok bool, err error)
 				}
 			}
 			if e != nil || d < 0 || d > 5*time.Minute {
-				return 0, 0, false, fmt.Errorf("Prefer delay=%q is not a duration up to 5m (e.g. 2s or 1500)", v)
+				return 0, 0, false, fmt.Errorf("Prefer: delay=%s is not a duration up to 5m, e.g. Prefer: delay=2s (or delay=1500 for milliseconds)", v)
 			}
 			delay, ok = d, true
 		}

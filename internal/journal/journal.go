@@ -4,6 +4,7 @@ package journal
 
 import (
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -40,20 +41,53 @@ type Message struct {
 	Truncated bool  `json:"truncated,omitempty"`
 }
 
-// Filter selects entries; zero fields match everything. Matching is exact.
+// Filter selects entries; zero fields match everything. Every field set must
+// match. The admin API checks the values (known provider, operation, method)
+// before building a Filter, so a typo is an error there, never a silent
+// empty list here.
 type Filter struct {
 	Provider  string
 	Operation string
-	Status    int
-	Since     time.Time
-	Limit     int
+	// Status is an exact response status; StatusClass a class (5 for 5xx).
+	Status      int
+	StatusClass int
+	// Method is the request method, upper case.
+	Method string
+	// PathPrefix is a prefix of the path as the provider sees it (see
+	// Entry.ProviderPath).
+	PathPrefix string
+	Since      time.Time
+	Limit      int
 }
 
 func (f Filter) match(e *Entry) bool {
 	return (f.Provider == "" || f.Provider == e.Provider) &&
 		(f.Operation == "" || f.Operation == e.Operation) &&
 		(f.Status == 0 || f.Status == e.Response.Status) &&
+		(f.StatusClass == 0 || f.StatusClass == e.Response.Status/100) &&
+		(f.Method == "" || f.Method == e.Request.Method) &&
+		(f.PathPrefix == "" || strings.HasPrefix(e.ProviderPath(), f.PathPrefix)) &&
 		(f.Since.IsZero() || !e.Time.Before(f.Since))
+}
+
+// ProviderPath is the request path below the provider's mount, as the
+// provider's own documentation and OpenAPI paths write it: for
+// /ns/ci-1/centili/datagifting/v1/services it is /datagifting/v1/services.
+// The recorded Request.Path keeps the full path the client sent.
+func (e *Entry) ProviderPath() string {
+	p := e.Request.Path
+	if rest, ok := strings.CutPrefix(p, "/ns/"+e.Namespace); ok && (rest == "" || rest[0] == '/') {
+		p = rest
+	}
+	if e.Provider != "" {
+		if rest, ok := strings.CutPrefix(p, "/"+e.Provider); ok && (rest == "" || rest[0] == '/') {
+			p = rest
+		}
+	}
+	if p == "" {
+		p = "/"
+	}
+	return p
 }
 
 // Journal is a ring buffer of entries, safe for concurrent use. It grows up to

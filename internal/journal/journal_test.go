@@ -113,3 +113,47 @@ func BenchmarkAdd(b *testing.B) {
 		j.Add(e)
 	}
 }
+
+func TestFiltersOnMethodPathAndStatusClass(t *testing.T) {
+	t.Parallel()
+	j := New(10)
+	add := func(id, ns, provider, method, path string, status int) {
+		j.Add(&Entry{ID: id, Namespace: ns, Provider: provider,
+			Request: Message{Method: method, Path: path}, Response: Message{Status: status}})
+	}
+	add("1", "default", "centili", "POST", "/centili/datagifting/v1/service/transaction", 200)
+	add("2", "ci", "centili", "GET", "/ns/ci/centili/datagifting/v1/services", 503)
+	add("3", "ci", "centili", "POST", "/ns/ci/centili/realms/api/protocol/openid-connect/token", 401)
+	add("4", "default", "netfinity", "POST", "/ns/default/netfinity/v2/sms/notification/send", 502)
+	tests := []struct {
+		f    Filter
+		want string
+	}{
+		{Filter{PathPrefix: "/datagifting/v1/"}, "2,1,"},
+		{Filter{PathPrefix: "/datagifting/v1/services"}, "2,"},
+		{Filter{PathPrefix: "/v2/"}, "4,"},
+		{Filter{PathPrefix: "/centili"}, ""}, // the mount is not part of the path
+		{Filter{PathPrefix: "/"}, "4,3,2,1,"},
+		{Filter{Method: "POST"}, "4,3,1,"},
+		{Filter{StatusClass: 5}, "4,2,"},
+		{Filter{StatusClass: 4, Method: "POST"}, "3,"},
+		{Filter{StatusClass: 2, PathPrefix: "/realms/"}, ""},
+	}
+	for _, tc := range tests {
+		if got := ids(j.List(tc.f)); got != tc.want {
+			t.Errorf("%+v: got %q want %q", tc.f, got, tc.want)
+		}
+	}
+	for path, want := range map[string]string{
+		"/ns/ci/centili/datagifting/v1/services": "/datagifting/v1/services",
+		"/centili/datagifting/v1/services":       "/datagifting/v1/services",
+		"/ns/ci/centili":                         "/",
+		"/ns/cix/centili/a":                      "/ns/cix/centili/a", // another namespace's prefix is not stripped
+		"/centilix/a":                            "/centilix/a",
+	} {
+		e := &Entry{Namespace: "ci", Provider: "centili", Request: Message{Path: path}}
+		if got := e.ProviderPath(); got != want {
+			t.Errorf("ProviderPath(%s) = %s, want %s", path, got, want)
+		}
+	}
+}

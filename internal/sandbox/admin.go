@@ -3,11 +3,11 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -46,11 +46,11 @@ func (s *Server) Routes() []adminRoute {
 		{"GET", "/scenario", "the scenario in force, as JSON, credentials included", s.getScenario},
 		{"PUT", "/scenario", "load a scenario (YAML or JSON) and reset", s.putScenario},
 		{"POST", "/reset", "back to the scenario's initial state", s.postReset},
-		{"GET", "/requests", "journal, newest first (provider, operation, status, since, limit)", s.getRequests},
+		{"GET", "/requests", "journal, newest first (provider, operation, status, method, path, since, limit)", s.getRequests},
 		{"DELETE", "/requests", "clear the journal", s.deleteRequests},
 		{"GET", "/requests/{id}", "one journal entry", s.getRequest},
 		{"GET", "/state/{provider}", "a provider's stored state", s.getState},
-		{"GET", "/callbacks", "every callback delivery and its attempts", s.getCallbacks},
+		{"GET", "/callbacks", "callback deliveries and their attempts (state, provider, since)", s.getCallbacks},
 		{"GET", "/clock", "sandbox time", s.getClock},
 		{"POST", "/clock", "set, advance or freeze sandbox time", s.postClock},
 		{"GET", "/faults", "fault rules with their counters", s.getFaults},
@@ -60,6 +60,7 @@ func (s *Server) Routes() []adminRoute {
 		{"GET", "/specs", "the providers and their OpenAPI documents", s.getSpecs},
 		{"GET", "/specs/{provider}", "a provider's OpenAPI document (?format=json)", s.getSpec},
 		{"GET", "/namespaces", "live namespaces", s.getNamespaces},
+		{"DELETE", "/namespaces/{name}", "close a namespace at once, pending callbacks cancelled", s.deleteNamespace},
 	}
 }
 
@@ -70,7 +71,7 @@ func (s *Server) adminRouter() *mux.Router {
 	r.UseEncodedPath()
 	for _, rt := range s.Routes() {
 		rt := rt
-		r.Methods(rt.method).Path(rt.path).HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.Methods(rt.method).Path(rt.path).Name(rt.method + " " + rt.path).HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			a := req.Context().Value(nsKey{}).(*adminCall)
 			a.w, a.r, a.vars = w, req, mux.Vars(req)
 			rt.handle(a)
@@ -94,18 +95,43 @@ func (s *Server) adminRouter() *mux.Router {
 	return r
 }
 
-func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, ns *Namespace, prefix, rel string) {
+// globalAdminRoutes act on the server, not on one namespace: they never
+// create the namespace of their /ns/{name} prefix (a.ns is nil when it is not
+// live).
+var globalAdminRoutes = map[string]bool{
+	"GET /namespaces":           true,
+	"DELETE /namespaces/{name}": true,
+}
+
+// serveAdmin routes an admin request. The route is matched before the
+// namespace is looked up, so that an unknown admin path or a global route
+// under /ns/{new}/ does not create a namespace.
+func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, t target) {
 	defer func() {
 		if v := recover(); v != nil {
 			s.log.Error("admin panic", "panic", v)
 			writeProblem(w, http.StatusInternalServerError, "Internal error", fmt.Sprint(v), nil)
 		}
 	}()
-	a := &adminCall{ns: ns, prefix: prefix}
+	a := &adminCall{prefix: t.prefix}
 	u := *r.URL
-	u.Path, u.RawPath = rel, ""
+	u.Path, u.RawPath = t.rel, ""
 	r2 := r.WithContext(context.WithValue(r.Context(), nsKey{}, a))
 	r2.URL = &u
+	var rm mux.RouteMatch
+	s.admin.Match(r2, &rm)
+	switch {
+	case rm.MatchErr != nil:
+		// 404 or 405: answered without a namespace.
+	case rm.Route != nil && globalAdminRoutes[rm.Route.GetName()]:
+		a.ns, _ = s.lookup(t.namespace)
+	default:
+		ns, ok := s.namespaceOrFail(w, t.namespace)
+		if !ok {
+			return
+		}
+		a.ns = ns
+	}
 	s.admin.ServeHTTP(w, r2)
 }
 
@@ -209,39 +235,23 @@ func (s *Server) postReset(a *adminCall) {
 }
 
 func (s *Server) getRequests(a *adminCall) {
-	q := a.r.URL.Query()
-	f := journal.Filter{Provider: q.Get("provider"), Operation: q.Get("operation")}
-	for key := range q {
-		switch key {
-		case "provider", "operation", "status", "since", "limit":
-		default:
-			writeProblem(a.w, http.StatusBadRequest, "Unknown filter", fmt.Sprintf("unknown query parameter %q; filters: provider, operation, status, since, limit", key), nil)
-			return
-		}
+	c := newQueryCheck(a.r.URL.Query(), requestsParams)
+	f := journal.Filter{Provider: c.known("provider", "provider", providerNames())}
+	ops := allOperationIDs()
+	if f.Provider != "" {
+		ops = OperationIDs(f.Provider)
 	}
-	if v := q.Get("status"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 100 || n > 599 {
-			writeProblem(a.w, http.StatusBadRequest, "Invalid filter", fmt.Sprintf("status %q is not an HTTP status code", v), nil)
-			return
-		}
-		f.Status = n
+	f.Operation = c.known("operation", "operation", ops)
+	f.Status, f.StatusClass = c.status("status")
+	if m := c.get("method"); m != "" {
+		c.q.Set("method", strings.ToUpper(m))
+		f.Method = c.known("method", "method", journalMethods)
 	}
-	if v := q.Get("since"); v != "" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			writeProblem(a.w, http.StatusBadRequest, "Invalid filter", fmt.Sprintf("since %q is not an RFC 3339 time such as 2026-11-22T10:00:00Z", v), nil)
-			return
-		}
-		f.Since = t
-	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			writeProblem(a.w, http.StatusBadRequest, "Invalid filter", fmt.Sprintf("limit %q is not a positive number", v), nil)
-			return
-		}
-		f.Limit = n
+	f.PathPrefix = c.providerPath("path")
+	f.Since = c.time("since")
+	f.Limit = c.positive("limit")
+	if c.failed(a.w) {
+		return
 	}
 	a.json(http.StatusOK, a.ns.Journal.List(f))
 }
@@ -276,11 +286,25 @@ func (s *Server) getState(a *adminCall) {
 }
 
 func (s *Server) getCallbacks(a *adminCall) {
+	c := newQueryCheck(a.r.URL.Query(), callbacksParams)
+	state := c.known("state", "state", callbackStates)
+	provider := c.known("provider", "provider", providerNames())
+	since := c.time("since")
+	if c.failed(a.w) {
+		return
+	}
 	all := []any{}
 	for _, p := range Providers() {
+		if provider != "" && p.Name != provider {
+			continue
+		}
 		if st, ok := a.ns.State(p.Name); ok {
 			if cs, ok := st.(CallbackSource); ok {
-				all = append(all, cs.Callbacks()...)
+				for _, d := range cs.Callbacks() {
+					if callbackMatches(d, state, since) {
+						all = append(all, d)
+					}
+				}
 			}
 		}
 	}
@@ -403,4 +427,20 @@ func (s *Server) getNamespaces(a *adminCall) {
 	names := s.NamespaceNames()
 	sort.Strings(names)
 	a.json(http.StatusOK, map[string]any{"namespaces": names, "max": s.spaces.max, "idleEviction": s.spaces.idle.String()})
+}
+
+func (s *Server) deleteNamespace(a *adminCall) {
+	name := a.vars["name"]
+	switch err := s.DeleteNamespace(name); {
+	case errors.Is(err, ErrDefaultNamespace):
+		writeProblem(a.w, http.StatusConflict, "Namespace cannot be deleted",
+			fmt.Sprintf("namespace %q serves the bare URLs and cannot be deleted; use POST /__sandbox/reset to bring it back to the scenario's initial state", name), nil)
+	case errors.Is(err, ErrNoNamespace):
+		writeProblem(a.w, http.StatusNotFound, "Not found",
+			fmt.Sprintf("no live namespace %q (never used, already deleted or evicted); GET /__sandbox/namespaces lists the live ones", name), nil)
+	case err != nil:
+		writeProblem(a.w, http.StatusInternalServerError, "Delete failed", err.Error(), nil)
+	default:
+		a.w.WriteHeader(http.StatusNoContent)
+	}
 }

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -31,8 +30,10 @@ func (s *Server) applyFaults(c *Call, rel string, set *faults.Set) bool {
 	if pref := r.Header.Get("Prefer"); pref != "" && c.NS.Scenario().Common().PreferEnabled() {
 		status, delay, ok, err := faults.ParsePrefer(pref)
 		if err != nil {
-			c.Fail(&Error{Kind: ErrInvalidRequest, Status: http.StatusBadRequest, Message: err.Error(),
-				Fields: []FieldError{{In: "header", Field: "Prefer", Reason: err.Error(), Rule: "format"}}})
+			// No Fields: every provider then answers Message verbatim in its
+			// own 400 shape (with Fields, some would reword it as a
+			// parameter failure), so a bad Prefer reads the same everywhere.
+			c.Fail(&Error{Kind: ErrInvalidRequest, Status: http.StatusBadRequest, Message: err.Error()})
 			return true
 		}
 		if ok {
@@ -156,12 +157,13 @@ func (s *Server) postFault(a *adminCall) {
 		writeProblem(a.w, http.StatusRequestEntityTooLarge, "Rule too large", err.Error(), nil)
 		return
 	}
+	// Decoded by the scenario package, so that a mistake gets the field
+	// path and hint a scenario file's faults: entry would get.
 	var rule faults.Rule
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rule); err != nil {
+	if probs := scenario.DecodeDocument("", data, &rule); len(probs) > 0 {
 		writeProblem(a.w, http.StatusBadRequest, "Invalid fault rule",
-			"expected one rule as a JSON object (the same keys as a scenario's faults: entries): "+err.Error(), nil)
+			fmt.Sprintf("expected one rule as a JSON object with the keys of a scenario's faults: entry; the rule has %d problem(s): %s",
+				len(probs), problemsText(probs)), probs)
 		return
 	}
 	added, probs := a.ns.Faults().Add(rule, a.ns.Clock().Now())

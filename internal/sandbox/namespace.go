@@ -26,7 +26,8 @@ type Namespace struct {
 	server   *Server
 	world    atomic.Pointer[world]
 	lastUsed atomic.Int64 // real unix nanos, for idle eviction
-	resetMu  sync.Mutex   // serialises resets and scenario replacement
+	resetMu  sync.Mutex   // serialises resets, scenario replacement and deletion
+	deleted  bool         // under resetMu: deleted or evicted, closed for good
 }
 
 // world is everything a reset replaces at once. Requests load it once, so a
@@ -115,6 +116,9 @@ func (w *world) busy() bool {
 func (ns *Namespace) Reset(sc *Scenario) error {
 	ns.resetMu.Lock()
 	defer ns.resetMu.Unlock()
+	if ns.deleted {
+		return ErrNoNamespace
+	}
 	if sc == nil {
 		sc = ns.Scenario()
 	}
@@ -128,6 +132,16 @@ func (ns *Namespace) Reset(sc *Scenario) error {
 		old.close()
 	}
 	return nil
+}
+
+// shutdown closes a namespace that has left the set (deleted or evicted)
+// for good. It is serialised with resets, so a PUT /scenario racing it cannot
+// swap in a world that nobody would close.
+func (ns *Namespace) shutdown() {
+	ns.resetMu.Lock()
+	defer ns.resetMu.Unlock()
+	ns.deleted = true
+	ns.close()
 }
 
 func (ns *Namespace) close() {
@@ -156,12 +170,80 @@ func ValidNamespaceName(name string) bool {
 // test's state.
 var errTooManyNamespaces = errors.New("too many namespaces")
 
-// namespaces is the set of live namespaces, bounded in number.
+// Errors of DeleteNamespace.
+var (
+	// ErrNoNamespace: no live namespace has that name.
+	ErrNoNamespace = errors.New("no such namespace")
+	// ErrDefaultNamespace: the default namespace serves the bare URLs and
+	// cannot be deleted, only reset.
+	ErrDefaultNamespace = errors.New("the default namespace cannot be deleted")
+)
+
+// namespaces is the set of live namespaces, bounded in number. max bounds
+// the namespaces users create; default, which always exists, is not counted,
+// so --max-namespaces 2 allows two /ns/... namespaces.
 type namespaces struct {
 	mu   sync.Mutex
 	byID map[string]*Namespace
 	max  int
 	idle time.Duration
+}
+
+// userCountLocked is the number of live namespaces other than default.
+func (set *namespaces) userCountLocked() int {
+	n := len(set.byID)
+	if _, ok := set.byID[DefaultNamespace]; ok {
+		n--
+	}
+	return n
+}
+
+// retryAfterLocked estimates when a slot can free up: the time until the
+// least recently used namespace reaches the idle limit, at least one second.
+// A namespace that still has callbacks pending then is kept, and the retry
+// gets a fresh estimate.
+func (set *namespaces) retryAfterLocked(now time.Time) time.Duration {
+	wait := set.idle
+	for name, ns := range set.byID {
+		if name == DefaultNamespace {
+			continue
+		}
+		if d := time.Unix(0, ns.lastUsed.Load()).Add(set.idle).Sub(now); d < wait {
+			wait = d
+		}
+	}
+	return max(wait, time.Second)
+}
+
+// lookup returns a live namespace without creating one.
+func (s *Server) lookup(name string) (*Namespace, bool) {
+	s.spaces.mu.Lock()
+	defer s.spaces.mu.Unlock()
+	ns, ok := s.spaces.byID[name]
+	return ns, ok
+}
+
+// DeleteNamespace closes a namespace at once: its timers stop and its
+// pending callbacks are cancelled before it returns (attempts already in
+// flight get the provider's shutdown deadline). The next request to the name
+// creates a fresh namespace from the template scenario.
+func (s *Server) DeleteNamespace(name string) error {
+	if name == DefaultNamespace {
+		return ErrDefaultNamespace
+	}
+	set := &s.spaces
+	set.mu.Lock()
+	ns, ok := set.byID[name]
+	if ok {
+		delete(set.byID, name)
+	}
+	set.mu.Unlock()
+	if !ok {
+		return ErrNoNamespace
+	}
+	ns.shutdown()
+	s.log.Info("namespace deleted", "namespace", name)
+	return nil
 }
 
 // get returns the named namespace, creating it from the template scenario on
@@ -176,9 +258,9 @@ func (s *Server) namespace(name string) (*Namespace, error) {
 		set.mu.Unlock()
 		return ns, nil
 	}
-	if len(set.byID) >= set.max {
+	if name != DefaultNamespace && set.userCountLocked() >= set.max {
 		s.evictIdleLocked(time.Now())
-		if len(set.byID) >= set.max {
+		if set.userCountLocked() >= set.max {
 			set.mu.Unlock()
 			return nil, errTooManyNamespaces
 		}
@@ -209,7 +291,7 @@ func (s *Server) evictIdleLocked(now time.Time) int {
 		}
 		if now.Sub(time.Unix(0, ns.lastUsed.Load())) >= set.idle && !ns.world.Load().busy() {
 			delete(set.byID, name)
-			go ns.close() // may wait for callbacks in flight; not under the lock
+			go ns.shutdown() // may wait for callbacks in flight; not under the lock
 			n++
 			s.log.Info("namespace evicted after idling", "namespace", name, "idle", set.idle)
 		}

@@ -158,30 +158,47 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("namespace %q must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}", t.namespace), nil)
 		return
 	}
-	nsName := t.namespace
-	ns, err := s.namespace(nsName)
-	if err != nil {
-		if errors.Is(err, errTooManyNamespaces) {
-			w.Header().Set("Retry-After", "60")
-			writeProblem(w, http.StatusServiceUnavailable, "Too many namespaces",
-				fmt.Sprintf("all %d namespace slots are in use; idle namespaces are evicted after %s", s.spaces.max, s.spaces.idle), nil)
-			return
-		}
-		s.log.Error("namespace creation failed", "namespace", nsName, "err", err)
-		writeProblem(w, http.StatusInternalServerError, "Namespace could not be created", err.Error(), nil)
-		return
-	}
 	if t.mount == adminMountName {
-		s.serveAdmin(w, r, ns, t.prefix, t.rel)
+		s.serveAdmin(w, r, t)
 		return
 	}
 	m, ok := s.mounts[t.mount]
 	if !ok {
+		// Answered before the namespace is looked up: a request that routes
+		// nowhere must not create (or keep alive) a namespace.
 		writeProblem(w, http.StatusNotFound, "Not found",
 			fmt.Sprintf("no provider is mounted at /%s; mounts: %s", t.mount, strings.Join(s.mountNames(), ", ")), nil)
 		return
 	}
+	ns, ok := s.namespaceOrFail(w, t.namespace)
+	if !ok {
+		return
+	}
 	s.serveProvider(w, r, ns, m, t.prefix, t.rel)
+}
+
+// namespaceOrFail returns the named namespace, creating it on first use, or
+// answers why it cannot: 503 with an honest Retry-After when every slot is
+// taken by a namespace that is not idle yet.
+func (s *Server) namespaceOrFail(w http.ResponseWriter, name string) (*Namespace, bool) {
+	ns, err := s.namespace(name)
+	if err == nil {
+		return ns, true
+	}
+	if errors.Is(err, errTooManyNamespaces) {
+		s.spaces.mu.Lock()
+		wait := s.spaces.retryAfterLocked(time.Now())
+		s.spaces.mu.Unlock()
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		writeProblem(w, http.StatusServiceUnavailable, "Too many namespaces",
+			fmt.Sprintf("all %d namespace slots are in use; the least recently used namespace reaches the idle limit of %s in %d s and can then be evicted (unless callbacks are still pending); DELETE /__sandbox/namespaces/{name} frees a slot at once",
+				s.spaces.max, s.spaces.idle, secs), nil)
+		return nil, false
+	}
+	s.log.Error("namespace creation failed", "namespace", name, "err", err)
+	writeProblem(w, http.StatusInternalServerError, "Namespace could not be created", err.Error(), nil)
+	return nil, false
 }
 
 // adminMountName is the first path segment of the admin API.

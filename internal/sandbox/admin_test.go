@@ -1,0 +1,322 @@
+package sandbox_test
+
+import (
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/journal"
+	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
+	"github.com/provider-sandbox/provider-sandbox/internal/sandboxtest"
+)
+
+// harnessWith is sandboxtest.New with server settings (limits) of the test's
+// choosing; every response is still checked against its spec.
+func harnessWith(t *testing.T, cfg sandbox.Config) *sandboxtest.Harness {
+	t.Helper()
+	sc, probs := sandbox.LoadScenario("echo", []byte(echoScenario))
+	if probs != nil {
+		t.Fatal(probs)
+	}
+	cfg.Scenario = sc
+	srv, err := sandbox.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		hs.Close()
+		srv.Close()
+	})
+	return &sandboxtest.Harness{T: t, Server: srv, HTTP: hs, URL: hs.URL, Client: hs.Client()}
+}
+
+func liveNamespaces(t *testing.T, h *sandboxtest.Harness) []string {
+	t.Helper()
+	var out struct {
+		Namespaces []string `json:"namespaces"`
+	}
+	if st := h.Admin("GET", "", "/namespaces", nil, &out); st != 200 {
+		t.Fatalf("GET /namespaces: %d", st)
+	}
+	return out.Namespaces
+}
+
+func TestDeleteNamespace(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, echoScenario)
+	h.Do("POST", "/ns/job-1/echo/items", sandboxtest.JSONBody(`{"name":"kept?","qty":1}`)).WantStatus(201)
+	h.Admin("POST", "job-1", "/clock", map[string]string{"advance": "1h"}, nil)
+	if !slices.Contains(liveNamespaces(t, h), "job-1") {
+		t.Fatal("job-1 is not live after a request")
+	}
+
+	res := h.Do("DELETE", "/__sandbox/namespaces/job-1", nil).WantStatus(204)
+	if len(res.Body) != 0 {
+		t.Errorf("204 with a body: %q", res.Body)
+	}
+	if got := liveNamespaces(t, h); slices.Contains(got, "job-1") {
+		t.Errorf("job-1 still listed after DELETE: %v", got)
+	}
+	// The next request starts a fresh namespace: no items, clock back at
+	// the scenario's start, empty journal (but for this request).
+	var items []map[string]any
+	h.Do("GET", "/ns/job-1/echo/items", nil).WantStatus(200).JSON(&items)
+	if len(items) != 0 {
+		t.Errorf("fresh namespace has %d items", len(items))
+	}
+	var clk struct{ Now time.Time }
+	h.Admin("GET", "job-1", "/clock", nil, &clk)
+	if want := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC); !clk.Now.Equal(want) {
+		t.Errorf("fresh clock %s, want %s", clk.Now, want)
+	}
+	var j []journal.Entry
+	h.Admin("GET", "job-1", "/requests", nil, &j)
+	if len(j) != 1 || j[0].Request.Method != "GET" {
+		t.Errorf("fresh journal has %d entries", len(j))
+	}
+
+	tests := []struct {
+		name, path string
+		status     int
+		body       string
+	}{
+		{"already deleted... and recreated, so delete again works", "/__sandbox/namespaces/job-1", 204, ""},
+		{"not live", "/__sandbox/namespaces/job-1", 404,
+			`{"type":"about:blank","title":"Not found","status":404,"detail":"no live namespace \"job-1\" (never used, already deleted or evicted); GET /__sandbox/namespaces lists the live ones"}`},
+		{"default", "/__sandbox/namespaces/default", 409,
+			`{"type":"about:blank","title":"Namespace cannot be deleted","status":409,"detail":"namespace \"default\" serves the bare URLs and cannot be deleted; use POST /__sandbox/reset to bring it back to the scenario's initial state"}`},
+		{"under its own prefix, without creating it first", "/ns/ghost/__sandbox/namespaces/ghost", 404,
+			`{"type":"about:blank","title":"Not found","status":404,"detail":"no live namespace \"ghost\" (never used, already deleted or evicted); GET /__sandbox/namespaces lists the live ones"}`},
+	}
+	for _, tc := range tests {
+		res := h.Do("DELETE", tc.path, nil)
+		if res.Status != tc.status {
+			t.Errorf("%s: status %d, want %d: %s", tc.name, res.Status, tc.status, res.Body)
+			continue
+		}
+		if !res.Matched {
+			t.Errorf("%s: not checked against specs/admin.yaml", tc.name)
+		}
+		if tc.body != "" {
+			res.WantJSON(tc.body)
+			if ct := res.Header.Get("Content-Type"); ct != "application/problem+json" {
+				t.Errorf("%s: Content-Type %q", tc.name, ct)
+			}
+		}
+	}
+	if got := liveNamespaces(t, h); !slices.Equal(got, []string{"default"}) {
+		t.Errorf("namespaces at the end: %v, want [default]", got)
+	}
+}
+
+func TestRequestsThatRouteNowhereCreateNoNamespace(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, echoScenario)
+	for _, tc := range []struct{ method, path string }{
+		{"GET", "/ns/ghost/nosuchmount/x"},
+		{"GET", "/ns/ghost/"},
+		{"GET", "/ns/ghost"},
+		{"GET", "/ns/ghost/__sandbox/nosuch"},
+		{"PUT", "/ns/ghost/__sandbox/clock"}, // wrong method
+		{"GET", "/ns/ghost/__sandbox/namespaces"},
+	} {
+		res := h.Do(tc.method, tc.path, nil)
+		if tc.path == "/ns/ghost/__sandbox/namespaces" {
+			res.WantStatus(200)
+		} else if res.Status != 404 && res.Status != 405 {
+			t.Errorf("%s %s: status %d", tc.method, tc.path, res.Status)
+		}
+	}
+	h.Do("GET", "/ns/ghost/nosuchmount/x", nil).WantStatus(404).WantJSON(
+		`{"type":"about:blank","title":"Not found","status":404,"detail":"no provider is mounted at /nosuchmount; mounts: /echo"}`)
+	if got := liveNamespaces(t, h); !slices.Equal(got, []string{"default"}) {
+		t.Errorf("namespaces: %v, want [default]", got)
+	}
+}
+
+func TestMaxNamespacesCountsUserNamespaces(t *testing.T) {
+	t.Parallel()
+	h := harnessWith(t, sandbox.Config{MaxNamespaces: 2, NamespaceIdle: time.Hour})
+	h.Do("GET", "/ns/a/echo/items", nil).WantStatus(200)
+	h.Do("GET", "/ns/b/echo/items", nil).WantStatus(200)
+	// Asked through the admin API: the 503 is the sandbox's problem
+	// document, not a provider answer.
+	res := h.Do("GET", "/ns/c/__sandbox/health", nil).WantStatus(503)
+	// a was last used a moment ago: it reaches the idle limit in just under
+	// an hour, rounded up.
+	if got := res.Header.Get("Retry-After"); got != "3600" {
+		t.Errorf("Retry-After %q, want 3600", got)
+	}
+	res.WantJSON(`{"type":"about:blank","title":"Too many namespaces","status":503,"detail":"all 2 namespace slots are in use; the least recently used namespace reaches the idle limit of 1h0m0s in 3600 s and can then be evicted (unless callbacks are still pending); DELETE /__sandbox/namespaces/{name} frees a slot at once"}`)
+	// The bare URLs (default) always work.
+	h.Do("GET", "/echo/items", nil).WantStatus(200)
+	h.Do("DELETE", "/__sandbox/namespaces/a", nil).WantStatus(204)
+	h.Do("GET", "/ns/c/echo/items", nil).WantStatus(200)
+	var out struct {
+		Namespaces []string `json:"namespaces"`
+		Max        int      `json:"max"`
+	}
+	h.Admin("GET", "", "/namespaces", nil, &out)
+	if !slices.Equal(out.Namespaces, []string{"b", "c", "default"}) || out.Max != 2 {
+		t.Errorf("namespaces %v max %d", out.Namespaces, out.Max)
+	}
+}
+
+func TestRetryAfterFollowsTheOldestNamespace(t *testing.T) {
+	t.Parallel()
+	h := harnessWith(t, sandbox.Config{MaxNamespaces: 1, NamespaceIdle: 10 * time.Minute})
+	h.Do("GET", "/ns/a/echo/items", nil).WantStatus(200)
+	res := h.Do("GET", "/ns/b/__sandbox/health", nil).WantStatus(503)
+	if got := res.Header.Get("Retry-After"); got != "600" {
+		t.Errorf("Retry-After %q, want 600", got)
+	}
+}
+
+func TestJournalFilters(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, echoScenario)
+	ns := "/ns/filters"
+	h.Do("POST", ns+"/echo/items", sandboxtest.JSONBody(`{"name":"a","qty":1}`)).WantStatus(201) // createItem 201
+	h.Do("GET", ns+"/echo/items", nil).WantStatus(200)                                           // listItems 200
+	h.Do("GET", ns+"/echo/items?limit=99", nil).WantStatus(400)                                  // listItems 400
+	h.Do("GET", ns+"/echo/items/7", nil).WantStatus(200)                                         // getItem 200
+	h.Do("GET", ns+"/echo/nothing", nil).WantStatus(404)                                         // no operation
+	h.Do("GET", ns+"/echo/panic", nil).WantStatus(500)                                           // panics
+
+	tests := []struct {
+		query string
+		want  string // "method path status" of each entry, newest first
+	}{
+		{"", "GET /panic 500, GET /nothing 404, GET /items/7 200, GET /items 400, GET /items 200, POST /items 201"},
+		{"?provider=echo&operation=listItems", "GET /items 400, GET /items 200"},
+		{"?status=200", "GET /items/7 200, GET /items 200"},
+		{"?status=4xx", "GET /nothing 404, GET /items 400"},
+		{"?status=2XX&limit=2", "GET /items/7 200, GET /items 200"},
+		{"?status=5xx", "GET /panic 500"},
+		{"?method=post", "POST /items 201"},
+		{"?method=GET&status=2xx", "GET /items/7 200, GET /items 200"},
+		{"?path=/items", "GET /items/7 200, GET /items 400, GET /items 200, POST /items 201"},
+		{"?path=/items/", "GET /items/7 200"},
+		{"?path=/no", "GET /nothing 404"},
+		{"?since=2026-01-02T03:04:05Z", "GET /panic 500, GET /nothing 404, GET /items/7 200, GET /items 400, GET /items 200, POST /items 201"},
+		{"?since=2026-01-02T03:04:06Z", ""},
+	}
+	for _, tc := range tests {
+		res := h.Do("GET", ns+"/__sandbox/requests"+tc.query, nil).WantStatus(200)
+		if !res.Matched {
+			t.Errorf("%s: not checked against specs/admin.yaml", tc.query)
+		}
+		var es []journal.Entry
+		res.JSON(&es)
+		var got []string
+		for _, e := range es {
+			got = append(got, e.Request.Method+" "+strings.TrimPrefix(e.Request.Path, ns+"/echo")+" "+strconv.Itoa(e.Response.Status))
+		}
+		if g := strings.Join(got, ", "); g != tc.want {
+			t.Errorf("%q:\n got %s\nwant %s", tc.query, g, tc.want)
+		}
+	}
+}
+
+func TestJournalFilterErrors(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, echoScenario)
+	tests := []struct {
+		query string
+		body  string
+	}{
+		{"?provider=ehco", `{"type":"about:blank","title":"Invalid filter","status":400,` +
+			`"detail":"provider: unknown provider \"ehco\"; known providers: echo (hint: did you mean \"echo\"?)",` +
+			`"problems":[{"path":"provider","message":"unknown provider \"ehco\"; known providers: echo","hint":"did you mean \"echo\"?"}]}`},
+		{"?operation=listItem", `{"type":"about:blank","title":"Invalid filter","status":400,` +
+			`"detail":"operation: unknown operation \"listItem\"; known operations: createItem, getItem, listItems, panics, raw (hint: did you mean \"listItems\"?)",` +
+			`"problems":[{"path":"operation","message":"unknown operation \"listItem\"; known operations: createItem, getItem, listItems, panics, raw","hint":"did you mean \"listItems\"?"}]}`},
+		{"?status=6xx", `{"type":"about:blank","title":"Invalid filter","status":400,` +
+			`"detail":"status: status \"6xx\" is neither an HTTP status nor a class (hint: an exact status such as 503 or a class such as 5xx)",` +
+			`"problems":[{"path":"status","message":"status \"6xx\" is neither an HTTP status nor a class","hint":"an exact status such as 503 or a class such as 5xx"}]}`},
+		{"?method=FETCH", `{"type":"about:blank","title":"Invalid filter","status":400,` +
+			`"detail":"method: unknown method \"FETCH\"; known methods: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS (hint: did you mean \"PATCH\"?)",` +
+			`"problems":[{"path":"method","message":"unknown method \"FETCH\"; known methods: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS","hint":"did you mean \"PATCH\"?"}]}`},
+		{"?path=/echo/items", `{"type":"about:blank","title":"Invalid filter","status":400,` +
+			`"detail":"path: path \"/echo/items\" includes the mount; path is matched below it, as the provider's own paths are written (hint: use path=/items (with provider=echo if needed))",` +
+			`"problems":[{"path":"path","message":"path \"/echo/items\" includes the mount; path is matched below it, as the provider's own paths are written","hint":"use path=/items (with provider=echo if needed)"}]}`},
+		{"?path=/ns/x/items", `{"type":"about:blank","title":"Invalid filter","status":400,` +
+			`"detail":"path: path \"/ns/x/items\" includes the namespace prefix; the journal is already per namespace (hint: use path=/items)",` +
+			`"problems":[{"path":"path","message":"path \"/ns/x/items\" includes the namespace prefix; the journal is already per namespace","hint":"use path=/items"}]}`},
+		{"?path=items", `{"type":"about:blank","title":"Invalid filter","status":400,` +
+			`"detail":"path: path \"items\" must start with / (hint: write it as \"/items\")",` +
+			`"problems":[{"path":"path","message":"path \"items\" must start with /","hint":"write it as \"/items\""}]}`},
+		{"?since=yesterday&limit=0", `{"type":"about:blank","title":"Invalid filter","status":400,` +
+			`"detail":"since: since \"yesterday\" is not an RFC 3339 time (hint: for example 2026-11-22T10:00:00Z (sandbox time, as GET /__sandbox/clock shows it)); limit: limit \"0\" is not a positive whole number (hint: for example 20)",` +
+			`"problems":[{"path":"since","message":"since \"yesterday\" is not an RFC 3339 time","hint":"for example 2026-11-22T10:00:00Z (sandbox time, as GET /__sandbox/clock shows it)"},` +
+			`{"path":"limit","message":"limit \"0\" is not a positive whole number","hint":"for example 20"}]}`},
+		{"?stauts=500&provider=echo&provider=echo", `{"type":"about:blank","title":"Invalid filter","status":400,` +
+			`"detail":"provider: provider is given 2 times (hint: give it once); stauts: unknown query parameter \"stauts\"; parameters: provider, operation, status, method, path, since, limit (hint: did you mean \"status\"?)",` +
+			`"problems":[{"path":"provider","message":"provider is given 2 times","hint":"give it once"},` +
+			`{"path":"stauts","message":"unknown query parameter \"stauts\"; parameters: provider, operation, status, method, path, since, limit","hint":"did you mean \"status\"?"}]}`},
+	}
+	for _, tc := range tests {
+		res := h.Do("GET", "/__sandbox/requests"+tc.query, nil)
+		if res.Status != 400 || !res.Matched || res.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s: %d matched=%v %s", tc.query, res.Status, res.Matched, res.Header.Get("Content-Type"))
+			continue
+		}
+		res.WantJSON(tc.body)
+	}
+}
+
+func TestCallbackFilterErrors(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, echoScenario)
+	h.Do("GET", "/__sandbox/callbacks?state=pending&provider=echo&since=2026-01-01T00:00:00Z", nil).WantStatus(200).WantJSON(`[]`)
+	h.Do("GET", "/__sandbox/callbacks?state=done&provider=ech&since=now&x=1", nil).WantStatus(400).WantJSON(
+		`{"type":"about:blank","title":"Invalid filter","status":400,` +
+			`"detail":"x: unknown query parameter \"x\"; parameters: state, provider, since; state: unknown state \"done\"; known states: pending, sending, delivered, failed, cancelled; provider: unknown provider \"ech\"; known providers: echo (hint: did you mean \"echo\"?); since: since \"now\" is not an RFC 3339 time (hint: for example 2026-11-22T10:00:00Z (sandbox time, as GET /__sandbox/clock shows it))",` +
+			`"problems":[{"path":"x","message":"unknown query parameter \"x\"; parameters: state, provider, since"},` +
+			`{"path":"state","message":"unknown state \"done\"; known states: pending, sending, delivered, failed, cancelled"},` +
+			`{"path":"provider","message":"unknown provider \"ech\"; known providers: echo","hint":"did you mean \"echo\"?"},` +
+			`{"path":"since","message":"since \"now\" is not an RFC 3339 time","hint":"for example 2026-11-22T10:00:00Z (sandbox time, as GET /__sandbox/clock shows it)"}]}`)
+}
+
+func TestPostFaultDecodeProblems(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, echoScenario)
+	tests := []struct {
+		name, body, want string
+	}{
+		{"unknown key gets a did-you-mean", `{"match":{"provider":"echo"},"tims":2,"respond":{"status":503}}`,
+			`{"type":"about:blank","title":"Invalid fault rule","status":400,` +
+				`"detail":"expected one rule as a JSON object with the keys of a scenario's faults: entry; the rule has 1 problem(s): tims: unknown key \"tims\" (hint: did you mean \"times\"?)",` +
+				`"problems":[{"path":"tims","message":"unknown key \"tims\"","hint":"did you mean \"times\"?"}]}`},
+		{"nested unknown key and a wrong type, every problem at once", `{"match":{"provider":"echo","operaton":"listItems"},"respond":{"status":"503"}}`,
+			`{"type":"about:blank","title":"Invalid fault rule","status":400,` +
+				`"detail":"expected one rule as a JSON object with the keys of a scenario's faults: entry; the rule has 2 problem(s): respond.status: \"503\" is a string, expected a whole number (hint: write the number without quotes, e.g. 100); match.operaton: unknown key \"operaton\" (hint: did you mean \"operation\"?)",` +
+				`"problems":[{"path":"respond.status","message":"\"503\" is a string, expected a whole number","hint":"write the number without quotes, e.g. 100"},` +
+				`{"path":"match.operaton","message":"unknown key \"operaton\"","hint":"did you mean \"operation\"?"}]}`},
+		{"a list is not a rule", `[{"respond":{"status":503}}]`,
+			`{"type":"about:blank","title":"Invalid fault rule","status":400,` +
+				`"detail":"expected one rule as a JSON object with the keys of a scenario's faults: entry; the rule has 1 problem(s): expected a JSON object (a mapping of keys to values) (hint: send one object, not a list or a single value)",` +
+				`"problems":[{"message":"expected a JSON object (a mapping of keys to values)","hint":"send one object, not a list or a single value"}]}`},
+		{"compile problems keep their shape", `{"match":{"provider":"echo","operation":"listItem"},"respond":{"status":503}}`,
+			`{"type":"about:blank","title":"Invalid fault rule","status":400,"detail":"the rule has 1 problem(s)",` +
+				`"problems":[{"path":"match.operation","message":"provider \"echo\" has no operation \"listItem\", so this rule can never match","hint":"did you mean \"listItems\"?"}]}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h.With(t).Do("POST", "/__sandbox/faults", sandboxtest.JSONBody(tc.body)).WantStatus(400).WantJSON(tc.want)
+		})
+	}
+	var rules []map[string]any
+	h.Admin("GET", "", "/faults", nil, &rules)
+	if len(rules) != 0 {
+		t.Errorf("a refused rule was added: %v", rules)
+	}
+	// A good rule in YAML works too (the same decoder as scenario files).
+	h.Do("POST", "/__sandbox/faults", sandboxtest.RawBody("application/yaml", []byte("match: {provider: echo}\ntimes: 1\nrespond: {status: 503}\n"))).WantStatus(201)
+	h.Do("GET", "/echo/items", nil).WantStatus(503)
+	h.Do("GET", "/echo/items", nil).WantStatus(200)
+}

@@ -1,0 +1,34 @@
+package scenario
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestDecodeDocument(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, src string
+		want      Problems
+	}{
+		{"one-line JSON: field paths, no lines", `{"realm":"api","pools":[{"operator":"FR","totalAmont":1}],"flags":{"strict":"maybe"}}`, Problems{
+			{Path: "flags.strict", Message: `"maybe" is a string, expected true or false`, Hint: "use true or false"},
+			{Path: "pools[0].totalAmont", Message: `unknown key "totalAmont"`, Hint: `did you mean "totalAmount"?`},
+		}},
+		{"YAML keeps its lines", "realm: api\nrelm: x\n", Problems{
+			{Line: 2, Path: "relm", Message: `unknown key "relm"`, Hint: `did you mean "realm"?`},
+		}},
+		{"not an object", `[1,2]`, Problems{
+			{Message: "expected a JSON object (a mapping of keys to values)", Hint: "send one object, not a list or a single value"},
+		}},
+		{"empty", ``, Problems{{Message: "the body is empty", Hint: "send one JSON object"}}},
+		{"good", `{"realm":"api"}`, nil},
+	}
+	for _, tc := range tests {
+		var cfg sectionCfg
+		got := DecodeDocument("", []byte(tc.src), &cfg)
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s:\n got %#v\nwant %#v", tc.name, got, tc.want)
+		}
+	}
+}
