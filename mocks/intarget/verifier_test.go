@@ -61,6 +61,9 @@ func TestVerifierPassesReference(t *testing.T) {
 			if rep.Rows == 0 {
 				t.Fatal("no rows were pulled")
 			}
+			if len(rep.Hints) != 0 {
+				t.Errorf("a conformant run with data has hints: %q", rep.Hints)
+			}
 			for _, r := range rep.Results {
 				if r.Status == "skip" {
 					t.Errorf("check %s/%s skipped: %s", r.Check, r.Entity, r.Note)

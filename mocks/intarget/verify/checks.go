@@ -56,6 +56,7 @@ func (rn *runner) pullAs(e *contract.Entity, w window, space, check string, quie
 	}
 	p.url = req.URL.String()
 	x := rn.do(req)
+	p.status, p.ctype = x.status, x.ctype
 	switch {
 	case x.err != "":
 		rn.rep.add(Finding{Check: check, Entity: e.Name, Request: p.url, Message: x.err})
@@ -128,6 +129,7 @@ func (rn *runner) entity(e *contract.Entity, windows []window) {
 	for _, w := range windows {
 		p := rn.pullAs(e, w, "%20", checkHTTP, false)
 		er.main = append(er.main, p)
+		rn.mains[e.Name] = append(rn.mains[e.Name], p)
 		if p.table == nil {
 			continue
 		}
