@@ -162,8 +162,8 @@ func (c *Config) Validate() []scenario.Problem {
 		if ok {
 			fd, fok = e.Field(col)
 		}
-		if !fok || !fd.Required {
-			ps = append(ps, scenario.Problemf("faults.missingColumn", "entity.column of a required field, e.g. users.registered_at", "faults.missingColumn %q is not a required column", f.MissingColumn))
+		if !fok || !fd.Required && !fd.Added {
+			ps = append(ps, scenario.Problemf("faults.missingColumn", "entity.column of a required field, e.g. users.registered_at (or sport-events.modified_at)", "faults.missingColumn %q is not a required column", f.MissingColumn))
 		}
 	}
 	return ps

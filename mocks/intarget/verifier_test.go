@@ -87,7 +87,6 @@ func TestVerifierCatchesEachFault(t *testing.T) {
 		{"plusNotDecoded: true", "transport.plus-space"},
 		{"decreasingTimestamps: true", "window.monotonic"},
 		{"missingColumn: users.registered_at", "format.required"},
-		{"missingColumn: sport-events.modified_at", "format.required"},
 		{"missingColumn: bet-selections.event_id", "format.required"},
 		{"lateRows: 15m", "window.late-rows"},
 		{"duplicateRows: true", "window.duplicates"},

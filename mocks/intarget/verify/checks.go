@@ -147,6 +147,11 @@ func (rn *runner) entity(e *contract.Entity, windows []window) {
 	if er.games {
 		rn.sessionsInTheirWindows(er)
 	}
+	if f, _ := e.Field(e.Cursor); f.Added && er.missingCols[e.Cursor] {
+		for _, c := range []string{checkBounds, checkMonotonic} {
+			rn.rep.skip(c, e.Name, "no "+e.Cursor+" column (InTarget's list for this feed names none)")
+		}
+	}
 	rn.badWindows(e, windows[0])
 	rn.futureWindow(er)
 	readable := 0
@@ -183,10 +188,17 @@ func (rn *runner) entity(e *contract.Entity, windows []window) {
 func (rn *runner) formatChecks(er *entityRun, p *pulled) {
 	t := p.table
 	for _, f := range er.e.Fields {
-		if f.Required && t.Col(f.Name) < 0 && !er.missingCols[f.Name] && (len(t.Rows) > 0 || rn.o.Format == "csv") {
-			er.missingCols[f.Name] = true
-			rn.rep.add(Finding{Check: checkRequired, Entity: er.e.Name, Request: p.url, Message: fmt.Sprintf("required column %q is missing", f.Name)})
+		if !f.Required && !f.Added || t.Col(f.Name) >= 0 || er.missingCols[f.Name] || len(t.Rows) == 0 && rn.o.Format != "csv" {
+			continue
 		}
+		er.missingCols[f.Name] = true
+		if f.Added {
+			rn.rep.add(Finding{Check: checkRequired, Entity: er.e.Name, Request: p.url, Severity: SevWarning,
+				Message: fmt.Sprintf("column %q is missing: InTarget's list for %s names no modification timestamp, so this is allowed, "+
+					"but then neither InTarget nor the verifier can tell when a row changed (window.bounds and window.monotonic are skipped)", f.Name, er.e.Name)})
+			continue
+		}
+		rn.rep.add(Finding{Check: checkRequired, Entity: er.e.Name, Request: p.url, Message: fmt.Sprintf("required column %q is missing", f.Name)})
 	}
 	for i, row := range t.Rows {
 		for _, f := range er.e.Fields {
