@@ -93,8 +93,8 @@ var (
 	BalanceTypes = []string{"Normal", "Prize", "Other"}
 )
 
-func req(name string, k Kind) Field { return Field{Name: name, Kind: k, Required: true} }
-func opt(name string, k Kind) Field { return Field{Name: name, Kind: k} }
+func req(name string, k Kind) Field   { return Field{Name: name, Kind: k, Required: true} }
+func opt(name string, k Kind) Field   { return Field{Name: name, Kind: k} }
 func added(name string, k Kind) Field { return Field{Name: name, Kind: k, Added: true} }
 func enum(name string, required bool, values []string) Field {
 	return Field{Name: name, Kind: Enum, Required: required, Values: values}

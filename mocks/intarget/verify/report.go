@@ -89,22 +89,22 @@ type Result struct {
 
 // Report is the outcome of a run.
 type Report struct {
-	BaseURL    string    `json:"baseUrl"`
-	From       string    `json:"from"`
-	To         string    `json:"to"`
-	Window     string    `json:"window"`
-	Format     string    `json:"format"`
-	Conformant bool      `json:"conformant"`
-	Requests   int       `json:"requests"`
-	Rows       int       `json:"rows"`
-	Duration   string    `json:"duration"`
-	Failed     []string  `json:"failedChecks"`
+	BaseURL    string   `json:"baseUrl"`
+	From       string   `json:"from"`
+	To         string   `json:"to"`
+	Window     string   `json:"window"`
+	Format     string   `json:"format"`
+	Conformant bool     `json:"conformant"`
+	Requests   int      `json:"requests"`
+	Rows       int      `json:"rows"`
+	Duration   string   `json:"duration"`
+	Failed     []string `json:"failedChecks"`
 	// Hints name the likely cause when the run as a whole points at one
 	// mistake (a base URL without the API's path prefix, a range without
 	// data); they lead the text report.
-	Hints      []string  `json:"hints"`
-	Results    []*Result `json:"results"`
-	byKey      map[string]*Result
+	Hints   []string  `json:"hints"`
+	Results []*Result `json:"results"`
+	byKey   map[string]*Result
 }
 
 const maxFindingsPerResult = 20
