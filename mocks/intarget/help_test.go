@@ -34,7 +34,7 @@ Flags:
   -junit string
     	write JUnit XML to FILE
   -lookback duration
-    	how far before --from referenced rows are searched (negative: not at all) (default 336h0m0s)
+    	how far before --from and after --to (at most to now+24h) referenced rows are searched (negative: not at all) (default 336h0m0s)
   -max-bytes int
     	cap on one response body (default 268435456)
   -no-progress

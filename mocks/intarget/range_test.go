@@ -10,6 +10,7 @@ import (
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 	"github.com/provider-sandbox/provider-sandbox/internal/sandboxtest"
 	"github.com/provider-sandbox/provider-sandbox/mocks/intarget/contract"
+	"github.com/provider-sandbox/provider-sandbox/mocks/intarget/verify"
 )
 
 // pullCSV pulls one window of a feed as CSV and returns its header and rows.
@@ -131,5 +132,38 @@ func TestWorldStartAndDaysRefused(t *testing.T) {
 	want := `s.yaml:6: intarget.world.days: world.start "2025-06-01T00:00:00Z" and world.days 7 both say where history begins (hint: set world.start (a fixed beginning) or world.days (relative to the clock), and the other to "" / 0)`
 	if len(probs) != 1 || probs[0].String() != want {
 		t.Fatalf("problems %v\nwant %s", probs, want)
+	}
+}
+
+// TestDocumentedCounts: the row counts docs/intarget.md promises for the
+// default scenario (seed 42, real clock).
+func TestDocumentedCounts(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, "")
+	for _, tc := range []struct {
+		query string
+		want  []int // in contract.Entities order
+	}{
+		{"from=2020-10-10+07:00:00&to=2020-10-10+08:00:00", []int{4, 5, 2, 3, 6, 7, 0, 3, 1, 1}},
+		{"from=2020-10-10+00:00:00&to=2020-10-11+00:00:00", []int{68, 75, 119, 121, 144, 97, 4, 49, 72, 145}},
+	} {
+		for i, e := range contract.Entities {
+			if _, rows := pullCSV(t, h, e.Path, tc.query); len(rows) != tc.want[i] {
+				t.Errorf("%s %s: %d rows, the docs say %d", e.Name, tc.query, len(rows), tc.want[i])
+			}
+		}
+	}
+}
+
+// TestVerifyDocExample runs the verifier example of docs/intarget.md
+// against the default scenario: conformant, with rows and no hint.
+func TestVerifyDocExample(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, "")
+	var out, errb strings.Builder
+	code := verify.Main([]string{"--base-url", h.URL + "/intarget", "--auth", "basic:intarget:sandbox-password",
+		"--from", "2020-10-10 02:00:00", "--to", "2020-10-10 08:00:00", "--no-progress"}, &out, &errb)
+	if code != 0 || !strings.HasSuffix(out.String(), ": CONFORMANT\n") || strings.Contains(out.String(), "LIKELY PROBLEM") || strings.Contains(out.String(), " 0 rows") {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
 	}
 }

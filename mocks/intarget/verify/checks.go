@@ -801,7 +801,7 @@ func (rn *runner) crossFeed() {
 		}
 		rn.rep.add(Finding{Check: checkXref, Entity: ref.Entity, Request: rn.refs[k][missing[0]].url, Rows: rows,
 			Message: fmt.Sprintf("%d %s values have no row in %s between %s and %s", len(missing), ref.Column, ref.Target,
-				contract.FormatTime(rn.o.From.Add(-max(rn.o.Lookback, 0))), contract.FormatTime(rn.o.Now.Add(24*time.Hour)))})
+				contract.FormatTime(rn.o.From.Add(-max(rn.o.Lookback, 0))), contract.FormatTime(rn.searchEnd()))})
 	}
 }
 
@@ -816,6 +816,18 @@ func (rn *runner) missing(k, target string) []string {
 	return out
 }
 
+// searchEnd is where the search for referenced rows after the range stops:
+// a day past the API's clock (a row changed since shows there), but no
+// further than the look-back after the range, so verifying a range years
+// in the past does not pull every day since.
+func (rn *runner) searchEnd() time.Time {
+	end := rn.o.Now.Add(24 * time.Hour)
+	if after := rn.o.To.Add(rn.o.Lookback); rn.o.Lookback > 0 && after.Before(end) {
+		end = after
+	}
+	return end.Truncate(time.Second)
+}
+
 func (rn *runner) lookback(target string) {
 	if rn.known[target+"\x00looked"] != nil {
 		return
@@ -826,7 +838,7 @@ func (rn *runner) lookback(target string) {
 	if rn.o.Window > chunk {
 		chunk = rn.o.Window
 	}
-	spans := append(split(rn.o.From.Add(-rn.o.Lookback), rn.o.From, chunk), split(rn.o.To, rn.o.Now.Add(24*time.Hour).Truncate(time.Second), chunk)...)
+	spans := append(split(rn.o.From.Add(-rn.o.Lookback), rn.o.From, chunk), split(rn.o.To, rn.searchEnd(), chunk)...)
 	for _, w := range spans {
 		p := rn.pullAs(e, w, "%20", checkXref, true)
 		if p.table == nil {

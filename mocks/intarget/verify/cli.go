@@ -57,7 +57,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&junit, "junit", "", "write JUnit XML to FILE")
 	fs.DurationVar(&o.Timeout, "timeout", DefaultTimeout, "per-request timeout")
 	fs.Int64Var(&o.MaxBytes, "max-bytes", DefaultMaxBytes, "cap on one response body")
-	fs.DurationVar(&o.Lookback, "lookback", DefaultLookback, "how far before --from referenced rows are searched (negative: not at all)")
+	fs.DurationVar(&o.Lookback, "lookback", DefaultLookback, "how far before --from and after --to (at most to now+24h) referenced rows are searched (negative: not at all)")
 	fs.DurationVar(&o.Settle, "settle", 0, "pull the last window again after this long to catch late rows (0: skip)")
 	fs.BoolVar(&noProgress, "no-progress", false, "no progress output")
 	if err := fs.Parse(args); err != nil {
