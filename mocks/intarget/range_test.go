@@ -121,6 +121,18 @@ func TestWorldRangeSettings(t *testing.T) {
 		if snap["worldStart"] != tc.start {
 			t.Errorf("%q: worldStart = %v, want %s", tc.world, snap["worldStart"], tc.start)
 		}
+		if tc.world == "" {
+			// ids count hours from 2020-01-01: 2026-03-10 00:00 is hour 54240
+			_, rows := pullCSV(t, h, "/api/logins", "from=2026-03-10+00:00:00&to=2026-03-10+01:00:00")
+			for _, r := range rows {
+				if r[0] < "5424000001" || r[0] > "5424000006" {
+					t.Errorf("login id %s is not of hour 54240", r[0])
+				}
+			}
+			if len(rows) != 6 {
+				t.Errorf("%d logins in an hour, want 6", len(rows))
+			}
+		}
 	}
 }
 
