@@ -29,6 +29,10 @@ func verifySandbox(t *testing.T, h *sandboxtest.Harness, mod func(*verify.Option
 		AuthBasic: user + ":" + pass,
 		From:      clockTime.Add(-6 * time.Hour), To: clockTime, Window: time.Hour, Now: clockTime,
 		Settle: 20 * time.Minute,
+		// the reference refers at most three days back (players) and its
+		// rows change at most three days on; the default 14 days would only
+		// pull more of the same
+		Lookback: 96 * time.Hour,
 		Wait: func(ctx context.Context, d time.Duration) error {
 			if code := h.Admin("POST", "", "/clock", map[string]string{"advance": d.String()}, nil); code != 200 {
 				return fmt.Errorf("advance: %d", code)
