@@ -17,8 +17,8 @@ import (
 	"github.com/provider-sandbox/provider-sandbox/mocks/intarget/contract"
 )
 
-// frozenAt is the sandbox time of every test: the world's seven days of
-// history end here.
+// frozenAt is the sandbox time of most tests: the world's history (from
+// 2020-01-01) ends here.
 const frozenAt = "2026-03-10T12:00:00Z"
 
 func scenario(intarget string) string {
