@@ -49,6 +49,16 @@ func TestVerifierHintsWrongBaseURL(t *testing.T) {
 	if !strings.Contains(string(junit), "<system-out>LIKELY PROBLEM: every feed answered 404 under ") {
 		t.Errorf("JUnit lacks the hint:\n%.300s", junit[max(0, len(junit)-300):])
 	}
+	// a base URL that already ends in /api (the paths start with /api)
+	doubled, err := verify.Run(context.Background(), verify.Options{BaseURL: h.URL + "/intarget/api", AuthBasic: user + ":" + pass,
+		From: clockTime.Add(-time.Hour), To: clockTime, Now: clockTime, Lookback: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(doubled.Hints) != 1 || !strings.HasSuffix(doubled.Hints[0], fmt.Sprintf(
+		"%[1]s/intarget/api/users answers 200: try the base URL %[1]s/intarget", h.URL)) {
+		t.Errorf("base URL ending in /api: hints %q", doubled.Hints)
+	}
 	var adm verify.Report
 	if code := h.Admin("POST", "", "/intarget/verify", map[string]string{"baseUrl": h.URL, "auth": user + ":" + pass, "now": "2026-03-10 12:00:00"}, &adm); code != 200 {
 		t.Fatalf("admin verify: %d", code)

@@ -106,24 +106,34 @@ func sameMediaType(ps []*pulled) string {
 	return mt
 }
 
-// probePrefix tries the first feed under base+/intarget (where the sandbox
-// mounts its reference API) when every feed was a 404: an answer that is
-// not a 404 there names the base URL that was meant.
+// probePrefix, when every feed was a 404 at its default path, tries the
+// first feed under two likely base URLs: base+/intarget (where the sandbox
+// mounts its reference API) and, for a base ending in /api, the base
+// without it (the paths already start with /api). The first that answers
+// anything but a 404 is named.
 func (rn *runner) probePrefix() string {
-	if len(rn.o.Paths) > 0 || strings.HasSuffix(rn.o.BaseURL, "/intarget") {
+	if len(rn.o.Paths) > 0 {
 		return ""
+	}
+	base := rn.o.BaseURL
+	var cands []string
+	if !strings.HasSuffix(base, "/intarget") {
+		cands = append(cands, base+"/intarget")
+	}
+	if b, ok := strings.CutSuffix(base, "/api"); ok {
+		cands = append(cands, b)
 	}
 	e := rn.ents[0]
-	base, alt := rn.o.BaseURL, rn.o.BaseURL+"/intarget"
-	rn.o.BaseURL = alt
-	req, err := rn.request(e, rn.mains[e.Name][0].w, "%20", true)
-	rn.o.BaseURL = base
-	if err != nil {
-		return ""
+	defer func() { rn.o.BaseURL = base }()
+	for _, alt := range cands {
+		rn.o.BaseURL = alt
+		req, err := rn.request(e, rn.mains[e.Name][0].w, "%20", true)
+		if err != nil {
+			continue
+		}
+		if x := rn.do(req); x.status != 0 && x.status != http.StatusNotFound {
+			return fmt.Sprintf("%s%s answers %d: try the base URL %s", alt, rn.paths[e.Name], x.status, alt)
+		}
 	}
-	x := rn.do(req)
-	if x.status == 0 || x.status == http.StatusNotFound {
-		return ""
-	}
-	return fmt.Sprintf("%s%s answers %d: try the base URL %s", alt, rn.paths[e.Name], x.status, alt)
+	return ""
 }
