@@ -35,10 +35,14 @@ type AuthConfig struct {
 
 // WorldConfig sets how much happens per hour of sandbox time.
 type WorldConfig struct {
-	// Start is an RFC 3339 instant where generated history begins; empty
-	// means Days before the sandbox clock when the namespace is created.
+	// Start is an RFC 3339 instant where generated history begins. With
+	// Start empty and Days 0 history begins at DefaultWorldStart, so the
+	// provider's own example window (2020-10-10) and every recent window
+	// have data, and a window that has settled gives the same bytes on
+	// every run whatever the real clock says.
 	Start string `yaml:"start" json:"start"`
-	// Days of history before the clock when Start is empty.
+	// Days, when above 0, starts history that many days before the sandbox
+	// clock at the moment the namespace is created (instead of Start).
 	Days                 int `yaml:"days" json:"days"`
 	PlayersPerHour       int `yaml:"playersPerHour" json:"playersPerHour"`
 	LoginsPerHour        int `yaml:"loginsPerHour" json:"loginsPerHour"`
@@ -76,7 +80,7 @@ func newConfig() any {
 	return &Config{
 		Auth:      AuthConfig{Type: "basic", Username: "intarget", Password: "sandbox-password"},
 		MaxWindow: "744h",
-		World: WorldConfig{Days: 7, PlayersPerHour: 3, LoginsPerHour: 6, TransactionsPerHour: 5,
+		World: WorldConfig{PlayersPerHour: 3, LoginsPerHour: 6, TransactionsPerHour: 5,
 			GameSessionsPerHour: 4, BetsPerHour: 3, EventsPerHour: 2, TournamentEveryHours: 6},
 	}
 }
@@ -125,6 +129,9 @@ func (c *Config) Validate() []scenario.Problem {
 	if w.Start != "" {
 		if _, err := time.Parse(time.RFC3339, w.Start); err != nil {
 			ps = append(ps, scenario.Problemf("world.start", "an RFC 3339 instant such as 2026-01-01T00:00:00Z", "world.start %q is not RFC 3339", w.Start))
+		} else if w.Days > 0 {
+			ps = append(ps, scenario.Problemf("world.days", `set world.start (a fixed beginning) or world.days (relative to the clock), and the other to "" / 0`,
+				"world.start %q and world.days %d both say where history begins", w.Start, w.Days))
 		}
 	}
 	for name, v := range map[string]int{"days": w.Days, "playersPerHour": w.PlayersPerHour, "loginsPerHour": w.LoginsPerHour,
@@ -155,12 +162,18 @@ func (c *Config) Validate() []scenario.Problem {
 		if ok {
 			fd, fok = e.Field(col)
 		}
-		if !fok || !fd.Required {
-			ps = append(ps, scenario.Problemf("faults.missingColumn", "entity.column of a required field, e.g. users.registered_at", "faults.missingColumn %q is not a required column", f.MissingColumn))
+		if !fok || !fd.Required && !fd.Added {
+			ps = append(ps, scenario.Problemf("faults.missingColumn", "entity.column of a required field, e.g. users.registered_at (or sport-events.modified_at)", "faults.missingColumn %q is not a required column", f.MissingColumn))
 		}
 	}
 	return ps
 }
+
+// DefaultWorldStart is where generated history begins unless world.start or
+// world.days says otherwise: early enough to hold InTarget's documented
+// example window (2020-10-10 07:00-08:00), and fixed, so ids and rows do not
+// depend on when the sandbox was started.
+const DefaultWorldStart = "2020-01-01T00:00:00Z"
 
 // maxPerHour bounds ids: an entity's id is bucket*maxPerHour+index+1.
 const maxPerHour = 100000

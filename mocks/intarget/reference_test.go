@@ -17,8 +17,8 @@ import (
 	"github.com/provider-sandbox/provider-sandbox/mocks/intarget/contract"
 )
 
-// frozenAt is the sandbox time of every test: the world's seven days of
-// history end here.
+// frozenAt is the sandbox time of most tests: the world's history (from
+// 2020-01-01) ends here.
 const frozenAt = "2026-03-10T12:00:00Z"
 
 func scenario(intarget string) string {
@@ -281,7 +281,7 @@ func TestUpdatesMoveCursors(t *testing.T) {
 	}
 	var snap map[string]any
 	h.Admin("GET", "", "/state/intarget", nil, &snap)
-	if snap["worldStart"] != "2026-03-03T12:00:00Z" {
+	if snap["worldStart"] != "2020-01-01T00:00:00Z" {
 		t.Errorf("worldStart = %v", snap["worldStart"])
 	}
 }

@@ -37,14 +37,21 @@ type world struct {
 	cfg   WorldConfig
 }
 
+// newWorld places the world's first hour: world.days before the clock, else
+// world.start, else DefaultWorldStart. Generation is per hour and on demand,
+// so an early start costs nothing: a window only regenerates the hours that
+// can hold a change inside it.
 func newWorld(seed int64, cfg WorldConfig, now time.Time) *world {
-	start := now.UTC().Truncate(bucketLen).Add(-time.Duration(cfg.Days) * 24 * time.Hour)
-	if cfg.Start != "" {
-		if t, err := time.Parse(time.RFC3339, cfg.Start); err == nil {
-			start = t.UTC().Truncate(bucketLen)
-		}
+	var start time.Time
+	switch {
+	case cfg.Days > 0:
+		start = now.UTC().Truncate(bucketLen).Add(-time.Duration(cfg.Days) * 24 * time.Hour)
+	case cfg.Start != "":
+		start, _ = time.Parse(time.RFC3339, cfg.Start) // validated with the scenario
+	default:
+		start, _ = time.Parse(time.RFC3339, DefaultWorldStart)
 	}
-	return &world{seed: seed, start: start, cfg: cfg}
+	return &world{seed: seed, start: start.UTC().Truncate(bucketLen), cfg: cfg}
 }
 
 // splitmix is a tiny random source whose reseeding costs nothing, so every

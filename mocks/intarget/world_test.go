@@ -16,8 +16,7 @@ import (
 func TestWindowsMatchWholeHistory(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-	cfg := newConfig().(*Config).World
-	w := newWorld(42, cfg, now)
+	w := newWorld(42, weekWorld(), now)
 	ts := func(t time.Time) string { return contract.FormatTime(t) }
 	for _, e := range contract.Entities {
 		t.Run(e.Name, func(t *testing.T) {
@@ -83,6 +82,14 @@ func TestWindowsMatchWholeHistory(t *testing.T) {
 	}
 }
 
+// weekWorld is the default volumes over seven days before the clock, so a
+// test can scan the whole history.
+func weekWorld() WorldConfig {
+	cfg := newConfig().(*Config).World
+	cfg.Days = 7
+	return cfg
+}
+
 func indexOf(e *contract.Entity, col string) int {
 	for i, f := range e.Fields {
 		if f.Name == col {
@@ -98,7 +105,7 @@ func indexOf(e *contract.Entity, col string) int {
 func TestReferencesResolve(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-	w := newWorld(42, newConfig().(*Config).World, now)
+	w := newWorld(42, weekWorld(), now)
 	q := &query{from: w.start, to: now.Add(time.Second), vis: now, ts: contract.FormatTime}
 	keys := map[string]map[string]bool{}
 	rows := map[string][][]string{}
@@ -134,7 +141,7 @@ func TestReferencesResolve(t *testing.T) {
 func TestEveryFieldFilled(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-	w := newWorld(42, newConfig().(*Config).World, now)
+	w := newWorld(42, weekWorld(), now)
 	q := &query{from: w.start, to: now.Add(time.Second), vis: now, ts: contract.FormatTime}
 	for _, e := range contract.Entities {
 		t.Run(e.Name, func(t *testing.T) {

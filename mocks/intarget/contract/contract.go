@@ -44,6 +44,11 @@ type Field struct {
 	Kind     Kind
 	Required bool
 	Values   []string // for Enum
+	// Added marks a column InTarget's list for the feed does not name but
+	// the reference serves because the window needs it: the modification
+	// timestamp of sport tournaments and events. An operator serving the
+	// documented columns only is conformant; the verifier warns.
+	Added bool
 }
 
 // Entity is one feed InTarget pulls.
@@ -88,8 +93,9 @@ var (
 	BalanceTypes = []string{"Normal", "Prize", "Other"}
 )
 
-func req(name string, k Kind) Field { return Field{Name: name, Kind: k, Required: true} }
-func opt(name string, k Kind) Field { return Field{Name: name, Kind: k} }
+func req(name string, k Kind) Field   { return Field{Name: name, Kind: k, Required: true} }
+func opt(name string, k Kind) Field   { return Field{Name: name, Kind: k} }
+func added(name string, k Kind) Field { return Field{Name: name, Kind: k, Added: true} }
 func enum(name string, required bool, values []string) Field {
 	return Field{Name: name, Kind: Enum, Required: required, Values: values}
 }
@@ -153,11 +159,11 @@ var Entities = []*Entity{
 	}},
 	{Name: Tournaments, Path: "/api/sport/tournaments", Key: "id", Cursor: "modified_at", Fields: []Field{
 		req("id", ID), req("name", String), opt("sport_id", ID), opt("sport_name", String),
-		opt("country_code", String), req("dateStart", Timestamp), opt("dateEnd", Timestamp), req("modified_at", Timestamp),
+		opt("country_code", String), req("dateStart", Timestamp), opt("dateEnd", Timestamp), added("modified_at", Timestamp),
 	}},
 	{Name: Events, Path: "/api/sport/events", Key: "id", Cursor: "modified_at", Fields: []Field{
 		req("id", ID), req("tournament_id", ID), req("title", String), req("status", String),
-		req("startTime", Timestamp), opt("endTime", Timestamp), req("type", String), req("modified_at", Timestamp),
+		req("startTime", Timestamp), opt("endTime", Timestamp), req("type", String), added("modified_at", Timestamp),
 	}},
 	{Name: Bets, Path: "/api/bets", Key: "id", Cursor: "modified_at", Created: "created_at", Fields: []Field{
 		req("id", ID), req("player_id", ID), opt("status", String), req("type", String), opt("stake", Decimal),

@@ -56,6 +56,7 @@ func (rn *runner) pullAs(e *contract.Entity, w window, space, check string, quie
 	}
 	p.url = req.URL.String()
 	x := rn.do(req)
+	p.status, p.ctype = x.status, x.ctype
 	switch {
 	case x.err != "":
 		rn.rep.add(Finding{Check: check, Entity: e.Name, Request: p.url, Message: x.err})
@@ -128,6 +129,7 @@ func (rn *runner) entity(e *contract.Entity, windows []window) {
 	for _, w := range windows {
 		p := rn.pullAs(e, w, "%20", checkHTTP, false)
 		er.main = append(er.main, p)
+		rn.mains[e.Name] = append(rn.mains[e.Name], p)
 		if p.table == nil {
 			continue
 		}
@@ -144,6 +146,11 @@ func (rn *runner) entity(e *contract.Entity, windows []window) {
 	}
 	if er.games {
 		rn.sessionsInTheirWindows(er)
+	}
+	if f, _ := e.Field(e.Cursor); f.Added && er.missingCols[e.Cursor] {
+		for _, c := range []string{checkBounds, checkMonotonic} {
+			rn.rep.skip(c, e.Name, "no "+e.Cursor+" column (InTarget's list for this feed names none)")
+		}
 	}
 	rn.badWindows(e, windows[0])
 	rn.futureWindow(er)
@@ -181,10 +188,17 @@ func (rn *runner) entity(e *contract.Entity, windows []window) {
 func (rn *runner) formatChecks(er *entityRun, p *pulled) {
 	t := p.table
 	for _, f := range er.e.Fields {
-		if f.Required && t.Col(f.Name) < 0 && !er.missingCols[f.Name] && (len(t.Rows) > 0 || rn.o.Format == "csv") {
-			er.missingCols[f.Name] = true
-			rn.rep.add(Finding{Check: checkRequired, Entity: er.e.Name, Request: p.url, Message: fmt.Sprintf("required column %q is missing", f.Name)})
+		if !f.Required && !f.Added || t.Col(f.Name) >= 0 || er.missingCols[f.Name] || len(t.Rows) == 0 && rn.o.Format != "csv" {
+			continue
 		}
+		er.missingCols[f.Name] = true
+		if f.Added {
+			rn.rep.add(Finding{Check: checkRequired, Entity: er.e.Name, Request: p.url, Severity: SevWarning,
+				Message: fmt.Sprintf("column %q is missing: InTarget's list for %s names no modification timestamp, so this is allowed, "+
+					"but then neither InTarget nor the verifier can tell when a row changed (window.bounds and window.monotonic are skipped)", f.Name, er.e.Name)})
+			continue
+		}
+		rn.rep.add(Finding{Check: checkRequired, Entity: er.e.Name, Request: p.url, Message: fmt.Sprintf("required column %q is missing", f.Name)})
 	}
 	for i, row := range t.Rows {
 		for _, f := range er.e.Fields {
@@ -787,7 +801,7 @@ func (rn *runner) crossFeed() {
 		}
 		rn.rep.add(Finding{Check: checkXref, Entity: ref.Entity, Request: rn.refs[k][missing[0]].url, Rows: rows,
 			Message: fmt.Sprintf("%d %s values have no row in %s between %s and %s", len(missing), ref.Column, ref.Target,
-				contract.FormatTime(rn.o.From.Add(-max(rn.o.Lookback, 0))), contract.FormatTime(rn.o.Now.Add(24*time.Hour)))})
+				contract.FormatTime(rn.o.From.Add(-max(rn.o.Lookback, 0))), contract.FormatTime(rn.searchEnd()))})
 	}
 }
 
@@ -802,6 +816,18 @@ func (rn *runner) missing(k, target string) []string {
 	return out
 }
 
+// searchEnd is where the search for referenced rows after the range stops:
+// a day past the API's clock (a row changed since shows there), but no
+// further than the look-back after the range, so verifying a range years
+// in the past does not pull every day since.
+func (rn *runner) searchEnd() time.Time {
+	end := rn.o.Now.Add(24 * time.Hour)
+	if after := rn.o.To.Add(rn.o.Lookback); rn.o.Lookback > 0 && after.Before(end) {
+		end = after
+	}
+	return end.Truncate(time.Second)
+}
+
 func (rn *runner) lookback(target string) {
 	if rn.known[target+"\x00looked"] != nil {
 		return
@@ -812,7 +838,7 @@ func (rn *runner) lookback(target string) {
 	if rn.o.Window > chunk {
 		chunk = rn.o.Window
 	}
-	spans := append(split(rn.o.From.Add(-rn.o.Lookback), rn.o.From, chunk), split(rn.o.To, rn.o.Now.Add(24*time.Hour).Truncate(time.Second), chunk)...)
+	spans := append(split(rn.o.From.Add(-rn.o.Lookback), rn.o.From, chunk), split(rn.o.To, rn.searchEnd(), chunk)...)
 	for _, w := range spans {
 		p := rn.pullAs(e, w, "%20", checkXref, true)
 		if p.table == nil {

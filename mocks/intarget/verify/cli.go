@@ -14,28 +14,39 @@ import (
 	"github.com/provider-sandbox/provider-sandbox/mocks/intarget/contract"
 )
 
-const usage = `usage: sandbox intarget verify --base-url URL [options]
+const usage = `usage: sandbox intarget verify --base-url URL [flags]
 
 Pulls an operator's product API the way InTarget does and checks it against
 InTarget's "Requirements for product API". Exit status: 0 conformant,
 1 not conformant, 2 usage or connection error.
 
+Examples:
+  sandbox intarget verify --base-url https://api.operator.example --auth basic:USER:PASS
+  sandbox intarget verify --base-url http://127.0.0.1:8080/intarget \
+      --auth basic:intarget:sandbox-password
+
+Flags:
 `
 
-// Main is `sandbox intarget verify`.
+// Main is `sandbox intarget verify`. --help (or -h) prints the usage to
+// stdout and exits 0; a bad flag prints the error and the usage to stderr
+// and exits 2.
 func Main(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("intarget verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
+	fs.Usage = func() {} // printed below, to stdout or stderr
+	printUsage := func(w io.Writer) {
+		fmt.Fprint(w, usage)
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+		fs.SetOutput(stderr)
 	}
 	var o Options
 	var auth, from, to, now, paths, reportJSON, junit string
 	var noProgress bool
 	fs.StringVar(&o.BaseURL, "base-url", "", "operator API root, e.g. https://api.example.com (paths are appended)")
-	fs.StringVar(&auth, "auth", "", "basic:USER:PASS")
-	fs.StringVar(&o.AuthHeader, "header", "", `auth header, "Name: value"`)
+	fs.StringVar(&auth, "auth", "", "HTTP Basic credentials as basic:USER:PASS")
+	fs.StringVar(&o.AuthHeader, "header", "", `a header carrying the credentials instead, "Name: value"`)
 	fs.StringVar(&from, "from", "", "range start, RFC 3339 or YYYY-MM-DD HH:MM:SS UTC (default: to minus 6 windows)")
 	fs.StringVar(&to, "to", "", "range end (default: now, truncated to the window)")
 	fs.DurationVar(&o.Window, "window", DefaultWindow, "size of each pull")
@@ -46,13 +57,16 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&junit, "junit", "", "write JUnit XML to FILE")
 	fs.DurationVar(&o.Timeout, "timeout", DefaultTimeout, "per-request timeout")
 	fs.Int64Var(&o.MaxBytes, "max-bytes", DefaultMaxBytes, "cap on one response body")
-	fs.DurationVar(&o.Lookback, "lookback", DefaultLookback, "how far before --from referenced rows are searched (negative: not at all)")
+	fs.DurationVar(&o.Lookback, "lookback", DefaultLookback, "how far before --from and after --to (at most to now+24h) referenced rows are searched (negative: not at all)")
 	fs.DurationVar(&o.Settle, "settle", 0, "pull the last window again after this long to catch late rows (0: skip)")
 	fs.BoolVar(&noProgress, "no-progress", false, "no progress output")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stdout)
 			return 0
 		}
+		fmt.Fprintln(stderr)
+		printUsage(stderr)
 		return 2
 	}
 	if fs.NArg() > 0 {

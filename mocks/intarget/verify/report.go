@@ -89,25 +89,29 @@ type Result struct {
 
 // Report is the outcome of a run.
 type Report struct {
-	BaseURL    string    `json:"baseUrl"`
-	From       string    `json:"from"`
-	To         string    `json:"to"`
-	Window     string    `json:"window"`
-	Format     string    `json:"format"`
-	Conformant bool      `json:"conformant"`
-	Requests   int       `json:"requests"`
-	Rows       int       `json:"rows"`
-	Duration   string    `json:"duration"`
-	Failed     []string  `json:"failedChecks"`
-	Results    []*Result `json:"results"`
-	byKey      map[string]*Result
+	BaseURL    string   `json:"baseUrl"`
+	From       string   `json:"from"`
+	To         string   `json:"to"`
+	Window     string   `json:"window"`
+	Format     string   `json:"format"`
+	Conformant bool     `json:"conformant"`
+	Requests   int      `json:"requests"`
+	Rows       int      `json:"rows"`
+	Duration   string   `json:"duration"`
+	Failed     []string `json:"failedChecks"`
+	// Hints name the likely cause when the run as a whole points at one
+	// mistake (a base URL without the API's path prefix, a range without
+	// data); they lead the text report.
+	Hints   []string  `json:"hints"`
+	Results []*Result `json:"results"`
+	byKey   map[string]*Result
 }
 
 const maxFindingsPerResult = 20
 
 func newReport(o Options) *Report {
 	r := &Report{BaseURL: o.BaseURL, From: o.From.Format(time.RFC3339), To: o.To.Format(time.RFC3339),
-		Window: o.Window.String(), Format: o.Format, byKey: map[string]*Result{}}
+		Window: o.Window.String(), Format: o.Format, Hints: []string{}, byKey: map[string]*Result{}}
 	return r
 }
 
@@ -188,6 +192,12 @@ func (r *Report) finish(d time.Duration, requests int) {
 func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "InTarget product API verification of %s\n", r.BaseURL)
 	fmt.Fprintf(w, "range %s … %s, window %s, format %s; %d requests, %d rows, %s\n\n", r.From, r.To, r.Window, r.Format, r.Requests, r.Rows, r.Duration)
+	for _, h := range r.Hints {
+		fmt.Fprintf(w, "LIKELY PROBLEM: %s\n", h)
+	}
+	if len(r.Hints) > 0 {
+		fmt.Fprintln(w)
+	}
 	counts := map[string]int{}
 	for _, res := range r.Results {
 		counts[res.Status]++
@@ -217,6 +227,9 @@ func (r *Report) WriteText(w io.Writer) {
 	if !r.Conformant {
 		verdict = "NOT CONFORMANT (failed: " + strings.Join(r.Failed, ", ") + ")"
 	}
+	if len(r.Hints) > 0 {
+		verdict += "; see LIKELY PROBLEM at the top"
+	}
 	fmt.Fprintf(w, "\n%d passed, %d failed, %d warnings, %d skipped: %s\n", counts["pass"], counts["fail"], counts["warn"], counts["skip"], verdict)
 }
 
@@ -232,6 +245,7 @@ type junitSuite struct {
 	Skipped  int         `xml:"skipped,attr"`
 	Time     string      `xml:"time,attr"`
 	Cases    []junitCase `xml:"testcase"`
+	Output   string      `xml:"system-out,omitempty"` // the hints
 }
 
 type junitCase struct {
@@ -277,6 +291,9 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 		}
 		s.Tests++
 		s.Cases = append(s.Cases, c)
+	}
+	for _, h := range r.Hints {
+		s.Output += "LIKELY PROBLEM: " + h + "\n"
 	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err

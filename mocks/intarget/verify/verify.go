@@ -80,9 +80,11 @@ func (w window) String() string {
 
 // pulled is one window's answer and what the verifier learnt from it.
 type pulled struct {
-	w     window
-	url   string
-	table *Table // nil when the window could not be read
+	w      window
+	url    string
+	status int    // 0 when no answer came
+	ctype  string // the answer's Content-Type
+	table  *Table // nil when the window could not be read
 }
 
 type runner struct {
@@ -95,6 +97,7 @@ type runner struct {
 	total    int
 	ents     []*contract.Entity
 	paths    map[string]string
+	mains    map[string][]*pulled // each feed's main pulls, for diagnose
 	// known ids per entity, and the references to resolve
 	known map[string]map[string]bool
 	refs  map[string]map[string]refSample // "entity.column" → id → first row seen
@@ -189,7 +192,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	start := time.Now()
-	rn := &runner{o: o, ctx: ctx, paths: map[string]string{}, known: map[string]map[string]bool{}, refs: map[string]map[string]refSample{}}
+	rn := &runner{o: o, ctx: ctx, paths: map[string]string{}, mains: map[string][]*pulled{}, known: map[string]map[string]bool{}, refs: map[string]map[string]refSample{}}
 	rn.client = o.Client
 	if rn.client == nil {
 		rn.client = &http.Client{}
@@ -224,6 +227,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	rn.crossFeed()
+	rn.diagnose()
 	if o.Settle > 0 {
 		rn.lateRows(last)
 	} else {
