@@ -118,6 +118,30 @@ func keysOf(m map[string]reflect.Type) []string {
 
 // Suggest names the known key closest to got, or lists the known keys.
 func Suggest(got string, known []string) string {
+	if k, ok := closest(got, known); ok {
+		return fmt.Sprintf("did you mean %q?", k)
+	}
+	if len(known) == 0 {
+		return "this section takes no keys"
+	}
+	return "known keys here: " + strings.Join(known, ", ")
+}
+
+// SuggestOneOf is Suggest for a value drawn from a known set (a capability,
+// an operator code, a path name): the closest one, or the whole set.
+func SuggestOneOf(got string, known []string) string {
+	if k, ok := closest(got, known); ok {
+		return fmt.Sprintf("did you mean %q?", k)
+	}
+	if len(known) == 0 {
+		return "none is defined"
+	}
+	return "use one of: " + strings.Join(known, ", ")
+}
+
+// closest finds the known name got most likely misspells: within a small
+// edit distance, or abbreviated ("totl" for "totalAmount").
+func closest(got string, known []string) (string, bool) {
 	best, bestD := "", 1<<30
 	for _, k := range known {
 		if d := EditDistance(strings.ToLower(got), strings.ToLower(k)); d < bestD {
@@ -125,18 +149,14 @@ func Suggest(got string, known []string) string {
 		}
 	}
 	if best != "" && bestD <= max(2, len(got)/3) {
-		return fmt.Sprintf("did you mean %q?", best)
+		return best, true
 	}
-	// An abbreviation ("totl" for "totalAmount") is a subsequence of the key.
 	for _, k := range known {
 		if len(got) >= 3 && isSubsequence(strings.ToLower(got), strings.ToLower(k)) {
-			return fmt.Sprintf("did you mean %q?", k)
+			return k, true
 		}
 	}
-	if len(known) == 0 {
-		return "this section takes no keys"
-	}
-	return "known keys here: " + strings.Join(known, ", ")
+	return "", false
 }
 
 func isSubsequence(sub, s string) bool {

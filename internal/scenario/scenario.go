@@ -43,6 +43,10 @@ type Scenario struct {
 	PreferHeader *bool `yaml:"preferHeader" json:"preferHeader,omitempty"`
 	// Reload says what a hot reload (--watch) does with existing namespaces.
 	Reload ReloadConfig `yaml:"reload" json:"reload"`
+	// Source is where GET /__sandbox/scenario says the scenario came from.
+	// It is accepted and ignored on load, so that what GET returns can be
+	// PUT back unchanged.
+	Source string `yaml:"source" json:"-"`
 
 	// Providers holds each provider's section, keyed by provider name,
 	// undecoded. Unknown top-level keys land here too and are reported by
