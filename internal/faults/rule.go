@@ -171,7 +171,7 @@ func compile(r *Rule, ops Operations) (*compiled, []scenario.Problem) {
 		if m.Provider == "" {
 			bad("match.operation", "name the provider too, e.g. match: {provider: centili, operation: ...}", "operation %q needs match.provider", m.Operation)
 		} else if ops.HasProvider(m.Provider) && !ops.HasOperation(m.Provider, m.Operation) {
-			bad("match.operation", scenario.Suggest(m.Operation, ops.OperationNames(m.Provider)),
+			bad("match.operation", scenario.SuggestOneOf(m.Operation, ops.OperationNames(m.Provider)),
 				"provider %q has no operation %q, so this rule can never match", m.Provider, m.Operation)
 		}
 	}

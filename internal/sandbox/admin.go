@@ -133,6 +133,13 @@ func WriteProblem(w http.ResponseWriter, status int, title, detail string) {
 	writeProblem(w, status, title, detail, nil)
 }
 
+// WriteProblems answers a problem document listing located problems, as a
+// refused scenario is answered, for provider admin routes that validate a
+// body with the scenario's rules.
+func WriteProblems(w http.ResponseWriter, status int, title, detail string, probs []scenario.Problem) {
+	writeProblem(w, status, title, detail, probs)
+}
+
 func (a *adminCall) json(status int, v any) {
 	body, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
