@@ -1,6 +1,7 @@
 package netfinity_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -143,4 +144,42 @@ func TestLiveTokenChangesRefused(t *testing.T) {
 	// A merge patch's null resets a field to its zero value.
 	adminJSON(h, "PATCH", "/__sandbox/netfinity/tokens/pfx", `{"prefix":null}`).WantStatus(200).
 		WantJSON(`{"token":"pfx","name":"pfx","allowedIps":[],"capabilities":["sms.notification"],"rateLimit":0,"prefix":"","callbackUrl":""}`)
+}
+
+// TestTokenChangesDuringSends changes a token while sends use it (run under
+// -race): every send is answered 200 and recorded, and the last change wins.
+func TestTokenChangesDuringSends(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, testScenario("", ""))
+	const senders, sends, changes = 4, 15, 20
+	done := make(chan int, senders)
+	for g := 0; g < senders; g++ {
+		go func(g int) {
+			ok := 0
+			for i := 0; i < sends; i++ {
+				res := h.Do("POST", sendPath, sandboxtest.JSONBody(fmt.Sprintf(`{"msisdn":"359881234567","text":"g%d-%d"}`, g, i)), jsonHeaders("tok")...)
+				if res.Status == 200 {
+					ok++
+				}
+			}
+			done <- ok
+		}(g)
+	}
+	for i := 0; i < changes; i++ {
+		adminJSON(h, "PATCH", "/__sandbox/netfinity/tokens/tok", fmt.Sprintf(`{"prefix":"P%d ","rateLimit":%d}`, i, 1000+i)).WantStatus(200)
+	}
+	total := 0
+	for g := 0; g < senders; g++ {
+		total += <-done
+	}
+	if total != senders*sends {
+		t.Errorf("%d of %d sends answered 200", total, senders*sends)
+	}
+	if n := len(getState(t, h, "").Messages); n != senders*sends {
+		t.Errorf("%d messages recorded, want %d", n, senders*sends)
+	}
+	id := sendOK(t, h, "", "tok", `{"msisdn":"359881234567","text":"last"}`)
+	if m := message(t, h, "", id); m.SentText != "P19 last" {
+		t.Errorf("sent %q, want the last change's prefix", m.SentText)
+	}
 }
