@@ -99,6 +99,9 @@ type Operations interface {
 	ProviderNames() []string
 }
 
+// httpMethods are the methods match.method may name.
+var httpMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
 // List is the `faults:` section of a scenario.
 type List []Rule
 
@@ -162,13 +165,13 @@ func compile(r *Rule, ops Operations) (*compiled, []scenario.Problem) {
 	}
 	m := r.Match
 	if m.Provider != "" && ops != nil && !ops.HasProvider(m.Provider) {
-		bad("match.provider", "providers: "+strings.Join(ops.ProviderNames(), ", "), "unknown provider %q", m.Provider)
+		bad("match.provider", scenario.SuggestOneOf(m.Provider, ops.ProviderNames()), "unknown provider %q", m.Provider)
 	}
 	if m.Operation != "" && ops != nil {
 		if m.Provider == "" {
 			bad("match.operation", "name the provider too, e.g. match: {provider: centili, operation: ...}", "operation %q needs match.provider", m.Operation)
 		} else if ops.HasProvider(m.Provider) && !ops.HasOperation(m.Provider, m.Operation) {
-			bad("match.operation", scenario.Suggest(m.Operation, ops.OperationNames(m.Provider)),
+			bad("match.operation", scenario.SuggestOneOf(m.Operation, ops.OperationNames(m.Provider)),
 				"provider %q has no operation %q, so this rule can never match", m.Provider, m.Operation)
 		}
 	}
@@ -176,7 +179,7 @@ func compile(r *Rule, ops Operations) (*compiled, []scenario.Problem) {
 		switch c.method {
 		case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS":
 		default:
-			bad("match.method", "GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS", "unknown method %q", m.Method)
+			bad("match.method", scenario.SuggestOneOf(c.method, httpMethods), "unknown method %q", m.Method)
 		}
 	}
 	c.path = re("match.path", m.Path)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/provider-sandbox/provider-sandbox/internal/faults"
 	"github.com/provider-sandbox/provider-sandbox/internal/journal"
 	"github.com/provider-sandbox/provider-sandbox/internal/scenario"
 )
@@ -45,6 +46,7 @@ func (s *Server) Routes() []adminRoute {
 		{"GET", "/version", "build version", s.getVersion},
 		{"GET", "/scenario", "the scenario in force, as JSON, credentials included", s.getScenario},
 		{"PUT", "/scenario", "load a scenario (YAML or JSON) and reset", s.putScenario},
+		{"PATCH", "/scenario", "merge-patch the scenario in force (RFC 7396) and reset", s.patchScenario},
 		{"POST", "/reset", "back to the scenario's initial state", s.postReset},
 		{"GET", "/requests", "journal, newest first (provider, operation, status, method, path, since, limit)", s.getRequests},
 		{"DELETE", "/requests", "clear the journal", s.deleteRequests},
@@ -157,6 +159,13 @@ func WriteProblem(w http.ResponseWriter, status int, title, detail string) {
 	writeProblem(w, status, title, detail, nil)
 }
 
+// WriteProblems answers a problem document listing located problems, as a
+// refused scenario is answered, for provider admin routes that validate a
+// body with the scenario's rules.
+func WriteProblems(w http.ResponseWriter, status int, title, detail string, probs []scenario.Problem) {
+	writeProblem(w, status, title, detail, probs)
+}
+
 func (a *adminCall) json(status int, v any) {
 	body, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
@@ -179,12 +188,24 @@ func (s *Server) getVersion(a *adminCall) {
 }
 
 // ScenarioJSON renders a scenario as the document GET /scenario returns:
-// the common part and every provider's effective configuration.
+// the common part, the fault rules and every provider's effective
+// configuration. It is a complete scenario: PUT accepts it unchanged (the
+// informational "source" included) and PATCH merges into it.
 func ScenarioJSON(sc *Scenario) map[string]any {
 	c := sc.Common()
 	out := map[string]any{
-		"version": c.Version, "name": c.Name, "description": c.Description, "seed": c.Seed,
-		"clock": c.Clock, "http": c.HTTP, "source": sc.File.Name,
+		"version": c.Version, "name": c.Name, "seed": c.Seed,
+		"clock": c.Clock, "http": c.HTTP, "reload": c.Reload, "source": sc.File.Name,
+		faultsKey: sc.Faults,
+	}
+	if sc.Faults == nil {
+		out[faultsKey] = faults.List{}
+	}
+	if c.Description != "" {
+		out["description"] = c.Description
+	}
+	if c.PreferHeader != nil {
+		out["preferHeader"] = *c.PreferHeader
 	}
 	if c.Keys.SigningKeyPEM != "" {
 		out["keys"] = c.Keys

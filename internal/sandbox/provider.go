@@ -16,6 +16,8 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/gorilla/mux"
+
 	"github.com/provider-sandbox/provider-sandbox/internal/clock"
 	"github.com/provider-sandbox/provider-sandbox/internal/tokens"
 )
@@ -83,6 +85,10 @@ type AdminRoute struct {
 	Path    string // relative to /__sandbox, e.g. /intarget/verify
 	Handler func(ns *Namespace, w http.ResponseWriter, r *http.Request)
 }
+
+// PathParam returns a path variable ({name} in AdminRoute.Path) of an admin
+// request, still URL-encoded as it was sent.
+func PathParam(r *http.Request, name string) string { return mux.Vars(r)[name] }
 
 // Env is what a provider's state is built from.
 type Env struct {

@@ -1,80 +1,144 @@
 package sandbox_test
 
 import (
-	"context"
+	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
+	"strings"
+	"sync"
 	"testing"
-	"time"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 )
 
-func TestWatchReloadsGoodFilesAndKeepsBadOnes(t *testing.T) {
+// logBuffer collects log lines without their time, for exact comparison.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// take returns the lines written since the last call.
+func (b *logBuffer) take() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := strings.TrimSpace(b.buf.String())
+	b.buf.Reset()
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// TestWatchAppliesEditsToDefaultAtOnce drives a Watcher poll by poll (no
+// timing involved) through the edits a user makes: a good edit resets the
+// default namespace at once and leaves other namespaces alone unless the
+// file says reload.reset; a bad edit, a deleted file and an emptied file
+// are logged and change nothing.
+func TestWatchAppliesEditsToDefaultAtOnce(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "s.yaml")
 	write := func(s string) {
-		// A distinct size guarantees the change is seen even when the
-		// modification time does not move within the poll interval.
+		t.Helper()
 		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	write(echoScenario)
+	logs := &logBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}}))
 	sc, _ := sandbox.LoadScenario(path, []byte(echoScenario))
-	srv, err := sandbox.New(sandbox.Config{Scenario: sc})
+	srv, err := sandbox.New(sandbox.Config{Scenario: sc, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv.Watch(ctx, path, 5*time.Millisecond)
+	w := srv.NewWatcher(path)
 
 	nameOf := func(ns string) string {
+		t.Helper()
 		n, err := srv.Namespace(ns)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return n.Scenario().Common().Name
 	}
-	fresh := 0
-	// waitFor polls an existing namespace, or a new one each time when ns is "".
-	waitFor := func(ns, want string) {
+	items := func(ns string) int {
+		n, _ := srv.Namespace(ns)
+		st, _ := n.State("echo")
+		return len(st.(sandbox.Snapshotter).Snapshot().(map[string]any)["items"].([]echoItem))
+	}
+	// Some state in default and in a job's namespace.
+	for _, ns := range []string{"default", "job"} {
+		n, _ := srv.Namespace(ns)
+		st, _ := n.State("echo")
+		es := st.(*echoState)
+		es.mu.Lock()
+		es.items = append(es.items, echoItem{ID: 1})
+		es.mu.Unlock()
+	}
+	wantLogs := func(step string, want ...string) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		name := func() string {
-			if ns != "" {
-				return ns
-			}
-			fresh++
-			return "fresh-" + strconv.Itoa(fresh)
-		}
-		for nameOf(name()) != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("namespace %q does not run %q", ns, want)
-			}
-			time.Sleep(5 * time.Millisecond)
+		if got := logs.take(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s: logged\n%s\nwant\n%s", step, strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 	}
-	if nameOf("before") != "echo-test" {
-		t.Fatal("initial scenario")
-	}
-	// A good reload applies to new namespaces only.
+
+	w.Check()
+	wantLogs("no change")
+
 	write("version: 1\nname: second\n")
-	waitFor("", "second")
-	if nameOf("before") != "echo-test" || nameOf("default") != "echo-test" {
-		t.Error("reload without reset changed existing namespaces")
+	w.Check()
+	wantLogs("good edit", `level=INFO msg="scenario reloaded; state reset" file=`+path+` name=second reset=[default] resetAllNamespaces=false`)
+	if nameOf("default") != "second" || items("default") != 0 {
+		t.Errorf("default runs %q with %d items, want the edit applied and state reset", nameOf("default"), items("default"))
 	}
-	// A bad reload keeps the running scenario.
+	if nameOf("job") != "echo-test" || items("job") != 1 {
+		t.Errorf("job runs %q with %d items, want it untouched", nameOf("job"), items("job"))
+	}
+	if nameOf("new-one") != "second" {
+		t.Errorf("a new namespace runs %q", nameOf("new-one"))
+	}
+
 	write("version: 1\nname: broken\nclock:\n  frozn: true\n")
-	time.Sleep(50 * time.Millisecond)
-	if nameOf("new-2") != "second" {
-		t.Errorf("invalid reload was applied: %s", nameOf("new-2"))
+	w.Check()
+	wantLogs("bad edit", `level=WARN msg="scenario reload rejected; keeping the running scenario" problem="`+path+`:4: clock.frozn: unknown key \"frozn\" (hint: did you mean \"frozen\"?)"`)
+	if nameOf("default") != "second" || nameOf("new-two") != "second" {
+		t.Error("an invalid edit was applied")
 	}
-	// reload.reset resets the existing namespaces too.
+
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	w.Check()
+	w.Check()
+	wantLogs("deleted", `level=WARN msg="scenario file is gone; keeping the running scenario until it is back" file=`+path)
+
+	write("   \n")
+	w.Check()
+	w.Check()
+	wantLogs("emptied", `level=WARN msg="scenario file is empty; keeping the running scenario" file=`+path)
+	if nameOf("default") != "second" {
+		t.Error("an empty file was applied")
+	}
+
 	write("version: 1\nname: third-with-reset\nreload:\n  reset: true\n")
-	waitFor("before", "third-with-reset")
-	waitFor("default", "third-with-reset")
+	w.Check()
+	wantLogs("reset everywhere", `level=INFO msg="scenario reloaded; state reset" file=`+path+` name=third-with-reset reset="[default job new-one new-two]" resetAllNamespaces=true`)
+	for _, ns := range []string{"default", "job", "new-one"} {
+		if nameOf(ns) != "third-with-reset" || items(ns) != 0 {
+			t.Errorf("%s runs %q with %d items after reload.reset", ns, nameOf(ns), items(ns))
+		}
+	}
 }

@@ -118,6 +118,30 @@ func keysOf(m map[string]reflect.Type) []string {
 
 // Suggest names the known key closest to got, or lists the known keys.
 func Suggest(got string, known []string) string {
+	if k, ok := Closest(got, known); ok {
+		return fmt.Sprintf("did you mean %q?", k)
+	}
+	if len(known) == 0 {
+		return "this section takes no keys"
+	}
+	return "known keys here: " + strings.Join(known, ", ")
+}
+
+// SuggestOneOf is Suggest for a value drawn from a known set (a capability,
+// an operator code, a path name): the closest one, or the whole set.
+func SuggestOneOf(got string, known []string) string {
+	if k, ok := Closest(got, known); ok {
+		return fmt.Sprintf("did you mean %q?", k)
+	}
+	if len(known) == 0 {
+		return "none is defined"
+	}
+	return "use one of: " + strings.Join(known, ", ")
+}
+
+// Closest finds the known name got most likely misspells: within a small
+// edit distance, or abbreviated ("totl" for "totalAmount").
+func Closest(got string, known []string) (string, bool) {
 	best, bestD := "", 1<<30
 	for _, k := range known {
 		if d := EditDistance(strings.ToLower(got), strings.ToLower(k)); d < bestD {
@@ -125,18 +149,14 @@ func Suggest(got string, known []string) string {
 		}
 	}
 	if best != "" && bestD <= max(2, len(got)/3) {
-		return fmt.Sprintf("did you mean %q?", best)
+		return best, true
 	}
-	// An abbreviation ("totl" for "totalAmount") is a subsequence of the key.
 	for _, k := range known {
 		if len(got) >= 3 && isSubsequence(strings.ToLower(got), strings.ToLower(k)) {
-			return fmt.Sprintf("did you mean %q?", k)
+			return k, true
 		}
 	}
-	if len(known) == 0 {
-		return "this section takes no keys"
-	}
-	return "known keys here: " + strings.Join(known, ", ")
+	return "", false
 }
 
 func isSubsequence(sub, s string) bool {
@@ -246,25 +266,38 @@ func splitPath(path string) []string {
 }
 
 // pathAtLine finds the path of the node on a given line, searching below the
-// section prefix. Used to name the field of a yaml.v3 type error.
-func (f *File) pathAtLine(line int, prefix string) string {
+// section prefix. Used to name the field of a yaml.v3 type error, whose
+// message carries a line but no column: when value is given, a scalar of
+// that text on the line is preferred, so that in a one-line flow mapping
+// (`{operator: FR_ORANGE, totalAmount: lots}`) the path names the field
+// that is wrong rather than the first one on the line.
+func (f *File) pathAtLine(line int, value, prefix string) string {
 	if f.root == nil || line == 0 {
 		return prefix
 	}
-	var found string
+	var first, exact string
 	var walk func(n *yaml.Node, path string)
 	walk = func(n *yaml.Node, path string) {
-		if found != "" {
+		if exact != "" {
 			return
+		}
+		hit := func(p string, v *yaml.Node) {
+			if first == "" {
+				first = p
+			}
+			if value != "" && v != nil && v.Kind == yaml.ScalarNode && v.Value == value && exact == "" {
+				exact = p
+			}
 		}
 		switch n.Kind {
 		case yaml.MappingNode:
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, v := n.Content[i], n.Content[i+1]
 				p := join(path, k.Value)
-				if k.Line == line || (v.Kind == yaml.ScalarNode && v.Line == line) {
-					found = p
-					return
+				if v.Kind == yaml.ScalarNode && v.Line == line {
+					hit(p, v)
+				} else if k.Line == line {
+					hit(p, nil)
 				}
 				walk(v, p)
 			}
@@ -272,16 +305,18 @@ func (f *File) pathAtLine(line int, prefix string) string {
 			for i, item := range n.Content {
 				p := fmt.Sprintf("%s[%d]", path, i)
 				if item.Kind == yaml.ScalarNode && item.Line == line {
-					found = p
-					return
+					hit(p, item)
 				}
 				walk(item, p)
 			}
 		}
 	}
 	walk(f.root, "")
-	if found == "" {
-		return prefix
+	switch {
+	case exact != "":
+		return exact
+	case first != "":
+		return first
 	}
-	return found
+	return prefix
 }

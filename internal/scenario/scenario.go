@@ -43,6 +43,10 @@ type Scenario struct {
 	PreferHeader *bool `yaml:"preferHeader" json:"preferHeader,omitempty"`
 	// Reload says what a hot reload (--watch) does with existing namespaces.
 	Reload ReloadConfig `yaml:"reload" json:"reload"`
+	// Source is where GET /__sandbox/scenario says the scenario came from.
+	// It is accepted and ignored on load, so that what GET returns can be
+	// PUT back unchanged.
+	Source string `yaml:"source" json:"-"`
 
 	// Providers holds each provider's section, keyed by provider name,
 	// undecoded. Unknown top-level keys land here too and are reported by
@@ -120,6 +124,26 @@ func Parse(name string, data []byte) (*File, Problems) {
 	return f, probs
 }
 
+// DecodeValue strictly decodes a document that is one mapping (the JSON or
+// YAML body of a live-change admin endpoint) into into, reporting unknown
+// keys and wrong types with field paths and hints, exactly as in a scenario
+// file. name is the file name problems carry. Validation is left to the
+// caller, which knows the context (the namespace's current world).
+func DecodeValue(name string, data []byte, into any) Problems {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return Problems{syntaxProblem(name, err)}
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return Problems{{File: name, Message: "the body is empty", Hint: "send a JSON object"}}
+	}
+	f := &File{Name: name, Source: data, root: doc.Content[0]}
+	if f.root.Kind != yaml.MappingNode {
+		return Problems{{File: name, Line: f.root.Line, Message: "expected a JSON object", Hint: "send a JSON object of fields, e.g. {\"name\": \"value\"}"}}
+	}
+	return f.decode(f.root, into, "").Sorted()
+}
+
 // DecodeSection strictly decodes the top-level section key into into (a
 // pointer that already holds the provider's defaults). A section that is
 // absent leaves the defaults alone. If into implements Validator, its
@@ -129,15 +153,44 @@ func (f *File) DecodeSection(key string, into any) Problems {
 	if node, ok := f.Scenario.Providers[key]; ok && !(node.Kind == yaml.ScalarNode && node.Tag == "!!null") {
 		probs = append(probs, f.decode(&node, into, key)...)
 	}
-	if len(probs) > 0 {
-		return probs
-	}
+	// Validation runs even when decoding found problems, so that one pass
+	// reports everything (a bad IP is not hidden behind an unrelated bad
+	// duration). yaml.v3 decodes every field it can; a field it could not
+	// decode keeps its default, so validation problems at or below a path
+	// already reported are dropped as consequences of that report.
 	if v, ok := into.(Validator); ok {
+		decoded := len(probs)
 		for _, p := range v.Validate() {
-			probs = append(probs, f.locate(prefixed(key, p)))
+			p = f.locate(prefixed(key, p))
+			if !coveredBy(p.Path, probs[:decoded]) {
+				probs = append(probs, p)
+			}
 		}
 	}
 	return probs
+}
+
+// coveredBy reports whether path is, or lies below, or above the path of
+// one of probs: a problem there already explains it.
+func coveredBy(path string, probs Problems) bool {
+	for _, p := range probs {
+		if p.Path == "" {
+			return true // a problem with the whole section
+		}
+		if under(path, p.Path) || under(p.Path, path) {
+			return true
+		}
+	}
+	return false
+}
+
+// under reports whether path equals or lies below parent in dotted notation.
+func under(path, parent string) bool {
+	if !strings.HasPrefix(path, parent) {
+		return false
+	}
+	rest := path[len(parent):]
+	return rest == "" || rest[0] == '.' || rest[0] == '['
 }
 
 // prefixed makes a section-relative problem path file-relative.
@@ -273,11 +326,25 @@ func (f *File) typeErrors(err error, out any, prefix string) Problems {
 		if strings.HasPrefix(rest, "field ") && strings.Contains(rest, " not found in type") {
 			continue // reported by unknownKeys, with a path and a suggestion
 		}
-		p := Problem{File: f.Name, Line: line, Path: f.pathAtLine(line, prefix), Message: humanTypeError(rest)}
+		p := Problem{File: f.Name, Line: line, Path: f.pathAtLine(line, offendingValue(rest), prefix), Message: humanTypeError(rest)}
 		p.Hint = typeHint(rest)
 		probs = append(probs, p)
 	}
 	return probs
+}
+
+// offendingValue is the value quoted in a yaml.v3 type error
+// ("cannot unmarshal !!str `lots` into int64" → "lots"), or "".
+func offendingValue(msg string) string {
+	_, rest, ok := strings.Cut(msg, "`")
+	if !ok {
+		return ""
+	}
+	v, _, ok := strings.Cut(rest, "`")
+	if !ok {
+		return ""
+	}
+	return v
 }
 
 func humanTypeError(msg string) string {
@@ -328,6 +395,8 @@ func goTypeWord(t string) string {
 
 func typeHint(msg string) string {
 	switch {
+	case strings.Contains(msg, "is not a duration"), strings.Contains(msg, "expected a duration"):
+		return "a number and a unit: 500ms, 90s, 10m or 1h30m"
 	case strings.Contains(msg, "into int"), strings.Contains(msg, "into uint"):
 		return "write the number without quotes, e.g. 100"
 	case strings.Contains(msg, "into bool"):

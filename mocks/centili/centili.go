@@ -11,6 +11,7 @@ package centili
 
 import (
 	"fmt"
+	"net/http"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 	"github.com/provider-sandbox/provider-sandbox/specs"
@@ -68,6 +69,9 @@ func init() {
 		Guard:      guard,
 		WriteError: writeError,
 		Banner:     banner,
+		AdminRoutes: []sandbox.AdminRoute{
+			{Method: http.MethodPost, Path: "/centili/pools", Handler: adminPools},
+		},
 	})
 }
 

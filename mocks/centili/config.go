@@ -267,8 +267,9 @@ func (c *Config) Validate() []scenario.Problem {
 		}
 	}
 	seen = map[string]bool{}
+	operators := c.operatorCodes()
 	for i, s := range c.Services {
-		probs = append(probs, s.validate(fmt.Sprintf("services[%d]", i), seen)...)
+		probs = append(probs, s.validate(fmt.Sprintf("services[%d]", i), seen, operators)...)
 	}
 	seen = map[string]bool{}
 	for i, m := range c.MagicMsisdns {
@@ -280,7 +281,7 @@ func (c *Config) Validate() []scenario.Problem {
 		}
 		seen[m.Msisdn] = true
 		if !slices.Contains(magicErrorTypes, m.ErrorType) {
-			add(p+".errorType", "one of "+strings.Join(magicErrorTypes, ", "), "errorType %q is not a business error", m.ErrorType)
+			add(p+".errorType", scenario.SuggestOneOf(m.ErrorType, magicErrorTypes), "errorType %q is not a business error", m.ErrorType)
 		} else if m.ErrorType != errUnsupportedOperator && reMsisdn.MatchString(m.Msisdn) && !c.hasPrefix(m.Msisdn) {
 			add(p+".msisdn", "add its prefix to operators, or use UNSUPPORTED_OPERATOR", "magic msisdn %q matches no operator prefix, so %s cannot name its operator", m.Msisdn, m.ErrorType)
 		}
@@ -298,7 +299,45 @@ func (c *Config) hasPrefix(msisdn string) bool {
 	return false
 }
 
-func (s *ServiceConfig) validate(p string, seen map[string]bool) []scenario.Problem {
+// operatorCodes lists the operators of the prefix table, in order, once each.
+func (c *Config) operatorCodes() []string {
+	var out []string
+	for _, op := range c.Operators {
+		if !slices.Contains(out, op.Operator) {
+			out = append(out, op.Operator)
+		}
+	}
+	return out
+}
+
+// checkOperator reports an operator code that is malformed, or that no
+// prefix of the operators table maps to: no msisdn could ever reach a pool
+// or package of it, which is nearly always a typo (FR_ORANGES).
+func checkOperator(path, op string, operators []string) *scenario.Problem {
+	if !reOperator.MatchString(op) {
+		p := scenario.Problemf(path, "Centili writes CC_OPERATOR, e.g. FR_ORANGE", "operator %q is not an operator code", op)
+		if k, ok := scenario.Closest(op, operators); ok {
+			p.Hint = fmt.Sprintf("did you mean %q?", k)
+		}
+		return &p
+	}
+	if !slices.Contains(operators, op) {
+		p := scenario.Problemf(path, scenario.SuggestOneOf(op, operators), "operator %q has no prefix in centili.operators, so no msisdn reaches it", op)
+		return &p
+	}
+	return nil
+}
+
+// checkExpiration reports an expirationDate that is not a Centili timestamp.
+func checkExpiration(path, s string) *scenario.Problem {
+	if _, err := parseTime(s); err != nil {
+		p := scenario.Problemf(path, "yyyy-MM-dd HH:mm:ss UTC, e.g. 2030-12-31 23:59:59", "expirationDate %q is not a Centili timestamp", s)
+		return &p
+	}
+	return nil
+}
+
+func (s *ServiceConfig) validate(p string, seen map[string]bool, operators []string) []scenario.Problem {
 	var probs []scenario.Problem
 	add := func(path, hint, format string, args ...any) {
 		probs = append(probs, scenario.Problemf(path, hint, format, args...))
@@ -319,8 +358,8 @@ func (s *ServiceConfig) validate(p string, seen map[string]bool) []scenario.Prob
 	}
 	for j, pk := range s.Packages {
 		pp := fmt.Sprintf("%s.packages[%d]", p, j)
-		if !reOperator.MatchString(pk.Operator) {
-			add(pp+".operator", "e.g. FR_ORANGE", "operator %q is not an operator code", pk.Operator)
+		if bad := checkOperator(pp+".operator", pk.Operator, operators); bad != nil {
+			probs = append(probs, *bad)
 		}
 		if len(pk.Amounts) == 0 {
 			add(pp+".amounts", "e.g. [100, 500, 1000]", "a package needs at least one amount")
@@ -333,8 +372,8 @@ func (s *ServiceConfig) validate(p string, seen map[string]bool) []scenario.Prob
 	}
 	for j, pool := range s.Pools {
 		pp := fmt.Sprintf("%s.pools[%d]", p, j)
-		if !reOperator.MatchString(pool.Operator) {
-			add(pp+".operator", "e.g. FR_ORANGE", "operator %q is not an operator code", pool.Operator)
+		if bad := checkOperator(pp+".operator", pool.Operator, operators); bad != nil {
+			probs = append(probs, *bad)
 		}
 		if pool.TotalAmount <= 0 {
 			add(pp+".totalAmount", "MB, e.g. 100000", "totalAmount must be positive, got %d", pool.TotalAmount)
@@ -342,8 +381,8 @@ func (s *ServiceConfig) validate(p string, seen map[string]bool) []scenario.Prob
 		if pool.AssignedAmount < 0 || pool.AssignedAmount > pool.TotalAmount {
 			add(pp+".assignedAmount", "between 0 and totalAmount", "assignedAmount %d must be between 0 and totalAmount %d", pool.AssignedAmount, pool.TotalAmount)
 		}
-		if _, err := parseTime(pool.ExpirationDate); err != nil {
-			add(pp+".expirationDate", "yyyy-MM-dd HH:mm:ss UTC, e.g. 2030-12-31 23:59:59", "expirationDate %q is not a Centili timestamp", pool.ExpirationDate)
+		if bad := checkExpiration(pp+".expirationDate", pool.ExpirationDate); bad != nil {
+			probs = append(probs, *bad)
 		}
 	}
 	return probs

@@ -205,14 +205,6 @@ func (s *State) operatorOf(msisdn string) (string, bool) {
 func (s *State) Snapshot() any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	type poolView struct {
-		Operator       string `json:"operator"`
-		TotalAmount    int64  `json:"totalAmount"`
-		AssignedAmount int64  `json:"assignedAmount"`
-		Balance        int64  `json:"balance"`
-		ExpirationDate string `json:"expirationDate"`
-		Expired        bool   `json:"expired"`
-	}
 	type serviceView struct {
 		ServiceKey string     `json:"serviceKey"`
 		Name       string     `json:"name"`
@@ -228,8 +220,7 @@ func (s *State) Snapshot() any {
 		v := serviceView{ServiceKey: sv.key, Name: sv.name, MerchantID: sv.merchantID, Active: sv.active,
 			Packages: append([]Package{}, sv.packages...), Pools: []poolView{}}
 		for _, p := range sv.pools {
-			v.Pools = append(v.Pools, poolView{Operator: p.operator, TotalAmount: p.total, AssignedAmount: p.assigned,
-				Balance: p.total - p.assigned, ExpirationDate: p.expires.Format(timeLayout), Expired: p.expired(now)})
+			v.Pools = append(v.Pools, p.view(now))
 		}
 		services = append(services, v)
 	}
@@ -253,6 +244,21 @@ func (s *State) Snapshot() any {
 		"transactions": txs,
 		"sessions":     sessions,
 	}
+}
+
+// poolView is a pool as the state view and the admin API show it.
+type poolView struct {
+	Operator       string `json:"operator"`
+	TotalAmount    int64  `json:"totalAmount"`
+	AssignedAmount int64  `json:"assignedAmount"`
+	Balance        int64  `json:"balance"`
+	ExpirationDate string `json:"expirationDate"`
+	Expired        bool   `json:"expired"`
+}
+
+func (p *pool) view(now time.Time) poolView {
+	return poolView{Operator: p.operator, TotalAmount: p.total, AssignedAmount: p.assigned,
+		Balance: p.total - p.assigned, ExpirationDate: p.expires.Format(timeLayout), Expired: p.expired(now)}
 }
 
 // expired reports whether the pool can no longer be used at now; the

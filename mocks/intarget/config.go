@@ -120,7 +120,7 @@ func (c *Config) Validate() []scenario.Problem {
 		}
 	case "none":
 	default:
-		ps = append(ps, scenario.Problemf("auth.type", "use basic, header or none", "unknown auth type %q", c.Auth.Type))
+		ps = append(ps, scenario.Problemf("auth.type", scenario.SuggestOneOf(c.Auth.Type, []string{"basic", "header", "none"}), "unknown auth type %q", c.Auth.Type))
 	}
 	if d, err := time.ParseDuration(c.MaxWindow); err != nil || d <= 0 {
 		ps = append(ps, scenario.Problemf("maxWindow", "a Go duration such as 744h", "maxWindow %q is not a positive duration", c.MaxWindow))
@@ -163,7 +163,7 @@ func (c *Config) Validate() []scenario.Problem {
 			fd, fok = e.Field(col)
 		}
 		if !fok || !fd.Required && !fd.Added {
-			ps = append(ps, scenario.Problemf("faults.missingColumn", "entity.column of a required field, e.g. users.registered_at (or sport-events.modified_at)", "faults.missingColumn %q is not a required column", f.MissingColumn))
+			ps = append(ps, scenario.Problemf("faults.missingColumn", scenario.SuggestOneOf(f.MissingColumn, requiredColumns()), "faults.missingColumn %q is not a required column", f.MissingColumn))
 		}
 	}
 	return ps
@@ -174,6 +174,19 @@ func (c *Config) Validate() []scenario.Problem {
 // example window (2020-10-10 07:00-08:00), and fixed, so ids and rows do not
 // depend on when the sandbox was started.
 const DefaultWorldStart = "2020-01-01T00:00:00Z"
+
+// requiredColumns lists every "entity.column" faults.missingColumn may name.
+func requiredColumns() []string {
+	var out []string
+	for _, e := range contract.Entities {
+		for _, f := range e.Fields {
+			if f.Required || f.Added {
+				out = append(out, e.Name+"."+f.Name)
+			}
+		}
+	}
+	return out
+}
 
 // maxPerHour bounds ids: an entity's id is bucket*maxPerHour+index+1.
 const maxPerHour = 100000

@@ -3,6 +3,8 @@ package netfinity
 import (
 	"fmt"
 	"net/netip"
+	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -158,26 +160,11 @@ func (c *Config) Validate() []scenario.Problem {
 	seen := map[string]bool{}
 	for i, t := range c.Tokens {
 		p := fmt.Sprintf("tokens[%d]", i)
-		if t.Token == "" {
-			add(p+".token", "give the bearer token's text", "token is empty")
-		} else if seen[t.Token] {
+		if t.Token != "" && seen[t.Token] {
 			add(p+".token", "each token must be unique", "token %q is listed twice", t.Token)
 		}
 		seen[t.Token] = true
-		for j, ip := range t.AllowedIPs {
-			if _, err := parsePrefix(ip); err != nil {
-				add(fmt.Sprintf("%s.allowedIps[%d]", p, j), "use an IP such as 203.0.113.7 or a CIDR such as 10.0.0.0/8", "%v", err)
-			}
-		}
-		if t.RateLimit < 0 {
-			add(p+".rateLimit", "use 0 for the default of 60", "rateLimit must not be negative, got %d", t.RateLimit)
-		}
-		if t.CallbackURL != "" && !strings.HasPrefix(t.CallbackURL, "http://") && !strings.HasPrefix(t.CallbackURL, "https://") {
-			add(p+".callbackUrl", "use an http:// or https:// URL, or leave it empty for no callbacks", "callbackUrl %q is not an HTTP URL", t.CallbackURL)
-		}
-		if _, bad := gsmSeptets(t.Prefix); bad {
-			add(p+".prefix", "use GSM 03.38 characters only", "prefix %q has characters outside GSM 03.38", t.Prefix)
-		}
+		ps = append(ps, t.validate(p)...)
 	}
 	for i, ip := range c.TrustedProxies {
 		if _, err := parsePrefix(ip); err != nil {
@@ -208,7 +195,7 @@ func (c *Config) Validate() []scenario.Problem {
 	sort.Strings(names)
 	checkPath := func(path, name string) {
 		if _, ok := c.Paths[name]; !ok {
-			add(path, "known paths: "+strings.Join(names, ", "), "no path named %q", name)
+			add(path, scenario.SuggestOneOf(name, names), "no path named %q", name)
 		}
 	}
 	checkPath("defaultPath", c.DefaultPath)
@@ -224,6 +211,51 @@ func (c *Config) Validate() []scenario.Problem {
 	cb := c.Callback
 	if cb.Retries < 0 || cb.RetryDelay < 0 || cb.Timeout <= 0 || cb.MaxInFlight < 0 || cb.MaxInFlightPerReceiver < 0 || cb.ShutdownTimeout < 0 {
 		add("callback", "the documented policy is timeout 30s, retries 3, retryDelay 3s", "callback policy needs timeout > 0 and no negative values")
+	}
+	return ps
+}
+
+// Capabilities are the services a token may be granted: the operations of
+// the API and the capability each needs.
+var Capabilities = []string{ServiceSMS}
+
+// validate checks one token on its own (uniqueness is the caller's); p is
+// its path. The scenario file and the live-change admin endpoints share it.
+func (t TokenConfig) validate(p string) []scenario.Problem {
+	var ps []scenario.Problem
+	add := func(path, hint, f string, a ...any) { ps = append(ps, scenario.Problemf(path, hint, f, a...)) }
+	if p != "" {
+		p += "."
+	}
+	if t.Token == "" {
+		add(p+"token", "give the bearer token's text", "token is empty")
+	}
+	for j, ip := range t.AllowedIPs {
+		if _, err := parsePrefix(ip); err != nil {
+			add(fmt.Sprintf("%sallowedIps[%d]", p, j), "use an IP such as 203.0.113.7 or a CIDR such as 10.0.0.0/8", "%v", err)
+		}
+	}
+	// A capability of another Netfinity service is allowed (it grants
+	// nothing here, which is how a 403 "capabilities missing" is shown);
+	// one a typo away from a known capability is a mistake.
+	for j, c := range t.Capabilities {
+		if slices.Contains(Capabilities, c) {
+			continue
+		}
+		if k, typo := scenario.Closest(c, Capabilities); typo {
+			add(fmt.Sprintf("%scapabilities[%d]", p, j), fmt.Sprintf("did you mean %q?", k), "unknown capability %q", c)
+		}
+	}
+	if t.RateLimit < 0 {
+		add(p+"rateLimit", "use 0 for the default of 60", "rateLimit must not be negative, got %d", t.RateLimit)
+	}
+	if t.CallbackURL != "" {
+		if u, err := url.Parse(t.CallbackURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add(p+"callbackUrl", "use an http:// or https:// URL, or leave it empty for no callbacks", "callbackUrl %q is not an HTTP URL", t.CallbackURL)
+		}
+	}
+	if _, bad := gsmSeptets(t.Prefix); bad {
+		add(p+"prefix", "use GSM 03.38 characters only", "prefix %q has characters outside GSM 03.38", t.Prefix)
 	}
 	return ps
 }

@@ -156,7 +156,7 @@ func (s *state) authenticate(r *http.Request) (*token, bool) {
 	if !ok || raw == "" {
 		return nil, false
 	}
-	t, ok := s.tokens[raw]
+	t, ok := (*s.tokens.Load())[raw]
 	return t, ok
 }
 
@@ -253,6 +253,7 @@ func (l *limiter) hit(t *token, service string, now time.Time) (window, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	w := l.current(t, service, now)
+	w.limit = t.limit // a limit changed through the admin API applies at once
 	if w.count >= w.limit {
 		return *w, false
 	}

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -41,12 +42,16 @@ const timestampLayout = "2006-01-02 15:04:05"
 // state is one namespace's Netfinity: tokens, messages, flood memory, rate
 // windows and the pingback dispatcher.
 type state struct {
-	cfg     *Config
-	clock   *clock.Clock
-	tokens  map[string]*token
-	proxies []netip.Prefix
-	limits  *limiter
-	disp    *callback.Dispatcher
+	cfg   *Config
+	clock *clock.Clock
+	// tokens is replaced whole (copy on write) by the live-change admin
+	// endpoints, so a request reads a consistent set without a lock and a
+	// token, once read, never changes under it. tokensMu serialises writers.
+	tokens   atomic.Pointer[map[string]*token]
+	tokensMu sync.Mutex
+	proxies  []netip.Prefix
+	limits   *limiter
+	disp     *callback.Dispatcher
 
 	rngMu sync.Mutex
 	rng   *rand.ChaCha8
@@ -123,27 +128,19 @@ type sendResponse struct {
 func newState(env sandbox.Env) (*state, error) {
 	cfg := env.Config.(*Config)
 	s := &state{
-		cfg: cfg, clock: env.Clock, tokens: map[string]*token{},
+		cfg: cfg, clock: env.Clock,
 		limits: &limiter{by: map[string]*window{}},
 		ids:    map[string]bool{}, texts: map[string]time.Time{},
 	}
+	tokens := map[string]*token{}
 	for _, tc := range cfg.Tokens {
-		t := &token{cfg: tc, caps: map[string]bool{}, limit: tc.RateLimit}
-		if t.limit == 0 {
-			t.limit = defaultRateLimit
+		t, err := compileToken(tc)
+		if err != nil {
+			return nil, err
 		}
-		for _, c := range tc.Capabilities {
-			t.caps[c] = true
-		}
-		for _, ip := range tc.AllowedIPs {
-			p, err := parsePrefix(ip)
-			if err != nil {
-				return nil, err
-			}
-			t.ips = append(t.ips, p)
-		}
-		s.tokens[tc.Token] = t
+		tokens[tc.Token] = t
 	}
+	s.tokens.Store(&tokens)
 	for _, ip := range cfg.TrustedProxies {
 		p, err := parsePrefix(ip)
 		if err != nil {
@@ -166,6 +163,25 @@ func newState(env sandbox.Env) (*state, error) {
 		ShutdownTimeout: cfg.Callback.ShutdownTimeout.D(),
 	})
 	return s, nil
+}
+
+// compileToken prepares a configured token for look-ups.
+func compileToken(tc TokenConfig) (*token, error) {
+	t := &token{cfg: tc, caps: map[string]bool{}, limit: tc.RateLimit}
+	if t.limit == 0 {
+		t.limit = defaultRateLimit
+	}
+	for _, c := range tc.Capabilities {
+		t.caps[c] = true
+	}
+	for _, ip := range tc.AllowedIPs {
+		p, err := parsePrefix(ip)
+		if err != nil {
+			return nil, err
+		}
+		t.ips = append(t.ips, p)
+	}
+	return t, nil
 }
 
 // newUUID returns a version 4 UUID drawn from the scenario's seed.

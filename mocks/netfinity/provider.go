@@ -16,15 +16,16 @@ import (
 
 func init() {
 	sandbox.Register(&sandbox.Provider{
-		Name:       "netfinity",
-		Title:      "Netfinity messaging (v2)",
-		Spec:       specs.Must("netfinity.yaml"),
-		NewConfig:  func() any { return defaultConfig() },
-		New:        func(env sandbox.Env) (any, error) { return newState(env) },
-		Operations: map[string]sandbox.Handler{"sendSmsNotification": send},
-		Guard:      guard,
-		WriteError: writeError,
-		Banner:     banner,
+		Name:        "netfinity",
+		Title:       "Netfinity messaging (v2)",
+		Spec:        specs.Must("netfinity.yaml"),
+		NewConfig:   func() any { return defaultConfig() },
+		New:         func(env sandbox.Env) (any, error) { return newState(env) },
+		Operations:  map[string]sandbox.Handler{"sendSmsNotification": send},
+		Guard:       guard,
+		WriteError:  writeError,
+		Banner:      banner,
+		AdminRoutes: adminRoutes,
 	})
 }
 

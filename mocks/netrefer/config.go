@@ -145,7 +145,7 @@ func (c *Config) Validate() []scenario.Problem {
 			add(p+".clientSecret", "set the secret the client sends", "clientSecret is empty")
 		}
 		if !tenants[strings.ToLower(cl.Tenant)] {
-			add(p+".tenant", "use one of the tenants listed under netrefer.tenants", "tenant %q is not configured", cl.Tenant)
+			add(p+".tenant", scenario.SuggestOneOf(cl.Tenant, c.Tenants), "tenant %q is not listed under netrefer.tenants", cl.Tenant)
 		}
 		for j, u := range cl.Users {
 			if u.Username == "" || u.Password == "" {
@@ -168,12 +168,12 @@ func (c *Config) Validate() []scenario.Problem {
 	switch c.Token.Format {
 	case "v1", "v2":
 	default:
-		add("token.format", "use v1 or v2", "unknown token format %q", c.Token.Format)
+		add("token.format", scenario.SuggestOneOf(c.Token.Format, []string{"v1", "v2"}), "unknown token format %q", c.Token.Format)
 	}
 	switch c.Token.Issuer {
 	case "sandbox", "microsoft":
 	default:
-		add("token.issuer", "use sandbox or microsoft", "unknown issuer mode %q", c.Token.Issuer)
+		add("token.issuer", scenario.SuggestOneOf(c.Token.Issuer, []string{"sandbox", "microsoft"}), "unknown issuer mode %q", c.Token.Issuer)
 	}
 	if c.Token.LifetimeSeconds < 1 {
 		add("token.lifetimeSeconds", "for example 3599", "token lifetime must be at least 1 second, got %d", c.Token.LifetimeSeconds)

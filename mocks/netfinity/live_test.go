@@ -1,0 +1,185 @@
+package netfinity_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/sandboxtest"
+)
+
+func adminJSON(h *sandboxtest.Harness, method, path, body string) *sandboxtest.Response {
+	return h.Do(method, path, sandboxtest.RawBody("application/json", []byte(body)))
+}
+
+// TestPatchTokenCallbackURLSendsNextPingbacksThere is the "send pingbacks to
+// my app" recipe: a message sent before the change keeps its (empty)
+// callback URL and stays in state; the next send's pingbacks reach the
+// receiver; the journal is kept.
+func TestPatchTokenCallbackURLSendsNextPingbacksThere(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t, nil)
+	h := sandboxtest.New(t, testScenario("", ""))
+	before := sendOK(t, h, "", "tok", `{"msisdn":"359881234567","text":"before"}`)
+
+	adminJSON(h, "PATCH", "/__sandbox/netfinity/tokens/tok", `{"callbackUrl":"`+rcv.url()+`"}`).
+		WantStatus(200).
+		WantJSON(`{"token":"tok","name":"main","allowedIps":[],"capabilities":["sms.notification"],"rateLimit":1000,"prefix":"","callbackUrl":"` + rcv.url() + `"}`)
+
+	after := sendOK(t, h, "", "tok", `{"msisdn":"359881234567","text":"after"}`)
+	advance(t, h, "", time.Minute)
+	waitCallbacks(t, h, "", settled(4))
+
+	got := rcv.received()
+	if len(got) != 4 {
+		t.Fatalf("receiver got %d pingbacks, want the 4 of the message sent after the change", len(got))
+	}
+	for i, want := range []int{201, 202, 203, 204} {
+		if got[i].Body.UUID != after || got[i].Body.Payload.Status.Code != want {
+			t.Errorf("pingback %d = %s %d, want %s %d", i, got[i].Body.UUID, got[i].Body.Payload.Status.Code, after, want)
+		}
+	}
+	st := getState(t, h, "")
+	if len(st.Messages) != 2 || st.Messages[0].UUID != before || st.Messages[1].UUID != after {
+		t.Fatalf("messages = %+v, want both kept", st.Messages)
+	}
+	if m := st.Messages[0]; joinInts(codes(m.History)) != "201,202,203,204" || len(m.Callbacks) != 0 {
+		t.Errorf("message sent before the change: history %v, callbacks %v; want it delivered without pingbacks", codes(m.History), m.Callbacks)
+	}
+	var journal []map[string]any
+	h.Admin("GET", "", "/requests?provider=netfinity", nil, &journal)
+	if len(journal) != 2 {
+		t.Errorf("journal has %d netfinity entries, want the 2 sends kept", len(journal))
+	}
+}
+
+// TestAddTokenWorksAtOnce adds a token to a running namespace and uses it.
+func TestAddTokenWorksAtOnce(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, testScenario("", ""))
+	sendOK(t, h, "", "tok", `{"msisdn":"359881234567","text":"kept"}`)
+	h.Do("POST", sendPath, sandboxtest.JSONBody(`{"msisdn":"359881234567","text":"x"}`), jsonHeaders("new-app")...).WantStatus(401)
+
+	adminJSON(h, "POST", "/__sandbox/netfinity/tokens", `{"token":"new-app","name":"app","capabilities":["sms.notification"],"rateLimit":2,"prefix":"APP: "}`).
+		WantStatus(201).
+		WantJSON(`{"token":"new-app","name":"app","allowedIps":[],"capabilities":["sms.notification"],"rateLimit":2,"prefix":"APP: ","callbackUrl":""}`)
+	id := sendOK(t, h, "", "new-app", `{"msisdn":"359881234567","text":"hello"}`)
+	if m := message(t, h, "", id); m.SentText != "APP: hello" || m.Token != "app" {
+		t.Errorf("sent %q by %q, want the new token's prefix and name", m.SentText, m.Token)
+	}
+	sendOK(t, h, "", "new-app", `{"msisdn":"359881234567","text":"two"}`)
+	h.Do("POST", sendPath, sandboxtest.JSONBody(`{"msisdn":"359881234567","text":"three"}`), jsonHeaders("new-app")...).WantStatus(429)
+	// Raising the limit applies to the open window at once.
+	adminJSON(h, "PATCH", "/__sandbox/netfinity/tokens/new-app", `{"rateLimit":3}`).WantStatus(200)
+	sendOK(t, h, "", "new-app", `{"msisdn":"359881234567","text":"three"}`)
+
+	if n := len(getState(t, h, "").Messages); n != 4 {
+		t.Errorf("%d messages, want 4 (state kept)", n)
+	}
+	// Only this namespace changed; a reset goes back to the scenario.
+	h.Do("POST", "/ns/other"+sendPath, sandboxtest.JSONBody(`{"msisdn":"359881234567","text":"x"}`), jsonHeaders("new-app")...).WantStatus(401)
+	h.Admin("POST", "", "/reset", nil, nil)
+	h.Do("POST", sendPath, sandboxtest.JSONBody(`{"msisdn":"359881234567","text":"x"}`), jsonHeaders("new-app")...).WantStatus(401)
+}
+
+// TestLiveTokenChangesRefused checks the refusals: the scenario file's rules
+// with field paths and hints, duplicates, unknown tokens; nothing changes.
+func TestLiveTokenChangesRefused(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, testScenario("", ""))
+	cases := []struct {
+		name, method, path, body string
+		status                   int
+		want                     string
+	}{
+		{"every problem of a new token", "POST", "/__sandbox/netfinity/tokens",
+			`{"token":"x","allowedIps":["10.0.0.0/8","1.2.3.400"],"capabilities":["sms.notifcation"],"callbackUrl":"ftp://h/p","rateLimit":-1}`, 400,
+			`{"type":"about:blank","title":"Invalid token","status":400,"detail":"the token has 4 problem(s); nothing was changed","problems":[` +
+				`{"path":"allowedIps[1]","message":"\"1.2.3.400\" is not an IP address","hint":"use an IP such as 203.0.113.7 or a CIDR such as 10.0.0.0/8"},` +
+				`{"path":"capabilities[0]","message":"unknown capability \"sms.notifcation\"","hint":"did you mean \"sms.notification\"?"},` +
+				`{"path":"rateLimit","message":"rateLimit must not be negative, got -1","hint":"use 0 for the default of 60"},` +
+				`{"path":"callbackUrl","message":"callbackUrl \"ftp://h/p\" is not an HTTP URL","hint":"use an http:// or https:// URL, or leave it empty for no callbacks"}]}`},
+		{"unknown field and wrong type", "POST", "/__sandbox/netfinity/tokens",
+			"{\n\"token\": \"x\",\n\"callbackURL\": \"http://h/p\",\n\"rateLimit\": \"many\"\n}", 400,
+			`{"type":"about:blank","title":"Invalid token","status":400,"detail":"the token has 2 problem(s); nothing was changed","problems":[` +
+				`{"file":"request body","line":3,"path":"callbackURL","message":"unknown key \"callbackURL\"","hint":"did you mean \"callbackUrl\"?"},` +
+				`{"file":"request body","line":4,"path":"rateLimit","message":"\"many\" is a string, expected a whole number","hint":"write the number without quotes, e.g. 100"}]}`},
+		{"empty token", "POST", "/__sandbox/netfinity/tokens", `{"name":"nameless"}`, 400,
+			`{"type":"about:blank","title":"Invalid token","status":400,"detail":"the token has 1 problem(s); nothing was changed","problems":[` +
+				`{"path":"token","message":"token is empty","hint":"give the bearer token's text"}]}`},
+		{"duplicate", "POST", "/__sandbox/netfinity/tokens", `{"token":"tok2"}`, 409,
+			`{"type":"about:blank","title":"Token exists","status":409,"detail":"token \"tok2\" already exists; change it with PATCH /__sandbox/netfinity/tokens/{token}"}`},
+		{"unknown token", "PATCH", "/__sandbox/netfinity/tokens/tok3", `{"rateLimit":5}`, 404,
+			`{"type":"about:blank","title":"Unknown token","status":404,"detail":"no token \"tok3\" in namespace \"default\" (did you mean \"tok\"?)"}`},
+		{"renaming", "PATCH", "/__sandbox/netfinity/tokens/tok", `{"token":"renamed"}`, 400,
+			`{"type":"about:blank","title":"Invalid token","status":400,"detail":"the token has 1 problem(s); nothing was changed","problems":[` +
+				`{"path":"token","message":"the token text cannot change (\"tok\" to \"renamed\")","hint":"POST /__sandbox/netfinity/tokens adds a token under a new text"}]}`},
+		{"bad change", "PATCH", "/__sandbox/netfinity/tokens/tok", `{"callbackUrl":"not a url","capabilitys":[]}`, 400,
+			`{"type":"about:blank","title":"Invalid token","status":400,"detail":"the token has 1 problem(s); nothing was changed","problems":[` +
+				`{"file":"request body","line":1,"path":"capabilitys","message":"unknown key \"capabilitys\"","hint":"did you mean \"capabilities\"?"}]}`},
+		{"bad URL", "PATCH", "/__sandbox/netfinity/tokens/tok", `{"callbackUrl":"not a url"}`, 400,
+			`{"type":"about:blank","title":"Invalid token","status":400,"detail":"the token has 1 problem(s); nothing was changed","problems":[` +
+				`{"path":"callbackUrl","message":"callbackUrl \"not a url\" is not an HTTP URL","hint":"use an http:// or https:// URL, or leave it empty for no callbacks"}]}`},
+		{"not an object", "PATCH", "/__sandbox/netfinity/tokens/tok", `["callbackUrl"]`, 400,
+			`{"type":"about:blank","title":"Invalid token change","status":400,"detail":"the body must be a JSON object of the fields to change, e.g. {\"callbackUrl\":\"http://127.0.0.1:9000/pingback\"}; nothing was changed"}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := adminJSON(h.With(t), c.method, c.path, c.body).WantStatus(c.status)
+			if !res.Matched {
+				t.Error("the answer was not checked against specs/admin.yaml")
+			}
+			if ct := res.Header.Get("Content-Type"); ct != "application/problem+json" {
+				t.Errorf("Content-Type = %q", ct)
+			}
+			res.WantJSON(c.want)
+		})
+	}
+	// Nothing changed: "x" was never added and tok is as configured.
+	h.Do("POST", sendPath, sandboxtest.JSONBody(`{"msisdn":"359881234567","text":"x"}`), jsonHeaders("x")...).WantStatus(401)
+	id := sendOK(t, h, "", "tok", `{"msisdn":"359881234567","text":"still"}`)
+	if m := message(t, h, "", id); m.Token != "main" {
+		t.Errorf("tok is now %q", m.Token)
+	}
+	// A merge patch's null resets a field to its zero value.
+	adminJSON(h, "PATCH", "/__sandbox/netfinity/tokens/pfx", `{"prefix":null}`).WantStatus(200).
+		WantJSON(`{"token":"pfx","name":"pfx","allowedIps":[],"capabilities":["sms.notification"],"rateLimit":0,"prefix":"","callbackUrl":""}`)
+}
+
+// TestTokenChangesDuringSends changes a token while sends use it (run under
+// -race): every send is answered 200 and recorded, and the last change wins.
+func TestTokenChangesDuringSends(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, testScenario("", ""))
+	const senders, sends, changes = 4, 15, 20
+	done := make(chan int, senders)
+	for g := 0; g < senders; g++ {
+		go func(g int) {
+			ok := 0
+			for i := 0; i < sends; i++ {
+				res := h.Do("POST", sendPath, sandboxtest.JSONBody(fmt.Sprintf(`{"msisdn":"359881234567","text":"g%d-%d"}`, g, i)), jsonHeaders("tok")...)
+				if res.Status == 200 {
+					ok++
+				}
+			}
+			done <- ok
+		}(g)
+	}
+	for i := 0; i < changes; i++ {
+		adminJSON(h, "PATCH", "/__sandbox/netfinity/tokens/tok", fmt.Sprintf(`{"prefix":"P%d ","rateLimit":%d}`, i, 1000+i)).WantStatus(200)
+	}
+	total := 0
+	for g := 0; g < senders; g++ {
+		total += <-done
+	}
+	if total != senders*sends {
+		t.Errorf("%d of %d sends answered 200", total, senders*sends)
+	}
+	if n := len(getState(t, h, "").Messages); n != senders*sends {
+		t.Errorf("%d messages recorded, want %d", n, senders*sends)
+	}
+	id := sendOK(t, h, "", "tok", `{"msisdn":"359881234567","text":"last"}`)
+	if m := message(t, h, "", id); m.SentText != "P19 last" {
+		t.Errorf("sent %q, want the last change's prefix", m.SentText)
+	}
+}
