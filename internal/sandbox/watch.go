@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"time"
 )
@@ -22,7 +23,9 @@ func (s *Server) ReplaceScenario(sc *Scenario, resetExisting bool) error {
 	}
 	s.spaces.mu.Unlock()
 	for _, ns := range live {
-		if err := ns.Reset(sc); err != nil {
+		// One deleted or evicted since the list was taken has nothing to
+		// reset; it must not stop the others from being reset.
+		if err := ns.Reset(sc); err != nil && !errors.Is(err, ErrNoNamespace) {
 			return err
 		}
 	}
