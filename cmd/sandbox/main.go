@@ -108,7 +108,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.IntVar(&o.journalSize, "journal-size", 10000, "request journal entries kept per namespace (ring buffer)")
 	fs.IntVar(&o.journalBodyBytes, "journal-body-bytes", 4096, "bytes of each request and response body kept in the journal")
-	fs.IntVar(&o.maxNamespaces, "max-namespaces", 256, "most namespaces alive at once; idle ones are evicted to make room")
+	fs.IntVar(&o.maxNamespaces, "max-namespaces", 256, "most namespaces users create under /ns/ (default is not counted); idle ones are evicted to make room")
 	fs.DurationVar(&o.namespaceIdle, "namespace-idle", 30*time.Minute, "a namespace unused this long is evicted")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
 	fs.BoolVar(&o.watch, "watch", false, "reload --scenario when the file changes (invalid edits are logged and ignored)")

@@ -237,6 +237,10 @@ func (s *Server) putScenario(a *adminCall) {
 		return
 	}
 	if err := a.ns.Reset(sc); err != nil {
+		if errors.Is(err, ErrNoNamespace) {
+			a.gone()
+			return
+		}
 		writeProblem(a.w, http.StatusBadRequest, "Scenario could not be applied", err.Error(), nil)
 		return
 	}
@@ -249,14 +253,26 @@ func (s *Server) putScenario(a *adminCall) {
 
 func (s *Server) postReset(a *adminCall) {
 	if err := a.ns.Reset(nil); err != nil {
+		if errors.Is(err, ErrNoNamespace) {
+			a.gone()
+			return
+		}
 		writeProblem(a.w, http.StatusInternalServerError, "Reset failed", err.Error(), nil)
 		return
 	}
 	a.json(http.StatusOK, map[string]any{"reset": a.ns.Name, "now": a.ns.Clock().Now()})
 }
 
+// gone answers a request whose namespace was deleted or evicted after the
+// request found it: a race with DELETE /namespaces/{name} or idle eviction,
+// not a server fault, so it is a 404 that says what to do, never a 500.
+func (a *adminCall) gone() {
+	writeProblem(a.w, http.StatusNotFound, "Namespace deleted",
+		fmt.Sprintf("namespace %q was deleted or evicted while this request was being handled; nothing was changed; send the request again to start a fresh namespace", a.ns.Name), nil)
+}
+
 func (s *Server) getRequests(a *adminCall) {
-	c := newQueryCheck(a.r.URL.Query(), requestsParams)
+	c := newQueryCheck(a.r.URL.RawQuery, requestsParams)
 	f := journal.Filter{Provider: c.known("provider", "provider", providerNames())}
 	ops := allOperationIDs()
 	if f.Provider != "" {
@@ -307,7 +323,7 @@ func (s *Server) getState(a *adminCall) {
 }
 
 func (s *Server) getCallbacks(a *adminCall) {
-	c := newQueryCheck(a.r.URL.Query(), callbacksParams)
+	c := newQueryCheck(a.r.URL.RawQuery, callbacksParams)
 	state := c.known("state", "state", callbackStates)
 	provider := c.known("provider", "provider", providerNames())
 	since := c.time("since")

@@ -1,7 +1,9 @@
 package sandbox
 
 import (
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -46,6 +48,46 @@ func TestAdminRoutesAndFiltersAreDocumented(t *testing.T) {
 		}
 		if !slices.Equal(documented, tc.params) {
 			t.Errorf("%s: specs/admin.yaml documents %v, the code accepts %v", tc.route, documented, tc.params)
+		}
+	}
+}
+
+// TestAdminCallOnDeletedNamespace: a reset or scenario load that found its
+// namespace just before DELETE (or idle eviction) closed it answers a 404
+// that says what happened, not a 500 "no such namespace". The race is
+// reproduced by handing the handler the namespace after deleting it.
+func TestAdminCallOnDeletedNamespace(t *testing.T) {
+	t.Parallel()
+	sc, probs := LoadScenario("t", []byte("version: 1\nname: t\n"))
+	if probs != nil {
+		t.Fatal(probs)
+	}
+	s, err := New(Config{Scenario: sc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const want = `{"type":"about:blank","title":"Namespace deleted","status":404,"detail":"namespace \"job\" was deleted or evicted while this request was being handled; nothing was changed; send the request again to start a fresh namespace"}`
+	for _, tc := range []struct {
+		name   string
+		method string
+		body   string
+		handle func(*adminCall)
+	}{
+		{"POST /reset", "POST", "", s.postReset},
+		{"PUT /scenario", "PUT", "version: 1\nname: other\n", s.putScenario},
+	} {
+		ns, err := s.Namespace("job")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteNamespace("job"); err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		tc.handle(&adminCall{w: rec, r: httptest.NewRequest(tc.method, "/__sandbox"+tc.name[strings.Index(tc.name, " ")+1:], strings.NewReader(tc.body)), ns: ns, prefix: "/ns/job"})
+		if rec.Code != 404 || rec.Header().Get("Content-Type") != "application/problem+json" || rec.Body.String() != want {
+			t.Errorf("%s: %d %s %s", tc.name, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
 		}
 	}
 }

@@ -204,6 +204,8 @@ func TestJournalFilters(t *testing.T) {
 		{"?path=/no", "GET /nothing 404"},
 		{"?since=2026-01-02T03:04:05Z", "GET /panic 500, GET /nothing 404, GET /items/7 200, GET /items 400, GET /items 200, POST /items 201"},
 		{"?since=2026-01-02T03:04:06Z", ""},
+		{"?since=2026-01-02T04:04:05%2B01:00", "GET /panic 500, GET /nothing 404, GET /items/7 200, GET /items 400, GET /items 200, POST /items 201"},
+		{"?limit=99999999999999999999&status=2xx", "GET /items/7 200, GET /items 200, POST /items 201"},
 	}
 	for _, tc := range tests {
 		res := h.Do("GET", ns+"/__sandbox/requests"+tc.query, nil).WantStatus(200)
@@ -254,6 +256,13 @@ func TestJournalFilterErrors(t *testing.T) {
 			`"detail":"since: since \"yesterday\" is not an RFC 3339 time (hint: for example 2026-11-22T10:00:00Z (sandbox time, as GET /__sandbox/clock shows it)); limit: limit \"0\" is not a positive whole number (hint: for example 20)",` +
 			`"problems":[{"path":"since","message":"since \"yesterday\" is not an RFC 3339 time","hint":"for example 2026-11-22T10:00:00Z (sandbox time, as GET /__sandbox/clock shows it)"},` +
 			`{"path":"limit","message":"limit \"0\" is not a positive whole number","hint":"for example 20"}]}`},
+		// url.URL.Query would drop the pair with a ";" and list everything.
+		{"?provider=nope;x", `{"type":"about:blank","title":"Invalid filter","status":400,` +
+			`"detail":"the query string could not be read: invalid semicolon separator in query (hint: separate parameters with & and percent-encode ;, % and + inside values (%3B, %25, %2B))",` +
+			`"problems":[{"message":"the query string could not be read: invalid semicolon separator in query","hint":"separate parameters with & and percent-encode ;, % and + inside values (%3B, %25, %2B)"}]}`},
+		{"?since=2026-01-02T03:04:05+01:00", `{"type":"about:blank","title":"Invalid filter","status":400,` +
+			`"detail":"since: since \"2026-01-02T03:04:05 01:00\" is not an RFC 3339 time (hint: a + in a query string means a space: write the offset as %2B01:00, or give the time in UTC with Z)",` +
+			`"problems":[{"path":"since","message":"since \"2026-01-02T03:04:05 01:00\" is not an RFC 3339 time","hint":"a + in a query string means a space: write the offset as %2B01:00, or give the time in UTC with Z"}]}`},
 		{"?stauts=500&provider=echo&provider=echo", `{"type":"about:blank","title":"Invalid filter","status":400,` +
 			`"detail":"provider: provider is given 2 times (hint: give it once); stauts: unknown query parameter \"stauts\"; parameters: provider, operation, status, method, path, since, limit (hint: did you mean \"status\"?)",` +
 			`"problems":[{"path":"provider","message":"provider is given 2 times","hint":"give it once"},` +

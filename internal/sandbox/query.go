@@ -2,7 +2,9 @@ package sandbox
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -25,8 +27,16 @@ type queryCheck struct {
 }
 
 // newQueryCheck refuses parameter names outside params and repeated ones.
-func newQueryCheck(q url.Values, params []string) *queryCheck {
+// It parses the raw query itself: url.URL.Query drops a pair it cannot read
+// (one with a ";" or a bad %-escape) without a word, and a filter silently
+// dropped would list every entry as if it had matched.
+func newQueryCheck(rawQuery string, params []string) *queryCheck {
+	q, err := url.ParseQuery(rawQuery)
 	c := &queryCheck{q: q}
+	if err != nil {
+		c.add("", "separate parameters with & and percent-encode ;, % and + inside values (%3B, %25, %2B)",
+			"the query string could not be read: %v", err)
+	}
 	names := make([]string, 0, len(q))
 	for name := range q {
 		names = append(names, name)
@@ -70,7 +80,12 @@ func (c *queryCheck) time(name string) time.Time {
 	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		c.add(name, "for example 2026-11-22T10:00:00Z (sandbox time, as GET /__sandbox/clock shows it)", "%s %q is not an RFC 3339 time", name, v)
+		hint := "for example 2026-11-22T10:00:00Z (sandbox time, as GET /__sandbox/clock shows it)"
+		if strings.Contains(v, " ") {
+			// An unescaped + in a query string arrives as a space.
+			hint = "a + in a query string means a space: write the offset as %2B01:00, or give the time in UTC with Z"
+		}
+		c.add(name, hint, "%s %q is not an RFC 3339 time", name, v)
 	}
 	return t
 }
@@ -82,6 +97,9 @@ func (c *queryCheck) positive(name string) int {
 		return 0
 	}
 	n, err := strconv.Atoi(v)
+	if errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(v, "-") {
+		return math.MaxInt // more than any journal holds: all of them
+	}
 	if err != nil || n < 1 {
 		c.add(name, "for example 20", "%s %q is not a positive whole number", name, v)
 		return 0

@@ -25,7 +25,8 @@ type Config struct {
 	JournalSize int
 	// JournalBodyBytes is how much of each body the journal keeps (default 4 KiB).
 	JournalBodyBytes int
-	// MaxNamespaces bounds the live namespaces (default 256).
+	// MaxNamespaces bounds the namespaces users create under /ns/ (default
+	// 256); default, which always exists, is not counted.
 	MaxNamespaces int
 	// NamespaceIdle is how long an unused namespace lives (default 30 min).
 	NamespaceIdle time.Duration
@@ -103,13 +104,14 @@ func (s *Server) Close() {
 		}
 		s.spaces.mu.Unlock()
 		// In parallel: each may wait up to its provider's shutdown deadline
-		// for callbacks in flight, and they should not add up.
+		// for callbacks in flight, and they should not add up. shutdown, not
+		// close: a reset racing Close must not swap in a world nobody closes.
 		var wg sync.WaitGroup
 		for _, ns := range live {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				ns.close()
+				ns.shutdown()
 			}()
 		}
 		wg.Wait()

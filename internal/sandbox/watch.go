@@ -29,7 +29,12 @@ func (s *Server) ReplaceScenario(sc *Scenario, resetExisting bool) ([]string, er
 	sort.Slice(live, func(i, j int) bool { return live[i].Name < live[j].Name })
 	var reset []string
 	for _, ns := range live {
+		// One deleted or evicted since the list was taken has nothing to
+		// reset; it must not stop the others from being reset.
 		if err := ns.Reset(sc); err != nil {
+			if errors.Is(err, ErrNoNamespace) {
+				continue
+			}
 			return reset, err
 		}
 		reset = append(reset, ns.Name)
