@@ -65,17 +65,33 @@ func TestSpecEventSchemasMatchHandler(t *testing.T) {
 			}
 		}
 	}
-	re := regexp.MustCompile(schemas["DateTime"].Value.Pattern)
+	// Both directions: what the pattern accepts the handler takes, and
+	// what the handler takes (docs/netrefer.md: Z or +00:00) the schema
+	// accepts, so a validating client generated from it sends it.
+	dt := schemas["DateTime"].Value
+	re := regexp.MustCompile(dt.Pattern)
 	for in, ok := range map[string]bool{"2026-11-22T10:15:00Z": true, "2026-11-22T10:15:00.123456789Z": true,
+		"2026-11-22T10:15:00+00:00": true, "2026-11-22T10:15:00-00:00": true, "2026-11-22T10:15:00.1234567891Z": true,
 		"2026-11-22T10:15:00+01:00": false, "2026-11-22 10:15:00Z": false, "2026-11-22T10:15:00": false} {
 		if re.MatchString(in) != ok {
 			t.Errorf("DateTime pattern on %q = %v, want %v", in, !ok, ok)
 		}
-		if ok {
-			e := &event{}
-			if e.dateTime(fTimestamp, []byte(`"`+in+`"`)); len(e.errs) > 0 {
-				t.Errorf("pattern accepts %q, the handler refuses it: %v", in, e.errs)
-			}
+		e := &event{}
+		e.dateTime(fTimestamp, []byte(`"`+in+`"`))
+		if handler := len(e.errs) == 0; handler != ok {
+			t.Errorf("handler on %q accepts = %v, the pattern says %v: %v", in, handler, ok, e.errs)
 		}
+		if err := dt.VisitJSON(in); ok && err != nil {
+			t.Errorf("DateTime schema refuses %q, which the handler takes: %v", in, err)
+		}
+	}
+	// A method name of any length is taken (unknown names become Other).
+	long := strings.Repeat("m", 200)
+	e := &event{}
+	if e.method(fDepositMethod, []byte(`"`+long+`"`)); len(e.errs) > 0 {
+		t.Fatalf("handler refuses a long method name: %v", e.errs)
+	}
+	if err := schemas["Method"].Value.VisitJSON(long); err != nil {
+		t.Errorf("Method schema refuses a %d-character name the handler takes: %v", len(long), err)
 	}
 }
