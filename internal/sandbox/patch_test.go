@@ -167,6 +167,12 @@ func TestPatchScenarioInvalidChangesNothing(t *testing.T) {
 			`{"type":"about:blank","title":"Invalid merge patch","status":400,"detail":"a scenario merge patch is a JSON object such as {\"clock\":{\"frozen\":true}}, not an array; nothing was changed"}`},
 		{"bad YAML", "application/merge-patch+yaml", "clock: [", 400,
 			`{"type":"about:blank","title":"Invalid merge patch","status":400,"detail":"the body is not YAML: line 1: did not find expected node content; nothing was changed"}`},
+		{"YAML infinity", "application/merge-patch+yaml", "seed: .inf", 400,
+			`{"type":"about:blank","title":"Invalid merge patch","status":400,"detail":"line 1: .inf is not a JSON number; nothing was changed"}`},
+		{"YAML key twice", "application/merge-patch+yaml", "name: a\nname: b\n", 400,
+			`{"type":"about:blank","title":"Invalid merge patch","status":400,"detail":"line 2: key \"name\" is given twice; nothing was changed"}`},
+		{"YAML alias bomb", "application/merge-patch+yaml", "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n", 400,
+			`{"type":"about:blank","title":"Invalid merge patch","status":400,"detail":"the YAML fragment's aliases expand to more values than a fragment of its size can hold; write the values out; nothing was changed"}`},
 		{"invalid result", "application/merge-patch+json", `{"clock":{"frozn":true,"start":"tomorrow"},"echo":{"limit":-1},"seed":"lots","faults":[{"match":{"provider":"ecko"}}]}`, 400,
 			`{"type":"about:blank","title":"Invalid scenario","status":400,"detail":"the patched scenario has 6 problem(s); nothing was changed","problems":[` +
 				`{"file":"merge patch","path":"clock.frozn","message":"unknown key \"frozn\"","hint":"did you mean \"frozen\"?"},` +
