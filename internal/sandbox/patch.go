@@ -70,18 +70,22 @@ func (s *Server) patchScenario(a *adminCall) {
 			fmt.Sprintf("a scenario merge patch is a JSON object such as {\"clock\":{\"frozen\":true}}, not %s; nothing was changed", kindOf(patch)), nil)
 		return
 	}
-	cur := a.ns.Scenario()
-	sc, probs, err := PatchScenario(cur, patch)
-	if err != nil {
-		writeProblem(a.w, http.StatusInternalServerError, "Merge patch failed", err.Error(), nil)
+	var probs scenario.Problems
+	var patchErr error
+	sc, err := a.ns.Update(func(cur *Scenario) *Scenario {
+		var sc *Scenario
+		sc, probs, patchErr = PatchScenario(cur, patch)
+		return sc
+	})
+	switch {
+	case patchErr != nil:
+		writeProblem(a.w, http.StatusInternalServerError, "Merge patch failed", patchErr.Error(), nil)
 		return
-	}
-	if len(probs) > 0 {
+	case len(probs) > 0:
 		writeProblem(a.w, http.StatusBadRequest, "Invalid scenario",
 			fmt.Sprintf("the patched scenario has %d problem(s); nothing was changed", len(probs)), probs)
 		return
-	}
-	if err := a.ns.Reset(sc); err != nil {
+	case err != nil:
 		writeProblem(a.w, http.StatusBadRequest, "Scenario could not be applied", err.Error(), nil)
 		return
 	}

@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandboxtest"
@@ -223,5 +224,32 @@ func TestPatchScenarioInNamespace(t *testing.T) {
 	got := getScenario(t, h, "job-1")
 	if got["name"] != "job-only" || mustJSON(got["clock"]) != `{"frozen":true,"start":"2026-01-02T03:04:05Z"}` {
 		t.Errorf("second patch: %v %v", got["name"], got["clock"])
+	}
+}
+
+// TestConcurrentPatchesBothCount sends two merge patches of different keys
+// at once, many times: each applies on top of the other, so the scenario
+// ends with both (neither starts from the scenario the other replaced).
+func TestConcurrentPatchesBothCount(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, patchBase)
+	const rounds = 20
+	for i := 0; i < rounds; i++ {
+		start := make(chan struct{})
+		done := make(chan int, 2)
+		for _, body := range []string{fmt.Sprintf(`{"name":"n%d"}`, i), fmt.Sprintf(`{"description":"d%d"}`, i)} {
+			go func(body string) {
+				<-start
+				done <- patch(h, "/ns/both/__sandbox/scenario", "application/merge-patch+json", body).Status
+			}(body)
+		}
+		close(start)
+		if a, b := <-done, <-done; a != 200 || b != 200 {
+			t.Fatalf("round %d: patches answered %d and %d", i, a, b)
+		}
+		got := getScenario(t, h, "both")
+		if got["name"] != fmt.Sprintf("n%d", i) || got["description"] != fmt.Sprintf("d%d", i) {
+			t.Fatalf("round %d: name %v, description %v; want both patches applied", i, got["name"], got["description"])
+		}
 	}
 }
