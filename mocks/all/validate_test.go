@@ -40,7 +40,7 @@ netfinity:
 			`f.yaml:11: netfinity.rules[0].path: no path named "rejectedFund" (hint: did you mean "rejectedFunds"?)`,
 			`f.yaml:13: netfinity.callback.retries: "many" is a string, expected a whole number (hint: write the number without quotes, e.g. 100)`,
 		}},
-		{"centili: operators, timestamps and error types in one flow mapping", `version: 1
+		{"centili: operators, timestamps and error types in one flow mapping; no echo of the bad totalAmount", `version: 1
 centili:
   operators:
     - {prefix: "33", operator: FR_ORANGE}
@@ -51,7 +51,7 @@ centili:
       packages:
         - {operator: AT_A, amounts: [100]}
       pools:
-        - {operator: FR_ORANGES, totalAmount: lots, expirationDate: "2030-12-31"}
+        - {operator: FR_ORANGES, totalAmount: lots, assignedAmount: 50, expirationDate: "2030-12-31"}
   magicMsisdns:
     - {msisdn: "33600000003", errorType: INSUFFICIENT_BALANC}
 `, []string{
