@@ -106,3 +106,30 @@ faults:
 		})
 	}
 }
+
+// TestCapabilityOfAnotherServiceIsAccepted: a Netfinity capability of some
+// other service grants nothing and is accepted (that is how the 403
+// "capabilities missing" is shown); only a near miss of sms.notification
+// is refused with a "did you mean".
+func TestCapabilityOfAnotherServiceIsAccepted(t *testing.T) {
+	t.Parallel()
+	for capability, want := range map[string]string{
+		"viber.notification":    "",
+		"push.notification":     "",
+		"email.notification":    "",
+		"sms.notification.read": "",
+		"other.service":         "",
+		"sms.notifcation":       `f.yaml:4: netfinity.tokens[0].capabilities[0]: unknown capability "sms.notifcation" (hint: did you mean "sms.notification"?)`,
+		"SMS.Notifications":     `f.yaml:4: netfinity.tokens[0].capabilities[0]: unknown capability "SMS.Notifications" (hint: did you mean "sms.notification"?)`,
+	} {
+		file := "version: 1\nnetfinity:\n  tokens:\n    - {token: a, capabilities: [" + capability + "]}\n"
+		_, probs := sandbox.LoadScenario("f.yaml", []byte(file))
+		var got []string
+		for _, p := range probs {
+			got = append(got, p.String())
+		}
+		if strings.Join(got, "\n") != want {
+			t.Errorf("capability %q: problems %q, want %q", capability, got, want)
+		}
+	}
+}
