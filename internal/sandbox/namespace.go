@@ -116,6 +116,26 @@ func (w *world) busy() bool {
 func (ns *Namespace) Reset(sc *Scenario) error {
 	ns.resetMu.Lock()
 	defer ns.resetMu.Unlock()
+	return ns.resetLocked(sc)
+}
+
+// Update resets the namespace to what change makes of the scenario it runs,
+// reading and resetting under one lock: two read-modify-write changes at
+// once (PATCH /scenario) each build on the other's result instead of both
+// starting from the same scenario and the later silently undoing the
+// earlier. change returning nil (a refused change) leaves the namespace as
+// it was.
+func (ns *Namespace) Update(change func(cur *Scenario) *Scenario) (*Scenario, error) {
+	ns.resetMu.Lock()
+	defer ns.resetMu.Unlock()
+	sc := change(ns.Scenario())
+	if sc == nil {
+		return nil, nil
+	}
+	return sc, ns.resetLocked(sc)
+}
+
+func (ns *Namespace) resetLocked(sc *Scenario) error {
 	if ns.deleted {
 		return ErrNoNamespace
 	}

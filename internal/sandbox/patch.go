@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"strings"
@@ -69,18 +70,22 @@ func (s *Server) patchScenario(a *adminCall) {
 			fmt.Sprintf("a scenario merge patch is a JSON object such as {\"clock\":{\"frozen\":true}}, not %s; nothing was changed", kindOf(patch)), nil)
 		return
 	}
-	cur := a.ns.Scenario()
-	sc, probs, err := PatchScenario(cur, patch)
-	if err != nil {
-		writeProblem(a.w, http.StatusInternalServerError, "Merge patch failed", err.Error(), nil)
+	var probs scenario.Problems
+	var patchErr error
+	sc, err := a.ns.Update(func(cur *Scenario) *Scenario {
+		var sc *Scenario
+		sc, probs, patchErr = PatchScenario(cur, patch)
+		return sc
+	})
+	switch {
+	case patchErr != nil:
+		writeProblem(a.w, http.StatusInternalServerError, "Merge patch failed", patchErr.Error(), nil)
 		return
-	}
-	if len(probs) > 0 {
+	case len(probs) > 0:
 		writeProblem(a.w, http.StatusBadRequest, "Invalid scenario",
 			fmt.Sprintf("the patched scenario has %d problem(s); nothing was changed", len(probs)), probs)
 		return
-	}
-	if err := a.ns.Reset(sc); err != nil {
+	case err != nil:
 		writeProblem(a.w, http.StatusBadRequest, "Scenario could not be applied", err.Error(), nil)
 		return
 	}
@@ -154,16 +159,24 @@ func decodeYAMLValue(data []byte) (any, error) {
 	if len(doc.Content) == 0 {
 		return nil, errors.New("the body is empty; send a mapping such as `clock: {frozen: true}`")
 	}
-	return yamlValue(doc.Content[0], 0)
+	// Aliases are expanded in place, so a few hundred bytes of nested
+	// aliases ("billion laughs") would build millions of values and exhaust
+	// memory. A fragment without aliases spells at most about two values per
+	// byte (`a:` is a mapping, a key and a null), which bounds the expansion.
+	budget := 2*len(data) + 16
+	return yamlValue(doc.Content[0], 0, &budget)
 }
 
-func yamlValue(n *yaml.Node, depth int) (any, error) {
+func yamlValue(n *yaml.Node, depth int, budget *int) (any, error) {
 	if depth > 100 {
 		return nil, errors.New("the YAML fragment is nested too deeply")
 	}
+	if *budget--; *budget < 0 {
+		return nil, errors.New("the YAML fragment's aliases expand to more values than a fragment of its size can hold; write the values out")
+	}
 	switch n.Kind {
 	case yaml.AliasNode:
-		return yamlValue(n.Alias, depth+1)
+		return yamlValue(n.Alias, depth+1, budget)
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -171,7 +184,10 @@ func yamlValue(n *yaml.Node, depth int) (any, error) {
 			if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!null" {
 				return nil, fmt.Errorf("line %d: keys must be names", k.Line)
 			}
-			v, err := yamlValue(n.Content[i+1], depth+1)
+			if _, dup := m[k.Value]; dup {
+				return nil, fmt.Errorf("line %d: key %q is given twice", k.Line, k.Value)
+			}
+			v, err := yamlValue(n.Content[i+1], depth+1, budget)
 			if err != nil {
 				return nil, err
 			}
@@ -181,7 +197,7 @@ func yamlValue(n *yaml.Node, depth int) (any, error) {
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
 		for _, item := range n.Content {
-			v, err := yamlValue(item, depth+1)
+			v, err := yamlValue(item, depth+1, budget)
 			if err != nil {
 				return nil, err
 			}
@@ -196,6 +212,11 @@ func yamlValue(n *yaml.Node, depth int) (any, error) {
 			var v any
 			if err := n.Decode(&v); err != nil {
 				return nil, fmt.Errorf("line %d: %v", n.Line, err)
+			}
+			// JSON has no infinity or NaN; the merged document could not
+			// be encoded.
+			if f, ok := v.(float64); ok && (math.IsInf(f, 0) || math.IsNaN(f)) {
+				return nil, fmt.Errorf("line %d: %s is not a JSON number", n.Line, n.Value)
 			}
 			return v, nil
 		}

@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandboxtest"
@@ -167,6 +168,12 @@ func TestPatchScenarioInvalidChangesNothing(t *testing.T) {
 			`{"type":"about:blank","title":"Invalid merge patch","status":400,"detail":"a scenario merge patch is a JSON object such as {\"clock\":{\"frozen\":true}}, not an array; nothing was changed"}`},
 		{"bad YAML", "application/merge-patch+yaml", "clock: [", 400,
 			`{"type":"about:blank","title":"Invalid merge patch","status":400,"detail":"the body is not YAML: line 1: did not find expected node content; nothing was changed"}`},
+		{"YAML infinity", "application/merge-patch+yaml", "seed: .inf", 400,
+			`{"type":"about:blank","title":"Invalid merge patch","status":400,"detail":"line 1: .inf is not a JSON number; nothing was changed"}`},
+		{"YAML key twice", "application/merge-patch+yaml", "name: a\nname: b\n", 400,
+			`{"type":"about:blank","title":"Invalid merge patch","status":400,"detail":"line 2: key \"name\" is given twice; nothing was changed"}`},
+		{"YAML alias bomb", "application/merge-patch+yaml", "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n", 400,
+			`{"type":"about:blank","title":"Invalid merge patch","status":400,"detail":"the YAML fragment's aliases expand to more values than a fragment of its size can hold; write the values out; nothing was changed"}`},
 		{"invalid result", "application/merge-patch+json", `{"clock":{"frozn":true,"start":"tomorrow"},"echo":{"limit":-1},"seed":"lots","faults":[{"match":{"provider":"ecko"}}]}`, 400,
 			`{"type":"about:blank","title":"Invalid scenario","status":400,"detail":"the patched scenario has 6 problem(s); nothing was changed","problems":[` +
 				`{"file":"merge patch","path":"clock.frozn","message":"unknown key \"frozn\"","hint":"did you mean \"frozen\"?"},` +
@@ -217,5 +224,32 @@ func TestPatchScenarioInNamespace(t *testing.T) {
 	got := getScenario(t, h, "job-1")
 	if got["name"] != "job-only" || mustJSON(got["clock"]) != `{"frozen":true,"start":"2026-01-02T03:04:05Z"}` {
 		t.Errorf("second patch: %v %v", got["name"], got["clock"])
+	}
+}
+
+// TestConcurrentPatchesBothCount sends two merge patches of different keys
+// at once, many times: each applies on top of the other, so the scenario
+// ends with both (neither starts from the scenario the other replaced).
+func TestConcurrentPatchesBothCount(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, patchBase)
+	const rounds = 20
+	for i := 0; i < rounds; i++ {
+		start := make(chan struct{})
+		done := make(chan int, 2)
+		for _, body := range []string{fmt.Sprintf(`{"name":"n%d"}`, i), fmt.Sprintf(`{"description":"d%d"}`, i)} {
+			go func(body string) {
+				<-start
+				done <- patch(h, "/ns/both/__sandbox/scenario", "application/merge-patch+json", body).Status
+			}(body)
+		}
+		close(start)
+		if a, b := <-done, <-done; a != 200 || b != 200 {
+			t.Fatalf("round %d: patches answered %d and %d", i, a, b)
+		}
+		got := getScenario(t, h, "both")
+		if got["name"] != fmt.Sprintf("n%d", i) || got["description"] != fmt.Sprintf("d%d", i) {
+			t.Fatalf("round %d: name %v, description %v; want both patches applied", i, got["name"], got["description"])
+		}
 	}
 }

@@ -80,3 +80,29 @@ func TestSuggestOneOf(t *testing.T) {
 		t.Errorf("empty set: %q", s)
 	}
 }
+
+// stepCfg has a duration after another field, as a Netfinity path step
+// ({code: 301, after: 1s}) does.
+type stepCfg struct {
+	Code  int      `yaml:"code"`
+	After Duration `yaml:"after"`
+}
+
+// TestTypeErrorNamesTheFieldInAFlowMapping: on a one-line mapping the
+// problem names the field whose value is wrong, also when the error comes
+// from the duration decoder (which quotes the value Go-style) and when
+// yaml.v3 cuts a long value short.
+func TestTypeErrorNamesTheFieldInAFlowMapping(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ name, body, want string }{
+		{"duration", `{code: 301, after: soon}`,
+			`body:1: after: "soon" is not a duration such as 3s or 10m (hint: a number and a unit: 500ms, 90s, 10m or 1h30m)`},
+		{"long value", `{after: 1s, code: "two hundred and one"}`,
+			"body:1: code: \"two hun...\" is a string, expected a whole number (hint: write the number without quotes, e.g. 100)"},
+	} {
+		var s stepCfg
+		if got := DecodeValue("body", []byte(c.body), &s).Error(); got != c.want {
+			t.Errorf("%s: got\n%s\nwant\n%s", c.name, got, c.want)
+		}
+	}
+}

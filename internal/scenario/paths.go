@@ -285,7 +285,7 @@ func (f *File) pathAtLine(line int, value, prefix string) string {
 			if first == "" {
 				first = p
 			}
-			if value != "" && v != nil && v.Kind == yaml.ScalarNode && v.Value == value && exact == "" {
+			if value != "" && v != nil && v.Kind == yaml.ScalarNode && valueMatches(v.Value, value) && exact == "" {
 				exact = p
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -333,9 +334,19 @@ func (f *File) typeErrors(err error, out any, prefix string) Problems {
 	return probs
 }
 
-// offendingValue is the value quoted in a yaml.v3 type error
-// ("cannot unmarshal !!str `lots` into int64" → "lots"), or "".
+// offendingValue is the value quoted in a type error: yaml.v3's backquoted
+// one ("cannot unmarshal !!str `lots` into int64" → "lots"; yaml.v3 cuts a
+// value longer than ten characters to its first seven and "...", which is
+// kept so that pathAtLine matches it as a prefix), or the Go-quoted one a
+// custom decoder such as Duration's leads with ("\"soon\" is not a
+// duration" → "soon"); else "".
 func offendingValue(msg string) string {
+	if strings.HasPrefix(msg, `"`) {
+		if q, err := strconv.QuotedPrefix(msg); err == nil {
+			v, _ := strconv.Unquote(q)
+			return v
+		}
+	}
 	_, rest, ok := strings.Cut(msg, "`")
 	if !ok {
 		return ""
@@ -345,6 +356,16 @@ func offendingValue(msg string) string {
 		return ""
 	}
 	return v
+}
+
+// valueMatches reports whether a scalar's text is the value a type error
+// quoted, allowing for yaml.v3's "first seven characters..." cut.
+func valueMatches(text, quoted string) bool {
+	if text == quoted {
+		return true
+	}
+	head, cut := strings.CutSuffix(quoted, "...")
+	return cut && len(text) > 10 && strings.HasPrefix(text, head)
 }
 
 func humanTypeError(msg string) string {

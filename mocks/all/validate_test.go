@@ -40,7 +40,7 @@ netfinity:
 			`f.yaml:11: netfinity.rules[0].path: no path named "rejectedFund" (hint: did you mean "rejectedFunds"?)`,
 			`f.yaml:13: netfinity.callback.retries: "many" is a string, expected a whole number (hint: write the number without quotes, e.g. 100)`,
 		}},
-		{"centili: operators, timestamps and error types in one flow mapping", `version: 1
+		{"centili: operators, timestamps and error types in one flow mapping; no echo of the bad totalAmount", `version: 1
 centili:
   operators:
     - {prefix: "33", operator: FR_ORANGE}
@@ -51,7 +51,7 @@ centili:
       packages:
         - {operator: AT_A, amounts: [100]}
       pools:
-        - {operator: FR_ORANGES, totalAmount: lots, expirationDate: "2030-12-31"}
+        - {operator: FR_ORANGES, totalAmount: lots, assignedAmount: 50, expirationDate: "2030-12-31"}
   magicMsisdns:
     - {msisdn: "33600000003", errorType: INSUFFICIENT_BALANC}
 `, []string{
@@ -104,5 +104,32 @@ faults:
 				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
 			}
 		})
+	}
+}
+
+// TestCapabilityOfAnotherServiceIsAccepted: a Netfinity capability of some
+// other service grants nothing and is accepted (that is how the 403
+// "capabilities missing" is shown); only a near miss of sms.notification
+// is refused with a "did you mean".
+func TestCapabilityOfAnotherServiceIsAccepted(t *testing.T) {
+	t.Parallel()
+	for capability, want := range map[string]string{
+		"viber.notification":    "",
+		"push.notification":     "",
+		"email.notification":    "",
+		"sms.notification.read": "",
+		"other.service":         "",
+		"sms.notifcation":       `f.yaml:4: netfinity.tokens[0].capabilities[0]: unknown capability "sms.notifcation" (hint: did you mean "sms.notification"?)`,
+		"SMS.Notifications":     `f.yaml:4: netfinity.tokens[0].capabilities[0]: unknown capability "SMS.Notifications" (hint: did you mean "sms.notification"?)`,
+	} {
+		file := "version: 1\nnetfinity:\n  tokens:\n    - {token: a, capabilities: [" + capability + "]}\n"
+		_, probs := sandbox.LoadScenario("f.yaml", []byte(file))
+		var got []string
+		for _, p := range probs {
+			got = append(got, p.String())
+		}
+		if strings.Join(got, "\n") != want {
+			t.Errorf("capability %q: problems %q, want %q", capability, got, want)
+		}
 	}
 }

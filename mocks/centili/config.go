@@ -378,7 +378,9 @@ func (s *ServiceConfig) validate(p string, seen map[string]bool, operators []str
 		if pool.TotalAmount <= 0 {
 			add(pp+".totalAmount", "MB, e.g. 100000", "totalAmount must be positive, got %d", pool.TotalAmount)
 		}
-		if pool.AssignedAmount < 0 || pool.AssignedAmount > pool.TotalAmount {
+		// Against a totalAmount that is not positive (reported above, or
+		// left at zero by a type error) the bound would only echo that.
+		if pool.AssignedAmount < 0 || (pool.TotalAmount > 0 && pool.AssignedAmount > pool.TotalAmount) {
 			add(pp+".assignedAmount", "between 0 and totalAmount", "assignedAmount %d must be between 0 and totalAmount %d", pool.AssignedAmount, pool.TotalAmount)
 		}
 		if bad := checkExpiration(pp+".expirationDate", pool.ExpirationDate); bad != nil {

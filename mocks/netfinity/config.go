@@ -237,13 +237,19 @@ func (t TokenConfig) validate(p string) []scenario.Problem {
 	}
 	// A capability of another Netfinity service is allowed (it grants
 	// nothing here, which is how a 403 "capabilities missing" is shown);
-	// one a typo away from a known capability is a mistake.
+	// one a typo away from a known capability is a mistake. Since this
+	// refuses the file, "a typo" is strict: two edits at most, ignoring
+	// case. scenario.Closest's looser rule (a third of the length) would
+	// take viber.notification or push.notification for sms.notification.
 	for j, c := range t.Capabilities {
 		if slices.Contains(Capabilities, c) {
 			continue
 		}
-		if k, typo := scenario.Closest(c, Capabilities); typo {
-			add(fmt.Sprintf("%scapabilities[%d]", p, j), fmt.Sprintf("did you mean %q?", k), "unknown capability %q", c)
+		for _, k := range Capabilities {
+			if scenario.EditDistance(strings.ToLower(c), strings.ToLower(k)) <= 2 {
+				add(fmt.Sprintf("%scapabilities[%d]", p, j), fmt.Sprintf("did you mean %q?", k), "unknown capability %q", c)
+				break
+			}
 		}
 	}
 	if t.RateLimit < 0 {

@@ -104,14 +104,20 @@ func adminChangeToken(ns *sandbox.Namespace, w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		name = raw
 	}
+	data, ok := readAdminBody(w, r)
+	if !ok {
+		return
+	}
+	// The change is read, merged and published under the writers' lock, so
+	// that two changes to one token at once both count (each merges into
+	// the token the other published) instead of the later one silently
+	// undoing the earlier.
+	s.tokensMu.Lock()
+	defer s.tokensMu.Unlock()
 	cur, found := (*s.tokens.Load())[name]
 	if !found {
 		sandbox.WriteProblem(w, http.StatusNotFound, "Unknown token",
 			fmt.Sprintf("no token %q in namespace %q (%s)", name, ns.Name, scenario.SuggestOneOf(name, s.tokenNames())))
-		return
-	}
-	data, ok := readAdminBody(w, r)
-	if !ok {
 		return
 	}
 	var patch map[string]any
@@ -145,7 +151,7 @@ func adminChangeToken(ns *sandbox.Namespace, w http.ResponseWriter, r *http.Requ
 		invalidToken(w, probs)
 		return
 	}
-	if err := s.putToken(next, true); err != nil {
+	if err := s.putTokenLocked(next, true); err != nil {
 		sandbox.WriteProblem(w, http.StatusNotFound, "Unknown token", err.Error())
 		return
 	}
@@ -156,12 +162,17 @@ func adminChangeToken(ns *sandbox.Namespace, w http.ResponseWriter, r *http.Requ
 // (replace true), publishing a new token map. Requests already past
 // authentication keep the token they read.
 func (s *state) putToken(tc TokenConfig, replace bool) error {
+	s.tokensMu.Lock()
+	defer s.tokensMu.Unlock()
+	return s.putTokenLocked(tc, replace)
+}
+
+// putTokenLocked is putToken for a caller holding tokensMu.
+func (s *state) putTokenLocked(tc TokenConfig, replace bool) error {
 	t, err := compileToken(tc)
 	if err != nil {
 		return err
 	}
-	s.tokensMu.Lock()
-	defer s.tokensMu.Unlock()
 	old := *s.tokens.Load()
 	_, exists := old[tc.Token]
 	switch {

@@ -183,3 +183,36 @@ func TestTokenChangesDuringSends(t *testing.T) {
 		t.Errorf("sent %q, want the last change's prefix", m.SentText)
 	}
 }
+
+// TestConcurrentTokenChangesBothCount sends two changes of different fields
+// of one token at once, many times: each merges into what the other
+// published, so both fields are changed every time (none is undone by a
+// change that started from the older token).
+func TestConcurrentTokenChangesBothCount(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, testScenario("", ""))
+	const rounds = 40
+	for i := 0; i < rounds; i++ {
+		adminJSON(h, "PATCH", "/__sandbox/netfinity/tokens/tok", `{"prefix":"","rateLimit":1000}`).WantStatus(200)
+		start := make(chan struct{})
+		done := make(chan int, 2)
+		for _, body := range []string{fmt.Sprintf(`{"prefix":"R%d "}`, i), fmt.Sprintf(`{"rateLimit":%d}`, 2000+i)} {
+			go func(body string) {
+				<-start
+				done <- adminJSON(h, "PATCH", "/__sandbox/netfinity/tokens/tok", body).Status
+			}(body)
+		}
+		close(start)
+		if a, b := <-done, <-done; a != 200 || b != 200 {
+			t.Fatalf("round %d: changes answered %d and %d", i, a, b)
+		}
+		var got struct {
+			Prefix    string `json:"prefix"`
+			RateLimit int    `json:"rateLimit"`
+		}
+		adminJSON(h, "PATCH", "/__sandbox/netfinity/tokens/tok", `{}`).WantStatus(200).JSON(&got)
+		if got.Prefix != fmt.Sprintf("R%d ", i) || got.RateLimit != 2000+i {
+			t.Fatalf("round %d: token has prefix %q and rateLimit %d, want both changes", i, got.Prefix, got.RateLimit)
+		}
+	}
+}
