@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -155,5 +157,34 @@ func TestVerifierHintsStubs(t *testing.T) {
 				t.Errorf("hints %q\nwant [%q]", rep.Hints, want)
 			}
 		})
+	}
+}
+
+// TestVerifierNoPageHintForMislabelledCSV: the reference API behind a proxy
+// that labels its CSV text/plain is a wrong header, reported by
+// transport.http; the rows read fine, so there is no "web page" hint.
+func TestVerifierNoPageHintForMislabelledCSV(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, scenario(""))
+	target, err := url.Parse(h.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ModifyResponse = func(r *http.Response) error {
+		if r.StatusCode == http.StatusOK {
+			r.Header.Set("Content-Type", "text/plain; charset=utf-8")
+		}
+		return nil
+	}
+	srv := httptest.NewServer(proxy)
+	defer srv.Close()
+	rep, err := verify.Run(context.Background(), verify.Options{BaseURL: srv.URL + "/intarget", AuthBasic: user + ":" + pass,
+		From: clockTime.Add(-3 * time.Hour), To: clockTime, Now: clockTime, Window: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Rows == 0 || !reflect.DeepEqual(rep.Hints, []string{}) || !reflect.DeepEqual(rep.Failed, []string{"transport.http"}) {
+		t.Errorf("rows %d, hints %q, failed %v; want rows, no hint, only transport.http failed", rep.Rows, rep.Hints, rep.Failed)
 	}
 }

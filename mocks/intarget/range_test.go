@@ -179,3 +179,28 @@ func TestVerifyDocExample(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
 	}
 }
+
+// TestSettledWindowIndependentOfClock: a window that ended more than three
+// days before the clock answers the same bytes in every feed whatever the
+// sandbox clock says (real time, or frozen months or years later), since
+// the world starts at a fixed instant rather than relative to the clock.
+func TestSettledWindowIndependentOfClock(t *testing.T) {
+	t.Parallel()
+	const day = "from=2020-10-10+00:00:00&to=2020-10-11+00:00:00"
+	sandboxes := []*sandboxtest.Harness{
+		sandboxtest.New(t, ""),
+		sandboxtest.New(t, scenario("")),
+		sandboxtest.New(t, strings.Replace(scenario(""), frozenAt, "2020-10-14T00:00:00Z", 1)),
+	}
+	for _, e := range contract.Entities {
+		want := sandboxes[0].Do("GET", "/intarget"+e.Path+"?"+day, nil, basic()).WantStatus(200).Body
+		if bytes.Count(want, []byte("\n")) < 2 {
+			t.Errorf("%s: no rows on 2020-10-10", e.Name)
+		}
+		for i, h := range sandboxes[1:] {
+			if got := h.Do("GET", "/intarget"+e.Path+"?"+day, nil, basic()).WantStatus(200).Body; !bytes.Equal(got, want) {
+				t.Errorf("%s: sandbox %d (another clock) answers 2020-10-10 differently", e.Name, i+1)
+			}
+		}
+	}
+}

@@ -145,3 +145,72 @@ func TestReferenceWithoutSportModifiedAt(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifierSportModifiedAtServed: when an operator does serve
+// modified_at on a sport feed, it is held to the format and the window
+// (the warning for a missing column hides no failure), and an empty value
+// is a warning like a missing column.
+func TestVerifierSportModifiedAtServed(t *testing.T) {
+	t.Parallel()
+	layout := "2006-01-02 15:04:05"
+	base := clockTime.Add(-6 * time.Hour)
+	for _, tc := range []struct {
+		name     string
+		render   func(time.Time) string
+		failed   []string
+		check    string // the result holding the finding
+		status   string
+		severity string
+		message  string
+	}{
+		{"RFC 3339", func(t time.Time) string { return t.Format(time.RFC3339) }, []string{"format.timestamps"},
+			"format.timestamps", "fail", "error", `modified_at "2026-03-10T06:05:00Z" is not YYYY-MM-DD HH:MM:SS (UTC)`},
+		{"outside the window", func(t time.Time) string { return t.Add(-3 * time.Hour).Format(layout) }, []string{"window.bounds"},
+			"window.bounds", "fail", "error", "modified_at 2026-03-10 03:05:00 is outside [2026-03-10 06:00:00, 2026-03-10 07:00:00)"},
+		{"empty", func(time.Time) string { return "" }, []string{},
+			"format.required", "warn", "warning", `field "modified_at" is empty: InTarget's list for sport-tournaments names no modification timestamp, ` +
+				"but an empty one tells neither InTarget nor the verifier when the row changed (window.bounds and window.monotonic cannot check it)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				from, err1 := time.Parse(layout, r.URL.Query().Get("from"))
+				to, err2 := time.Parse(layout, r.URL.Query().Get("to"))
+				if err1 != nil || err2 != nil || !from.Before(to) {
+					http.Error(w, "bad window", http.StatusBadRequest)
+					return
+				}
+				w.Header().Set("Content-Type", "text/csv")
+				fmt.Fprint(w, "id,name,sport_id,sport_name,country_code,dateStart,dateEnd,modified_at\r\n")
+				for i := 0; i < 6; i++ {
+					at := base.Add(time.Duration(i*50+5) * time.Minute)
+					if !at.Before(from) && at.Before(to) {
+						fmt.Fprintf(w, "%d,Cup %d,1,Football,DE,%s,,%s\r\n", i+1, i, at.Add(48*time.Hour).Format(layout), tc.render(at))
+					}
+				}
+			}))
+			defer srv.Close()
+			rep, err := verify.Run(context.Background(), verify.Options{BaseURL: srv.URL, Paths: map[string]string{"sport-tournaments": "/t"},
+				From: base, To: clockTime, Now: clockTime, Window: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(rep.Failed, tc.failed) {
+				t.Errorf("failed %v, want %v", rep.Failed, tc.failed)
+			}
+			found := false
+			for _, r := range rep.Results {
+				if r.Check != tc.check {
+					continue
+				}
+				found = true
+				if r.Status != tc.status || len(r.Findings) == 0 || r.Findings[0].Severity != tc.severity || r.Findings[0].Message != tc.message {
+					t.Errorf("%s = %s %+v\nwant %s [%s] %s", r.Check, r.Status, r.Findings, tc.status, tc.severity, tc.message)
+				}
+			}
+			if !found {
+				t.Errorf("no %s result", tc.check)
+			}
+		})
+	}
+}

@@ -208,9 +208,17 @@ func (rn *runner) formatChecks(er *entityRun, p *pulled) {
 			}
 			v := row[c]
 			if v == "" {
-				if f.Required {
+				switch {
+				case f.Required:
 					rn.rep.add(Finding{Check: checkRequired, Entity: er.e.Name, Request: p.url,
 						Message: fmt.Sprintf("required field %q is empty", f.Name), Rows: []string{er.describe(t, i, c)}})
+				case f.Added:
+					// served but empty: as unhelpful as a missing column, and
+					// the window checks cannot see this row's change time
+					rn.rep.add(Finding{Check: checkRequired, Entity: er.e.Name, Request: p.url, Severity: SevWarning,
+						Message: fmt.Sprintf("field %q is empty: InTarget's list for %s names no modification timestamp, but an empty one "+
+							"tells neither InTarget nor the verifier when the row changed (window.bounds and window.monotonic cannot check it)", f.Name, er.e.Name),
+						Rows: []string{er.describe(t, i, c)}})
 				}
 				continue
 			}

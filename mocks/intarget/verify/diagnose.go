@@ -30,6 +30,13 @@ func (rn *runner) diagnose() {
 	}
 	hint := func(format string, args ...any) { rn.rep.Hints = append(rn.rep.Hints, fmt.Sprintf(format, args...)) }
 	example := strings.SplitN(all[0].url, "?", 2)[0]
+	readable, rows := 0, 0
+	for _, p := range all {
+		if p.table != nil {
+			readable++
+			rows += len(p.table.Rows)
+		}
+	}
 	st, same := sameStatus(all)
 	if !same {
 		st = -1
@@ -60,7 +67,9 @@ func (rn *runner) diagnose() {
 		if rn.o.Format == "json" {
 			want = "application/json"
 		}
-		if mt := sameMediaType(all); mt != "" && mt != want && mt != "text/csv" && mt != "application/json" {
+		// Only when no row was read: CSV labelled text/plain is the API
+		// with a wrong header (transport.http says so), not a web page.
+		if mt := sameMediaType(all); rows == 0 && mt != "" && mt != want && mt != "text/csv" && mt != "application/json" {
 			hint("every feed answered 200 with Content-Type %s, not %s: is %s the product API's root, or a web page or another service?", mt, want, rn.o.BaseURL)
 			return
 		}
@@ -68,13 +77,6 @@ func (rn *runner) diagnose() {
 	if len(dead) > 0 && len(dead) < len(rn.ents) {
 		hint("%s answered 404 for every window: if the API does not offer %s, verify only the feeds it has with --paths entity=/path,...",
 			strings.Join(dead, ", "), map[bool]string{true: "this feed", false: "these feeds"}[len(dead) == 1])
-	}
-	readable, rows := 0, 0
-	for _, p := range all {
-		if p.table != nil {
-			readable++
-			rows += len(p.table.Rows)
-		}
 	}
 	if readable > 0 && rows == 0 {
 		hint("no rows in any window of [%s, %s) in any feed, so the checks that need rows proved nothing. If the API's clock is not this machine's (a frozen sandbox clock), pass --now with the API's current time and a --from/--to where it has data; otherwise check the API's clock and the range it has data for (the API's time was taken as %s)",
