@@ -412,13 +412,20 @@ func (d *docRun) run(t *testing.T, b *block) {
 	if !b.runnable() {
 		t.Skipf("not run (%s)", skipReason(b))
 	}
+	if err := d.exec(b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// exec runs or validates one runnable block; the error says what differed.
+func (d *docRun) exec(b *block) error {
 	switch b.lang {
 	case "yaml", "yml":
-		d.validateScenario(t, b)
+		return validateScenario(b)
 	case "console":
-		d.runConsole(t, b)
+		return d.runConsole(b)
 	default:
-		d.runShell(t, b)
+		return d.runShell(b)
 	}
 }
 
@@ -455,30 +462,31 @@ func wantExit(b *block) (code int, anyFailure bool) {
 
 // runShell runs a sh block with "sh -e -c" (the first failing command ends
 // it, as a reader would stop there), then compares the output block, if any.
-func (d *docRun) runShell(t *testing.T, b *block) {
+func (d *docRun) runShell(b *block) error {
 	script := d.rewrite(b.body)
-	out, code, err := d.sh(t, script, blockTimeout(b))
+	out, code, err := d.sh(script, blockTimeout(b))
 	if err != nil {
-		t.Fatalf("%v\n--- script:\n%s--- output:\n%s", err, script, out)
+		return fmt.Errorf("%v\n--- script:\n%s--- output:\n%s", err, script, out)
 	}
 	want, anyFailure := wantExit(b)
 	switch {
 	case anyFailure && code == 0:
-		t.Fatalf("exit status 0, the block is marked fails\n--- script:\n%s--- output:\n%s", script, out)
+		return fmt.Errorf("exit status 0, the block is marked fails\n--- script:\n%s--- output:\n%s", script, out)
 	case !anyFailure && code != want:
-		t.Fatalf("exit status %d, want %d\n--- script:\n%s--- output:\n%s", code, want, script, out)
+		return fmt.Errorf("exit status %d, want %d\n--- script:\n%s--- output:\n%s", code, want, script, out)
 	}
 	if b.expect != nil {
 		if err := compareOutput(b.expect, d.rewrite(b.expect.body), out); err != nil {
-			t.Fatalf("output differs from the block at %s:%d: %v\n--- script:\n%s--- output:\n%s", b.expect.file, b.expect.line, err, script, out)
+			return fmt.Errorf("output differs from the block at %s:%d: %v\n--- script:\n%s--- output:\n%s", b.expect.file, b.expect.line, err, script, out)
 		}
 	}
+	return nil
 }
 
 // runConsole runs a transcript: each "$ " command (with "\" continuation
 // lines) runs on its own, and the lines after it are its expected output.
 // Every command must exit 0, except the last one when exit=N or fails is given.
-func (d *docRun) runConsole(t *testing.T, b *block) {
+func (d *docRun) runConsole(b *block) error {
 	type step struct {
 		cmd  []string
 		want []string
@@ -493,7 +501,7 @@ func (d *docRun) runConsole(t *testing.T, b *block) {
 		case strings.HasPrefix(l, "$ "):
 			steps = append(steps, &step{cmd: []string{strings.TrimPrefix(l, "$ ")}})
 		case len(steps) == 0:
-			t.Fatalf("console block must start with a \"$ \" command line, got %q", l)
+			return fmt.Errorf("console block must start with a \"$ \" command line, got %q", l)
 		default:
 			s := steps[len(steps)-1]
 			s.want = append(s.want, l)
@@ -502,9 +510,9 @@ func (d *docRun) runConsole(t *testing.T, b *block) {
 	}
 	for i, s := range steps {
 		script := d.rewrite(strings.Join(s.cmd, "\n")) + "\n"
-		out, code, err := d.sh(t, script, blockTimeout(b))
+		out, code, err := d.sh(script, blockTimeout(b))
 		if err != nil {
-			t.Fatalf("%v\n--- command:\n%s--- output:\n%s", err, script, out)
+			return fmt.Errorf("%v\n--- command:\n%s--- output:\n%s", err, script, out)
 		}
 		want, anyFailure := 0, false
 		if i == len(steps)-1 {
@@ -512,25 +520,27 @@ func (d *docRun) runConsole(t *testing.T, b *block) {
 		}
 		switch {
 		case anyFailure && code == 0:
-			t.Fatalf("exit status 0, the block is marked fails\n--- command:\n%s--- output:\n%s", script, out)
+			return fmt.Errorf("exit status 0, the block is marked fails\n--- command:\n%s--- output:\n%s", script, out)
 		case !anyFailure && code != want:
-			t.Fatalf("exit status %d, want %d\n--- command:\n%s--- output:\n%s", code, want, script, out)
+			return fmt.Errorf("exit status %d, want %d\n--- command:\n%s--- output:\n%s", code, want, script, out)
 		}
 		if err := compareText(d.rewrite(strings.Join(s.want, "\n")), out); err != nil {
-			t.Fatalf("output of %q: %v\n--- output:\n%s", strings.Join(s.cmd, " "), err, out)
+			return fmt.Errorf("output of %q: %v\n--- output:\n%s", strings.Join(s.cmd, " "), err, out)
 		}
 	}
+	return nil
 }
 
 // sh runs a script in the doc's working directory, in its own process group
 // so that whatever it leaves running (a receiver started with &) is killed
 // when it ends or times out. Output goes to a file, not a pipe, so a
 // background child holding stdout cannot keep the block waiting.
-func (d *docRun) sh(t *testing.T, script string, timeout time.Duration) (string, int, error) {
-	f, err := os.CreateTemp(t.TempDir(), "out-")
+func (d *docRun) sh(script string, timeout time.Duration) (string, int, error) {
+	f, err := os.CreateTemp("", "docs-block-out-")
 	if err != nil {
 		return "", 0, err
 	}
+	defer os.Remove(f.Name())
 	defer f.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -561,7 +571,7 @@ func (d *docRun) sh(t *testing.T, script string, timeout time.Duration) (string,
 // validateScenario loads a YAML block as a scenario. A block without a
 // top-level version key shows only some sections, so version 1 is added in
 // front. Blocks marked invalid must be refused.
-func (d *docRun) validateScenario(t *testing.T, b *block) {
+func validateScenario(b *block) error {
 	data, offset := b.body, 0
 	if !regexp.MustCompile(`(?m)^version:`).MatchString(data) {
 		data, offset = "version: 1\n"+data, 1
@@ -569,17 +579,18 @@ func (d *docRun) validateScenario(t *testing.T, b *block) {
 	_, probs := sandbox.LoadScenario("block", []byte(data))
 	if b.has("invalid") {
 		if len(probs) == 0 {
-			t.Fatal("the block is marked invalid but loads as a scenario")
+			return errors.New("the block is marked invalid but loads as a scenario")
 		}
-		return
+		return nil
 	}
 	if len(probs) > 0 {
 		var lines []string
 		for _, p := range probs {
 			lines = append(lines, fmt.Sprintf("%s:%d: %s: %s (hint: %s)", b.file, b.line+p.Line-offset, p.Path, p.Message, p.Hint))
 		}
-		t.Fatalf("the scenario block is refused (mark it fragment if it is not meant to load):\n%s", strings.Join(lines, "\n"))
+		return fmt.Errorf("the scenario block is refused (mark it fragment if it is not meant to load):\n%s", strings.Join(lines, "\n"))
 	}
+	return nil
 }
 
 // ---- comparing output ----
