@@ -236,7 +236,7 @@ func parseBlocks(file, src string) ([]*block, error) {
 			continue
 		}
 		if !b.runnable() && !b.has("norun") && looksLikeCommand(b.body) {
-			problems = append(problems, fmt.Sprintf("%s:%d: this %q block contains a command; fence it as sh (run) or add norun", file, b.line, b.lang))
+			problems = append(problems, fmt.Sprintf("%s:%d: this %q block contains a command; fence it as sh (run), or as text norun for a synopsis", file, b.line, b.lang))
 		}
 		if ex := b.markers["exit"]; b.has("exit") {
 			if _, err := strconv.Atoi(ex); err != nil {
