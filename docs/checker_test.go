@@ -214,3 +214,29 @@ func TestFileMarkerWritesTheBlock(t *testing.T) {
 		t.Fatalf("rule.json = %q, %v", got, err)
 	}
 }
+
+func TestReferenceProblems(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		file, line string
+		bad        bool
+	}{
+		{"docs/centili.md", "Sources: the manual (`/work/shared/seeds/001.txt`)", true},
+		{"docs/netrefer.md", "Behaviour comes from `shared/providers/netrefer.md`;", true},
+		{"docs/x.md", "see `docs/nope.md`", true},
+		{"docs/x.md", "see `docs/scenarios.md`.", false},
+		{"README.md", "`scenarios/*.yaml` and `scenarios/nothing-*.yaml`", true},
+		{"README.md", "`scenarios/*.yaml`", false},
+		{"README.md", "each provider: `docs/<provider>.md`, `mocks/{netrefer,centili}`", false},
+		{"docs/README.md", "[the README](../README.md#quick-start)", false},
+		{"docs/README.md", "[gone](gone.md)", true},
+		{"docs/README.md", "[outside](../../etc/passwd)", true},
+		{"docs/README.md", "[web](https://example.test/x.md) and [here](#recipes)", false},
+		{"README.md", "`my.yaml`, `report.json`, `http://127.0.0.1:8080/intarget`", false},
+	}
+	for _, tt := range tests {
+		if got := referenceProblems(tt.file, tt.line); (len(got) > 0) != tt.bad {
+			t.Errorf("referenceProblems(%q, %q) = %q, want bad=%v", tt.file, tt.line, got, tt.bad)
+		}
+	}
+}

@@ -800,3 +800,80 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	defer func() { <-logMu }()
 	return s.w.Write(p)
 }
+
+// ---- references ----
+
+var (
+	linkRE = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	codeRE = regexp.MustCompile("`([^`\\s]+)`")
+	// topDirs are the repository's top-level folders a doc may name a path in.
+	topDirs = []string{"cmd/", "docs/", "internal/", "mocks/", "scenarios/", "scripts/", "specs/", ".ci/"}
+)
+
+// TestDocReferences holds the docs to standing alone: every relative link and
+// every repository path named in code spans exists, and nothing points
+// outside the repository.
+func TestDocReferences(t *testing.T) {
+	for _, file := range docFiles(t) {
+		t.Run(file, func(t *testing.T) {
+			t.Parallel()
+			src, err := os.ReadFile(filepath.Join(repoRoot, file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, line := range strings.Split(string(src), "\n") {
+				for _, p := range referenceProblems(file, line) {
+					t.Errorf("%s:%d: %s", file, i+1, p)
+				}
+			}
+		})
+	}
+}
+
+// referenceProblems lists what is wrong with the references on one line.
+func referenceProblems(file, line string) []string {
+	var probs []string
+	for _, m := range linkRE.FindAllStringSubmatch(line, -1) {
+		target := m[1]
+		if strings.Contains(target, "://") || strings.HasPrefix(target, "#") || strings.HasPrefix(target, "mailto:") {
+			continue
+		}
+		target, _, _ = strings.Cut(target, "#")
+		if p := checkPath(filepath.Join(filepath.Dir(file), target)); p != "" {
+			probs = append(probs, fmt.Sprintf("link %q: %s", m[1], p))
+		}
+	}
+	for _, m := range codeRE.FindAllStringSubmatch(line, -1) {
+		ref := strings.TrimRight(m[1], ".,:;)")
+		switch {
+		case strings.HasPrefix(ref, "/work/") || strings.HasPrefix(ref, "../shared") || strings.HasPrefix(ref, "shared/"):
+			probs = append(probs, fmt.Sprintf("%q is outside the repository: a doc must stand alone", ref))
+			continue
+		case strings.ContainsAny(ref, "{}<>[]$=?&") || strings.Contains(ref, "..."):
+			continue // a pattern or placeholder, not a path
+		}
+		for _, d := range topDirs {
+			if strings.HasPrefix(ref, d) {
+				if p := checkPath(ref); p != "" {
+					probs = append(probs, fmt.Sprintf("%q: %s", ref, p))
+				}
+				break
+			}
+		}
+	}
+	return probs
+}
+
+// checkPath says why a path relative to the repository root names nothing
+// in it ("" when it exists; a glob must match something).
+func checkPath(rel string) string {
+	clean := filepath.Clean(rel)
+	if strings.HasPrefix(clean, "..") {
+		return "points outside the repository"
+	}
+	matches, err := filepath.Glob(filepath.Join(repoRoot, clean))
+	if err != nil || len(matches) == 0 {
+		return "no such file in the repository"
+	}
+	return ""
+}
