@@ -151,7 +151,7 @@ func TestMaxNamespacesCountsUserNamespaces(t *testing.T) {
 	if got := res.Header.Get("Retry-After"); got != "3600" {
 		t.Errorf("Retry-After %q, want 3600", got)
 	}
-	res.WantJSON(`{"type":"about:blank","title":"Too many namespaces","status":503,"detail":"all 2 namespace slots are in use; the least recently used namespace reaches the idle limit of 1h0m0s in 3600 s and can then be evicted (unless callbacks are still pending); DELETE /__sandbox/namespaces/{name} frees a slot at once"}`)
+	res.WantJSON(`{"type":"about:blank","title":"Too many namespaces","status":503,"detail":"all 2 namespace slots are in use; the least recently used namespace without pending callbacks reaches the idle limit of 1h0m0s in 3600 s and can then be evicted; DELETE /__sandbox/namespaces/{name} frees a slot at once"}`)
 	// The bare URLs (default) always work.
 	h.Do("GET", "/echo/items", nil).WantStatus(200)
 	h.Do("DELETE", "/__sandbox/namespaces/a", nil).WantStatus(204)
@@ -173,6 +173,75 @@ func TestRetryAfterFollowsTheOldestNamespace(t *testing.T) {
 	res := h.Do("GET", "/ns/b/__sandbox/health", nil).WantStatus(503)
 	if got := res.Header.Get("Retry-After"); got != "600" {
 		t.Errorf("Retry-After %q, want 600", got)
+	}
+}
+
+// TestRetryAfterLeavesBusyNamespacesOut: a namespace with callbacks pending
+// is never evicted, so the 503's Retry-After must not be based on it. With
+// only busy namespaces there is no estimate: the answer says so and asks for
+// a retry no sooner than the first of them could be evicted, and at least a
+// minute later.
+func TestRetryAfterLeavesBusyNamespacesOut(t *testing.T) {
+	t.Parallel()
+	const deleteHint = "DELETE /__sandbox/namespaces/{name} frees a slot at once"
+	allBusy := func(slots, secs int) string {
+		return "all " + strconv.Itoa(slots) + " namespace slots are in use by namespaces with callbacks pending, which are never evicted; " +
+			"a slot frees up only once one of them has finished its callbacks (they follow its sandbox clock, so the sandbox cannot say when) " +
+			"and has been idle for 1h0m0s; retry in " + strconv.Itoa(secs) + " s, or " + deleteHint
+	}
+	type ns struct {
+		name string
+		busy bool
+		age  time.Duration // how long ago it was last used
+	}
+	tests := []struct {
+		name       string
+		spaces     []ns
+		retryAfter string
+		detail     string
+	}{
+		{"the oldest is busy: the estimate follows the idle one",
+			[]ns{{"a", true, 50 * time.Minute}, {"b", false, 0}}, "3600",
+			"all 2 namespace slots are in use (1 with callbacks pending, which are never evicted); the least recently used namespace without pending callbacks reaches the idle limit of 1h0m0s in 3600 s and can then be evicted; " + deleteHint},
+		{"a busy namespace past the idle limit does not make it 1 s",
+			[]ns{{"a", true, 2 * time.Hour}, {"b", false, 20 * time.Minute}}, "2400",
+			"all 2 namespace slots are in use (1 with callbacks pending, which are never evicted); the least recently used namespace without pending callbacks reaches the idle limit of 1h0m0s in 2400 s and can then be evicted; " + deleteHint},
+		{"all busy, past the idle limit: a minute",
+			[]ns{{"a", true, 2 * time.Hour}}, "60", allBusy(1, 60)},
+		{"all busy, not idle yet: until the first reaches the limit",
+			[]ns{{"a", true, 30 * time.Minute}, {"b", true, 40 * time.Minute}}, "1200", allBusy(2, 1200)},
+		{"all busy, idle limit under a minute away: still a minute",
+			[]ns{{"a", true, 59*time.Minute + 30*time.Second}}, "60", allBusy(1, 60)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := harnessWith(t, sandbox.Config{MaxNamespaces: len(tc.spaces), NamespaceIdle: time.Hour})
+			for _, n := range tc.spaces {
+				if n.busy {
+					h.Do("PUT", "/ns/"+n.name+"/__sandbox/scenario", sandboxtest.RawBody("application/yaml", []byte(echoScenario+"  busy: true\n"))).WantStatus(200)
+				} else {
+					h.Do("GET", "/ns/"+n.name+"/echo/items", nil).WantStatus(200)
+				}
+			}
+			for _, n := range tc.spaces {
+				if !h.Server.AgeNamespace(n.name, n.age) {
+					t.Fatalf("namespace %s is not live", n.name)
+				}
+			}
+			res := h.Do("GET", "/ns/new/__sandbox/health", nil).WantStatus(503)
+			if !res.Matched {
+				t.Error("503 not checked against specs/admin.yaml")
+			}
+			if got := res.Header.Get("Retry-After"); got != tc.retryAfter {
+				t.Errorf("Retry-After %q, want %s", got, tc.retryAfter)
+			}
+			res.WantJSON(`{"type":"about:blank","title":"Too many namespaces","status":503,"detail":` + strconv.Quote(tc.detail) + `}`)
+			// Nothing was evicted to make room.
+			if got := liveNamespaces(t, h); len(got) != len(tc.spaces)+1 {
+				t.Errorf("live namespaces %v", got)
+			}
+		})
 	}
 }
 
