@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -312,6 +313,44 @@ func TestFaultAdminAPI(t *testing.T) {
 		if res := h.Do("POST", "/__sandbox/faults", sandboxtest.JSONBody(body)); res.Status != 400 {
 			t.Errorf("POST %s = %d", body, res.Status)
 		}
+	}
+}
+
+// TestPostFaultRefusesTrailingContent: POST /faults reads one rule. Text
+// after it, or a second YAML document, is refused with a problem rather than
+// silently dropped, and no rule is added.
+func TestPostFaultRefusesTrailingContent(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, echoScenario)
+	const detail = "expected one rule as a JSON object with the keys of a scenario's faults: entry; the rule has 1 problem(s): "
+	trailing := `{"message":"unexpected content after the end of the first document; only one JSON object or YAML document is accepted","hint":"send one JSON object and nothing after it"}`
+	tests := []struct {
+		name, contentType, body string
+		problem                 string
+	}{
+		{"text after a JSON rule", "application/json", `{"match":{"provider":"echo"},"respond":{"status":503}} garbage`, trailing},
+		{"two JSON rules", "application/json", `{"match":{"provider":"echo"},"respond":{"status":503}}{"match":{"provider":"echo"},"respond":{"status":500}}`, trailing},
+		{"a second YAML document", "application/yaml", "match: {provider: echo}\nrespond: {status: 503}\n---\nmatch: {provider: echo}\nrespond: {status: 500}\n",
+			"{\"line\":3,\"message\":\"a second YAML document starts at this `---` line; only one document is accepted\",\"hint\":\"send one JSON object and nothing after it; remove the `---` line and what follows it, or merge the two\"}"},
+	}
+	for _, tc := range tests {
+		res := h.Do("POST", "/__sandbox/faults", sandboxtest.RawBody(tc.contentType, []byte(tc.body))).WantStatus(400)
+		var p struct {
+			Detail   string            `json:"detail"`
+			Problems []json.RawMessage `json:"problems"`
+		}
+		res.JSON(&p)
+		if len(p.Problems) != 1 || string(p.Problems[0]) != tc.problem {
+			t.Errorf("%s: problems %s\nwant [%s]", tc.name, p.Problems, tc.problem)
+		}
+		if !strings.HasPrefix(p.Detail, detail) {
+			t.Errorf("%s: detail %q", tc.name, p.Detail)
+		}
+	}
+	var rules []any
+	h.Admin("GET", "", "/faults", nil, &rules)
+	if len(rules) != 0 {
+		t.Errorf("rules added: %v", rules)
 	}
 }
 

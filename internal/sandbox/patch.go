@@ -146,13 +146,19 @@ func decodeJSONValue(data []byte) (any, error) {
 // decodeYAMLValue reads a YAML fragment as the JSON value it spells.
 // Scalars other than null, booleans and numbers keep their text, so an
 // unquoted timestamp stays the string the scenario expects.
+// Like a JSON body, it must be one value: a second `---` document or text
+// after the first is refused, not silently dropped.
 func decodeYAMLValue(data []byte) (any, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("the body is not YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	if len(doc.Content) == 0 {
 		return nil, errors.New("the body is empty; send a mapping such as `clock: {frozen: true}`")
+	}
+	if err := dec.Decode(new(yaml.Node)); !errors.Is(err, io.EOF) {
+		return nil, errors.New("the body holds more than one YAML document, or text after the first; send one mapping")
 	}
 	return yamlValue(doc.Content[0], 0)
 }

@@ -3,6 +3,8 @@ package scenario
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 
 	"gopkg.in/yaml.v3"
 )
@@ -26,9 +28,9 @@ func DecodeDocument(name string, data []byte, out any) Problems {
 		}
 	}
 	f := &File{Name: name, Source: src}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil {
-		return Problems{syntaxProblem(name, err)}
+	doc, prob := parseOne(name, src, "send one JSON object and nothing after it")
+	if prob != nil {
+		return Problems{*prob}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return Problems{{File: name, Message: "the body is empty", Hint: "send one JSON object"}}
@@ -44,4 +46,38 @@ func DecodeDocument(name string, data []byte, out any) Problems {
 		}
 	}
 	return probs
+}
+
+// parseOne parses data as exactly one YAML (or JSON) document. yaml.Unmarshal
+// reads the first document and silently drops whatever follows it, a second
+// `---` document or trailing text such as `{"a":1} garbage`; here either is
+// a problem, so that nothing a user sent is ignored without a word. An
+// empty input gives a zero node and no problem. hint says what to send.
+func parseOne(name string, data []byte, hint string) (yaml.Node, *Problem) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return yaml.Node{}, nil
+		}
+		p := syntaxProblem(name, err)
+		return doc, &p
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+		return doc, nil
+	case err == nil:
+		// The document node's line is its `---` line.
+		return doc, &Problem{File: name, Line: next.Line,
+			Message: "a second YAML document starts at this `---` line; only one document is accepted",
+			Hint:    hint + "; remove the `---` line and what follows it, or merge the two"}
+	default:
+		// yaml.v3's own words here ("did not find expected <document
+		// start>") mean nothing to someone who sent one object and a typo.
+		p := syntaxProblem(name, err)
+		p.Message = "unexpected content after the end of the first document; only one JSON object or YAML document is accepted"
+		p.Hint = hint
+		return doc, &p
+	}
 }

@@ -23,6 +23,23 @@ func TestDecodeDocument(t *testing.T) {
 		}},
 		{"empty", ``, Problems{{Message: "the body is empty", Hint: "send one JSON object"}}},
 		{"good", `{"realm":"api"}`, nil},
+		{"good, with a comment and blank lines after it", "{\"realm\":\"api\"} # the realm\n\n", nil},
+		{"good, with an explicit document end", "realm: api\n...\n", nil},
+		{"trailing text after the object", `{"realm":"api"} garbage`, Problems{
+			{Message: "unexpected content after the end of the first document; only one JSON object or YAML document is accepted", Hint: "send one JSON object and nothing after it"},
+		}},
+		{"a second JSON object", `{"realm":"api"}{"realm":"x"}`, Problems{
+			{Message: "unexpected content after the end of the first document; only one JSON object or YAML document is accepted", Hint: "send one JSON object and nothing after it"},
+		}},
+		{"a second YAML document", "realm: api\n---\nrealm: other\n", Problems{
+			{Line: 2, Message: "a second YAML document starts at this `---` line; only one document is accepted", Hint: "send one JSON object and nothing after it; remove the `---` line and what follows it, or merge the two"},
+		}},
+		{"an empty second YAML document", "realm: api\n---\n", Problems{
+			{Line: 2, Message: "a second YAML document starts at this `---` line; only one document is accepted", Hint: "send one JSON object and nothing after it; remove the `---` line and what follows it, or merge the two"},
+		}},
+		{"text after an explicit document end", "realm: api\n...\nmore\n", Problems{
+			{Line: 2, Message: "unexpected content after the end of the first document; only one JSON object or YAML document is accepted", Hint: "send one JSON object and nothing after it"},
+		}},
 	}
 	for _, tc := range tests {
 		var cfg sectionCfg

@@ -107,9 +107,9 @@ type File struct {
 // part; provider sections are checked later with DecodeSection.
 func Parse(name string, data []byte) (*File, Problems) {
 	f := &File{Name: name, Source: data}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, Problems{syntaxProblem(name, err)}
+	doc, prob := parseOne(name, data, "a scenario is one YAML document")
+	if prob != nil {
+		return nil, Problems{*prob}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, Problems{{File: name, Line: 1, Message: "the file is empty", Hint: "start with `version: 1`"}}
@@ -130,9 +130,9 @@ func Parse(name string, data []byte) (*File, Problems) {
 // file. name is the file name problems carry. Validation is left to the
 // caller, which knows the context (the namespace's current world).
 func DecodeValue(name string, data []byte, into any) Problems {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return Problems{syntaxProblem(name, err)}
+	doc, prob := parseOne(name, data, "send one JSON object and nothing after it")
+	if prob != nil {
+		return Problems{*prob}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return Problems{{File: name, Message: "the body is empty", Hint: "send a JSON object"}}
