@@ -354,6 +354,37 @@ func TestPostFaultRefusesTrailingContent(t *testing.T) {
 	}
 }
 
+// TestPostFaultProblemsInUserWords: a value of the wrong kind is described
+// by the shape it should have, with a hint, never by a Go type name; a key
+// given several times is one problem.
+func TestPostFaultProblemsInUserWords(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, echoScenario)
+	tests := []struct {
+		name, body string
+		want       string // the whole answer
+	}{
+		{"delay as a bare duration", `{"match":{"provider":"echo"},"delay":"2s"}`,
+			`{"type":"about:blank","title":"Invalid fault rule","status":400,` +
+				`"detail":"expected one rule as a JSON object with the keys of a scenario's faults: entry; the rule has 1 problem(s): delay: \"2s\" is a string, expected a mapping {fixed: 2s} or {min: 1s, max: 3s} (hint: delay waits a fixed time or a random time in a range: write delay: {fixed: 2s} or delay: {min: 1s, max: 3s})",` +
+				`"problems":[{"path":"delay","message":"\"2s\" is a string, expected a mapping {fixed: 2s} or {min: 1s, max: 3s}","hint":"delay waits a fixed time or a random time in a range: write delay: {fixed: 2s} or delay: {min: 1s, max: 3s}"}]}`},
+		{"respond as a bare status", `{"match":{"provider":"echo"},"respond":503}`,
+			`{"type":"about:blank","title":"Invalid fault rule","status":400,` +
+				`"detail":"expected one rule as a JSON object with the keys of a scenario's faults: entry; the rule has 1 problem(s): respond: \"503\" is a number, expected a mapping such as {status: 503} (hint: write respond: {status: 503}; add body and headers to answer with a literal response)",` +
+				`"problems":[{"path":"respond","message":"\"503\" is a number, expected a mapping such as {status: 503}","hint":"write respond: {status: 503}; add body and headers to answer with a literal response"}]}`},
+		{"id given three times", `{"id":"a","id":"b","id":"c","match":{"provider":"echo"},"respond":{"status":503}}`,
+			`{"type":"about:blank","title":"Invalid fault rule","status":400,` +
+				`"detail":"expected one rule as a JSON object with the keys of a scenario's faults: entry; the rule has 1 problem(s): id: key \"id\" is given 3 times in the same mapping (hint: give it once: remove the repeats, or merge their values into one)",` +
+				`"problems":[{"path":"id","message":"key \"id\" is given 3 times in the same mapping","hint":"give it once: remove the repeats, or merge their values into one"}]}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := h.With(t)
+			h.Do("POST", "/__sandbox/faults", sandboxtest.JSONBody(tc.body)).WantStatus(400).WantJSON(tc.want)
+		})
+	}
+}
+
 func TestFaultRulesInScenarioAreValidated(t *testing.T) {
 	t.Parallel()
 	bad := echoScenario + `faults:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 
 	"gopkg.in/yaml.v3"
@@ -39,7 +40,8 @@ func DecodeDocument(name string, data []byte, out any) Problems {
 	if f.root.Kind != yaml.MappingNode {
 		return Problems{{File: name, Message: "expected a JSON object (a mapping of keys to values)", Hint: "send one object, not a list or a single value"}}
 	}
-	probs := f.decode(f.root, out, "")
+	probs := f.dropDuplicateKeys(f.root, "")
+	probs = append(probs, f.decode(f.root, out, "")...)
 	if isJSON {
 		for i := range probs {
 			probs[i].Line = 0
@@ -80,4 +82,56 @@ func parseOne(name string, data []byte, hint string) (yaml.Node, *Problem) {
 		p.Hint = hint
 		return doc, &p
 	}
+}
+
+// dropDuplicateKeys reports every key given more than once in a mapping,
+// once per key, and removes the repeats (keeping the first) so that the rest
+// of the document still decodes and its other problems are found in the
+// same pass. Left to yaml.v3, a key given three times is reported three
+// times, each pointing at "line N" (meaningless in a re-indented JSON body),
+// and decoding of that mapping stops, hiding whatever else is wrong there.
+func (f *File) dropDuplicateKeys(node *yaml.Node, path string) Problems {
+	var probs Problems
+	switch node.Kind {
+	case yaml.DocumentNode:
+		for _, c := range node.Content {
+			probs = append(probs, f.dropDuplicateKeys(c, path)...)
+		}
+	case yaml.SequenceNode:
+		for i, c := range node.Content {
+			probs = append(probs, f.dropDuplicateKeys(c, fmt.Sprintf("%s[%d]", path, i))...)
+		}
+	case yaml.MappingNode:
+		type seen struct {
+			count, second int // how often, and the line of the first repeat
+		}
+		keys := map[string]*seen{}
+		var order []string
+		kept := node.Content[:0:0]
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			k, v := node.Content[i], node.Content[i+1]
+			if k.Kind == yaml.ScalarNode && k.Value != "<<" {
+				if s, dup := keys[k.Value]; dup {
+					s.count++
+					if s.second == 0 {
+						s.second = k.Line
+					}
+					continue
+				}
+				keys[k.Value] = &seen{count: 1}
+				order = append(order, k.Value)
+			}
+			kept = append(kept, k, v)
+			probs = append(probs, f.dropDuplicateKeys(v, join(path, k.Value))...)
+		}
+		node.Content = kept
+		for _, k := range order {
+			if s := keys[k]; s.count > 1 {
+				probs = append(probs, Problem{File: f.Name, Line: s.second, Path: join(path, k),
+					Message: fmt.Sprintf("key %q is given %d times in the same mapping", k, s.count),
+					Hint:    "give it once: remove the repeats, or merge their values into one"})
+			}
+		}
+	}
+	return probs
 }
