@@ -177,6 +177,9 @@ func yamlValue(n *yaml.Node, depth int) (any, error) {
 			if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!null" {
 				return nil, fmt.Errorf("line %d: keys must be names", k.Line)
 			}
+			if _, dup := m[k.Value]; dup {
+				return nil, fmt.Errorf("line %d: key %q is given more than once in the same mapping; give it once", k.Line, k.Value)
+			}
 			v, err := yamlValue(n.Content[i+1], depth+1)
 			if err != nil {
 				return nil, err

@@ -169,6 +169,8 @@ func TestPatchScenarioInvalidChangesNothing(t *testing.T) {
 			`{"type":"about:blank","title":"Invalid merge patch","status":400,"detail":"the body holds more than one YAML document, or text after the first; send one mapping; nothing was changed"}`},
 		{"text after the YAML mapping", "application/merge-patch+yaml", "{clock: {frozen: true}} seed", 400,
 			`{"type":"about:blank","title":"Invalid merge patch","status":400,"detail":"the body holds more than one YAML document, or text after the first; send one mapping; nothing was changed"}`},
+		{"a YAML key given twice", "application/merge-patch+yaml", "seed: 1\nseed: 2\n", 400,
+			`{"type":"about:blank","title":"Invalid merge patch","status":400,"detail":"line 2: key \"seed\" is given more than once in the same mapping; give it once; nothing was changed"}`},
 		{"bad YAML", "application/merge-patch+yaml", "clock: [", 400,
 			`{"type":"about:blank","title":"Invalid merge patch","status":400,"detail":"the body is not YAML: line 1: did not find expected node content; nothing was changed"}`},
 		{"invalid result", "application/merge-patch+json", `{"clock":{"frozn":true,"start":"tomorrow"},"echo":{"limit":-1},"seed":"lots","faults":[{"match":{"provider":"ecko"}}]}`, 400,
