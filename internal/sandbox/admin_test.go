@@ -116,23 +116,43 @@ func TestDeleteNamespace(t *testing.T) {
 func TestRequestsThatRouteNowhereCreateNoNamespace(t *testing.T) {
 	t.Parallel()
 	h := sandboxtest.New(t, echoScenario)
-	for _, tc := range []struct{ method, path string }{
-		{"GET", "/ns/ghost/nosuchmount/x"},
-		{"GET", "/ns/ghost/"},
-		{"GET", "/ns/ghost"},
-		{"GET", "/ns/ghost/__sandbox/nosuch"},
-		{"PUT", "/ns/ghost/__sandbox/clock"}, // wrong method
-		{"GET", "/ns/ghost/__sandbox/namespaces"},
-	} {
-		res := h.Do(tc.method, tc.path, nil)
-		if tc.path == "/ns/ghost/__sandbox/namespaces" {
-			res.WantStatus(200)
-		} else if res.Status != 404 && res.Status != 405 {
-			t.Errorf("%s %s: status %d", tc.method, tc.path, res.Status)
-		}
+	noMount := func(m string) string {
+		return `{"type":"about:blank","title":"Not found","status":404,"detail":"no provider is mounted at /` + m + `; mounts: /echo"}`
 	}
-	h.Do("GET", "/ns/ghost/nosuchmount/x", nil).WantStatus(404).WantJSON(
-		`{"type":"about:blank","title":"Not found","status":404,"detail":"no provider is mounted at /nosuchmount; mounts: /echo"}`)
+	tests := []struct {
+		method, path string
+		status       int
+		allow        string // the Allow header, for a 405
+		body         string
+	}{
+		{"GET", "/ns/ghost/nosuchmount/x", 404, "", noMount("nosuchmount")},
+		{"GET", "/ns/ghost/", 404, "", noMount("")},
+		{"GET", "/ns/ghost", 404, "", noMount("")},
+		{"GET", "/ns/ghost/__sandbox/nosuch", 404, "",
+			`{"type":"about:blank","title":"Not found","status":404,"detail":"no admin endpoint GET /nosuch"}`},
+		{"PUT", "/ns/ghost/__sandbox/clock", 405, "GET, POST",
+			`{"type":"about:blank","title":"Method not allowed","status":405,"detail":"PUT is not allowed on /clock; allowed: GET, POST"}`},
+		{"POST", "/ns/ghost/__sandbox/scenario", 405, "GET, PUT, PATCH",
+			`{"type":"about:blank","title":"Method not allowed","status":405,"detail":"POST is not allowed on /scenario; allowed: GET, PUT, PATCH"}`},
+		{"GET", "/ns/ghost/__sandbox/namespaces", 200, "",
+			`{"idleEviction":"30m0s","max":256,"namespaces":["default"]}`},
+		{"DELETE", "/ns/ghost/__sandbox/namespaces/ghost", 404, "",
+			`{"type":"about:blank","title":"Not found","status":404,"detail":"no live namespace \"ghost\" (never used, already deleted or evicted); GET /__sandbox/namespaces lists the live ones"}`},
+	}
+	for _, tc := range tests {
+		res := h.Do(tc.method, tc.path, nil)
+		if res.Status != tc.status {
+			t.Errorf("%s %s: status %d, want %d: %s", tc.method, tc.path, res.Status, tc.status, res.Body)
+			continue
+		}
+		if got := res.Header.Get("Allow"); got != tc.allow {
+			t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, got, tc.allow)
+		}
+		if ct, want := res.Header.Get("Content-Type"), "application/problem+json"; tc.status >= 400 && ct != want {
+			t.Errorf("%s %s: Content-Type %q", tc.method, tc.path, ct)
+		}
+		h.With(t).Do(tc.method, tc.path, nil).WantJSON(tc.body)
+	}
 	if got := liveNamespaces(t, h); !slices.Equal(got, []string{"default"}) {
 		t.Errorf("namespaces: %v, want [default]", got)
 	}
@@ -309,6 +329,18 @@ func TestJournalFilterErrors(t *testing.T) {
 		{"?status=6xx", `{"type":"about:blank","title":"Invalid filter","status":400,` +
 			`"detail":"status: status \"6xx\" is neither an HTTP status nor a class (hint: an exact status such as 503 or a class such as 5xx)",` +
 			`"problems":[{"path":"status","message":"status \"6xx\" is neither an HTTP status nor a class","hint":"an exact status such as 503 or a class such as 5xx"}]}`},
+		{"?status=%2B200", `{"type":"about:blank","title":"Invalid filter","status":400,` +
+			`"detail":"status: status \"+200\" is neither an HTTP status nor a class (hint: an exact status such as 503 or a class such as 5xx)",` +
+			`"problems":[{"path":"status","message":"status \"+200\" is neither an HTTP status nor a class","hint":"an exact status such as 503 or a class such as 5xx"}]}`},
+		{"?status=0200", `{"type":"about:blank","title":"Invalid filter","status":400,` +
+			`"detail":"status: status \"0200\" is neither an HTTP status nor a class (hint: an exact status such as 503 or a class such as 5xx)",` +
+			`"problems":[{"path":"status","message":"status \"0200\" is neither an HTTP status nor a class","hint":"an exact status such as 503 or a class such as 5xx"}]}`},
+		{"?status=600", `{"type":"about:blank","title":"Invalid filter","status":400,` +
+			`"detail":"status: status \"600\" is neither an HTTP status nor a class (hint: an exact status such as 503 or a class such as 5xx)",` +
+			`"problems":[{"path":"status","message":"status \"600\" is neither an HTTP status nor a class","hint":"an exact status such as 503 or a class such as 5xx"}]}`},
+		{"?status=99", `{"type":"about:blank","title":"Invalid filter","status":400,` +
+			`"detail":"status: status \"99\" is neither an HTTP status nor a class (hint: an exact status such as 503 or a class such as 5xx)",` +
+			`"problems":[{"path":"status","message":"status \"99\" is neither an HTTP status nor a class","hint":"an exact status such as 503 or a class such as 5xx"}]}`},
 		{"?method=FETCH", `{"type":"about:blank","title":"Invalid filter","status":400,` +
 			`"detail":"method: unknown method \"FETCH\"; known methods: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS (hint: did you mean \"PATCH\"?)",` +
 			`"problems":[{"path":"method","message":"unknown method \"FETCH\"; known methods: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS","hint":"did you mean \"PATCH\"?"}]}`},
