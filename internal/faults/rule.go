@@ -90,6 +90,32 @@ type Throttle struct {
 	RetryAfter int `yaml:"retryAfter" json:"retryAfter"`
 }
 
+// ScenarioShape words a type error at delay: the rule takes a mapping, and
+// a bare duration is the likely mistake.
+func (Delay) ScenarioShape() (expected, hint string) {
+	return "a mapping {fixed: 2s} or {min: 1s, max: 3s}",
+		"delay waits a fixed time or a random time in a range: write delay: {fixed: 2s} or delay: {min: 1s, max: 3s}"
+}
+
+// ScenarioShape words a type error at respond (`respond: 503` is the likely
+// mistake).
+func (Respond) ScenarioShape() (expected, hint string) {
+	return "a mapping such as {status: 503}",
+		"write respond: {status: 503}; add body and headers to answer with a literal response"
+}
+
+// ScenarioShape words a type error at throttle.
+func (Throttle) ScenarioShape() (expected, hint string) {
+	return "a mapping such as {retryAfter: 30}",
+		"write throttle: {retryAfter: 30}, the seconds for the 429's Retry-After"
+}
+
+// ScenarioShape words a type error at match.
+func (Match) ScenarioShape() (expected, hint string) {
+	return "a mapping of conditions such as {provider: centili, operation: assignData}",
+		"write match: {provider: ..., operation: ...}; every condition given must hold"
+}
+
 // Operations tells validation which providers and operationIds exist, so a
 // rule that can never match is refused when it is loaded.
 type Operations interface {

@@ -71,9 +71,14 @@ type nsKey struct{}
 func (s *Server) adminRouter() *mux.Router {
 	r := mux.NewRouter()
 	r.UseEncodedPath()
+	// Path before Methods: gorilla/mux v1.8.1 clears a "method mismatch" when
+	// any later route's first matcher succeeds, so with Methods first a
+	// POST to /scenario became a 404 as soon as a later POST route existed.
+	// With Path first, only routes of the same path touch it, and a wrong
+	// method is a 405 with Allow.
 	for _, rt := range s.Routes() {
 		rt := rt
-		r.Methods(rt.method).Path(rt.path).Name(rt.method + " " + rt.path).HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.Path(rt.path).Methods(rt.method).Name(rt.method + " " + rt.path).HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			a := req.Context().Value(nsKey{}).(*adminCall)
 			a.w, a.r, a.vars = w, req, mux.Vars(req)
 			rt.handle(a)
@@ -82,7 +87,7 @@ func (s *Server) adminRouter() *mux.Router {
 	for _, p := range Providers() {
 		for _, ar := range p.AdminRoutes {
 			ar := ar
-			r.Methods(ar.Method).Path(ar.Path).HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			r.Path(ar.Path).Methods(ar.Method).HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 				a := req.Context().Value(nsKey{}).(*adminCall)
 				ar.Handler(a.ns, w, req)
 			})
@@ -92,7 +97,10 @@ func (s *Server) adminRouter() *mux.Router {
 		writeProblem(w, http.StatusNotFound, "Not found", fmt.Sprintf("no admin endpoint %s %s", req.Method, req.URL.Path), nil)
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		writeProblem(w, http.StatusMethodNotAllowed, "Method not allowed", fmt.Sprintf("%s is not allowed on %s", req.Method, req.URL.Path), nil)
+		allowed := allowedMethods(r, req)
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		writeProblem(w, http.StatusMethodNotAllowed, "Method not allowed",
+			fmt.Sprintf("%s is not allowed on %s; allowed: %s", req.Method, req.URL.Path, strings.Join(allowed, ", ")), nil)
 	})
 	return r
 }
@@ -135,6 +143,21 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, t target) {
 		a.ns = ns
 	}
 	s.admin.ServeHTTP(w, r2)
+}
+
+// allowedMethods lists the methods the admin router serves on req's path,
+// for a 405's Allow header (RFC 9110 requires it).
+func allowedMethods(r *mux.Router, req *http.Request) []string {
+	var out []string
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		probe := req.Clone(req.Context())
+		probe.Method = m
+		var rm mux.RouteMatch
+		if r.Match(probe, &rm) && rm.MatchErr == nil {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // Problem is an RFC 7807 problem document.

@@ -52,6 +52,49 @@ func TestAdminRoutesAndFiltersAreDocumented(t *testing.T) {
 	}
 }
 
+// TestTooManyNamespacesIsDocumented: every admin route that creates its
+// namespace on first use can answer 503 "Too many namespaces", and the spec
+// says so with the Retry-After header the answer always carries; the two
+// routes that never create a namespace do not list it.
+func TestTooManyNamespacesIsDocumented(t *testing.T) {
+	t.Parallel()
+	am, err := adminSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byRoute := map[string]*operation{}
+	for _, op := range am.ops {
+		byRoute[op.method+" "+op.path] = op
+	}
+	s := &Server{}
+	for _, rt := range s.Routes() {
+		name := rt.method + " " + rt.path
+		op := byRoute[name]
+		if op == nil {
+			t.Errorf("%s is not in specs/admin.yaml", name)
+			continue
+		}
+		resp := op.route.Operation.Responses.Value("503")
+		if globalAdminRoutes[name] {
+			if resp != nil {
+				t.Errorf("%s never creates a namespace, yet documents a 503", name)
+			}
+			continue
+		}
+		if resp == nil || resp.Value == nil {
+			t.Errorf("%s: no 503 in specs/admin.yaml", name)
+			continue
+		}
+		h := resp.Value.Headers["Retry-After"]
+		if h == nil || h.Value == nil || !h.Value.Required {
+			t.Errorf("%s: the 503 does not document a required Retry-After header", name)
+		}
+		if resp.Value.Content.Get("application/problem+json") == nil {
+			t.Errorf("%s: the 503 is not a problem document", name)
+		}
+	}
+}
+
 // TestAdminCallOnDeletedNamespace: a reset or scenario load that found its
 // namespace just before DELETE (or idle eviction) closed it answers a 404
 // that says what happened, not a 500 "no such namespace". The race is

@@ -116,23 +116,43 @@ func TestDeleteNamespace(t *testing.T) {
 func TestRequestsThatRouteNowhereCreateNoNamespace(t *testing.T) {
 	t.Parallel()
 	h := sandboxtest.New(t, echoScenario)
-	for _, tc := range []struct{ method, path string }{
-		{"GET", "/ns/ghost/nosuchmount/x"},
-		{"GET", "/ns/ghost/"},
-		{"GET", "/ns/ghost"},
-		{"GET", "/ns/ghost/__sandbox/nosuch"},
-		{"PUT", "/ns/ghost/__sandbox/clock"}, // wrong method
-		{"GET", "/ns/ghost/__sandbox/namespaces"},
-	} {
-		res := h.Do(tc.method, tc.path, nil)
-		if tc.path == "/ns/ghost/__sandbox/namespaces" {
-			res.WantStatus(200)
-		} else if res.Status != 404 && res.Status != 405 {
-			t.Errorf("%s %s: status %d", tc.method, tc.path, res.Status)
-		}
+	noMount := func(m string) string {
+		return `{"type":"about:blank","title":"Not found","status":404,"detail":"no provider is mounted at /` + m + `; mounts: /echo"}`
 	}
-	h.Do("GET", "/ns/ghost/nosuchmount/x", nil).WantStatus(404).WantJSON(
-		`{"type":"about:blank","title":"Not found","status":404,"detail":"no provider is mounted at /nosuchmount; mounts: /echo"}`)
+	tests := []struct {
+		method, path string
+		status       int
+		allow        string // the Allow header, for a 405
+		body         string
+	}{
+		{"GET", "/ns/ghost/nosuchmount/x", 404, "", noMount("nosuchmount")},
+		{"GET", "/ns/ghost/", 404, "", noMount("")},
+		{"GET", "/ns/ghost", 404, "", noMount("")},
+		{"GET", "/ns/ghost/__sandbox/nosuch", 404, "",
+			`{"type":"about:blank","title":"Not found","status":404,"detail":"no admin endpoint GET /nosuch"}`},
+		{"PUT", "/ns/ghost/__sandbox/clock", 405, "GET, POST",
+			`{"type":"about:blank","title":"Method not allowed","status":405,"detail":"PUT is not allowed on /clock; allowed: GET, POST"}`},
+		{"POST", "/ns/ghost/__sandbox/scenario", 405, "GET, PUT, PATCH",
+			`{"type":"about:blank","title":"Method not allowed","status":405,"detail":"POST is not allowed on /scenario; allowed: GET, PUT, PATCH"}`},
+		{"GET", "/ns/ghost/__sandbox/namespaces", 200, "",
+			`{"idleEviction":"30m0s","max":256,"namespaces":["default"]}`},
+		{"DELETE", "/ns/ghost/__sandbox/namespaces/ghost", 404, "",
+			`{"type":"about:blank","title":"Not found","status":404,"detail":"no live namespace \"ghost\" (never used, already deleted or evicted); GET /__sandbox/namespaces lists the live ones"}`},
+	}
+	for _, tc := range tests {
+		res := h.Do(tc.method, tc.path, nil)
+		if res.Status != tc.status {
+			t.Errorf("%s %s: status %d, want %d: %s", tc.method, tc.path, res.Status, tc.status, res.Body)
+			continue
+		}
+		if got := res.Header.Get("Allow"); got != tc.allow {
+			t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, got, tc.allow)
+		}
+		if ct, want := res.Header.Get("Content-Type"), "application/problem+json"; tc.status >= 400 && ct != want {
+			t.Errorf("%s %s: Content-Type %q", tc.method, tc.path, ct)
+		}
+		h.With(t).Do(tc.method, tc.path, nil).WantJSON(tc.body)
+	}
 	if got := liveNamespaces(t, h); !slices.Equal(got, []string{"default"}) {
 		t.Errorf("namespaces: %v, want [default]", got)
 	}
@@ -151,7 +171,7 @@ func TestMaxNamespacesCountsUserNamespaces(t *testing.T) {
 	if got := res.Header.Get("Retry-After"); got != "3600" {
 		t.Errorf("Retry-After %q, want 3600", got)
 	}
-	res.WantJSON(`{"type":"about:blank","title":"Too many namespaces","status":503,"detail":"all 2 namespace slots are in use; the least recently used namespace reaches the idle limit of 1h0m0s in 3600 s and can then be evicted (unless callbacks are still pending); DELETE /__sandbox/namespaces/{name} frees a slot at once"}`)
+	res.WantJSON(`{"type":"about:blank","title":"Too many namespaces","status":503,"detail":"all 2 namespace slots are in use; the least recently used namespace without pending callbacks reaches the idle limit of 1h0m0s in 3600 s and can then be evicted; DELETE /__sandbox/namespaces/{name} frees a slot at once"}`)
 	// The bare URLs (default) always work.
 	h.Do("GET", "/echo/items", nil).WantStatus(200)
 	h.Do("DELETE", "/__sandbox/namespaces/a", nil).WantStatus(204)
@@ -173,6 +193,75 @@ func TestRetryAfterFollowsTheOldestNamespace(t *testing.T) {
 	res := h.Do("GET", "/ns/b/__sandbox/health", nil).WantStatus(503)
 	if got := res.Header.Get("Retry-After"); got != "600" {
 		t.Errorf("Retry-After %q, want 600", got)
+	}
+}
+
+// TestRetryAfterLeavesBusyNamespacesOut: a namespace with callbacks pending
+// is never evicted, so the 503's Retry-After must not be based on it. With
+// only busy namespaces there is no estimate: the answer says so and asks for
+// a retry no sooner than the first of them could be evicted, and at least a
+// minute later.
+func TestRetryAfterLeavesBusyNamespacesOut(t *testing.T) {
+	t.Parallel()
+	const deleteHint = "DELETE /__sandbox/namespaces/{name} frees a slot at once"
+	allBusy := func(slots, secs int) string {
+		return "all " + strconv.Itoa(slots) + " namespace slots are in use by namespaces with callbacks pending, which are never evicted; " +
+			"a slot frees up only once one of them has finished its callbacks (they follow its sandbox clock, so the sandbox cannot say when) " +
+			"and has been idle for 1h0m0s; retry in " + strconv.Itoa(secs) + " s, or " + deleteHint
+	}
+	type ns struct {
+		name string
+		busy bool
+		age  time.Duration // how long ago it was last used
+	}
+	tests := []struct {
+		name       string
+		spaces     []ns
+		retryAfter string
+		detail     string
+	}{
+		{"the oldest is busy: the estimate follows the idle one",
+			[]ns{{"a", true, 50 * time.Minute}, {"b", false, 0}}, "3600",
+			"all 2 namespace slots are in use (1 with callbacks pending, which are never evicted); the least recently used namespace without pending callbacks reaches the idle limit of 1h0m0s in 3600 s and can then be evicted; " + deleteHint},
+		{"a busy namespace past the idle limit does not make it 1 s",
+			[]ns{{"a", true, 2 * time.Hour}, {"b", false, 20 * time.Minute}}, "2400",
+			"all 2 namespace slots are in use (1 with callbacks pending, which are never evicted); the least recently used namespace without pending callbacks reaches the idle limit of 1h0m0s in 2400 s and can then be evicted; " + deleteHint},
+		{"all busy, past the idle limit: a minute",
+			[]ns{{"a", true, 2 * time.Hour}}, "60", allBusy(1, 60)},
+		{"all busy, not idle yet: until the first reaches the limit",
+			[]ns{{"a", true, 30 * time.Minute}, {"b", true, 40 * time.Minute}}, "1200", allBusy(2, 1200)},
+		{"all busy, idle limit under a minute away: still a minute",
+			[]ns{{"a", true, 59*time.Minute + 30*time.Second}}, "60", allBusy(1, 60)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := harnessWith(t, sandbox.Config{MaxNamespaces: len(tc.spaces), NamespaceIdle: time.Hour})
+			for _, n := range tc.spaces {
+				if n.busy {
+					h.Do("PUT", "/ns/"+n.name+"/__sandbox/scenario", sandboxtest.RawBody("application/yaml", []byte(echoScenario+"  busy: true\n"))).WantStatus(200)
+				} else {
+					h.Do("GET", "/ns/"+n.name+"/echo/items", nil).WantStatus(200)
+				}
+			}
+			for _, n := range tc.spaces {
+				if !h.Server.AgeNamespace(n.name, n.age) {
+					t.Fatalf("namespace %s is not live", n.name)
+				}
+			}
+			res := h.Do("GET", "/ns/new/__sandbox/health", nil).WantStatus(503)
+			if !res.Matched {
+				t.Error("503 not checked against specs/admin.yaml")
+			}
+			if got := res.Header.Get("Retry-After"); got != tc.retryAfter {
+				t.Errorf("Retry-After %q, want %s", got, tc.retryAfter)
+			}
+			res.WantJSON(`{"type":"about:blank","title":"Too many namespaces","status":503,"detail":` + strconv.Quote(tc.detail) + `}`)
+			// Nothing was evicted to make room.
+			if got := liveNamespaces(t, h); len(got) != len(tc.spaces)+1 {
+				t.Errorf("live namespaces %v", got)
+			}
+		})
 	}
 }
 
@@ -240,6 +329,18 @@ func TestJournalFilterErrors(t *testing.T) {
 		{"?status=6xx", `{"type":"about:blank","title":"Invalid filter","status":400,` +
 			`"detail":"status: status \"6xx\" is neither an HTTP status nor a class (hint: an exact status such as 503 or a class such as 5xx)",` +
 			`"problems":[{"path":"status","message":"status \"6xx\" is neither an HTTP status nor a class","hint":"an exact status such as 503 or a class such as 5xx"}]}`},
+		{"?status=%2B200", `{"type":"about:blank","title":"Invalid filter","status":400,` +
+			`"detail":"status: status \"+200\" is neither an HTTP status nor a class (hint: an exact status such as 503 or a class such as 5xx)",` +
+			`"problems":[{"path":"status","message":"status \"+200\" is neither an HTTP status nor a class","hint":"an exact status such as 503 or a class such as 5xx"}]}`},
+		{"?status=0200", `{"type":"about:blank","title":"Invalid filter","status":400,` +
+			`"detail":"status: status \"0200\" is neither an HTTP status nor a class (hint: an exact status such as 503 or a class such as 5xx)",` +
+			`"problems":[{"path":"status","message":"status \"0200\" is neither an HTTP status nor a class","hint":"an exact status such as 503 or a class such as 5xx"}]}`},
+		{"?status=600", `{"type":"about:blank","title":"Invalid filter","status":400,` +
+			`"detail":"status: status \"600\" is neither an HTTP status nor a class (hint: an exact status such as 503 or a class such as 5xx)",` +
+			`"problems":[{"path":"status","message":"status \"600\" is neither an HTTP status nor a class","hint":"an exact status such as 503 or a class such as 5xx"}]}`},
+		{"?status=99", `{"type":"about:blank","title":"Invalid filter","status":400,` +
+			`"detail":"status: status \"99\" is neither an HTTP status nor a class (hint: an exact status such as 503 or a class such as 5xx)",` +
+			`"problems":[{"path":"status","message":"status \"99\" is neither an HTTP status nor a class","hint":"an exact status such as 503 or a class such as 5xx"}]}`},
 		{"?method=FETCH", `{"type":"about:blank","title":"Invalid filter","status":400,` +
 			`"detail":"method: unknown method \"FETCH\"; known methods: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS (hint: did you mean \"PATCH\"?)",` +
 			`"problems":[{"path":"method","message":"unknown method \"FETCH\"; known methods: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS","hint":"did you mean \"PATCH\"?"}]}`},

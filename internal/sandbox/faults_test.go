@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -312,6 +313,75 @@ func TestFaultAdminAPI(t *testing.T) {
 		if res := h.Do("POST", "/__sandbox/faults", sandboxtest.JSONBody(body)); res.Status != 400 {
 			t.Errorf("POST %s = %d", body, res.Status)
 		}
+	}
+}
+
+// TestPostFaultRefusesTrailingContent: POST /faults reads one rule. Text
+// after it, or a second YAML document, is refused with a problem rather than
+// silently dropped, and no rule is added.
+func TestPostFaultRefusesTrailingContent(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, echoScenario)
+	const detail = "expected one rule as a JSON object with the keys of a scenario's faults: entry; the rule has 1 problem(s): "
+	trailing := `{"message":"unexpected content after the end of the first document; only one JSON object or YAML document is accepted","hint":"send one JSON object and nothing after it"}`
+	tests := []struct {
+		name, contentType, body string
+		problem                 string
+	}{
+		{"text after a JSON rule", "application/json", `{"match":{"provider":"echo"},"respond":{"status":503}} garbage`, trailing},
+		{"two JSON rules", "application/json", `{"match":{"provider":"echo"},"respond":{"status":503}}{"match":{"provider":"echo"},"respond":{"status":500}}`, trailing},
+		{"a second YAML document", "application/yaml", "match: {provider: echo}\nrespond: {status: 503}\n---\nmatch: {provider: echo}\nrespond: {status: 500}\n",
+			"{\"line\":3,\"message\":\"a second YAML document starts at this `---` line; only one document is accepted\",\"hint\":\"send one JSON object and nothing after it; remove the `---` line and what follows it, or merge the two\"}"},
+	}
+	for _, tc := range tests {
+		res := h.Do("POST", "/__sandbox/faults", sandboxtest.RawBody(tc.contentType, []byte(tc.body))).WantStatus(400)
+		var p struct {
+			Detail   string            `json:"detail"`
+			Problems []json.RawMessage `json:"problems"`
+		}
+		res.JSON(&p)
+		if len(p.Problems) != 1 || string(p.Problems[0]) != tc.problem {
+			t.Errorf("%s: problems %s\nwant [%s]", tc.name, p.Problems, tc.problem)
+		}
+		if !strings.HasPrefix(p.Detail, detail) {
+			t.Errorf("%s: detail %q", tc.name, p.Detail)
+		}
+	}
+	var rules []any
+	h.Admin("GET", "", "/faults", nil, &rules)
+	if len(rules) != 0 {
+		t.Errorf("rules added: %v", rules)
+	}
+}
+
+// TestPostFaultProblemsInUserWords: a value of the wrong kind is described
+// by the shape it should have, with a hint, never by a Go type name; a key
+// given several times is one problem.
+func TestPostFaultProblemsInUserWords(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, echoScenario)
+	tests := []struct {
+		name, body string
+		want       string // the whole answer
+	}{
+		{"delay as a bare duration", `{"match":{"provider":"echo"},"delay":"2s"}`,
+			`{"type":"about:blank","title":"Invalid fault rule","status":400,` +
+				`"detail":"expected one rule as a JSON object with the keys of a scenario's faults: entry; the rule has 1 problem(s): delay: \"2s\" is a string, expected a mapping {fixed: 2s} or {min: 1s, max: 3s} (hint: delay waits a fixed time or a random time in a range: write delay: {fixed: 2s} or delay: {min: 1s, max: 3s})",` +
+				`"problems":[{"path":"delay","message":"\"2s\" is a string, expected a mapping {fixed: 2s} or {min: 1s, max: 3s}","hint":"delay waits a fixed time or a random time in a range: write delay: {fixed: 2s} or delay: {min: 1s, max: 3s}"}]}`},
+		{"respond as a bare status", `{"match":{"provider":"echo"},"respond":503}`,
+			`{"type":"about:blank","title":"Invalid fault rule","status":400,` +
+				`"detail":"expected one rule as a JSON object with the keys of a scenario's faults: entry; the rule has 1 problem(s): respond: \"503\" is a number, expected a mapping such as {status: 503} (hint: write respond: {status: 503}; add body and headers to answer with a literal response)",` +
+				`"problems":[{"path":"respond","message":"\"503\" is a number, expected a mapping such as {status: 503}","hint":"write respond: {status: 503}; add body and headers to answer with a literal response"}]}`},
+		{"id given three times", `{"id":"a","id":"b","id":"c","match":{"provider":"echo"},"respond":{"status":503}}`,
+			`{"type":"about:blank","title":"Invalid fault rule","status":400,` +
+				`"detail":"expected one rule as a JSON object with the keys of a scenario's faults: entry; the rule has 1 problem(s): id: key \"id\" is given 3 times in the same mapping (hint: give it once: remove the repeats, or merge their values into one)",` +
+				`"problems":[{"path":"id","message":"key \"id\" is given 3 times in the same mapping","hint":"give it once: remove the repeats, or merge their values into one"}]}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := h.With(t)
+			h.Do("POST", "/__sandbox/faults", sandboxtest.JSONBody(tc.body)).WantStatus(400).WantJSON(tc.want)
+		})
 	}
 }
 

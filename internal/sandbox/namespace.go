@@ -218,21 +218,60 @@ func (set *namespaces) userCountLocked() int {
 	return n
 }
 
-// retryAfterLocked estimates when a slot can free up: the time until the
-// least recently used namespace reaches the idle limit, at least one second.
-// A namespace that still has callbacks pending then is kept, and the retry
-// gets a fresh estimate.
-func (set *namespaces) retryAfterLocked(now time.Time) time.Duration {
-	wait := set.idle
+// busyRetryAfter is the Retry-After given when every slot is held by a
+// namespace with callbacks pending. Those are never evicted, and their
+// callbacks run on each namespace's own sandbox clock (which may be frozen),
+// so no estimate exists: this is a polling interval, long enough not to
+// hammer the sandbox, short enough to notice a slot freed by DELETE.
+const busyRetryAfter = time.Minute
+
+// slotsFull is the error of a request for a new namespace when every slot is
+// taken by a namespace that cannot be evicted yet. It carries the estimate
+// of when a slot may free up, made under the same lock as the refusal.
+type slotsFull struct {
+	wait time.Duration // how long to wait before retrying
+	busy int           // how many of the namespaces have callbacks pending
+	all  bool          // every counted namespace has callbacks pending
+}
+
+func (e *slotsFull) Error() string        { return errTooManyNamespaces.Error() }
+func (e *slotsFull) Is(target error) bool { return target == errTooManyNamespaces }
+
+// fullLocked estimates when a slot can free up. A namespace with callbacks
+// pending is never evicted, so it is left out: the estimate is the time
+// until the least recently used of the others reaches the idle limit, at
+// least one second. When every namespace is busy nothing can be promised;
+// a slot frees up no sooner than one of them reaches the idle limit (and
+// only once its callbacks are done), and the answer is that time but at
+// least busyRetryAfter.
+func (set *namespaces) fullLocked(now time.Time) *slotsFull {
+	out := &slotsFull{}
+	var idleWait, busyWait time.Duration
+	free := 0
 	for name, ns := range set.byID {
 		if name == DefaultNamespace {
 			continue
 		}
-		if d := time.Unix(0, ns.lastUsed.Load()).Add(set.idle).Sub(now); d < wait {
-			wait = d
+		d := time.Unix(0, ns.lastUsed.Load()).Add(set.idle).Sub(now)
+		if ns.world.Load().busy() {
+			if out.busy == 0 || d < busyWait {
+				busyWait = d
+			}
+			out.busy++
+			continue
 		}
+		if free == 0 || d < idleWait {
+			idleWait = d
+		}
+		free++
 	}
-	return max(wait, time.Second)
+	if free == 0 {
+		out.all = true
+		out.wait = max(busyWait, busyRetryAfter)
+		return out
+	}
+	out.wait = max(idleWait, time.Second)
+	return out
 }
 
 // lookup returns a live namespace without creating one.
@@ -268,7 +307,7 @@ func (s *Server) DeleteNamespace(name string) error {
 
 // get returns the named namespace, creating it from the template scenario on
 // first use. At the limit, idle namespaces are evicted first; if none is
-// idle the call fails with errTooManyNamespaces.
+// idle the call fails with a *slotsFull (errors.Is errTooManyNamespaces).
 func (s *Server) namespace(name string) (*Namespace, error) {
 	set := &s.spaces
 	set.mu.Lock()
@@ -281,8 +320,9 @@ func (s *Server) namespace(name string) (*Namespace, error) {
 	if name != DefaultNamespace && set.userCountLocked() >= set.max {
 		s.evictIdleLocked(time.Now())
 		if set.userCountLocked() >= set.max {
+			full := set.fullLocked(time.Now())
 			set.mu.Unlock()
-			return nil, errTooManyNamespaces
+			return nil, full
 		}
 	}
 	ns = &Namespace{Name: name, server: s, Journal: journal.New(s.cfg.JournalSize)}
@@ -336,4 +376,20 @@ func (s *Server) NamespaceNames() []string {
 		out = append(out, n)
 	}
 	return out
+}
+
+// detail says why no slot is free and what the Retry-After of secs means.
+func (e *slotsFull) detail(slots int, idle time.Duration, secs int) string {
+	const deleteHint = "DELETE /__sandbox/namespaces/{name} frees a slot at once"
+	if e.all {
+		return fmt.Sprintf("all %d namespace slots are in use by namespaces with callbacks pending, which are never evicted; "+
+			"a slot frees up only once one of them has finished its callbacks (they follow its sandbox clock, so the sandbox cannot say when) "+
+			"and has been idle for %s; retry in %d s, or %s", slots, idle, secs, deleteHint)
+	}
+	busy := ""
+	if e.busy > 0 {
+		busy = fmt.Sprintf(" (%d with callbacks pending, which are never evicted)", e.busy)
+	}
+	return fmt.Sprintf("all %d namespace slots are in use%s; the least recently used namespace without pending callbacks reaches the idle limit of %s in %d s and can then be evicted; %s",
+		slots, busy, idle, secs, deleteHint)
 }

@@ -151,13 +151,19 @@ func decodeJSONValue(data []byte) (any, error) {
 // decodeYAMLValue reads a YAML fragment as the JSON value it spells.
 // Scalars other than null, booleans and numbers keep their text, so an
 // unquoted timestamp stays the string the scenario expects.
+// Like a JSON body, it must be one value: a second `---` document or text
+// after the first is refused, not silently dropped.
 func decodeYAMLValue(data []byte) (any, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("the body is not YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	if len(doc.Content) == 0 {
 		return nil, errors.New("the body is empty; send a mapping such as `clock: {frozen: true}`")
+	}
+	if err := dec.Decode(new(yaml.Node)); !errors.Is(err, io.EOF) {
+		return nil, errors.New("the body holds more than one YAML document, or text after the first; send one mapping")
 	}
 	// Aliases are expanded in place, so a few hundred bytes of nested
 	// aliases ("billion laughs") would build millions of values and exhaust
@@ -185,7 +191,7 @@ func yamlValue(n *yaml.Node, depth int, budget *int) (any, error) {
 				return nil, fmt.Errorf("line %d: keys must be names", k.Line)
 			}
 			if _, dup := m[k.Value]; dup {
-				return nil, fmt.Errorf("line %d: key %q is given twice", k.Line, k.Value)
+				return nil, fmt.Errorf("line %d: key %q is given more than once in the same mapping; give it once", k.Line, k.Value)
 			}
 			v, err := yamlValue(n.Content[i+1], depth+1, budget)
 			if err != nil {

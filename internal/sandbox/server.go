@@ -187,15 +187,10 @@ func (s *Server) namespaceOrFail(w http.ResponseWriter, name string) (*Namespace
 	if err == nil {
 		return ns, true
 	}
-	if errors.Is(err, errTooManyNamespaces) {
-		s.spaces.mu.Lock()
-		wait := s.spaces.retryAfterLocked(time.Now())
-		s.spaces.mu.Unlock()
-		secs := int((wait + time.Second - 1) / time.Second)
+	if full := (*slotsFull)(nil); errors.As(err, &full) {
+		secs := int((full.wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		writeProblem(w, http.StatusServiceUnavailable, "Too many namespaces",
-			fmt.Sprintf("all %d namespace slots are in use; the least recently used namespace reaches the idle limit of %s in %d s and can then be evicted (unless callbacks are still pending); DELETE /__sandbox/namespaces/{name} frees a slot at once",
-				s.spaces.max, s.spaces.idle, secs), nil)
+		writeProblem(w, http.StatusServiceUnavailable, "Too many namespaces", full.detail(s.spaces.max, s.spaces.idle, secs), nil)
 		return nil, false
 	}
 	s.log.Error("namespace creation failed", "namespace", name, "err", err)

@@ -21,7 +21,9 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	// A *yaml.TypeError carrying the line lets the scenario loader name the
 	// field path, and decoding goes on to report other problems too.
 	if n.Kind != yaml.ScalarNode {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a duration such as 3s or 10m", n.Line)}}
+		// Worded like yaml.v3's own type errors, so that the loader names
+		// the key (not the list's first item) and describes the type.
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: cannot unmarshal %s into scenario.Duration", n.Line, n.ShortTag())}}
 	}
 	v, err := time.ParseDuration(n.Value)
 	if err != nil {
@@ -29,6 +31,11 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// ScenarioShape describes a duration in type errors.
+func (Duration) ScenarioShape() (expected, hint string) {
+	return "a duration such as 3s or 10m", "a number and a unit: 500ms, 90s, 10m or 1h30m"
 }
 
 // MarshalJSON writes the duration as text.

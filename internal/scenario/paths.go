@@ -270,12 +270,15 @@ func splitPath(path string) []string {
 // message carries a line but no column: when value is given, a scalar of
 // that text on the line is preferred, so that in a one-line flow mapping
 // (`{operator: FR_ORANGE, totalAmount: lots}`) the path names the field
-// that is wrong rather than the first one on the line.
-func (f *File) pathAtLine(line int, value, prefix string) string {
+// that is wrong rather than the first one on the line. When the wrong value
+// is a list or a mapping (collection is yaml.SequenceNode or MappingNode),
+// a collection of that kind starting on the line is preferred, so that
+// `clock:` followed by `- 1` names clock, not clock[0].
+func (f *File) pathAtLine(line int, value, prefix string, collection yaml.Kind) string {
 	if f.root == nil || line == 0 {
 		return prefix
 	}
-	var first, exact string
+	var first, exact, coll string // coll: the innermost collection of the wrong kind
 	var walk func(n *yaml.Node, path string)
 	walk = func(n *yaml.Node, path string) {
 		if exact != "" {
@@ -289,11 +292,15 @@ func (f *File) pathAtLine(line int, value, prefix string) string {
 				exact = p
 			}
 		}
+		isWrong := func(v *yaml.Node) bool { return collection != 0 && v.Kind == collection && v.Line == line }
 		switch n.Kind {
 		case yaml.MappingNode:
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, v := n.Content[i], n.Content[i+1]
 				p := join(path, k.Value)
+				if isWrong(v) && (coll == "" || under(p, coll)) {
+					coll = p
+				}
 				if v.Kind == yaml.ScalarNode && v.Line == line {
 					hit(p, v)
 				} else if k.Line == line {
@@ -304,6 +311,9 @@ func (f *File) pathAtLine(line int, value, prefix string) string {
 		case yaml.SequenceNode:
 			for i, item := range n.Content {
 				p := fmt.Sprintf("%s[%d]", path, i)
+				if isWrong(item) && (coll == "" || under(p, coll)) {
+					coll = p
+				}
 				if item.Kind == yaml.ScalarNode && item.Line == line {
 					hit(p, item)
 				}
@@ -313,6 +323,8 @@ func (f *File) pathAtLine(line int, value, prefix string) string {
 	}
 	walk(f.root, "")
 	switch {
+	case coll != "":
+		return coll
 	case exact != "":
 		return exact
 	case first != "":

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -108,9 +109,9 @@ type File struct {
 // part; provider sections are checked later with DecodeSection.
 func Parse(name string, data []byte) (*File, Problems) {
 	f := &File{Name: name, Source: data}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, Problems{syntaxProblem(name, err)}
+	doc, prob := parseOne(name, data, "a scenario is one YAML document")
+	if prob != nil {
+		return nil, Problems{*prob}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, Problems{{File: name, Line: 1, Message: "the file is empty", Hint: "start with `version: 1`"}}
@@ -119,7 +120,7 @@ func Parse(name string, data []byte) (*File, Problems) {
 	if f.root.Kind != yaml.MappingNode {
 		return nil, Problems{{File: name, Line: f.root.Line, Message: "a scenario must be a mapping of keys to values", Hint: "start with `version: 1`"}}
 	}
-	var probs Problems
+	probs := f.dropDuplicateKeys(f.root, "")
 	probs = append(probs, f.decode(f.root, &f.Scenario, "")...)
 	probs = append(probs, f.validateCommon()...)
 	return f, probs
@@ -131,9 +132,9 @@ func Parse(name string, data []byte) (*File, Problems) {
 // file. name is the file name problems carry. Validation is left to the
 // caller, which knows the context (the namespace's current world).
 func DecodeValue(name string, data []byte, into any) Problems {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return Problems{syntaxProblem(name, err)}
+	doc, prob := parseOne(name, data, "send one JSON object and nothing after it")
+	if prob != nil {
+		return Problems{*prob}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return Problems{{File: name, Message: "the body is empty", Hint: "send a JSON object"}}
@@ -142,7 +143,8 @@ func DecodeValue(name string, data []byte, into any) Problems {
 	if f.root.Kind != yaml.MappingNode {
 		return Problems{{File: name, Line: f.root.Line, Message: "expected a JSON object", Hint: "send a JSON object of fields, e.g. {\"name\": \"value\"}"}}
 	}
-	return f.decode(f.root, into, "").Sorted()
+	probs := f.dropDuplicateKeys(f.root, "")
+	return append(probs, f.decode(f.root, into, "")...).Sorted()
 }
 
 // DecodeSection strictly decodes the top-level section key into into (a
@@ -309,12 +311,15 @@ func (f *File) decode(node *yaml.Node, out any, prefix string) Problems {
 }
 
 // typeErrors converts a yaml.TypeError (whose messages carry the original
-// line numbers, since we decode from the node) into problems.
+// line numbers, since we decode from the node) into problems. The Go type
+// yaml.v3 names is described in a user's words, found among the types
+// reachable from out.
 func (f *File) typeErrors(err error, out any, prefix string) Problems {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
 		return Problems{{File: f.Name, Path: prefix, Message: err.Error()}}
 	}
+	var sh shapes
 	var probs Problems
 	for _, msg := range te.Errors {
 		line := 0
@@ -327,8 +332,18 @@ func (f *File) typeErrors(err error, out any, prefix string) Problems {
 		if strings.HasPrefix(rest, "field ") && strings.Contains(rest, " not found in type") {
 			continue // reported by unknownKeys, with a path and a suggestion
 		}
-		p := Problem{File: f.Name, Line: line, Path: f.pathAtLine(line, offendingValue(rest), prefix), Message: humanTypeError(rest)}
-		p.Hint = typeHint(rest)
+		if sh == nil {
+			sh = shapesOf(reflect.TypeOf(out))
+		}
+		var collection yaml.Kind
+		switch {
+		case strings.HasPrefix(rest, "cannot unmarshal !!seq "):
+			collection = yaml.SequenceNode
+		case strings.HasPrefix(rest, "cannot unmarshal !!map "):
+			collection = yaml.MappingNode
+		}
+		p := Problem{File: f.Name, Line: line, Path: f.pathAtLine(line, offendingValue(rest), prefix, collection)}
+		p.Message, p.Hint = humanTypeError(rest, sh)
 		probs = append(probs, p)
 	}
 	return probs
@@ -368,66 +383,38 @@ func valueMatches(text, quoted string) bool {
 	return cut && len(text) > 10 && strings.HasPrefix(text, head)
 }
 
-func humanTypeError(msg string) string {
-	// "cannot unmarshal !!str `abc` into int" → "`abc` is a string, expected int"
+// humanTypeError rewrites a yaml.v3 type error ("cannot unmarshal !!str
+// `abc` into faults.Delay") as what was found and what was expected, in
+// words ("\"abc\" is a string, expected a mapping {fixed: 2s} or ..."),
+// with a hint. Messages of our own decoders (scenario.Duration) pass
+// through with their hint.
+func humanTypeError(msg string, sh shapes) (message, hint string) {
+	rest, ok := strings.CutPrefix(msg, "cannot unmarshal ")
+	if !ok {
+		if strings.Contains(msg, "is not a duration") || strings.Contains(msg, "expected a duration") {
+			return msg, "a number and a unit: 500ms, 90s, 10m or 1h30m"
+		}
+		return msg, ""
+	}
 	var kind, val, into string
-	if strings.HasPrefix(msg, "cannot unmarshal ") {
-		rest := strings.TrimPrefix(msg, "cannot unmarshal ")
-		if i := strings.Index(rest, " into "); i >= 0 {
-			into = rest[i+len(" into "):]
-			rest = rest[:i]
-		}
-		if j := strings.Index(rest, " "); j >= 0 {
-			kind, val = rest[:j], rest[j+1:]
-		} else {
-			kind = rest
-		}
-		what := map[string]string{"!!str": "a string", "!!int": "a number", "!!float": "a number", "!!bool": "a boolean", "!!map": "a mapping", "!!seq": "a list", "!!null": "null"}[kind]
-		if what == "" {
-			what = kind
-		}
-		if val != "" {
-			return fmt.Sprintf("%q is %s, expected %s", strings.Trim(val, "`"), what, goTypeWord(into))
-		}
-		return fmt.Sprintf("found %s, expected %s", what, goTypeWord(into))
+	if i := strings.Index(rest, " into "); i >= 0 {
+		into = rest[i+len(" into "):]
+		rest = rest[:i]
 	}
-	return msg
-}
-
-func goTypeWord(t string) string {
-	switch {
-	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
-		return "a whole number"
-	case strings.HasPrefix(t, "float"):
-		return "a number"
-	case t == "bool":
-		return "true or false"
-	case t == "string":
-		return "a string"
-	case strings.HasPrefix(t, "[]"):
-		return "a list"
-	case strings.HasPrefix(t, "map["):
-		return "a mapping"
-	case strings.HasPrefix(t, "time.Duration"):
-		return "a duration such as 30s"
+	if j := strings.Index(rest, " "); j >= 0 {
+		kind, val = rest[:j], rest[j+1:]
+	} else {
+		kind = rest
 	}
-	return t
-}
-
-func typeHint(msg string) string {
-	switch {
-	case strings.Contains(msg, "is not a duration"), strings.Contains(msg, "expected a duration"):
-		return "a number and a unit: 500ms, 90s, 10m or 1h30m"
-	case strings.Contains(msg, "into int"), strings.Contains(msg, "into uint"):
-		return "write the number without quotes, e.g. 100"
-	case strings.Contains(msg, "into bool"):
-		return "use true or false"
-	case strings.Contains(msg, "into []"):
-		return "use a YAML list: one `- item` per line"
-	case strings.Contains(msg, "into map"), strings.Contains(msg, "into struct"), strings.Contains(msg, "into scenario"):
-		return "use a mapping of `key: value` lines"
+	what := map[string]string{"!!str": "a string", "!!int": "a number", "!!float": "a number", "!!bool": "a boolean", "!!map": "a mapping", "!!seq": "a list", "!!null": "null", "!!timestamp": "a timestamp"}[kind]
+	if what == "" {
+		what = "a value of another kind"
 	}
-	return ""
+	expected, hint := sh.describe(into)
+	if val != "" {
+		return fmt.Sprintf("%q is %s, expected %s", strings.Trim(val, "`"), what, expected), hint
+	}
+	return fmt.Sprintf("found %s, expected %s", what, expected), hint
 }
 
 func syntaxProblem(name string, err error) Problem {

@@ -51,6 +51,11 @@ func TestParseReportsLocatedProblems(t *testing.T) {
 			want: []Problem{{Line: 3, Path: "clock.start", Message: "not an RFC 3339 time"}}},
 		{name: "syntax error", src: "version: 1\n  bad: [\n",
 			want: []Problem{{Line: 2, Message: "not valid YAML or JSON"}}},
+		{name: "a second document is refused, not dropped", src: "version: 1\nname: one\n---\nversion: 1\nname: two\n",
+			want: []Problem{{Line: 3, Message: "a second YAML document starts at this `---` line; only one document is accepted",
+				Hint: "a scenario is one YAML document; remove the `---` line and what follows it, or merge the two"}}},
+		{name: "text after a JSON scenario", src: `{"version": 1, "name": "j"} x`,
+			want: []Problem{{Message: "unexpected content after the end of the first document", Hint: "a scenario is one YAML document"}}},
 		{name: "json accepted", src: `{"version": 1, "name": "j", "clock": {"frozen": true}}`},
 		{name: "json unknown key", src: "{\"version\": 1,\n \"clok\": {}}",
 			want: []Problem{}}, // top-level unknown keys are judged by the core (inline map)

@@ -249,17 +249,37 @@ func TestDeleteNamespaceCancelsPendingPingbacks(t *testing.T) {
 
 	h.Do("DELETE", "/__sandbox/namespaces/"+ns, nil).WantStatus(204)
 
+	// DELETE returns after the dispatcher's Close, which waits for its
+	// workers: no attempt is in flight now, so what is recorded is final.
 	st, _ := old.State("netfinity")
-	for _, d := range st.(sandbox.CallbackSource).Callbacks() {
-		b, _ := json.Marshal(d)
-		var v deliveryState
+	oldDeliveries := func(when string) {
+		t.Helper()
+		list := st.(sandbox.CallbackSource).Callbacks()
+		if len(list) != 1 {
+			t.Fatalf("%s: the old namespace has %d deliveries, want 1", when, len(list))
+		}
+		b, _ := json.Marshal(list[0])
+		var v struct {
+			State    string            `json:"state"`
+			Attempts []json.RawMessage `json:"attempts"`
+		}
 		_ = json.Unmarshal(b, &v)
-		if v.State != "cancelled" {
-			t.Errorf("after DELETE the old namespace's delivery is %s, want cancelled", v.State)
+		if v.State != "cancelled" || len(v.Attempts) != 1 {
+			t.Errorf("%s: the old namespace's delivery is %s after %d attempt(s), want cancelled after 1", when, v.State, len(v.Attempts))
+		}
+		if st.(sandbox.Busy).Busy() {
+			t.Errorf("%s: the old namespace still has callbacks pending", when)
+		}
+		if n := old.Clock().Pending(); n != 0 {
+			t.Errorf("%s: %d timers left on the old namespace's clock", when, n)
 		}
 	}
-	// Its clock is closed: moving it past the retry's due time sends nothing.
+	oldDeliveries("after DELETE")
+	// Advance fires due timers before it returns, and a fired retry turns
+	// its delivery to "sending" at once (before any goroutine sends it): a
+	// retry that survived the DELETE would be seen here, not raced.
 	old.Clock().Advance(time.Hour)
+	oldDeliveries("after moving the old clock past the retry")
 	if n := rcv.count(); n != 1 {
 		t.Errorf("receiver got %d attempts after DELETE, want still 1", n)
 	}
