@@ -28,6 +28,11 @@ type gen struct {
 	// past bounds generated date-times: the server refuses timestamps after
 	// its clock, which a schema cannot say.
 	past time.Time
+	// floatMoney writes a multiple of multipleOf as the float product
+	// k × multipleOf in Go's shortest form (1.2345000000000002), as a
+	// generator that does float arithmetic does, instead of an exact
+	// decimal.
+	floatMoney bool
 }
 
 func newGen(seed uint64) *gen {
@@ -192,7 +197,8 @@ func (g *gen) regex(b *strings.Builder, re *syntax.Regexp) {
 }
 
 // number draws a number within the bounds; with multipleOf it is a whole
-// multiple written as an exact decimal, as a careful fuzzer does.
+// multiple written as an exact decimal, as a careful fuzzer does (or as a
+// float product with floatMoney).
 func (g *gen) number(s *openapi3.Schema) json.Number {
 	lo, hi := bounds(s, -100000, 100000)
 	if s.MultipleOf != nil {
@@ -201,6 +207,9 @@ func (g *gen) number(s *openapi3.Schema) json.Number {
 		digits := 0
 		for d := m; d < 1 && digits < 12; d *= 10 {
 			digits++
+		}
+		if g.floatMoney {
+			return json.Number(strconv.FormatFloat(float64(k)*m, 'f', -1, 64))
 		}
 		return json.Number(strconv.FormatFloat(float64(k)*m, 'f', digits, 64))
 	}

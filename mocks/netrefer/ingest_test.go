@@ -60,6 +60,11 @@ func TestEventValidation(t *testing.T) {
 		{"deposit negative", "deposits", dep("d-neg", "c1", "tx-neg", -1), 400, "DI-1012 amount", "amount must not be negative, got -1."},
 		{"deposit zero new", "deposits", dep("d-z", "c1", "tx-z", 0), 400, "DI-1012 amount", "amount must be greater than 0 for a new deposit, got 0."},
 		{"deposit 5 decimals", "deposits", dep("d-p", "c1", "tx-p", json.Number("1.00001")), 400, "DI-1004 amount", "amount 1.00001 has more than 4 fractional digits."},
+		// 12345 * 0.0001 in float64, printed shortest: schema validators that
+		// allow for float error call it a multiple of 0.0001; the handler
+		// judges the digits as written (docs/netrefer.md).
+		{"deposit float product", "deposits", dep("d-fp", "c1", "tx-fp", json.Number("1.2345000000000002")), 400, "DI-1004 amount", "amount 1.2345000000000002 has more than 4 fractional digits."},
+		{"deposit trailing zeros", "deposits", dep("d-tz", "c1", "tx-tz", json.Number("1.23450000")), 200, "", ""},
 		{"deposit huge", "deposits", dep("d-h", "c1", "tx-h", json.Number("1e400")), 400, "DI-1017 amount", ""},
 		{"deposit method id out of range", "deposits", with(dep("d-m", "c1", "tx-m", 5), "depositMethod", 84), 400, "DI-1011 depositMethod",
 			"depositMethod 84 is not a method id (0 to 83)."},
