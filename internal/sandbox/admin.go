@@ -73,6 +73,7 @@ func (s *Server) adminRouter() *mux.Router {
 		r.Methods(rt.method).Path(rt.path).HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			a := req.Context().Value(nsKey{}).(*adminCall)
 			a.w, a.r, a.vars = w, req, mux.Vars(req)
+			noteAdminRoute(w, rt.path)
 			rt.handle(a)
 		})
 	}
@@ -81,6 +82,7 @@ func (s *Server) adminRouter() *mux.Router {
 			ar := ar
 			r.Methods(ar.Method).Path(ar.Path).HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 				a := req.Context().Value(nsKey{}).(*adminCall)
+				noteAdminRoute(w, ar.Path)
 				ar.Handler(a.ns, w, req)
 			})
 		}
