@@ -78,6 +78,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mounts: map[string]*mount{}, stop: make(chan struct{})}
 	s.spaces = namespaces{byID: map[string]*Namespace{}, max: cfg.MaxNamespaces, idle: cfg.NamespaceIdle}
+	// Every spec is parsed and validated before New returns, so a broken
+	// document fails start-up instead of the first request; in parallel.
+	if err := CompileAll(); err != nil {
+		return nil, err
+	}
 	for _, p := range Providers() {
 		m, err := compiled(p)
 		if err != nil {
