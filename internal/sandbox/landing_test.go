@@ -148,7 +148,10 @@ func TestLandingPageMethods(t *testing.T) {
 // page and refusals, with the journal's operation and faults.
 func TestAccessLog(t *testing.T) {
 	t.Parallel()
-	sc, probs := sandbox.LoadScenario("echo", []byte(echoScenario))
+	sc, probs := sandbox.LoadScenario("echo", []byte(echoScenario+`faults:
+  - match: {provider: echo, headers: {X-Reset: "^1$"}}
+    reset: true
+`))
 	if len(probs) > 0 {
 		t.Fatal(probs.Error())
 	}
@@ -185,6 +188,30 @@ func TestAccessLog(t *testing.T) {
 		{"GET", "/nomount/x", "", want{"GET", "/nomount/x", "default", "", "", 404, ""}},
 		{"GET", "/ns/bad%21/echo/items", "", want{"GET", "/ns/bad!/echo/items", "bad!", "", "", 400, ""}},
 	}
+	// A connection reset through the access log's writer: reported once,
+	// with no status and the rule that did it.
+	req, _ := http.NewRequest("GET", h.URL+"/echo/items", nil)
+	req.Header.Set("X-Reset", "1")
+	if resp, err := h.Client.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("reset fault: got status %d, want a dropped connection", resp.StatusCode)
+	}
+	// The client may see the reset before the server has finished the
+	// exchange; wait for the record.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n > 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	mu.Lock()
+	if len(got) != 1 || got[0].Status != 0 || len(got[0].Faults) != 1 || got[0].Operation != "listItems" {
+		t.Fatalf("reset: access records %+v", got)
+	}
+	got = nil
+	mu.Unlock()
 	for i, tc := range cases {
 		req, _ := http.NewRequest(tc.method, h.URL+tc.path, nil)
 		if tc.prefer != "" {
