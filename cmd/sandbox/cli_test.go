@@ -6,6 +6,8 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -279,6 +281,12 @@ func TestLandingListsEveryProvider(t *testing.T) {
 	for _, m := range lp.Mounts {
 		if m.BaseURL != p.base+"/"+m.Name || len(m.Credentials) == 0 {
 			t.Errorf("JSON mount %+v", m)
+		}
+	}
+	// Every document the page points to is in the repository.
+	for _, d := range lp.Docs {
+		if _, err := os.Stat(filepath.Join("..", "..", d)); err != nil {
+			t.Errorf("the landing page names %s: %v", d, err)
 		}
 	}
 }
