@@ -358,4 +358,14 @@ func TestScenarioValidate(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "clock.frozn") {
 		t.Fatalf("serve with invalid scenario: exit %d, %s", code, errOut)
 	}
+	// With JSON logs the refusal is one JSON record listing every problem.
+	code, out, errOut = runBin(t, nil, "--addr", "127.0.0.1:0", "--log-format", "json", "--scenario", bad)
+	var rec struct {
+		Level, Msg string
+		Problems   []string
+	}
+	if code != 1 || out != "" || strings.Count(errOut, "\n") != 1 || json.Unmarshal([]byte(errOut), &rec) != nil ||
+		rec.Level != "ERROR" || rec.Msg != "invalid scenario" || len(rec.Problems) != 2 || !strings.Contains(rec.Problems[0], "clock.frozn") {
+		t.Fatalf("serve --log-format json with invalid scenario: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
 }
