@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
 # Measures start-up time to the first healthy answer and idle RSS of the
-# built binary. Usage: scripts/startup.sh [runs]   (Linux; needs curl)
+# built binary: the time from spawning the process until
+# GET /__sandbox/health first answers 200 (curl polls every 2 ms, so the
+# figure includes process spawn and curl's own start-up).
+# Usage: scripts/startup.sh [runs]   (Linux; needs curl)
+#   BIN=/path/to/sandbox scripts/startup.sh 20   measures that binary instead
+#   of building this tree (to compare two versions on the same machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10}
-bin=$(mktemp -d)/sandbox
-CGO_ENABLED=0 go build -trimpath -o "$bin" ./cmd/sandbox
+bin=${BIN:-}
+if [ -z "$bin" ]; then
+  bin=$(mktemp -d)/sandbox
+  CGO_ENABLED=0 go build -trimpath -o "$bin" ./cmd/sandbox
+fi
 port=18765
-total=0
+times=()
 for i in $(seq "$runs"); do
   t0=$(date +%s%N)
   "$bin" --addr 127.0.0.1:$port >/dev/null 2>&1 &
   pid=$!
   until curl -fs -o /dev/null "http://127.0.0.1:$port/__sandbox/health"; do sleep 0.002; done
   t1=$(date +%s%N)
-  ms=$(( (t1 - t0) / 1000000 ))
-  total=$((total + ms))
+  times+=($(( (t1 - t0) / 1000000 )))
   if [ "$i" -eq "$runs" ]; then
     sleep 1
     rss=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
@@ -23,4 +30,9 @@ for i in $(seq "$runs"); do
   fi
   kill -TERM $pid; wait $pid || true
 done
-echo "start-up to first healthy answer: mean $((total / runs)) ms over $runs runs"
+sorted=($(printf '%s\n' "${times[@]}" | sort -n))
+n=${#sorted[@]}
+if [ $((n % 2)) -eq 1 ]; then median=${sorted[$((n / 2))]}; else median=$(( (sorted[n / 2 - 1] + sorted[n / 2]) / 2 )); fi
+total=0; for v in "${times[@]}"; do total=$((total + v)); done
+echo "start-up to first healthy answer over $runs runs: median $median ms, mean $((total / n)) ms, min ${sorted[0]} ms, max ${sorted[$((n - 1))]} ms"
+echo "load average before the last run: $(cut -d' ' -f1-3 /proc/loadavg)"

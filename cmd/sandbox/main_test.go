@@ -195,6 +195,8 @@ func TestShutdownLetsInFlightRequestsFinish(t *testing.T) {
 	}
 }
 
+// With --log-format json every line on both streams is a JSON object: the
+// banner is one record on stdout, logs and access lines are on stderr.
 func TestJSONLogsAndEnvAddress(t *testing.T) {
 	cmd := exec.Command(binPath, "--log-format", "json", "--log-level", "debug")
 	cmd.Env = append(os.Environ(), "SANDBOX_ADDR=127.0.0.1:0")
@@ -205,19 +207,90 @@ func TestJSONLogsAndEnvAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || !strings.Contains(line, "listening on http://127.0.0.1:") {
+	rd := bufio.NewReader(stdout)
+	line, err := rd.ReadString('\n')
+	var banner struct {
+		Msg, URL, Scenario string
+		Mounts             map[string]string
+		Credentials        map[string][]struct{ Label, Value string }
+	}
+	if err != nil || json.Unmarshal([]byte(line), &banner) != nil || banner.Msg != "listening" ||
+		!strings.HasPrefix(banner.URL, "http://127.0.0.1:") || banner.Scenario != "default" {
 		t.Fatalf("banner %q: %v", line, err)
 	}
-	go io.Copy(io.Discard, stdout)
+	if banner.Mounts["centili"] != banner.URL+"/centili" || len(banner.Mounts) != 4 {
+		t.Errorf("banner mounts %v", banner.Mounts)
+	}
+	if c := banner.Credentials["netfinity"]; len(c) == 0 || c[1].Label != "token" || !strings.HasPrefix(c[1].Value, "Bearer sandbox-netfinity-token ") {
+		t.Errorf("netfinity credentials in the banner: %+v", c)
+	}
+	resp, err := http.Get(banner.URL + "/centili/nowhere")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
 	cmd.Process.Signal(syscall.SIGINT)
+	rest, _ := io.ReadAll(rd)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("exit after SIGINT: %v", err)
 	}
+	if len(rest) != 0 {
+		t.Errorf("stdout after the banner: %q", rest)
+	}
+	var sawAccess bool
 	for _, l := range strings.Split(strings.TrimSpace(errb.String()), "\n") {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(l), &m); err != nil || m["msg"] == nil {
 			t.Errorf("log line is not JSON: %q", l)
+		}
+		if m["msg"] == "request" {
+			sawAccess = true
+			want := map[string]any{"method": "GET", "path": "/centili/nowhere", "namespace": "default", "provider": "centili",
+				"operation": "", "status": 404.0, "faults": []any{}, "request_id": resp.Header.Get("X-Sandbox-Request-Id")}
+			for k, v := range want {
+				if fmt.Sprint(m[k]) != fmt.Sprint(v) {
+					t.Errorf("access record %s = %v, want %v (%s)", k, m[k], v, l)
+				}
+			}
+			if d, ok := m["duration_ms"].(float64); !ok || d <= 0 {
+				t.Errorf("access record duration_ms = %v", m["duration_ms"])
+			}
+		}
+	}
+	if !sawAccess {
+		t.Errorf("no access record:\n%s", errb.String())
+	}
+}
+
+// In text mode the access log is on by default, one key=value line per
+// request; --access-log=false turns it off.
+func TestAccessLogText(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{{nil, true}, {[]string{"--access-log=false"}, false}} {
+		p := start(t, tc.args...)
+		resp, err := http.Get(p.base + "/ns/ci-7/__sandbox/requests/req_nope")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if code := p.stop(t); code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+		id := resp.Header.Get("X-Sandbox-Request-Id")
+		want := ` level=INFO msg=request method=GET path=/ns/ci-7/__sandbox/requests/req_nope namespace=ci-7 provider=admin operation=/requests/{id} status=404 duration_ms=`
+		var line string
+		for _, l := range strings.Split(p.stderr.String(), "\n") {
+			if strings.Contains(l, "msg=request ") {
+				line = l
+			}
+		}
+		if got := line != ""; got != tc.want {
+			t.Fatalf("%v: access line present = %v, want %v:\n%s", tc.args, got, tc.want, p.stderr.String())
+		}
+		if tc.want && (!strings.Contains(line, want) || !strings.HasSuffix(line, " request_id="+id+` faults=""`)) {
+			t.Errorf("access line\n%s\nwant it to contain\n%s ... request_id=%s faults=\"\"", line, want, id)
 		}
 	}
 }
@@ -227,7 +300,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("--help exit %d", code)
 	}
-	for _, want := range []string{"-addr", "-scenario", "-log-format", "-log-level", "-journal-size", "-max-namespaces", "-namespace-idle", "-shutdown-timeout", "-watch", "scenario validate"} {
+	for _, want := range []string{"-addr", "-scenario", "-log-format", "-log-level", "-journal-size", "-max-namespaces", "-namespace-idle", "-shutdown-timeout", "-watch", "-access-log", "-version", "scenario validate", "intarget verify"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--help does not mention %s", want)
 		}
@@ -284,5 +357,15 @@ func TestScenarioValidate(t *testing.T) {
 	code, _, errOut = runBin(t, nil, "--addr", "127.0.0.1:0", "--scenario", bad)
 	if code != 1 || !strings.Contains(errOut, "clock.frozn") {
 		t.Fatalf("serve with invalid scenario: exit %d, %s", code, errOut)
+	}
+	// With JSON logs the refusal is one JSON record listing every problem.
+	code, out, errOut = runBin(t, nil, "--addr", "127.0.0.1:0", "--log-format", "json", "--scenario", bad)
+	var rec struct {
+		Level, Msg string
+		Problems   []string
+	}
+	if code != 1 || out != "" || strings.Count(errOut, "\n") != 1 || json.Unmarshal([]byte(errOut), &rec) != nil ||
+		rec.Level != "ERROR" || rec.Msg != "invalid scenario" || len(rec.Problems) != 2 || !strings.Contains(rec.Problems[0], "clock.frozn") {
+		t.Fatalf("serve --log-format json with invalid scenario: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }

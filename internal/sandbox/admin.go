@@ -81,6 +81,7 @@ func (s *Server) adminRouter() *mux.Router {
 		r.Path(rt.path).Methods(rt.method).Name(rt.method + " " + rt.path).HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			a := req.Context().Value(nsKey{}).(*adminCall)
 			a.w, a.r, a.vars = w, req, mux.Vars(req)
+			noteAdminRoute(w, rt.path)
 			rt.handle(a)
 		})
 	}
@@ -89,6 +90,7 @@ func (s *Server) adminRouter() *mux.Router {
 			ar := ar
 			r.Path(ar.Path).Methods(ar.Method).HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 				a := req.Context().Value(nsKey{}).(*adminCall)
+				noteAdminRoute(w, ar.Path)
 				ar.Handler(a.ns, w, req)
 			})
 		}

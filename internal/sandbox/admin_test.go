@@ -126,8 +126,6 @@ func TestRequestsThatRouteNowhereCreateNoNamespace(t *testing.T) {
 		body         string
 	}{
 		{"GET", "/ns/ghost/nosuchmount/x", 404, "", noMount("nosuchmount")},
-		{"GET", "/ns/ghost/", 404, "", noMount("")},
-		{"GET", "/ns/ghost", 404, "", noMount("")},
 		{"GET", "/ns/ghost/__sandbox/nosuch", 404, "",
 			`{"type":"about:blank","title":"Not found","status":404,"detail":"no admin endpoint GET /nosuch"}`},
 		{"PUT", "/ns/ghost/__sandbox/clock", 405, "GET, POST",
@@ -152,6 +150,14 @@ func TestRequestsThatRouteNowhereCreateNoNamespace(t *testing.T) {
 			t.Errorf("%s %s: Content-Type %q", tc.method, tc.path, ct)
 		}
 		h.With(t).Do(tc.method, tc.path, nil).WantJSON(tc.body)
+	}
+	// The namespace's landing page shows it from the template without
+	// creating it.
+	for _, path := range []string{"/ns/ghost/", "/ns/ghost"} {
+		res := h.Do("GET", path, nil, sandboxtest.Header("Accept", "application/json"))
+		if res.Status != 200 || !strings.Contains(string(res.Body), `"live": false`) {
+			t.Errorf("GET %s: %d %s, want 200 with the landing page of a namespace that is not live", path, res.Status, res.Body)
+		}
 	}
 	if got := liveNamespaces(t, h); !slices.Equal(got, []string{"default"}) {
 		t.Errorf("namespaces: %v, want [default]", got)

@@ -88,6 +88,9 @@ func init() {
 			}
 			return true
 		},
+		Banner: func(cfg any, baseURL string) []string {
+			return []string{"greeting\t" + cfg.(*echoConfig).Greeting, "items\t" + baseURL + "/items", "(a continuation line)"}
+		},
 		WriteError: func(c *sandbox.Call, e *sandbox.Error) {
 			if e.Kind == sandbox.ErrThrottled {
 				c.W.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))

@@ -58,16 +58,7 @@ func (c *Call) Provider() *Provider { return c.mount.provider }
 
 // Origin returns scheme://host of the request, honouring X-Forwarded-Proto
 // so that URLs handed out behind a TLS proxy work.
-func (c *Call) Origin() string {
-	scheme := "http"
-	if c.R.TLS != nil {
-		scheme = "https"
-	}
-	if p := c.R.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
-		scheme = p
-	}
-	return scheme + "://" + c.R.Host
-}
+func (c *Call) Origin() string { return requestOrigin(c.R) }
 
 // BaseURL returns the URL of the provider's mount as the client sees it,
 // namespace prefix included, e.g. http://127.0.0.1:8080/ns/ci-42/netrefer.
@@ -278,8 +269,13 @@ func (s *Server) record(ns *Namespace, e *journal.Entry, r *http.Request, body [
 		e.Request.Body = string(body)
 	}
 	e.Response = journal.Message{Status: status, Header: cw.Header(), Body: cw.buf.String(), BodyBytes: cw.n, Truncated: cw.n > int64(cw.buf.Len())}
-	e.LatencyMicros = time.Since(start).Microseconds()
+	took := time.Since(start)
+	e.LatencyMicros = took.Microseconds()
 	ns.Journal.Add(e)
+	if s.cfg.AccessLog != nil {
+		s.logAccess(&Exchange{Start: start, Method: r.Method, Path: r.URL.Path, Namespace: ns.Name, Provider: e.Provider,
+			Operation: e.Operation, Status: status, Duration: took, RequestID: e.ID, Faults: e.Faults})
+	}
 }
 
 // captureWriter passes a response through while keeping its status and the

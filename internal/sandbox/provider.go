@@ -66,7 +66,12 @@ type Provider struct {
 	AdminRoutes []AdminRoute
 	// Commands are CLI subcommands: `sandbox <Name> <command> ...`.
 	Commands map[string]Command
-	// Banner, when set, returns lines printed at start-up (demo credentials).
+	// Banner, when set, returns the demo credentials and entry points of a
+	// scenario section, one per line as "label\tvalue" (for example
+	// "client\tdatagifting / secret s3cret"). The CLI prints them at start-up
+	// with every value in one column, the landing page (GET /) shows them as
+	// a table and its JSON form as label/value pairs; a line without a tab
+	// is a value with an empty label (a continuation).
 	Banner func(cfg any, baseURL string) []string
 }
 

@@ -33,6 +33,10 @@ type Config struct {
 	// Version is reported by GET /__sandbox/version.
 	Version string
 	Logger  *slog.Logger
+	// AccessLog, when set, is called once for every finished request (see
+	// Exchange), on the request's goroutine: keep it quick. The command
+	// line's access log is built on it; nil costs nothing.
+	AccessLog func(Exchange)
 }
 
 // Server is the sandbox's HTTP handler.
@@ -75,6 +79,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mounts: map[string]*mount{}, stop: make(chan struct{})}
 	s.spaces = namespaces{byID: map[string]*Namespace{}, max: cfg.MaxNamespaces, idle: cfg.NamespaceIdle}
+	// Every spec is parsed and validated before New returns, so a broken
+	// document fails start-up instead of the first request; in parallel.
+	if err := CompileAll(); err != nil {
+		return nil, err
+	}
 	for _, p := range Providers() {
 		m, err := compiled(p)
 		if err != nil {
@@ -153,8 +162,31 @@ func (s *Server) Namespace(name string) (*Namespace, error) {
 //	/{mount}/...                → namespace "default"
 //	/__sandbox/...              → admin API
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set(HeaderRequestID, s.nextID())
+	id := s.nextID()
+	w.Header().Set(HeaderRequestID, id)
 	t, ok := parseTarget(r.URL)
+	journaled := false // reported by record, with the journal's view of it
+	if s.cfg.AccessLog != nil {
+		aw := &accessWriter{ResponseWriter: w}
+		w = aw
+		start := time.Now()
+		defer func() {
+			if journaled {
+				return
+			}
+			provider := ""
+			if t.mount == adminMountName {
+				provider = "admin"
+			}
+			s.cfg.AccessLog(Exchange{Start: start, Method: r.Method, Path: r.URL.Path, Namespace: t.namespace,
+				Provider: provider, Operation: aw.operation, Status: aw.status, Duration: time.Since(start),
+				RequestID: id, Faults: []string{}})
+		}()
+	}
+	if ok && t.mount == "" && t.rel == "/" {
+		s.serveLanding(w, r, t.namespace)
+		return
+	}
 	if !ok {
 		writeProblem(w, http.StatusBadRequest, "Invalid namespace name",
 			fmt.Sprintf("namespace %q must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}", t.namespace), nil)
@@ -176,6 +208,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	journaled = true
 	s.serveProvider(w, r, ns, m, t.prefix, t.rel)
 }
 

@@ -53,8 +53,14 @@ func compile(p *Provider) (*mount, error) {
 // compileSpec builds a mount; without requireHandlers it only routes (the
 // admin API's document, used to check admin responses).
 func compileSpec(p *Provider, requireHandlers bool) (*mount, error) {
+	data := p.Spec
+	if j, ok := specs.JSON(data); ok {
+		// The same document, generated from this very YAML (checked by its
+		// hash) and loaded without parsing YAML: half the cost.
+		data = j
+	}
 	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(p.Spec)
+	doc, err := loader.LoadFromData(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: spec does not parse: %w", p.Name, err)
 	}
@@ -322,25 +328,52 @@ func adminSpec() (*mount, error) {
 	return adminMount, adminErr
 }
 
+// compiledMount is one provider's compilation, done at most once per
+// process: specs are embedded and never change while running.
+type compiledMount struct {
+	once sync.Once
+	m    *mount
+	err  error
+}
+
 var (
 	mountsMu sync.Mutex
-	mountsBy = map[*Provider]*mount{}
+	mountsBy = map[*Provider]*compiledMount{}
 )
 
-// compiled returns a provider's compiled mount, compiling it once per
-// process: specs are embedded and never change while running.
+// compiled returns a provider's compiled mount, compiling it on first use.
+// Concurrent callers for the same provider wait for one compilation.
 func compiled(p *Provider) (*mount, error) {
 	mountsMu.Lock()
-	defer mountsMu.Unlock()
-	if m, ok := mountsBy[p]; ok {
-		return m, nil
+	c, ok := mountsBy[p]
+	if !ok {
+		c = &compiledMount{}
+		mountsBy[p] = c
 	}
-	m, err := compile(p)
-	if err != nil {
-		return nil, err
+	mountsMu.Unlock()
+	c.once.Do(func() { c.m, c.err = compile(p) })
+	return c.m, c.err
+}
+
+// CompileAll parses and validates every registered provider's spec, one
+// goroutine per provider, and returns their errors in provider order.
+// Parsing the OpenAPI documents is most of the start-up time; the
+// documents are independent, so on more than one core this divides it.
+// New calls it; a command may call it early (in the background) so that
+// the work overlaps with reading the scenario. Calling it again is free.
+func CompileAll() error {
+	ps := Providers()
+	errs := make([]error, len(ps))
+	var wg sync.WaitGroup
+	for i, p := range ps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = compiled(p)
+		}()
 	}
-	mountsBy[p] = m
-	return m, nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // registeredOps answers faults.Operations from the registered providers'

@@ -79,24 +79,24 @@ func init() {
 func banner(cfg any, baseURL string) []string {
 	c := cfg.(*Config)
 	lines := []string{
-		fmt.Sprintf("token URL   %s/realms/%s/protocol/openid-connect/token (also %s/auth/realms/%s/...)", baseURL, c.Realm, baseURL, c.Realm),
-		fmt.Sprintf("datagifting %s/datagifting/v1/...", baseURL),
+		fmt.Sprintf("token URL\t%s/realms/%s/protocol/openid-connect/token (also %s/auth/realms/%s/...)", baseURL, c.Realm, baseURL, c.Realm),
+		fmt.Sprintf("datagifting\t%s/datagifting/v1/...", baseURL),
 	}
 	for _, cl := range c.Clients {
 		if cl.PublicClient {
-			lines = append(lines, fmt.Sprintf("client      %s (public)", cl.ClientID))
+			lines = append(lines, fmt.Sprintf("client\t%s (public)", cl.ClientID))
 		} else {
-			lines = append(lines, fmt.Sprintf("client      %s / secret %s", cl.ClientID, cl.Secret))
+			lines = append(lines, fmt.Sprintf("client\t%s / secret %s", cl.ClientID, cl.Secret))
 		}
 	}
 	for _, u := range c.Users {
 		if u.enabled() {
-			lines = append(lines, fmt.Sprintf("user        %s / %s (merchantId %d)", u.Username, u.Password, u.MerchantID))
+			lines = append(lines, fmt.Sprintf("user\t%s / %s (merchantId %d)", u.Username, u.Password, u.MerchantID))
 		}
 	}
 	for _, s := range c.Services {
 		if s.active() {
-			lines = append(lines, fmt.Sprintf("service     %s (merchant %d)", s.ServiceKey, s.MerchantID))
+			lines = append(lines, fmt.Sprintf("service\t%s (merchant %d)", s.ServiceKey, s.MerchantID))
 		}
 	}
 	return lines

@@ -78,8 +78,9 @@ func init() {
 				auth = fmt.Sprintf("header %s: %s", c.Auth.Header, c.Auth.Token)
 			}
 			return []string{
-				fmt.Sprintf("InTarget reference product API: %s/api/users?from=YYYY-MM-DD+HH:MM:SS&to=... (%s)", baseURL, auth),
-				"  verify an operator API: sandbox intarget verify --base-url URL --auth basic:USER:PASS",
+				fmt.Sprintf("users feed\t%s/api/users?from=YYYY-MM-DD+HH:MM:SS&to=...", baseURL),
+				"auth\t" + auth,
+				"verify\tsandbox intarget verify --base-url URL --auth basic:USER:PASS (checks an operator's API)",
 			}
 		},
 	})

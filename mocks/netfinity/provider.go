@@ -32,7 +32,7 @@ func init() {
 // banner prints the endpoint and the demo tokens at start-up.
 func banner(cfg any, baseURL string) []string {
 	c := cfg.(*Config)
-	lines := []string{fmt.Sprintf("POST %s/v2/sms/notification/send (Accept and Content-Type: application/json)", baseURL)}
+	lines := []string{fmt.Sprintf("send SMS\tPOST %s/v2/sms/notification/send (Accept and Content-Type: application/json)", baseURL)}
 	for _, t := range c.Tokens {
 		ips := "any IP"
 		if len(t.AllowedIPs) > 0 {
@@ -46,7 +46,7 @@ func banner(cfg any, baseURL string) []string {
 		if t.CallbackURL != "" {
 			cb = "callbacks to " + t.CallbackURL
 		}
-		lines = append(lines, fmt.Sprintf("  Bearer %s (%s; %s; %s)", t.Token, ips, caps, cb))
+		lines = append(lines, fmt.Sprintf("token\tBearer %s (%s; %s; %s)", t.Token, ips, caps, cb))
 	}
 	return lines
 }

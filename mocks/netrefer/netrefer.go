@@ -131,12 +131,12 @@ func banner(cfg any, baseURL string) []string {
 			users = append(users, u.Username+" / "+u.Password)
 		}
 		out = append(out,
-			fmt.Sprintf("token URL   %s/login/%s/oauth2/v2.0/token (grant_type=password)", baseURL, cl.Tenant),
-			fmt.Sprintf("client      %s / %s", cl.ClientID, cl.ClientSecret),
-			fmt.Sprintf("users       %s", strings.Join(users, ", ")),
-			fmt.Sprintf("scope       api://%s/%s", cl.ClientID, ScopeName),
-			fmt.Sprintf("sub. key    %s (Ocp-Apim-Subscription-Key)", strings.Join(cl.SubscriptionKeys, ", ")),
-			fmt.Sprintf("ingestion   %s/di/v1/{registrations,customers,deposits,withdrawals,activities,adjustments,corrections,deposit-corrections}", baseURL),
+			fmt.Sprintf("token URL\t%s/login/%s/oauth2/v2.0/token (grant_type=password)", baseURL, cl.Tenant),
+			fmt.Sprintf("client\t%s / %s", cl.ClientID, cl.ClientSecret),
+			fmt.Sprintf("users\t%s", strings.Join(users, ", ")),
+			fmt.Sprintf("scope\tapi://%s/%s", cl.ClientID, ScopeName),
+			fmt.Sprintf("sub. key\t%s (Ocp-Apim-Subscription-Key)", strings.Join(cl.SubscriptionKeys, ", ")),
+			fmt.Sprintf("ingestion\t%s/di/v1/{registrations,customers,deposits,withdrawals,activities,adjustments,corrections,deposit-corrections}", baseURL),
 		)
 	}
 	return out
