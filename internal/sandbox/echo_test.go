@@ -23,6 +23,9 @@ type echoConfig struct {
 	Limit        int    `yaml:"limit" json:"limit"`
 	// Busy makes the state report pending background work.
 	Busy bool `yaml:"busy" json:"busy"`
+	// FailIn makes building the state fail in the namespace of that name,
+	// so that a reset can fail after the scenario was accepted.
+	FailIn string `yaml:"failIn" json:"failIn,omitempty"`
 }
 
 func (c *echoConfig) Validate() []scenario.Problem {
@@ -79,7 +82,11 @@ func init() {
 		Spec:      spec,
 		NewConfig: func() any { return &echoConfig{Greeting: "hello", MaxBodyBytes: 256} },
 		New: func(env sandbox.Env) (any, error) {
-			return &echoState{cfg: env.Config.(*echoConfig)}, nil
+			cfg := env.Config.(*echoConfig)
+			if cfg.FailIn != "" && cfg.FailIn == env.Namespace {
+				return nil, fmt.Errorf("echo refuses to start in namespace %q", env.Namespace)
+			}
+			return &echoState{cfg: cfg}, nil
 		},
 		Guard: func(c *sandbox.Call) bool {
 			if c.R.Header.Get("X-Block") != "" {
