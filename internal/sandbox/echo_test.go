@@ -65,6 +65,13 @@ func (s *echoState) Close() {
 	s.mu.Unlock()
 }
 
+// buildGate holds up the next build of an echo state in one namespace
+// (a reset in progress), so a test can act while the reset holds its lock.
+type buildGate struct{ building, release chan struct{} }
+
+// echoBuildGates maps a namespace name to the gate its next build waits at.
+var echoBuildGates sync.Map
+
 type echoError struct {
 	Error  string               `json:"error"`
 	Kind   int                  `json:"kind"`
@@ -85,6 +92,11 @@ func init() {
 			cfg := env.Config.(*echoConfig)
 			if cfg.FailIn != "" && cfg.FailIn == env.Namespace {
 				return nil, fmt.Errorf("echo refuses to start in namespace %q", env.Namespace)
+			}
+			if g, ok := echoBuildGates.LoadAndDelete(env.Namespace); ok {
+				g := g.(*buildGate)
+				close(g.building)
+				<-g.release
 			}
 			return &echoState{cfg: cfg}, nil
 		},
