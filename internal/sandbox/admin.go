@@ -291,10 +291,7 @@ func (s *Server) postReset(a *adminCall) {
 // gone answers a request whose namespace was deleted or evicted after the
 // request found it: a race with DELETE /namespaces/{name} or idle eviction,
 // not a server fault, so it is a 404 that says what to do, never a 500.
-func (a *adminCall) gone() {
-	writeProblem(a.w, http.StatusNotFound, "Namespace deleted",
-		fmt.Sprintf("namespace %q was deleted or evicted while this request was being handled; nothing was changed; send the request again to start a fresh namespace", a.ns.Name), nil)
-}
+func (a *adminCall) gone() { WriteGone(a.w, a.ns) }
 
 func (s *Server) getRequests(a *adminCall) {
 	c := newQueryCheck(a.r.URL.RawQuery, requestsParams)

@@ -417,6 +417,10 @@ func TestPostFaultDecodeProblems(t *testing.T) {
 			`{"type":"about:blank","title":"Invalid fault rule","status":400,` +
 				`"detail":"expected one rule as a JSON object with the keys of a scenario's faults: entry; the rule has 1 problem(s): expected a JSON object (a mapping of keys to values) (hint: send one object, not a list or a single value)",` +
 				`"problems":[{"message":"expected a JSON object (a mapping of keys to values)","hint":"send one object, not a list or a single value"}]}`},
+		{"a fraction for a count", `{"match":{"provider":"echo"},"times":1.5,"respond":{"status":503}}`,
+			`{"type":"about:blank","title":"Invalid fault rule","status":400,` +
+				`"detail":"expected one rule as a JSON object with the keys of a scenario's faults: entry; the rule has 1 problem(s): times: \"1.5\" is not a whole number (hint: this field counts whole units; use 1 or 2)",` +
+				`"problems":[{"path":"times","message":"\"1.5\" is not a whole number","hint":"this field counts whole units; use 1 or 2"}]}`},
 		{"compile problems keep their shape", `{"match":{"provider":"echo","operation":"listItem"},"respond":{"status":503}}`,
 			`{"type":"about:blank","title":"Invalid fault rule","status":400,"detail":"the rule has 1 problem(s)",` +
 				`"problems":[{"path":"match.operation","message":"provider \"echo\" has no operation \"listItem\", so this rule can never match","hint":"did you mean \"listItems\"?"}]}`},

@@ -23,6 +23,9 @@ type echoConfig struct {
 	Limit        int    `yaml:"limit" json:"limit"`
 	// Busy makes the state report pending background work.
 	Busy bool `yaml:"busy" json:"busy"`
+	// FailIn makes building the state fail in the namespace of that name,
+	// so that a reset can fail after the scenario was accepted.
+	FailIn string `yaml:"failIn" json:"failIn,omitempty"`
 }
 
 func (c *echoConfig) Validate() []scenario.Problem {
@@ -62,6 +65,13 @@ func (s *echoState) Close() {
 	s.mu.Unlock()
 }
 
+// buildGate holds up the next build of an echo state in one namespace
+// (a reset in progress), so a test can act while the reset holds its lock.
+type buildGate struct{ building, release chan struct{} }
+
+// echoBuildGates maps a namespace name to the gate its next build waits at.
+var echoBuildGates sync.Map
+
 type echoError struct {
 	Error  string               `json:"error"`
 	Kind   int                  `json:"kind"`
@@ -79,7 +89,16 @@ func init() {
 		Spec:      spec,
 		NewConfig: func() any { return &echoConfig{Greeting: "hello", MaxBodyBytes: 256} },
 		New: func(env sandbox.Env) (any, error) {
-			return &echoState{cfg: env.Config.(*echoConfig)}, nil
+			cfg := env.Config.(*echoConfig)
+			if cfg.FailIn != "" && cfg.FailIn == env.Namespace {
+				return nil, fmt.Errorf("echo refuses to start in namespace %q", env.Namespace)
+			}
+			if g, ok := echoBuildGates.LoadAndDelete(env.Namespace); ok {
+				g := g.(*buildGate)
+				close(g.building)
+				<-g.release
+			}
+			return &echoState{cfg: cfg}, nil
 		},
 		Guard: func(c *sandbox.Call) bool {
 			if c.R.Header.Get("X-Block") != "" {

@@ -146,12 +146,32 @@ func (ns *Namespace) resetLocked(sc *Scenario) error {
 	if err != nil {
 		return err
 	}
+	ns.swapLocked(w)
+	return nil
+}
+
+// swapLocked puts a built world in force, clears the journal and closes the
+// world it replaces.
+func (ns *Namespace) swapLocked(w *world) {
 	old := ns.world.Swap(w)
 	ns.Journal.Clear()
 	if old != nil {
 		old.close()
 	}
-	return nil
+}
+
+// install swaps in a world built beforehand (ReplaceScenario builds every
+// namespace's world before it changes any). A namespace deleted in the
+// meantime gets nothing: the world is closed and install reports false.
+func (ns *Namespace) install(w *world) bool {
+	ns.resetMu.Lock()
+	defer ns.resetMu.Unlock()
+	if ns.deleted {
+		w.close()
+		return false
+	}
+	ns.swapLocked(w)
+	return true
 }
 
 // shutdown closes a namespace that has left the set (deleted or evicted)

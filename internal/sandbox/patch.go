@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"mime"
 	"net/http"
 	"strings"
 
@@ -23,51 +22,14 @@ import (
 // memory and its line numbers would point nowhere.
 const patchSource = "merge patch"
 
-// patchMediaTypes are the Content-Types PATCH /scenario reads. The JSON
-// merge patch type is RFC 7396's; plain JSON is accepted because most HTTP
-// clients send it by default, and a YAML fragment reads like the scenario
-// file it changes.
-var patchMediaTypes = map[string]bool{
-	"application/merge-patch+json": false,
-	"application/json":             false,
-	"application/merge-patch+yaml": true,
-	"application/yaml":             true,
-	"application/x-yaml":           true,
-	"text/yaml":                    true,
-}
-
 // patchScenario serves PATCH /scenario: the body is a merge patch over the
 // document GET /scenario returns. The result is checked exactly like a
 // scenario file and, when valid, applied like PUT: the namespace is reset
 // to it, and on the bare path it becomes the template for new namespaces.
 // An invalid patch changes nothing.
 func (s *Server) patchScenario(a *adminCall) {
-	ct := a.r.Header.Get("Content-Type")
-	media, _, _ := mime.ParseMediaType(ct)
-	isYAML, ok := patchMediaTypes[strings.ToLower(media)]
+	patch, _, ok := ReadMergePatch(a.w, a.r, MaxScenarioBytes, "a scenario merge patch", `{"clock":{"frozen":true}}`)
 	if !ok {
-		writeProblem(a.w, http.StatusUnsupportedMediaType, "Unsupported merge patch type",
-			fmt.Sprintf("Content-Type %q is not a merge patch; send application/merge-patch+json (RFC 7396) or a YAML fragment as application/merge-patch+yaml", ct), nil)
-		return
-	}
-	data, err := scenario.ReadAll(a.r.Body, MaxScenarioBytes)
-	if err != nil {
-		writeProblem(a.w, http.StatusRequestEntityTooLarge, "Merge patch too large", err.Error(), nil)
-		return
-	}
-	var patch any
-	if isYAML {
-		patch, err = decodeYAMLValue(data)
-	} else {
-		patch, err = decodeJSONValue(data)
-	}
-	if err != nil {
-		writeProblem(a.w, http.StatusBadRequest, "Invalid merge patch", err.Error()+"; nothing was changed", nil)
-		return
-	}
-	if _, isObject := patch.(map[string]any); !isObject {
-		writeProblem(a.w, http.StatusBadRequest, "Invalid merge patch",
-			fmt.Sprintf("a scenario merge patch is a JSON object such as {\"clock\":{\"frozen\":true}}, not %s; nothing was changed", kindOf(patch)), nil)
 		return
 	}
 	var probs scenario.Problems

@@ -180,6 +180,9 @@ func TestPatchScenarioInvalidChangesNothing(t *testing.T) {
 			`{"type":"about:blank","title":"Invalid merge patch","status":400,"detail":"line 2: key \"name\" is given more than once in the same mapping; give it once; nothing was changed"}`},
 		{"YAML alias bomb", "application/merge-patch+yaml", "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n", 400,
 			`{"type":"about:blank","title":"Invalid merge patch","status":400,"detail":"the YAML fragment's aliases expand to more values than a fragment of its size can hold; write the values out; nothing was changed"}`},
+		{"a fraction for a whole number", "application/merge-patch+json", `{"echo":{"limit":2.5}}`, 400,
+			`{"type":"about:blank","title":"Invalid scenario","status":400,"detail":"the patched scenario has 1 problem(s); nothing was changed","problems":[` +
+				`{"file":"merge patch","path":"echo.limit","message":"\"2.5\" is not a whole number","hint":"this field counts whole units; use 2 or 3"}]}`},
 		{"invalid result", "application/merge-patch+json", `{"clock":{"frozn":true,"start":"tomorrow"},"echo":{"limit":-1},"seed":"lots","faults":[{"match":{"provider":"ecko"}}]}`, 400,
 			`{"type":"about:blank","title":"Invalid scenario","status":400,"detail":"the patched scenario has 6 problem(s); nothing was changed","problems":[` +
 				`{"file":"merge patch","path":"clock.frozn","message":"unknown key \"frozn\"","hint":"did you mean \"frozen\"?"},` +

@@ -52,3 +52,37 @@ func (s *Server) CheckResponse(req *http.Request, status int, header http.Header
 	}
 	return true, nil
 }
+
+// CheckRequest validates a request against the OpenAPI document of the
+// operation it routes to (for admin requests, specs/admin.yaml), so a test
+// can hold a body the server accepts to what the document promises
+// clients. A request that matches no operation is an error.
+func (s *Server) CheckRequest(req *http.Request) error {
+	t, ok := parseTarget(req.URL)
+	if !ok {
+		return fmt.Errorf("%s %s: not a sandbox path", req.Method, req.URL.Path)
+	}
+	m, ok := s.mounts[t.mount]
+	if t.mount == adminMountName {
+		am, err := adminSpec()
+		if err != nil {
+			return err
+		}
+		m, ok = am, true
+	}
+	if !ok {
+		return fmt.Errorf("%s %s: no mount %q", req.Method, req.URL.Path, t.mount)
+	}
+	op, params, err := m.match(req, t.rel)
+	if err != nil {
+		return fmt.Errorf("%s %s: no operation: %v", req.Method, req.URL.Path, err)
+	}
+	in := &openapi3filter.RequestValidationInput{
+		Request: req, PathParams: params, Route: op.route,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true},
+	}
+	if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+		return fmt.Errorf("%s %s does not match operation %s: %w", req.Method, req.URL.Path, op.id, err)
+	}
+	return nil
+}

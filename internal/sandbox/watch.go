@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"sort"
@@ -16,31 +17,73 @@ import (
 // namespace is reset as well; otherwise they keep the world they have (a CI
 // job in its own namespace is not disturbed by an edit). It returns the
 // namespaces it reset.
+//
+// It is all or nothing: every new world is built before anything is
+// swapped, so a scenario that cannot be built in one namespace (a provider
+// refusing to start) changes no namespace and not the template, and the
+// *ReplaceError names the namespace. A namespace deleted or evicted in the
+// meantime is skipped.
 func (s *Server) ReplaceScenario(sc *Scenario, resetExisting bool) ([]string, error) {
-	s.tmpl.Store(sc)
-	s.spaces.mu.Lock()
-	live := make([]*Namespace, 0, len(s.spaces.byID))
-	for name, ns := range s.spaces.byID {
-		if name == DefaultNamespace || resetExisting {
-			live = append(live, ns)
+	built := map[*Namespace]*world{}
+	discard := func() {
+		for _, w := range built {
+			w.close()
 		}
 	}
-	s.spaces.mu.Unlock()
+	for {
+		// Namespaces created while worlds were being built came from the
+		// old template; they are built too, until a pass finds none new.
+		// The template is replaced under the same lock as that last look,
+		// so every namespace is either in the list or built from sc.
+		s.spaces.mu.Lock()
+		var todo []*Namespace
+		for name, ns := range s.spaces.byID {
+			if _, done := built[ns]; !done && (name == DefaultNamespace || resetExisting) {
+				todo = append(todo, ns)
+			}
+		}
+		if len(todo) == 0 {
+			s.tmpl.Store(sc)
+			s.spaces.mu.Unlock()
+			break
+		}
+		s.spaces.mu.Unlock()
+		sort.Slice(todo, func(i, j int) bool { return todo[i].Name < todo[j].Name })
+		for _, ns := range todo {
+			w, err := ns.build(sc)
+			if err != nil {
+				discard()
+				return nil, &ReplaceError{Namespace: ns.Name, Err: err}
+			}
+			built[ns] = w
+		}
+	}
+	live := make([]*Namespace, 0, len(built))
+	for ns := range built {
+		live = append(live, ns)
+	}
 	sort.Slice(live, func(i, j int) bool { return live[i].Name < live[j].Name })
 	var reset []string
 	for _, ns := range live {
-		// One deleted or evicted since the list was taken has nothing to
-		// reset; it must not stop the others from being reset.
-		if err := ns.Reset(sc); err != nil {
-			if errors.Is(err, ErrNoNamespace) {
-				continue
-			}
-			return reset, err
+		if ns.install(built[ns]) {
+			reset = append(reset, ns.Name)
 		}
-		reset = append(reset, ns.Name)
 	}
 	return reset, nil
 }
+
+// ReplaceError is a scenario that could not be built in a namespace; no
+// namespace was changed.
+type ReplaceError struct {
+	Namespace string
+	Err       error
+}
+
+func (e *ReplaceError) Error() string {
+	return fmt.Sprintf("namespace %s: %v", e.Namespace, e.Err)
+}
+
+func (e *ReplaceError) Unwrap() error { return e.Err }
 
 // Watch reloads the scenario file at path whenever its content changes,
 // polling every interval until ctx ends. It reads the file's current state
@@ -71,7 +114,6 @@ type Watcher struct {
 	s    *Server
 	path string
 	last []byte // content last seen (applied, rejected or unchanged)
-	mod  time.Time
 	// gone and empty remember that the file's absence or emptiness was
 	// already logged, so it is logged once and not at every poll.
 	gone, empty bool
@@ -82,9 +124,6 @@ type Watcher struct {
 func (s *Server) NewWatcher(path string) *Watcher {
 	w := &Watcher{s: s, path: path}
 	w.last, _ = os.ReadFile(path)
-	if fi, err := os.Stat(path); err == nil {
-		w.mod = fi.ModTime()
-	}
 	return w
 }
 
@@ -98,7 +137,12 @@ func (s *Server) NewWatcher(path string) *Watcher {
 //     before writing, a file moved away) and the running scenario stays.
 func (w *Watcher) Check() {
 	log := w.s.log
-	fi, err := os.Stat(w.path)
+	// The content is read at every poll and compared byte for byte: a
+	// modification time and size that did not change do not prove the
+	// content did not (an edit within a coarse filesystem's timestamp
+	// resolution, a tool that restores times). A scenario file is a few
+	// kilobytes, so a read every half second costs next to nothing.
+	data, err := os.ReadFile(w.path)
 	if err != nil {
 		if !w.gone {
 			w.gone = true
@@ -110,19 +154,8 @@ func (w *Watcher) Check() {
 		}
 		return
 	}
-	if fi.ModTime().Equal(w.mod) && fi.Size() == int64(len(w.last)) && !w.gone {
-		return
-	}
-	data, err := os.ReadFile(w.path)
-	if err != nil {
-		if !w.gone {
-			w.gone = true
-			log.Warn("scenario file cannot be read; keeping the running scenario", "file", w.path, "err", err)
-		}
-		return
-	}
 	wasMissing := w.gone || w.empty
-	w.gone, w.mod = false, fi.ModTime()
+	w.gone = false
 	if len(bytes.TrimSpace(data)) == 0 {
 		if !w.empty {
 			w.empty = true
@@ -148,7 +181,12 @@ func (w *Watcher) Check() {
 	resetAll := sc.Common().Reload.Reset
 	reset, err := w.s.ReplaceScenario(sc, resetAll)
 	if err != nil {
-		log.Error("scenario reload failed", "file", w.path, "err", err)
+		var re *ReplaceError
+		if errors.As(err, &re) {
+			log.Error("scenario reload failed; every namespace keeps the running scenario", "file", w.path, "namespace", re.Namespace, "err", re.Err)
+		} else {
+			log.Error("scenario reload failed; every namespace keeps the running scenario", "file", w.path, "err", err)
+		}
 		return
 	}
 	log.Info("scenario reloaded; state reset", "file", w.path, "name", sc.Common().Name, "reset", reset, "resetAllNamespaces", resetAll)

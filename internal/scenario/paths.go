@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"sort"
 	"strconv"
@@ -10,10 +11,15 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var nodeType = reflect.TypeOf(yaml.Node{})
+var (
+	nodeType        = reflect.TypeOf(yaml.Node{})
+	unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
+)
 
 // unknownKeys walks node alongside the Go type of out and reports every
-// mapping key the type has no field for, with the closest known key as hint.
+// mapping key the type has no field for, with the closest known key as hint,
+// and every number with a fraction given to an integer field (see
+// fractionProblem).
 func (f *File) unknownKeys(node *yaml.Node, out any, prefix string) Problems {
 	t := reflect.TypeOf(out)
 	var probs Problems
@@ -32,6 +38,10 @@ func (f *File) walkKnown(node *yaml.Node, t reflect.Type, path string, probs *Pr
 		return // kept raw, checked by whoever decodes it
 	}
 	switch node.Kind {
+	case yaml.ScalarNode:
+		if p := f.fractionProblem(node, t, path); p != nil {
+			*probs = append(*probs, *p)
+		}
 	case yaml.MappingNode:
 		switch t.Kind() {
 		case reflect.Struct:
@@ -64,6 +74,35 @@ func (f *File) walkKnown(node *yaml.Node, t reflect.Type, path string, probs *Pr
 			}
 		}
 	}
+}
+
+// fractionProblem refuses a number with a fraction for an integer field.
+// yaml.v3 converts a float into an int field by truncating it, without an
+// error, so `addAmount: 1.5` would add 1 and `totalAmount: 1.5` would load
+// as 1; it does report NaN and +Inf, but turns -Inf into the smallest int.
+// A whole number written as a float (2.0, 1e3) is that number and is
+// accepted. Types that decode themselves (Duration, an int64 that reads
+// "1.5s") are theirs to judge.
+func (f *File) fractionProblem(node *yaml.Node, t reflect.Type, path string) *Problem {
+	if node.ShortTag() != "!!float" || reflect.PointerTo(t).Implements(unmarshalerType) {
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+	default:
+		return nil
+	}
+	var v float64
+	if node.Decode(&v) != nil || math.IsNaN(v) || math.IsInf(v, 1) || (!math.IsInf(v, -1) && v == math.Trunc(v)) {
+		return nil // whole, or already a type error of yaml.v3's
+	}
+	hint := "this field counts whole units"
+	if !math.IsInf(v, 0) {
+		hint += fmt.Sprintf("; use %.0f or %.0f", math.Floor(v), math.Ceil(v))
+	}
+	return &Problem{File: f.Name, Line: node.Line, Path: path,
+		Message: fmt.Sprintf("%q is not a whole number", node.Value), Hint: hint}
 }
 
 // yamlFields maps the YAML keys of a struct type to their field types,

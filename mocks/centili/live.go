@@ -2,10 +2,13 @@ package centili
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
@@ -39,23 +42,29 @@ type livePool struct {
 // adminPools serves POST /__sandbox/centili/pools: it tops up a pool of the
 // namespace's running world, or adds one, without a reset, so that gifts in
 // flight, transactions and sessions are kept. The scenario itself is not
-// changed: a reset returns to its pools.
+// changed: a reset returns to its pools. The change is made under the
+// namespace's reset lock (Namespace.Change), so a reset at the same time
+// cannot make it land in a world already replaced.
 func adminPools(ns *sandbox.Namespace, w http.ResponseWriter, r *http.Request) {
-	st, ok := ns.State("centili")
+	data, ok := sandbox.ReadAdminDocument(w, r, maxAdminBody)
 	if !ok {
-		sandbox.WriteProblem(w, http.StatusNotFound, "No Centili", "the centili provider is not mounted")
-		return
-	}
-	data, err := scenario.ReadAll(r.Body, maxAdminBody)
-	if err != nil {
-		sandbox.WriteProblem(w, http.StatusRequestEntityTooLarge, "Body too large", err.Error())
 		return
 	}
 	var in poolTopUp
 	probs := scenario.DecodeValue("request body", data, &in)
 	var out livePool
 	if len(probs) == 0 {
-		out, probs = st.(*State).topUp(in, ns.Clock().Now())
+		err := ns.Change("centili", func(st any) {
+			out, probs = st.(*State).topUp(in, ns.Clock().Now())
+		})
+		switch {
+		case errors.Is(err, sandbox.ErrNoNamespace):
+			sandbox.WriteGone(w, ns)
+			return
+		case err != nil:
+			sandbox.WriteProblem(w, http.StatusNotFound, "No Centili", "the centili provider is not mounted")
+			return
+		}
 	}
 	if len(probs) > 0 {
 		sandbox.WriteProblems(w, http.StatusBadRequest, "Invalid pool change",
@@ -80,15 +89,19 @@ func (s *State) topUp(in poolTopUp, now time.Time) (livePool, []scenario.Problem
 			probs = append(probs, *p)
 		}
 	}
-	sv, ok := s.services[in.ServiceKey]
-	if !ok {
+	sv := s.services[in.ServiceKey]
+	if sv == nil {
 		p := scenario.Problemf("serviceKey", scenario.SuggestOneOf(in.ServiceKey, s.order), "no service %q", in.ServiceKey)
 		if in.ServiceKey == "" {
 			p = scenario.Problemf("serviceKey", "e.g. "+firstOr(s.order, "3586a2363bcd51a2b3c4d5f34918263a"), "serviceKey is missing")
 		}
 		add(&p)
 	}
-	add(checkOperator("operator", in.Operator, s.cfg.operatorCodes()))
+	if p := checkOperator("operator", in.Operator, s.cfg.operatorCodes()); p != nil {
+		add(p)
+	} else if sv != nil {
+		add(packageProblem(sv, in.Operator))
+	}
 	if in.AddAmount <= 0 {
 		add(&scenario.Problem{Path: "addAmount", Hint: "MB to add, e.g. 1000", Message: fmt.Sprintf("addAmount must be positive, got %d", in.AddAmount)})
 	}
@@ -98,16 +111,24 @@ func (s *State) topUp(in poolTopUp, now time.Time) (livePool, []scenario.Problem
 			add(p)
 		} else {
 			exp, _ = parseTime(in.ExpirationDate)
+			// A top-up never goes into a pool no gift can use: an
+			// expiration date already past is refused, whether it names an
+			// existing pool or a new one.
+			if (&pool{expires: exp}).expired(now) {
+				add(&scenario.Problem{Path: "expirationDate", Hint: fmt.Sprintf("give a date after sandbox now (%s), or leave it out to top up the live pool", now.UTC().Format(timeLayout)),
+					Message: fmt.Sprintf("expirationDate %q is in the past; a pool expiring then could never be used", in.ExpirationDate)})
+			}
 		}
 	}
 	if len(probs) > 0 {
 		return livePool{}, probs
 	}
-	// Without a date, the pool of the operator that lives longest is topped
-	// up; with one, the pool expiring then.
+	// Without a date, the operator's live pool that lives longest is topped
+	// up (an expired one is skipped: gifts could not use the amount); with
+	// one, the pool expiring then.
 	var target *pool
 	for _, p := range sv.pools {
-		if p.operator != in.Operator {
+		if p.operator != in.Operator || p.expired(now) {
 			continue
 		}
 		if in.ExpirationDate != "" && !p.expires.Equal(exp) {
@@ -131,6 +152,29 @@ func (s *State) topUp(in poolTopUp, now time.Time) (livePool, []scenario.Problem
 	}
 	target.total += in.AddAmount
 	return livePool{ServiceKey: sv.key, poolView: target.view(now), Created: created}, nil
+}
+
+// packageProblem refuses a pool on an operator the service sells no
+// package for: every gift there fails UNSUPPORTED_OPERATOR whatever the
+// pool holds, so the top-up would answer 200 and change nothing a client
+// sees. Packages are not invented here (their amounts are the service's
+// offer); PATCH /__sandbox/scenario adds one.
+func packageProblem(sv *service, operator string) *scenario.Problem {
+	var ops []string
+	for _, pk := range sv.packages {
+		if pk.Operator == operator {
+			return nil
+		}
+		if !slices.Contains(ops, pk.Operator) {
+			ops = append(ops, pk.Operator)
+		}
+	}
+	hint := "the service has no packages; add one under centili.services[].packages with PATCH /__sandbox/scenario (which resets the namespace)"
+	if len(ops) > 0 {
+		hint = fmt.Sprintf("its packages are on %s; for %s add a package with PATCH /__sandbox/scenario (which resets the namespace)", strings.Join(ops, ", "), operator)
+	}
+	return &scenario.Problem{Path: "operator", Hint: hint,
+		Message: fmt.Sprintf("service %s sells no package on %s, so no gift could use the pool", sv.key, operator)}
 }
 
 func firstOr(list []string, def string) string {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
@@ -205,6 +206,7 @@ func (s *state) trusted(a netip.Addr) bool {
 
 // window is a Laravel rate-limit window: it opens at the first hit and
 // lasts a minute; its end is a whole unix second, as Laravel's cache timer.
+// limit is filled in from the token in force whenever the window is read.
 type window struct {
 	limit int
 	count int
@@ -243,9 +245,27 @@ func setExact(h http.Header, key, value string) {
 type limiter struct {
 	mu sync.Mutex
 	by map[string]*window
+	// tokens is the state's token set. The limit of a window is always
+	// read from it, under mu: a request keeps the token it authenticated
+	// with, so a limit taken from that token would be stale after PATCH
+	// changed the rateLimit, and a request still holding the old token
+	// could set the old limit back over a newer request's.
+	tokens *atomic.Pointer[map[string]*token]
 }
 
 func limitKey(t *token, service string) string { return t.cfg.Token + "\x00" + service }
+
+// limitOf is the rate limit of the token named name as it is now (t's when
+// it is not in the set, which does not happen: tokens are never removed).
+func (l *limiter) limitOf(name string, t *token) int {
+	if cur, ok := (*l.tokens.Load())[name]; ok {
+		return cur.limit
+	}
+	if t != nil {
+		return t.limit
+	}
+	return defaultRateLimit
+}
 
 // hit counts a request unless the window is full; allowed is false when the
 // request must be refused with 429.
@@ -253,7 +273,7 @@ func (l *limiter) hit(t *token, service string, now time.Time) (window, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	w := l.current(t, service, now)
-	w.limit = t.limit // a limit changed through the admin API applies at once
+	w.limit = l.limitOf(t.cfg.Token, t) // a limit changed through the admin API applies at once
 	if w.count >= w.limit {
 		return *w, false
 	}
@@ -265,17 +285,19 @@ func (l *limiter) hit(t *token, service string, now time.Time) (window, bool) {
 func (l *limiter) peek(t *token, service string, now time.Time) window {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	out := window{}
 	if w := l.by[limitKey(t, service)]; w != nil && now.Before(w.end) {
-		return *w
+		out = *w
 	}
-	return window{limit: t.limit}
+	out.limit = l.limitOf(t.cfg.Token, t)
+	return out
 }
 
 func (l *limiter) current(t *token, service string, now time.Time) *window {
 	k := limitKey(t, service)
 	w := l.by[k]
 	if w == nil || !now.Before(w.end) {
-		w = &window{limit: t.limit, end: time.Unix(now.Unix()+60, 0).UTC()}
+		w = &window{end: time.Unix(now.Unix()+60, 0).UTC()}
 		l.by[k] = w
 	}
 	return w
@@ -291,7 +313,7 @@ func (l *limiter) snapshot(now time.Time) []limitView {
 			continue
 		}
 		tok, svc, _ := strings.Cut(k, "\x00")
-		out = append(out, limitView{Token: tok, Service: svc, Limit: w.limit, Used: w.count, WindowEnds: w.end})
+		out = append(out, limitView{Token: tok, Service: svc, Limit: l.limitOf(tok, nil), Used: w.count, WindowEnds: w.end})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Token+out[i].Service < out[j].Token+out[j].Service })
 	return out

@@ -108,6 +108,7 @@ type stateView struct {
 	Messages   []messageView `json:"messages"`
 	RateLimits []struct {
 		Token string `json:"token"`
+		Limit int    `json:"limit"`
 		Used  int    `json:"used"`
 	} `json:"rateLimits"`
 }

@@ -144,3 +144,34 @@ func TestSpecRequiresThrottleHeaders(t *testing.T) {
 		})
 	}
 }
+
+// TestChangedRateLimitIsSeenEverywhereAtOnce: after PATCH changes a token's
+// rateLimit, the open window's limit is the new one in the state view and
+// in the throttle headers of a refused (403) request, before any further
+// request is counted; it used to stay the limit of the window's last
+// counted request until the next one.
+func TestChangedRateLimitIsSeenEverywhereAtOnce(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, testScenario("", ""))
+	valid := sandboxtest.JSONBody(`{"msisdn":"359881234567","text":"hi"}`)
+	h.Do("POST", sendPath, valid, jsonHeaders("small")...).WantStatus(200)
+
+	adminJSON(h, "PATCH", "/__sandbox/netfinity/tokens/small", `{"rateLimit":5}`).WantStatus(200)
+	st := getState(t, h, "")
+	if len(st.RateLimits) != 1 || st.RateLimits[0].Limit != 5 || st.RateLimits[0].Used != 1 {
+		t.Errorf("state after the change: %+v, want limit 5 with 1 used", st.RateLimits)
+	}
+	// Without the capability the request is refused before it is counted;
+	// its headers describe the window under the new limit.
+	adminJSON(h, "PATCH", "/__sandbox/netfinity/tokens/small", `{"capabilities":[]}`).WantStatus(200)
+	r := h.Do("POST", sendPath, valid, jsonHeaders("small")...).WantStatus(403)
+	if r.Header.Get("X-RateLimit-Limit") != "5" || r.Header.Get("X-RateLimit-Remaining") != "4" {
+		t.Errorf("403 headers: limit %q remaining %q, want 5 and 4", r.Header.Get("X-RateLimit-Limit"), r.Header.Get("X-RateLimit-Remaining"))
+	}
+	// Lowering it below what the window used refuses the next request.
+	adminJSON(h, "PATCH", "/__sandbox/netfinity/tokens/small", `{"capabilities":["sms.notification"],"rateLimit":1}`).WantStatus(200)
+	r = h.Do("POST", sendPath, valid, jsonHeaders("small")...).WantStatus(429)
+	if r.Header.Get("X-RateLimit-Limit") != "1" {
+		t.Errorf("429 limit %q, want 1", r.Header.Get("X-RateLimit-Limit"))
+	}
+}

@@ -2,6 +2,7 @@ package netfinity
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -29,22 +30,18 @@ var adminRoutes = []sandbox.AdminRoute{
 	{Method: http.MethodPatch, Path: "/netfinity/tokens/{token}", Handler: adminChangeToken},
 }
 
-func stateOf(ns *sandbox.Namespace, w http.ResponseWriter) (*state, bool) {
-	st, ok := ns.State("netfinity")
-	if !ok {
+// change runs fn on the namespace's Netfinity under the reset lock
+// (Namespace.Change), so that a reset at the same time cannot make the
+// change land in a world already replaced (answered, then lost). It answers
+// the request itself when the namespace is gone or Netfinity not mounted.
+func change(ns *sandbox.Namespace, w http.ResponseWriter, fn func(s *state)) {
+	err := ns.Change("netfinity", func(st any) { fn(st.(*state)) })
+	switch {
+	case errors.Is(err, sandbox.ErrNoNamespace):
+		sandbox.WriteGone(w, ns)
+	case err != nil:
 		sandbox.WriteProblem(w, http.StatusNotFound, "No Netfinity", "the netfinity provider is not mounted")
-		return nil, false
 	}
-	return st.(*state), true
-}
-
-func readAdminBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	data, err := scenario.ReadAll(r.Body, maxAdminBody)
-	if err != nil {
-		sandbox.WriteProblem(w, http.StatusRequestEntityTooLarge, "Body too large", err.Error())
-		return nil, false
-	}
-	return data, true
 }
 
 func invalidToken(w http.ResponseWriter, probs []scenario.Problem) {
@@ -65,11 +62,7 @@ func writeToken(w http.ResponseWriter, status int, tc TokenConfig) {
 
 // adminAddToken serves POST /__sandbox/netfinity/tokens.
 func adminAddToken(ns *sandbox.Namespace, w http.ResponseWriter, r *http.Request) {
-	s, ok := stateOf(ns, w)
-	if !ok {
-		return
-	}
-	data, ok := readAdminBody(w, r)
+	data, ok := sandbox.ReadAdminDocument(w, r, maxAdminBody)
 	if !ok {
 		return
 	}
@@ -82,21 +75,20 @@ func adminAddToken(ns *sandbox.Namespace, w http.ResponseWriter, r *http.Request
 		invalidToken(w, probs)
 		return
 	}
-	if err := s.putToken(tc, false); err != nil {
-		sandbox.WriteProblem(w, http.StatusConflict, "Token exists", err.Error())
-		return
-	}
-	writeToken(w, http.StatusCreated, tc)
+	change(ns, w, func(s *state) {
+		if err := s.putToken(tc, false); err != nil {
+			sandbox.WriteProblem(w, http.StatusConflict, "Token exists", err.Error())
+			return
+		}
+		writeToken(w, http.StatusCreated, tc)
+	})
 }
 
 // adminChangeToken serves PATCH /__sandbox/netfinity/tokens/{token}: the
-// body is a JSON object of the fields to change, merged into the token as a
-// JSON merge patch (RFC 7396).
+// body is a merge patch (RFC 7396) of the fields to change, read like PATCH
+// /__sandbox/scenario's (JSON or a YAML fragment); null removes a field,
+// which leaves it at its zero value as in a scenario file that omits it.
 func adminChangeToken(ns *sandbox.Namespace, w http.ResponseWriter, r *http.Request) {
-	s, ok := stateOf(ns, w)
-	if !ok {
-		return
-	}
 	// The router matches on the encoded path, so a token with reserved
 	// characters arrives escaped.
 	raw := sandbox.PathParam(r, "token")
@@ -104,26 +96,8 @@ func adminChangeToken(ns *sandbox.Namespace, w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		name = raw
 	}
-	data, ok := readAdminBody(w, r)
+	patch, data, ok := sandbox.ReadMergePatch(w, r, maxAdminBody, "a token merge patch", `{"callbackUrl":"http://127.0.0.1:9000/pingback"}`)
 	if !ok {
-		return
-	}
-	// The change is read, merged and published under the writers' lock, so
-	// that two changes to one token at once both count (each merges into
-	// the token the other published) instead of the later one silently
-	// undoing the earlier.
-	s.tokensMu.Lock()
-	defer s.tokensMu.Unlock()
-	cur, found := (*s.tokens.Load())[name]
-	if !found {
-		sandbox.WriteProblem(w, http.StatusNotFound, "Unknown token",
-			fmt.Sprintf("no token %q in namespace %q (%s)", name, ns.Name, scenario.SuggestOneOf(name, s.tokenNames())))
-		return
-	}
-	var patch map[string]any
-	if err := json.Unmarshal(data, &patch); err != nil || patch == nil {
-		sandbox.WriteProblem(w, http.StatusBadRequest, "Invalid token change",
-			`the body must be a JSON object of the fields to change, e.g. {"callbackUrl":"http://127.0.0.1:9000/pingback"}; nothing was changed`)
 		return
 	}
 	// The body alone is decoded strictly first, so unknown fields and wrong
@@ -132,30 +106,44 @@ func adminChangeToken(ns *sandbox.Namespace, w http.ResponseWriter, r *http.Requ
 		invalidToken(w, probs)
 		return
 	}
-	before, _ := json.Marshal(cur.cfg)
-	var target any
-	_ = json.Unmarshal(before, &target)
-	merged, _ := json.Marshal(mergepatch.Apply(target, patch))
-	var next TokenConfig
-	probs := scenario.DecodeValue(requestBody, merged, &next)
-	for i := range probs {
-		probs[i].Line = 0 // lines of the merged token would point nowhere
-	}
-	if len(probs) == 0 {
-		if next.Token != name {
-			probs = append(probs, scenario.Problemf("token", "POST /__sandbox/netfinity/tokens adds a token under a new text", "the token text cannot change (%q to %q)", name, next.Token))
+	change(ns, w, func(s *state) {
+		// The change is read, merged and published under the writers'
+		// lock, so that two changes to one token at once both count (each
+		// merges into the token the other published) instead of the later
+		// one silently undoing the earlier.
+		s.tokensMu.Lock()
+		defer s.tokensMu.Unlock()
+		cur, found := (*s.tokens.Load())[name]
+		if !found {
+			sandbox.WriteProblem(w, http.StatusNotFound, "Unknown token",
+				fmt.Sprintf("no token %q in namespace %q (%s)", name, ns.Name, scenario.SuggestOneOf(name, s.tokenNames())))
+			return
 		}
-		probs = append(probs, next.validate("")...)
-	}
-	if len(probs) > 0 {
-		invalidToken(w, probs)
-		return
-	}
-	if err := s.putTokenLocked(next, true); err != nil {
-		sandbox.WriteProblem(w, http.StatusNotFound, "Unknown token", err.Error())
-		return
-	}
-	writeToken(w, http.StatusOK, next)
+		before, _ := json.Marshal(cur.cfg)
+		var target any
+		_ = json.Unmarshal(before, &target)
+		merged, _ := json.Marshal(mergepatch.Apply(target, patch))
+		var next TokenConfig
+		probs := scenario.DecodeValue(requestBody, merged, &next)
+		for i := range probs {
+			probs[i].Line = 0 // lines of the merged token would point nowhere
+		}
+		if len(probs) == 0 {
+			if next.Token != name {
+				probs = append(probs, scenario.Problemf("token", "POST /__sandbox/netfinity/tokens adds a token under a new text", "the token text cannot change (%q to %q)", name, next.Token))
+			}
+			probs = append(probs, next.validate("")...)
+		}
+		if len(probs) > 0 {
+			invalidToken(w, probs)
+			return
+		}
+		if err := s.putTokenLocked(next, true); err != nil {
+			sandbox.WriteProblem(w, http.StatusNotFound, "Unknown token", err.Error())
+			return
+		}
+		writeToken(w, http.StatusOK, next)
+	})
 }
 
 // putToken adds a token (replace false) or replaces an existing one

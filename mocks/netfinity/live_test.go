@@ -2,6 +2,9 @@ package netfinity_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,7 +124,12 @@ func TestLiveTokenChangesRefused(t *testing.T) {
 			`{"type":"about:blank","title":"Invalid token","status":400,"detail":"the token has 1 problem(s); nothing was changed","problems":[` +
 				`{"path":"callbackUrl","message":"callbackUrl \"not a url\" is not an HTTP URL","hint":"use an http:// or https:// URL, or leave it empty for no callbacks"}]}`},
 		{"not an object", "PATCH", "/__sandbox/netfinity/tokens/tok", `["callbackUrl"]`, 400,
-			`{"type":"about:blank","title":"Invalid token change","status":400,"detail":"the body must be a JSON object of the fields to change, e.g. {\"callbackUrl\":\"http://127.0.0.1:9000/pingback\"}; nothing was changed"}`},
+			`{"type":"about:blank","title":"Invalid merge patch","status":400,"detail":"a token merge patch is a JSON object such as {\"callbackUrl\":\"http://127.0.0.1:9000/pingback\"}, not an array; nothing was changed"}`},
+		{"not JSON", "PATCH", "/__sandbox/netfinity/tokens/tok", `{"callbackUrl":`, 400,
+			`{"type":"about:blank","title":"Invalid merge patch","status":400,"detail":"the body is not JSON: unexpected EOF; nothing was changed"}`},
+		{"a fraction for a rate limit", "PATCH", "/__sandbox/netfinity/tokens/tok", `{"rateLimit":2.5}`, 400,
+			`{"type":"about:blank","title":"Invalid token","status":400,"detail":"the token has 1 problem(s); nothing was changed","problems":[` +
+				`{"file":"request body","line":1,"path":"rateLimit","message":"\"2.5\" is not a whole number","hint":"this field counts whole units; use 2 or 3"}]}`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -144,6 +152,57 @@ func TestLiveTokenChangesRefused(t *testing.T) {
 	// A merge patch's null resets a field to its zero value.
 	adminJSON(h, "PATCH", "/__sandbox/netfinity/tokens/pfx", `{"prefix":null}`).WantStatus(200).
 		WantJSON(`{"token":"pfx","name":"pfx","allowedIps":[],"capabilities":["sms.notification"],"rateLimit":0,"prefix":"","callbackUrl":""}`)
+}
+
+// TestLiveTokenBodiesAreReadLikePatchScenario: the token endpoints take the
+// media types PATCH /__sandbox/scenario takes (a merge patch as JSON or a
+// YAML fragment; a new token as JSON or YAML), refuse any other with the
+// same 415 sentence, and a body the server accepts, nulls included, is one
+// specs/admin.yaml accepts.
+func TestLiveTokenBodiesAreReadLikePatchScenario(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, testScenario("", ""))
+	const patchPath = "/__sandbox/netfinity/tokens/tok"
+	patch415 := func(ct string) string {
+		return `{"type":"about:blank","title":"Unsupported merge patch type","status":415,"detail":"Content-Type \"` + ct +
+			`\" is not a merge patch; send application/merge-patch+json (RFC 7396) or a YAML fragment as application/merge-patch+yaml"}`
+	}
+	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded"} {
+		res := h.Do("PATCH", patchPath, sandboxtest.RawBody(ct, []byte(`{"name":"x"}`))).WantStatus(415)
+		if !res.Matched {
+			t.Error("the answer was not checked against specs/admin.yaml")
+		}
+		res.WantJSON(patch415(ct))
+		// PATCH /__sandbox/scenario answers the same sentence.
+		h.Do("PATCH", "/__sandbox/scenario", sandboxtest.RawBody(ct, []byte(`{"name":"x"}`))).WantStatus(415).WantJSON(patch415(ct))
+		h.Do("POST", "/__sandbox/netfinity/tokens", sandboxtest.RawBody(ct, []byte(`{"token":"new"}`))).WantStatus(415).
+			WantJSON(`{"type":"about:blank","title":"Unsupported body type","status":415,"detail":"Content-Type \"` + ct +
+				`\" is not JSON or YAML; send application/json or a YAML document as application/yaml"}`)
+	}
+
+	send := func(method, path, ct, body string) *sandboxtest.Response {
+		t.Helper()
+		req, err := http.NewRequest(method, h.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", ct)
+		if strings.HasSuffix(ct, "json") {
+			check := req.Clone(req.Context())
+			check.Body = io.NopCloser(strings.NewReader(body))
+			if err := h.Server.CheckRequest(check); err != nil {
+				t.Errorf("specs/admin.yaml refuses a body the server accepts: %v", err)
+			}
+		}
+		return h.Send(req)
+	}
+	send("PATCH", patchPath, "application/merge-patch+json", `{"callbackUrl":"http://127.0.0.1:1/p","prefix":"P: "}`).WantStatus(200)
+	send("PATCH", patchPath, "application/merge-patch+json", `{"callbackUrl":null,"rateLimit":null,"allowedIps":null}`).WantStatus(200).
+		WantJSON(`{"token":"tok","name":"main","allowedIps":[],"capabilities":["sms.notification"],"rateLimit":0,"prefix":"P: ","callbackUrl":""}`)
+	send("PATCH", patchPath, "application/merge-patch+yaml", "prefix: null\nrateLimit: 7\n").WantStatus(200).
+		WantJSON(`{"token":"tok","name":"main","allowedIps":[],"capabilities":["sms.notification"],"rateLimit":7,"prefix":"","callbackUrl":""}`)
+	send("POST", "/__sandbox/netfinity/tokens", "application/yaml", "token: from-yaml\ncapabilities: [sms.notification]\n").WantStatus(201)
+	send("POST", "/__sandbox/netfinity/tokens", "application/json", `{"token":"from-json","allowedIps":null}`).WantStatus(201)
 }
 
 // TestTokenChangesDuringSends changes a token while sends use it (run under

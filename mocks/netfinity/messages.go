@@ -129,9 +129,9 @@ func newState(env sandbox.Env) (*state, error) {
 	cfg := env.Config.(*Config)
 	s := &state{
 		cfg: cfg, clock: env.Clock,
-		limits: &limiter{by: map[string]*window{}},
-		ids:    map[string]bool{}, texts: map[string]time.Time{},
+		ids: map[string]bool{}, texts: map[string]time.Time{},
 	}
+	s.limits = &limiter{by: map[string]*window{}, tokens: &s.tokens}
 	tokens := map[string]*token{}
 	for _, tc := range cfg.Tokens {
 		t, err := compileToken(tc)
