@@ -154,7 +154,7 @@ func TestCompareJSON(t *testing.T) {
 func TestRunBlocks(t *testing.T) {
 	t.Parallel()
 	d := &docRun{base: "http://127.0.0.1:1", work: t.TempDir(), receiver: "127.0.0.1:2"}
-	d.env = append(cleanEnv(), "PATH="+os.Getenv("PATH"))
+	d.env = blockEnv(d.work, "127.0.0.1:1")
 	tests := []struct {
 		name    string
 		md      string
@@ -172,6 +172,7 @@ func TestRunBlocks(t *testing.T) {
 		{"timeout", "```sh timeout=300ms\nsleep 5\n```\n", "timed out"},
 		{"a background child does not hold the block", "```sh\nsleep 30 &\necho done\n```\n```text output\ndone\n```\n", ""},
 		{"the doc address is rewritten", "```sh\necho http://127.0.0.1:8080/x\n```\n```text output\nhttp://127.0.0.1:1/x\n```\n", ""},
+		{"the developer's environment does not reach a block", "```sh\necho ${CI_JOB_ID:-none} $HOME\n```\n```text output\nnone " + d.work + "\n```\n", ""},
 		{"the receiver address is rewritten", "```sh\necho http://127.0.0.1:9000/p \"('127.0.0.1', 9000)\"\n```\n```text output\nhttp://127.0.0.1:2/p ('127.0.0.1', 2)\n```\n", ""},
 		{"go run ./cmd/sandbox is the built binary", "```sh\ngo run ./cmd/sandbox scenario validate scenarios/default.yaml\n```\n```text output\nscenarios/default.yaml: ok\n```\n", ""},
 		{"console transcript", "```console\n$ echo a \\\n  b\na b\n$ echo c\nc\n```\n", ""},

@@ -401,12 +401,28 @@ func newDocRun(t *testing.T, file string) *docRun {
 	}
 	hostPort := strings.TrimPrefix(d.base, "http://")
 	d.receiver = freeHostPort(t)
-	d.env = append(cleanEnv(),
-		"PATH="+os.Getenv("PATH"),
-		"SANDBOX_ADDR="+hostPort,
-		"NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost",
-	)
+	d.env = blockEnv(work, hostPort)
 	return d
+}
+
+// blockEnv is what a block runs with: a reader's fresh shell, not the
+// developer's or the CI job's environment. Only PATH, TMPDIR and the locale
+// come from outside; HOME is the working directory, so no ~/.curlrc or ~/.jq
+// changes an answer, and a variable a block reads with a default (CI_JOB_ID
+// in the CI recipe, set on GitLab runners) takes that default everywhere.
+func blockEnv(work, hostPort string) []string {
+	env := []string{
+		"HOME=" + work,
+		"PATH=" + os.Getenv("PATH"),
+		"SANDBOX_ADDR=" + hostPort,
+		"NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost",
+	}
+	for _, k := range []string{"TMPDIR", "LANG", "LC_ALL", "LC_CTYPE"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
 }
 
 // cleanEnv is the test's environment without proxies (every request goes to
