@@ -524,8 +524,24 @@ func (d *docRun) run(t *testing.T, b *block) {
 		t.Skipf("not run (%s)", skipReason(b))
 	}
 	if err := d.exec(b); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v%s", err, d.logTail(30))
 	}
+}
+
+// logTail is the end of the file's sandbox log, for a failing block: a 500,
+// a panic or an early exit shows there, not in the block's output.
+func (d *docRun) logTail(n int) string {
+	if d.logs == nil {
+		return ""
+	}
+	logMu <- struct{}{}
+	s := d.logs.String()
+	<-logMu
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "\n--- sandbox log (last lines):\n" + strings.Join(lines, "\n") + "\n"
 }
 
 // exec runs or validates one runnable block; the error says what differed.
