@@ -59,6 +59,16 @@ func TestParseBlocks(t *testing.T) {
 		{name: "bad timeout", md: "```sh timeout=soon\ntrue\n```\n", wantErr: `timeout="soon" is not a duration`},
 		{name: "file outside the working directory", md: "```yaml file=../x.yaml\nversion: 1\n```\n", wantErr: "plain file name"},
 		{name: "unclosed fence", md: "```sh\necho hi\n", wantErr: "never closed"},
+		{name: "curl without an output block", md: "```sh\ncurl -s http://127.0.0.1:8080/x\n```\n", wantErr: "checks only curl's exit status"},
+		{name: "curl in a command substitution without an output block", md: "```sh\nT=$(curl -s http://127.0.0.1:8080/x)\n```\n", wantErr: "checks only curl's exit status"},
+		{name: "curl with an output block", md: "```sh\ncurl -s http://127.0.0.1:8080/x\n```\n\n```text output\nx\n```\n"},
+		{name: "curl in a comment is not a call", md: "```sh\n# then curl -s it\necho\n```\n"},
+		{name: "unmarked json right after a sh block", md: "```sh\necho '{}'\n```\n\n```json\n{}\n```\n", wantErr: "reads as its output"},
+		{name: "json after prose is an illustration", md: "```sh\necho\n```\n\nThe answer has this shape:\n\n```json\n{}\n```\n"},
+		{name: "output after a norun block", md: "```sh norun\nserve\n```\n```text output\nx\n```\n", wantErr: "after a norun block"},
+		{name: "a bare sandbox call", md: "```sh\nsandbox scenario validate x.yaml\n```\n", wantErr: "write go run ./cmd/sandbox"},
+		{name: "a bare sandbox call in a transcript", md: "```console\n$ sandbox health\nok\n```\n", wantErr: "write go run ./cmd/sandbox"},
+		{name: "a bare sandbox call as a synopsis", md: "```sh norun\nsandbox intarget verify --base-url URL\n```\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -143,8 +153,8 @@ func TestCompareJSON(t *testing.T) {
 // passes and every kind of drift is an error.
 func TestRunBlocks(t *testing.T) {
 	t.Parallel()
-	d := &docRun{base: "http://127.0.0.1:1", work: t.TempDir()}
-	d.env = append(cleanEnv(), "PATH="+binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	d := &docRun{base: "http://127.0.0.1:1", work: t.TempDir(), receiver: "127.0.0.1:2"}
+	d.env = blockEnv(d.work, "127.0.0.1:1")
 	tests := []struct {
 		name    string
 		md      string
@@ -162,6 +172,8 @@ func TestRunBlocks(t *testing.T) {
 		{"timeout", "```sh timeout=300ms\nsleep 5\n```\n", "timed out"},
 		{"a background child does not hold the block", "```sh\nsleep 30 &\necho done\n```\n```text output\ndone\n```\n", ""},
 		{"the doc address is rewritten", "```sh\necho http://127.0.0.1:8080/x\n```\n```text output\nhttp://127.0.0.1:1/x\n```\n", ""},
+		{"the developer's environment does not reach a block", "```sh\necho ${CI_JOB_ID:-none} $HOME\n```\n```text output\nnone " + d.work + "\n```\n", ""},
+		{"the receiver address is rewritten", "```sh\necho http://127.0.0.1:9000/p \"('127.0.0.1', 9000)\"\n```\n```text output\nhttp://127.0.0.1:2/p ('127.0.0.1', 2)\n```\n", ""},
 		{"go run ./cmd/sandbox is the built binary", "```sh\ngo run ./cmd/sandbox scenario validate scenarios/default.yaml\n```\n```text output\nscenarios/default.yaml: ok\n```\n", ""},
 		{"console transcript", "```console\n$ echo a \\\n  b\na b\n$ echo c\nc\n```\n", ""},
 		{"console transcript differs", "```console\n$ echo a\nb\n```\n", "output of"},

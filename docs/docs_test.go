@@ -40,6 +40,11 @@ const (
 	// docPort is the address the docs are written against; it is rewritten
 	// to the per-file sandbox's real address.
 	docHostPort = "127.0.0.1:8080"
+	// docReceiverHostPort is where the docs' example callback receiver
+	// listens; it is rewritten to a free port per file, so that two test runs
+	// on one machine (or anything else on 9000) do not take each other's
+	// pingbacks.
+	docReceiverHostPort = "127.0.0.1:9000"
 )
 
 var (
@@ -133,6 +138,7 @@ func TestDocs(t *testing.T) {
 type block struct {
 	file    string
 	line    int // line of the opening fence, 1-based
+	end     int // line of the closing fence, 1-based
 	lang    string
 	markers map[string]string // words after the language; "k=v" or "k" (value "")
 	body    string
@@ -215,6 +221,7 @@ func parseBlocks(file, src string) ([]*block, error) {
 		if !closed {
 			problems = append(problems, fmt.Sprintf("%s:%d: fence is never closed", file, b.line))
 		}
+		b.end = i + 1
 		b.body = strings.Join(body, "\n")
 		if len(body) > 0 {
 			b.body += "\n"
@@ -230,10 +237,17 @@ func parseBlocks(file, src string) ([]*block, error) {
 			switch {
 			case prev == nil || prev.output() || (prev.lang != "sh" && prev.lang != "bash" && prev.lang != "shell"):
 				problems = append(problems, fmt.Sprintf("%s:%d: an output block must follow a sh block", file, b.line))
+			case prev.has("norun"):
+				problems = append(problems, fmt.Sprintf("%s:%d: an output block after a norun block is never compared; run the block or drop the output marker", file, b.line))
 			default:
 				prev.expect = b
 			}
 			continue
+		}
+		// A response shown right under a command, but not marked output, reads
+		// as that command's output to a reader and is never compared.
+		if i > 0 && !b.runnable() && !b.has("norun") && isShell(blocks[i-1]) && blocks[i-1].runnable() && onlyBlankBetween(lines, blocks[i-1].end, b.line) {
+			problems = append(problems, fmt.Sprintf("%s:%d: this %q block right after the sh block at line %d reads as its output but is never compared; mark it output (or norun if it is not the output)", file, b.line, b.lang, blocks[i-1].line))
 		}
 		if !b.runnable() && !b.has("norun") && looksLikeCommand(b.body) {
 			problems = append(problems, fmt.Sprintf("%s:%d: this %q block contains a command; fence it as sh (run), or as text norun for a synopsis", file, b.line, b.lang))
@@ -251,11 +265,70 @@ func parseBlocks(file, src string) ([]*block, error) {
 		if f := b.markers["file"]; b.has("file") && (f == "" || strings.Contains(f, "/") || strings.HasPrefix(f, ".")) {
 			problems = append(problems, fmt.Sprintf("%s:%d: file=%q must be a plain file name", file, b.line, f))
 		}
+		if b.runnable() && callsBareSandbox(b.body) {
+			problems = append(problems, fmt.Sprintf("%s:%d: the block calls \"sandbox\", which a reader with a clone does not have on PATH; write go run ./cmd/sandbox", file, b.line))
+		}
+	}
+	// curl exits 0 whatever the HTTP status, so a curl example without an
+	// output block would pass with a wrong path, id or body: every answer it
+	// prints has to be shown and compared.
+	for i, b := range blocks {
+		if isShell(b) && b.runnable() && b.expect == nil && !(i+1 < len(blocks) && blocks[i+1].output()) && callsCurl(b.body) {
+			problems = append(problems, fmt.Sprintf("%s:%d: a curl example without an output block checks only curl's exit status, which is 0 for any HTTP answer; add a text output or json output block (… for what varies)", file, b.line))
+		}
 	}
 	if len(problems) > 0 {
 		return nil, errors.New(strings.Join(problems, "\n"))
 	}
 	return blocks, nil
+}
+
+func isShell(b *block) bool { return b.lang == "sh" || b.lang == "bash" || b.lang == "shell" }
+
+// onlyBlankBetween reports whether the lines strictly between two 1-based
+// line numbers are all blank.
+func onlyBlankBetween(lines []string, after, before int) bool {
+	for n := after + 1; n < before; n++ {
+		if strings.TrimSpace(lines[n-1]) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+var (
+	curlRE        = regexp.MustCompile(`(^|[\s;&|(])curl\s`)
+	bareSandboxRE = regexp.MustCompile(`(^|[;&|(]\s*)sandbox(\s|$)`)
+)
+
+// commandLines are a block's lines without comments and transcript prompts.
+func commandLines(body string) []string {
+	var ls []string
+	for _, l := range strings.Split(body, "\n") {
+		l = strings.TrimPrefix(strings.TrimSpace(l), "$ ")
+		if l != "" && !strings.HasPrefix(l, "#") {
+			ls = append(ls, l)
+		}
+	}
+	return ls
+}
+
+func callsCurl(body string) bool {
+	for _, l := range commandLines(body) {
+		if curlRE.MatchString(l) {
+			return true
+		}
+	}
+	return false
+}
+
+func callsBareSandbox(body string) bool {
+	for _, l := range commandLines(body) {
+		if bareSandboxRE.MatchString(l) {
+			return true
+		}
+	}
+	return false
 }
 
 // looksLikeCommand reports a block, fenced as something that is not run,
@@ -282,6 +355,19 @@ type docRun struct {
 	env     []string
 	sandbox *exec.Cmd
 	logs    *bytes.Buffer
+	// receiver replaces docReceiverHostPort in this file's blocks.
+	receiver string
+}
+
+// freeHostPort is a 127.0.0.1 address with a port that was free a moment ago.
+func freeHostPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // newDocRun starts a sandbox for one file on a free port and prepares a
@@ -314,12 +400,29 @@ func newDocRun(t *testing.T, file string) *docRun {
 		t.Fatalf("%s: cannot start a sandbox: %v", file, lastErr)
 	}
 	hostPort := strings.TrimPrefix(d.base, "http://")
-	d.env = append(cleanEnv(),
-		"PATH="+binDir+string(os.PathListSeparator)+os.Getenv("PATH"),
-		"SANDBOX_ADDR="+hostPort,
-		"NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost",
-	)
+	d.receiver = freeHostPort(t)
+	d.env = blockEnv(work, hostPort)
 	return d
+}
+
+// blockEnv is what a block runs with: a reader's fresh shell, not the
+// developer's or the CI job's environment. Only PATH, TMPDIR and the locale
+// come from outside; HOME is the working directory, so no ~/.curlrc or ~/.jq
+// changes an answer, and a variable a block reads with a default (CI_JOB_ID
+// in the CI recipe, set on GitLab runners) takes that default everywhere.
+func blockEnv(work, hostPort string) []string {
+	env := []string{
+		"HOME=" + work,
+		"PATH=" + os.Getenv("PATH"),
+		"SANDBOX_ADDR=" + hostPort,
+		"NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost",
+	}
+	for _, k := range []string{"TMPDIR", "LANG", "LC_ALL", "LC_CTYPE"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
 }
 
 // cleanEnv is the test's environment without proxies (every request goes to
@@ -353,7 +456,7 @@ func (d *docRun) start(t *testing.T) error {
 	cmd := exec.Command(filepath.Join(binDir, "sandbox"), "--addr", addr)
 	cmd.Env = cleanEnv()
 	cmd.Stdout, cmd.Stderr = &syncWriter{w: d.logs}, &syncWriter{w: d.logs}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = childProcAttr()
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -394,12 +497,20 @@ func (d *docRun) start(t *testing.T) error {
 	return nil
 }
 
-// rewrite points a doc's commands at this file's sandbox and binary.
+// rewrite points a doc's commands at this file's sandbox, receiver port and
+// binary. The binary is called by its path and is not on PATH, so a block
+// that calls a bare "sandbox" fails as it would for a reader with a clone.
 func (d *docRun) rewrite(s string) string {
 	hostPort := strings.TrimPrefix(d.base, "http://")
-	s = strings.ReplaceAll(s, "go run ./cmd/sandbox", "sandbox")
+	s = strings.ReplaceAll(s, "go run ./cmd/sandbox", filepath.Join(binDir, "sandbox"))
 	s = strings.ReplaceAll(s, docHostPort, hostPort)
 	s = strings.ReplaceAll(s, "localhost:8080", hostPort)
+	if d.receiver != "" {
+		_, port, _ := net.SplitHostPort(d.receiver)
+		s = strings.ReplaceAll(s, docReceiverHostPort, d.receiver)
+		// The Python receiver of docs/README.md binds ('127.0.0.1', 9000).
+		s = strings.ReplaceAll(s, "('127.0.0.1', 9000)", "('127.0.0.1', "+port+")")
+	}
 	return s
 }
 
@@ -413,8 +524,24 @@ func (d *docRun) run(t *testing.T, b *block) {
 		t.Skipf("not run (%s)", skipReason(b))
 	}
 	if err := d.exec(b); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v%s", err, d.logTail(30))
 	}
+}
+
+// logTail is the end of the file's sandbox log, for a failing block: a 500,
+// a panic or an early exit shows there, not in the block's output.
+func (d *docRun) logTail(n int) string {
+	if d.logs == nil {
+		return ""
+	}
+	logMu <- struct{}{}
+	s := d.logs.String()
+	<-logMu
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "\n--- sandbox log (last lines):\n" + strings.Join(lines, "\n") + "\n"
 }
 
 // exec runs or validates one runnable block; the error says what differed.
@@ -548,7 +675,7 @@ func (d *docRun) sh(script string, timeout time.Duration) (string, int, error) {
 	cmd.Dir, cmd.Env = d.work, d.env
 	cmd.Stdin = nil
 	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = childProcAttr()
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	runErr := cmd.Run()
 	if cmd.Process != nil {
