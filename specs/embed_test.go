@@ -31,7 +31,7 @@ func TestGeneratedJSONIsCurrent(t *testing.T) {
 // The JSON form loads to the same document as the YAML.
 func TestJSONLoadsTheSameDocument(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{"centili.yaml", "netrefer.yaml", "admin.yaml"} {
+	for _, name := range []string{"centili.yaml", "netrefer.yaml", "admin.yaml", "intarget.yaml", "netfinity.yaml"} {
 		j, ok := specs.JSON(specs.Must(name))
 		if !ok {
 			t.Fatalf("%s: no JSON form", name)

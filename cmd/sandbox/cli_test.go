@@ -140,6 +140,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"health", "--bogus"}, 2, "flag provided but not defined: -bogus\nrun \"sandbox health --help\" for its flags\n"},
 		{[]string{"--bogus"}, 2, "flag provided but not defined: -bogus\nrun \"sandbox --help\" for every command and flag\n"},
 		{[]string{"version", "x"}, 2, "sandbox version: unexpected argument \"x\"\nusage: sandbox version\n"},
+		{[]string{"netrefer"}, 2, "sandbox: unknown command \"netrefer\"\n"},
+		{[]string{"netrefer", "--help"}, 2, "sandbox: unknown command \"netrefer\"\n"},
+		{[]string{"health", "--url", ""}, 2, "sandbox health: --url \"\" is not an http(s) URL such as http://127.0.0.1:8080\n"},
 	}
 	for _, tc := range tests {
 		var out, errb bytes.Buffer

@@ -63,7 +63,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			usage(stdout)
 			return 0
 		}
-		if p, ok := sandbox.Lookup(args[0]); ok {
+		// Only providers with commands are commands: "sandbox netrefer"
+		// would otherwise print an empty command list.
+		if p, ok := sandbox.Lookup(args[0]); ok && len(p.Commands) > 0 {
 			return providerCmd(p, args[1:], stdout, stderr)
 		}
 		fmt.Fprintf(stderr, "sandbox: unknown command %q\n\n", args[0])
@@ -237,6 +239,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	// costs about a quarter of start-up's CPU. Collect less often until the
 	// sandbox is built, then return to the default.
 	gcPercent := debug.SetGCPercent(400)
+	// Also on the early returns below (run is called in-process by tests).
+	defer debug.SetGCPercent(gcPercent)
 	go sandbox.CompileAll()
 	jsonLogs := o.logFormat == "json"
 	// fail reports a start-up failure: as text, or as a JSON record when
@@ -568,10 +572,11 @@ func healthCmd(args []string, stdout, stderr io.Writer) int {
 // /__sandbox/health appended, /__sandbox gets /health, and the health URL
 // itself is kept. A missing scheme means http.
 func healthURL(raw string) (string, error) {
-	if !strings.Contains(raw, "://") {
-		raw = "http://" + raw
+	full := raw
+	if !strings.Contains(full, "://") {
+		full = "http://" + full
 	}
-	u, err := url.Parse(raw)
+	u, err := url.Parse(full)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return "", fmt.Errorf("--url %q is not an http(s) URL such as http://127.0.0.1:8080", raw)
 	}

@@ -76,3 +76,34 @@ func BenchmarkCorePipeline(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAccessLog measures what Config.AccessLog adds to a request: the
+// wrapping writer and the Exchange handed to the hook (here one that does
+// nothing, so the figure is the core's share, not the logger's).
+func BenchmarkAccessLog(b *testing.B) {
+	sc, probs := sandbox.LoadScenario("bench", []byte(echoScenario))
+	if probs != nil {
+		b.Fatal(probs)
+	}
+	for _, tc := range []struct {
+		name string
+		hook func(sandbox.Exchange)
+	}{{"off", nil}, {"on", func(sandbox.Exchange) {}}} {
+		srv, err := sandbox.New(sandbox.Config{Scenario: sc, AccessLog: tc.hook})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(srv.Close)
+		for _, path := range []string{"/echo/items", "/__sandbox/health"} {
+			b.Run(tc.name+path, func(b *testing.B) {
+				w := &discardWriter{h: http.Header{}}
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					req := httptest.NewRequest("GET", path, nil)
+					clear(w.h)
+					srv.ServeHTTP(w, req)
+				}
+			})
+		}
+	}
+}

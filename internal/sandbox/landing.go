@@ -149,7 +149,9 @@ func (s *Server) serveLanding(w http.ResponseWriter, r *http.Request, namespace 
 
 // prefersJSON reports whether an Accept header ranks application/json above
 // text/html. Without a preference (no header, */*) the page is HTML: that is
-// what a browser and a bare curl get.
+// what a browser and a bare curl get. At equal quality the type named more
+// specifically wins, so a script's "application/json, text/plain, */*"
+// (axios's default) gets JSON: it names JSON and reaches HTML only by */*.
 func prefersJSON(accept string) bool {
 	qJSON, qHTML := 0.0, 0.0
 	specJSON, specHTML := -1, -1 // how specific the range that set the q was
@@ -181,7 +183,7 @@ func prefersJSON(accept string) bool {
 		rank("application/json", "application", &qJSON, &specJSON)
 		rank("text/html", "text", &qHTML, &specHTML)
 	}
-	return qJSON > qHTML
+	return qJSON > qHTML || (qJSON == qHTML && qJSON > 0 && specJSON > specHTML)
 }
 
 // requestOrigin returns scheme://host as the client sees it, honouring

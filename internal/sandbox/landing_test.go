@@ -56,6 +56,7 @@ func TestLandingPage(t *testing.T) {
 			},
 			notWant: []string{"<script", "<link", "http://cdn", "https://"}},
 		{name: "no Accept header is HTML", path: "/", wantCT: "text/html; charset=utf-8", want: []string{"<h2>Mounts</h2>"}},
+		{name: "both named at equal quality is HTML", path: "/", accept: "application/json, text/html", wantCT: "text/html; charset=utf-8", want: []string{"<h2>Mounts</h2>"}},
 		{name: "curl's */* is HTML", path: "/", accept: "*/*", wantCT: "text/html; charset=utf-8", want: []string{"<h2>Mounts</h2>"}},
 		{name: "namespace page uses its scenario and prefix", path: "/ns/shop/", wantCT: "text/html; charset=utf-8",
 			want:    []string{h.URL + "/ns/shop/echo", `<td class="v">&lt;b&gt;ns&lt;/b&gt;</td>`, h.URL + "/ns/shop/__sandbox/health"},
@@ -98,7 +99,7 @@ func TestLandingPage(t *testing.T) {
 func TestLandingPageJSON(t *testing.T) {
 	t.Parallel()
 	h := sandboxtest.New(t, echoScenario)
-	for _, accept := range []string{"application/json", "text/html;q=0.5, application/json", "application/*"} {
+	for _, accept := range []string{"application/json", "text/html;q=0.5, application/json", "application/*", "application/json, text/plain, */*"} {
 		resp, body := get(t, h, "GET", "/", accept)
 		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
 			t.Fatalf("Accept %q: status %d, Content-Type %q", accept, resp.StatusCode, resp.Header.Get("Content-Type"))
