@@ -187,7 +187,7 @@ func TestAccessLog(t *testing.T) {
 		{"GET", "/ns/ci-1/__sandbox/requests/req_x", "", want{"GET", "/ns/ci-1/__sandbox/requests/req_x", "ci-1", "admin", "/requests/{id}", 404, ""}},
 		{"GET", "/", "", want{"GET", "/", "default", "", "", 200, ""}},
 		{"GET", "/nomount/x", "", want{"GET", "/nomount/x", "default", "", "", 404, ""}},
-		{"GET", "/ns/bad%21/echo/items", "", want{"GET", "/ns/bad!/echo/items", "bad!", "", "", 400, ""}},
+		{"GET", "/ns/bad%21/echo/items", "", want{"GET", "/ns/bad!/echo/items", "bad!", "echo", "", 400, ""}},
 	}
 	// A connection reset through the access log's writer: reported once,
 	// with no status and the rule that did it.

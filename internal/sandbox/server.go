@@ -175,7 +175,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			provider := ""
-			if t.mount == adminMountName {
+			if _, known := s.mounts[t.mount]; known {
+				provider = t.mount // refused before routing (503, bad name) but aimed at a mount
+			} else if t.mount == adminMountName {
 				provider = "admin"
 			}
 			s.cfg.AccessLog(Exchange{Start: start, Method: r.Method, Path: r.URL.Path, Namespace: t.namespace,
@@ -254,6 +256,8 @@ func parseTarget(u *url.URL) (target, bool) {
 		escName, _, _ := strings.Cut(strings.TrimPrefix(u.EscapedPath(), "/ns/"), "/")
 		t.namespace = name
 		if !ValidNamespaceName(name) || escName != name {
+			// The mount is still named, for the access log only.
+			t.mount, _, _ = strings.Cut(tail, "/")
 			return t, false
 		}
 		t.prefix, path = "/ns/"+name, "/"+tail
