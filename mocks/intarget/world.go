@@ -79,23 +79,39 @@ func (w *world) faker(f *gofakeit.Faker, stream int, b int64, i int) *gofakeit.F
 	return f
 }
 
-func (w *world) bucketStart(b int64) time.Time { return w.start.Add(time.Duration(b) * bucketLen) }
+// bucketStart and buckets count hours in Unix seconds, not time.Duration:
+// a Duration saturates at about 292 years, so an instant that far from the
+// start (a clock set centuries ahead) would land every window in one wrong
+// bucket and answer header-only feeds.
+func (w *world) bucketStart(b int64) time.Time {
+	return time.Unix(w.start.Unix()+b*bucketSecs, 0).UTC()
+}
+
+const bucketSecs = int64(bucketLen / time.Second)
+
+// bucketOf returns the bucket holding t (floor division: an instant before
+// the start gets a negative bucket).
+func (w *world) bucketOf(t time.Time) int64 {
+	d := t.Unix() - w.start.Unix()
+	b := d / bucketSecs
+	if d%bucketSecs < 0 {
+		b--
+	}
+	return b
+}
 
 // buckets returns the bucket range whose entities may have a change in
 // [from, to] given that changes happen at most span after creation, capped
 // at the bucket holding limit (nothing is created after it).
 func (w *world) buckets(from, to, limit time.Time, span time.Duration) (int64, int64) {
-	first := int64(from.Add(-span).Sub(w.start) / bucketLen)
-	if from.Add(-span).Before(w.start) {
-		first = 0
-	}
 	if to.After(limit) {
 		to = limit
 	}
 	if to.Before(w.start) {
 		return 0, -1
 	}
-	return first, int64(to.Sub(w.start) / bucketLen)
+	first := max(w.bucketOf(from.Add(-span)), 0)
+	return first, w.bucketOf(to)
 }
 
 // at returns a time inside bucket b.

@@ -161,3 +161,34 @@ func TestEveryFieldFilled(t *testing.T) {
 		})
 	}
 }
+
+// TestFarWindowsHaveData: an hour more than 292 years after the world's
+// start (the most a time.Duration holds) still answers its own rows, with
+// the ids of its bucket; hour counting once saturated there and answered
+// header-only feeds for a clock set that far ahead.
+func TestFarWindowsHaveData(t *testing.T) {
+	t.Parallel()
+	cfg := newConfig().(*Config).World
+	w := newWorld(42, cfg, time.Time{}) // DefaultWorldStart
+	for _, from := range []time.Time{
+		time.Date(2026, 3, 10, 10, 0, 0, 0, time.UTC),
+		time.Date(2330, 3, 10, 10, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 30, 10, 0, 0, 0, time.UTC),
+	} {
+		to := from.Add(time.Hour)
+		bucket := (from.Unix() - w.start.Unix()) / 3600
+		e, _ := contract.Lookup(contract.Logins)
+		var ids []string
+		w.scan(e, &query{from: from, to: to, vis: to, ts: contract.FormatTime}, func(v []string, _ int, at time.Time) bool {
+			ids = append(ids, v[0])
+			if at.Before(from) || !at.Before(to) {
+				t.Errorf("%s: login %s at %s is outside the window", from, v[0], at)
+			}
+			return true
+		})
+		sort.Strings(ids)
+		if len(ids) != cfg.LoginsPerHour || ids[0] != fmt.Sprint(bucket*maxPerHour+1) {
+			t.Errorf("window from %s: login ids %v, want %d of bucket %d", from, ids, cfg.LoginsPerHour, bucket)
+		}
+	}
+}
