@@ -604,3 +604,53 @@ func TestVerifierPathWithQuery(t *testing.T) {
 		t.Fatalf("conformant=%v rows=%d\n%s", rep.Conformant, rep.Rows, b.String())
 	}
 }
+
+// TestVerifierBadWindowNeedsAGoodWindow: transport.bad-window accepts any
+// 4xx, so an API that answers every pull with 404 (or refuses the
+// credentials) must not pass it; it is skipped with the reason. A feed
+// that answers well formed windows still gets the check.
+func TestVerifierBadWindowNeedsAGoodWindow(t *testing.T) {
+	t.Parallel()
+	const why = "no window could be read, so a 4xx to a bad window says nothing"
+	for _, tc := range []struct {
+		name    string
+		handler http.HandlerFunc
+		status  string
+		note    string
+	}{
+		{"every pull 404", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }, "skip", why},
+		{"every pull 401", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "unauthorized", 401) }, "skip", why},
+		{"a feed", func(w http.ResponseWriter, r *http.Request) {
+			q := r.URL.Query()
+			if len(q.Get("from")) != 19 || len(q.Get("to")) != 19 || q.Get("from") >= q.Get("to") {
+				http.Error(w, "bad window", 400)
+				return
+			}
+			w.Header().Set("Content-Type", "text/csv")
+			fmt.Fprint(w, "id,registered_at,modified_at\r\n")
+		}, "pass", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(tc.handler)
+			defer srv.Close()
+			rep, err := verify.Run(context.Background(), verify.Options{BaseURL: srv.URL, AuthBasic: "u:p", Paths: map[string]string{"users": "/u"},
+				From: clockTime.Add(-2 * time.Hour), To: clockTime, Now: clockTime, Window: time.Hour, Lookback: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, r := range rep.Results {
+				if r.Check == "transport.bad-window" {
+					found = true
+					if r.Status != tc.status || r.Note != tc.note || len(r.Findings) != 0 {
+						t.Errorf("transport.bad-window = %s %q %v, want %s %q", r.Status, r.Note, r.Findings, tc.status, tc.note)
+					}
+				}
+			}
+			if !found {
+				t.Error("no transport.bad-window result")
+			}
+		})
+	}
+}

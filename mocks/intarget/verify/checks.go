@@ -152,14 +152,19 @@ func (rn *runner) entity(e *contract.Entity, windows []window) {
 			rn.rep.skip(c, e.Name, "no "+e.Cursor+" column (InTarget's list for this feed names none)")
 		}
 	}
-	rn.badWindows(e, windows[0])
-	rn.futureWindow(er)
 	readable := 0
 	for _, p := range er.main {
 		if p.table != nil {
 			readable++
 		}
 	}
+	if readable > 0 {
+		rn.badWindows(e, windows[0])
+	} else {
+		// a 4xx to a bad window proves nothing when good windows get one too
+		rn.rep.skip(checkBadWindow, e.Name, "no window could be read, so a 4xx to a bad window says nothing")
+	}
+	rn.futureWindow(er)
 	if readable == 0 {
 		for _, c := range []string{checkRequired, checkTimestamps, checkValues, checkBounds, checkDuplicates, checkMonotonic, checkGameTotals, checkGameSpan, checkGameOpen} {
 			if c != checkGameTotals && c != checkGameSpan && c != checkGameOpen || er.games {
