@@ -27,7 +27,7 @@ func verifySandbox(t *testing.T, h *sandboxtest.Harness, mod func(*verify.Option
 	o := verify.Options{
 		BaseURL:   h.URL + "/intarget",
 		AuthBasic: user + ":" + pass,
-		From:      clockTime.Add(-6 * time.Hour), To: clockTime, Window: time.Hour, Now: clockTime,
+		From:      clockTime.Add(-2 * time.Hour), To: clockTime, Window: time.Hour, Now: clockTime,
 		Settle: 20 * time.Minute,
 		// the reference refers at most three days back (players) and its
 		// rows change at most three days on; the default 14 days would only
@@ -650,6 +650,88 @@ func TestVerifierBadWindowNeedsAGoodWindow(t *testing.T) {
 			}
 			if !found {
 				t.Error("no transport.bad-window result")
+			}
+		})
+	}
+}
+
+// TestVerifierLookbackNearestFirst: a login's player registered 30 hours
+// before the range is searched for one day at a time, nearest first
+// (before the range, then after it, then the day before that) and the
+// search stops once found: three day-long pulls, not the whole fortnight
+// of the default look-back. A player that exists nowhere still costs the
+// whole search and is reported with the searched range.
+func TestVerifierLookbackNearestFirst(t *testing.T) {
+	t.Parallel()
+	layout := "2006-01-02 15:04:05"
+	from := clockTime.Add(-2 * time.Hour)
+	for _, tc := range []struct {
+		name    string
+		players []int
+		pulls   int
+		finding string
+	}{
+		{"found the day before", []int{1, 2}, 3, ""},
+		{"nowhere", []int{1, 2, 99}, 15, "1 player_id values have no row in users between 2026-02-24 10:00:00 and 2026-03-11 12:00:00"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			users := map[int]time.Time{1: from.Add(-30 * time.Hour), 2: from.Add(30 * time.Minute)}
+			var mu sync.Mutex
+			var dayPulls []string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				q := r.URL.Query()
+				f, err1 := time.Parse(layout, q.Get("from"))
+				to, err2 := time.Parse(layout, q.Get("to"))
+				if err1 != nil || err2 != nil || !f.Before(to) {
+					http.Error(w, "bad window", http.StatusBadRequest)
+					return
+				}
+				w.Header().Set("Content-Type", "text/csv")
+				in := func(at time.Time) bool { return !at.Before(f) && at.Before(to) && !at.After(clockTime) }
+				switch r.URL.Path {
+				case "/u":
+					if to.Sub(f) == 24*time.Hour {
+						mu.Lock()
+						dayPulls = append(dayPulls, q.Get("from"))
+						mu.Unlock()
+					}
+					fmt.Fprint(w, "id,registered_at,modified_at\r\n")
+					for id := 1; id <= 2; id++ {
+						if at := users[id]; in(at) {
+							fmt.Fprintf(w, "%d,%s,%s\r\n", id, at.Format(layout), at.Format(layout))
+						}
+					}
+				case "/l":
+					fmt.Fprint(w, "id,player_id,created_at,is_success\r\n")
+					for i, p := range tc.players {
+						if at := from.Add(time.Duration(40+i) * time.Minute); in(at) {
+							fmt.Fprintf(w, "%d,%d,%s,1\r\n", 500+i, p, at.Format(layout))
+						}
+					}
+				default:
+					http.NotFound(w, r)
+				}
+			}))
+			defer srv.Close()
+			rep, err := verify.Run(context.Background(), verify.Options{BaseURL: srv.URL, Paths: map[string]string{"users": "/u", "logins": "/l"},
+				From: from, To: clockTime, Now: clockTime, Window: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(dayPulls) != tc.pulls {
+				t.Errorf("%d day-long users pulls %v, want %d", len(dayPulls), dayPulls, tc.pulls)
+			}
+			var got string
+			for _, r := range rep.Results {
+				if r.Check == "xref.references" && r.Entity == "logins" && len(r.Findings) > 0 {
+					got = r.Findings[0].Message
+				}
+			}
+			if got != tc.finding || rep.Conformant != (tc.finding == "") {
+				var b strings.Builder
+				rep.WriteText(&b)
+				t.Errorf("xref finding %q, want %q\n%s", got, tc.finding, b.String())
 			}
 		})
 	}
