@@ -68,6 +68,10 @@ func TestParseJSON(t *testing.T) {
 		{"trailing data", `[] []`, 0, "", "data after the JSON array"},
 		{"not JSON", `id,modified_at`, 0, "", "not JSON"},
 		{"element not object", `[1]`, 0, "", "an object is expected"},
+		// the rows after a refused element are still read
+		{"nested, then a row", `[{"id":1,"tags":{"a":[1,{"b":2}]},"x":2},{"id":2}]`, 1, "id", "is nested"},
+		{"array element, then a row", `[[1,[2]],{"id":3}]`, 1, "id", "an object is expected"},
+		{"truncated inside a nested field", `[{"id":1},{"id":2,"t":[1,`, 1, "id", "not valid JSON"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
