@@ -27,7 +27,11 @@ func verifySandbox(t *testing.T, h *sandboxtest.Harness, mod func(*verify.Option
 	o := verify.Options{
 		BaseURL:   h.URL + "/intarget",
 		AuthBasic: user + ":" + pass,
-		From:      clockTime.Add(-6 * time.Hour), To: clockTime, Window: time.Hour, Now: clockTime,
+		// three windows: two adjacent pairs for window.partition, sessions
+		// across a boundary for games.spanning, cursors across windows for
+		// window.monotonic; every fault shows in them, and a wider range
+		// only costs time (most checks cost requests per window)
+		From: clockTime.Add(-3 * time.Hour), To: clockTime, Window: time.Hour, Now: clockTime,
 		Settle: 20 * time.Minute,
 		// the reference refers at most three days back (players) and its
 		// rows change at most three days on; the default 14 days would only
