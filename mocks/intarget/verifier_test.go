@@ -322,7 +322,7 @@ func TestVerifyCLI(t *testing.T) {
 	dir := t.TempDir()
 	args := func(h *sandboxtest.Harness) []string {
 		return []string{"--base-url", h.URL + "/intarget", "--auth", "basic:" + user + ":" + pass,
-			"--from", "2026-03-10 08:00:00", "--to", "2026-03-10T12:00:00Z", "--now", "2026-03-10 12:00:00",
+			"--from", "2026-03-10 10:00:00", "--to", "2026-03-10T12:00:00Z", "--now", "2026-03-10 12:00:00",
 			"--window", "1h", "--report-json", filepath.Join(dir, "r.json"), "--junit", filepath.Join(dir, "j.xml")}
 	}
 	var out, errb strings.Builder
@@ -363,7 +363,9 @@ func TestAdminVerify(t *testing.T) {
 	}
 	// The Host header names the server as the client saw it (a published
 	// port, a proxy); the run reaches the API through the listener instead.
-	proxied := h.Do("POST", "/__sandbox/intarget/verify", sandboxtest.JSONBody(`{}`),
+	// one window is enough to see where the run went
+	oneWindow := `{"from": "2026-03-10 11:00:00", "to": "2026-03-10 12:00:00"}`
+	proxied := h.Do("POST", "/__sandbox/intarget/verify", sandboxtest.JSONBody(oneWindow),
 		func(r *http.Request) { r.Host = "127.0.0.1:1" }).WantStatus(200)
 	if err := json.Unmarshal(proxied.Body, &rep); err != nil || !rep.Conformant || strings.Contains(rep.BaseURL, "127.0.0.1:1/") {
 		t.Fatalf("behind a proxy: %v conformant=%v base=%s", err, rep.Conformant, rep.BaseURL)
@@ -371,7 +373,7 @@ func TestAdminVerify(t *testing.T) {
 	// A namespace with a fault: its own reference API, through its prefix.
 	var nsRep verify.Report
 	h.Admin("PUT", "ci-1", "/scenario", nil, nil)
-	if code := h.Admin("POST", "ci-1", "/intarget/verify", map[string]string{}, &nsRep); code != 200 || !strings.Contains(nsRep.BaseURL, "/ns/ci-1/intarget") {
+	if code := h.Admin("POST", "ci-1", "/intarget/verify", oneWindow, &nsRep); code != 200 || !strings.Contains(nsRep.BaseURL, "/ns/ci-1/intarget") {
 		t.Fatalf("namespace run: %d %s", code, nsRep.BaseURL)
 	}
 	for _, tc := range []struct {
