@@ -144,7 +144,11 @@ func (w *world) pickPlayer(r *rand.Rand, b int64) int64 {
 
 func id(b int64, i int) int64 { return b*maxPerHour + int64(i) + 1 }
 
-func money(r *rand.Rand, max int) string { return cents(int64(100 + r.Intn(max*100))) }
+func money(r *rand.Rand, max int) string { return cents(moneyCents(r, max)) }
+
+// moneyCents draws what money formats; wallets keep the number and format
+// only the balance a row shows (most generated wallets are in no window).
+func moneyCents(r *rand.Rand, max int) int64 { return int64(100 + r.Intn(max*100)) }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
@@ -187,7 +191,7 @@ type wallet struct {
 	id       int64
 	typ, cur string
 	times    []time.Time
-	balances []string
+	balances []int64 // cents
 }
 
 func (w *world) player(f *gofakeit.Faker, b int64, i int) player {
@@ -201,9 +205,9 @@ func (w *world) player(f *gofakeit.Faker, b int64, i int) player {
 		wl := wallet{id: p.id*10 + int64(k) + 1, typ: contract.BalanceTypes[k], cur: cur}
 		wl.times = later(r, reg, r.Intn(4), spanWallet)
 		for range wl.times {
-			wl.balances = append(wl.balances, money(r, 500))
+			wl.balances = append(wl.balances, moneyCents(r, 500))
 		}
-		wl.balances[0] = "0.00"
+		wl.balances[0] = 0
 		p.wallets = append(p.wallets, wl)
 	}
 	return p
