@@ -39,10 +39,11 @@ type WorldConfig struct {
 	// Start empty and Days 0 history begins at DefaultWorldStart, so the
 	// provider's own example window (2020-10-10) and every recent window
 	// have data, and a window that has settled gives the same bytes on
-	// every run whatever the real clock says.
+	// every run whatever the real clock says. Years 1970 to 2199 only.
 	Start string `yaml:"start" json:"start"`
 	// Days, when above 0, starts history that many days before the sandbox
-	// clock at the moment the namespace is created (instead of Start).
+	// clock at the moment the namespace is created (instead of Start); at
+	// most maxWorldDays.
 	Days                 int `yaml:"days" json:"days"`
 	PlayersPerHour       int `yaml:"playersPerHour" json:"playersPerHour"`
 	LoginsPerHour        int `yaml:"loginsPerHour" json:"loginsPerHour"`
@@ -127,14 +128,22 @@ func (c *Config) Validate() []scenario.Problem {
 	}
 	w := c.World
 	if w.Start != "" {
-		if _, err := time.Parse(time.RFC3339, w.Start); err != nil {
+		if st, err := time.Parse(time.RFC3339, w.Start); err != nil {
 			ps = append(ps, scenario.Problemf("world.start", "an RFC 3339 instant such as 2026-01-01T00:00:00Z", "world.start %q is not RFC 3339", w.Start))
+		} else if st.Before(minWorldStart) || !st.Before(maxWorldStart) {
+			ps = append(ps, scenario.Problemf("world.start", "an instant from "+minWorldStart.Format(time.RFC3339)+" up to (not including) "+
+				maxWorldStart.Format(time.RFC3339)+", such as the default "+DefaultWorldStart,
+				"world.start %q is outside the years 1970 to 2199 (a typo for a recent year?)", w.Start))
 		} else if w.Days > 0 {
 			ps = append(ps, scenario.Problemf("world.days", `set world.start (a fixed beginning) or world.days (relative to the clock), and the other to "" / 0`,
 				"world.start %q and world.days %d both say where history begins", w.Start, w.Days))
 		}
 	}
-	for name, v := range map[string]int{"days": w.Days, "playersPerHour": w.PlayersPerHour, "loginsPerHour": w.LoginsPerHour,
+	if w.Days < 0 || w.Days > maxWorldDays {
+		ps = append(ps, scenario.Problemf("world.days", fmt.Sprintf("between 0 and %d (about 54 years); for a fixed beginning set world.start", maxWorldDays),
+			"world.days is %d", w.Days))
+	}
+	for name, v := range map[string]int{"playersPerHour": w.PlayersPerHour, "loginsPerHour": w.LoginsPerHour,
 		"transactionsPerHour": w.TransactionsPerHour, "gameSessionsPerHour": w.GameSessionsPerHour,
 		"betsPerHour": w.BetsPerHour, "eventsPerHour": w.EventsPerHour} {
 		if v < 0 || v > maxPerHour {
@@ -174,6 +183,18 @@ func (c *Config) Validate() []scenario.Problem {
 // example window (2020-10-10 07:00-08:00), and fixed, so ids and rows do not
 // depend on when the sandbox was started.
 const DefaultWorldStart = "2020-01-01T00:00:00Z"
+
+// world.start must lie in [minWorldStart, maxWorldStart) and world.days be
+// at most maxWorldDays. The hour arithmetic works for any instant; the
+// bounds catch typos that would otherwise give an empty world without a
+// word: a start in 1026 or 0026 (history before the Unix epoch is no
+// operator's), or in 3026 (no window would hold data for a thousand years).
+var (
+	minWorldStart = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxWorldStart = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+const maxWorldDays = 20000
 
 // requiredColumns lists every "entity.column" faults.missingColumn may name.
 func requiredColumns() []string {

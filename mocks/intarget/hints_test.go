@@ -188,3 +188,60 @@ func TestVerifierNoPageHintForMislabelledCSV(t *testing.T) {
 		t.Errorf("rows %d, hints %q, failed %v; want rows, no hint, only transport.http failed", rep.Rows, rep.Hints, rep.Failed)
 	}
 }
+
+// TestVerifierPrefixProbeNeedsAFeed: when every feed is a 404 the verifier
+// tries BASE/intarget, and names it only when it answers like the feed. A
+// firewall's 403, a 401, a 500, a redirect or a web page there are answers
+// any path gets, so the hint then only asks about the prefix.
+func TestVerifierPrefixProbeNeedsAFeed(t *testing.T) {
+	t.Parallel()
+	const ask = "every feed answered 404 under %[1]s/api/...; is the base URL missing a path prefix such as /intarget, or does the API use other paths (--paths entity=/path)?"
+	for _, tc := range []struct {
+		name    string
+		format  string
+		handler http.HandlerFunc // serves BASE/intarget/...
+		named   bool
+	}{
+		{"firewall 403", "csv", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "forbidden", 403) }, false},
+		{"401 to the credentials", "csv", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "unauthorized", 401) }, false},
+		{"server error", "csv", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", 500) }, false},
+		{"redirect", "csv", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/login", http.StatusFound) }, false},
+		{"a web page", "csv", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprint(w, "<html><body>Welcome</body></html>")
+		}, false},
+		{"JSON of something else", "json", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `[{"status": "ok"}]`)
+		}, false},
+		{"the users feed (CSV)", "csv", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/csv")
+			fmt.Fprint(w, "id,registered_at,modified_at\r\n")
+		}, true},
+		{"the users feed (empty JSON)", "json", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `[]`)
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			mux := http.NewServeMux()
+			mux.Handle("/intarget/", tc.handler)
+			mux.Handle("/", http.NotFoundHandler())
+			srv := httptest.NewServer(mux)
+			defer srv.Close()
+			rep, err := verify.Run(context.Background(), verify.Options{BaseURL: srv.URL, AuthBasic: "u:p", Format: tc.format,
+				From: clockTime.Add(-2 * time.Hour), To: clockTime, Now: clockTime, Window: time.Hour, Lookback: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := fmt.Sprintf(ask, srv.URL)
+			if tc.named {
+				want += fmt.Sprintf(" %[1]s/intarget/api/users answers 200: try the base URL %[1]s/intarget", srv.URL)
+			}
+			if !reflect.DeepEqual(rep.Hints, []string{want}) {
+				t.Errorf("hints %q\nwant [%q]", rep.Hints, want)
+			}
+		})
+	}
+}

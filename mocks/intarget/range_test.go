@@ -147,6 +147,35 @@ func TestWorldStartAndDaysRefused(t *testing.T) {
 	}
 }
 
+// TestWorldBeginningOutOfRange: a world.start outside the years 1970-2199
+// or a world.days reaching back further than 20000 days is refused with the
+// field, the line and the allowed range; before, a start of 1700 loaded and
+// answered header-only feeds. The bounds themselves are accepted.
+func TestWorldBeginningOutOfRange(t *testing.T) {
+	t.Parallel()
+	const startHint = " (hint: an instant from 1970-01-01T00:00:00Z up to (not including) 2200-01-01T00:00:00Z, such as the default 2020-01-01T00:00:00Z)"
+	for _, tc := range []struct{ world, want string }{
+		{`start: "1700-01-01T00:00:00Z"`, `s.yaml:6: intarget.world.start: world.start "1700-01-01T00:00:00Z" is outside the years 1970 to 2199 (a typo for a recent year?)` + startHint},
+		{`start: "1969-12-31T23:59:59Z"`, `s.yaml:6: intarget.world.start: world.start "1969-12-31T23:59:59Z" is outside the years 1970 to 2199 (a typo for a recent year?)` + startHint},
+		{`start: "3026-01-01T00:00:00Z"`, `s.yaml:6: intarget.world.start: world.start "3026-01-01T00:00:00Z" is outside the years 1970 to 2199 (a typo for a recent year?)` + startHint},
+		{`start: "2200-01-01T00:00:00Z"`, `s.yaml:6: intarget.world.start: world.start "2200-01-01T00:00:00Z" is outside the years 1970 to 2199 (a typo for a recent year?)` + startHint},
+		{`days: 20001`, `s.yaml:6: intarget.world.days: world.days is 20001 (hint: between 0 and 20000 (about 54 years); for a fixed beginning set world.start)`},
+		{`days: -1`, `s.yaml:6: intarget.world.days: world.days is -1 (hint: between 0 and 20000 (about 54 years); for a fixed beginning set world.start)`},
+		{`start: "1970-01-01T00:00:00Z"`, ""},
+		{`start: "2199-12-31T23:00:00Z"`, ""},
+		{`days: 20000`, ""},
+	} {
+		_, probs := sandbox.LoadScenario("s.yaml", []byte(scenario("  world: {"+tc.world+"}\n")))
+		var got []string
+		for _, p := range probs {
+			got = append(got, p.String())
+		}
+		if tc.want == "" && len(got) != 0 || tc.want != "" && (len(got) != 1 || got[0] != tc.want) {
+			t.Errorf("%s: problems %q\nwant %q", tc.world, got, tc.want)
+		}
+	}
+}
+
 // TestDocumentedCounts: the row counts docs/intarget.md promises for the
 // default scenario (seed 42, real clock).
 func TestDocumentedCounts(t *testing.T) {

@@ -233,7 +233,7 @@ func (w *world) emitPlayer(f *gofakeit.Faker, name string, p *player, q *query, 
 			if k < 0 {
 				continue
 			}
-			copy(vals, []string{itoa(wl.id), itoa(p.id), wl.typ, wl.balances[k], wl.cur, q.ts(wl.times[0]), q.ts(wl.times[k])})
+			copy(vals, []string{itoa(wl.id), itoa(p.id), wl.typ, cents(wl.balances[k]), wl.cur, q.ts(wl.times[0]), q.ts(wl.times[k])})
 			if !emit(vals, k, wl.times[k]) {
 				return false
 			}

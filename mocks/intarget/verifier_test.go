@@ -27,7 +27,11 @@ func verifySandbox(t *testing.T, h *sandboxtest.Harness, mod func(*verify.Option
 	o := verify.Options{
 		BaseURL:   h.URL + "/intarget",
 		AuthBasic: user + ":" + pass,
-		From:      clockTime.Add(-6 * time.Hour), To: clockTime, Window: time.Hour, Now: clockTime,
+		// three windows: two adjacent pairs for window.partition, sessions
+		// across a boundary for games.spanning, cursors across windows for
+		// window.monotonic; every fault shows in them, and a wider range
+		// only costs time (most checks cost requests per window)
+		From: clockTime.Add(-3 * time.Hour), To: clockTime, Window: time.Hour, Now: clockTime,
 		Settle: 20 * time.Minute,
 		// the reference refers at most three days back (players) and its
 		// rows change at most three days on; the default 14 days would only
@@ -77,27 +81,40 @@ func TestVerifierPassesReference(t *testing.T) {
 	}
 }
 
+// longTests is set by SANDBOX_LONG=1 (CI sets it): it adds runs that
+// repeat what the default run covers in another form, too slow to pay on
+// every local `go test`.
+var longTests = os.Getenv("SANDBOX_LONG") == "1"
+
 // TestVerifierCatchesEachFault switches on one contract fault at a time;
-// the verifier must fail with exactly the matching check.
+// the verifier must fail with exactly the matching check, reading CSV and
+// JSON. The reference applies every fault to the row before writing it in
+// either format, so JSON can only differ where its form matters (a missing
+// key, a timestamp string, ids as numbers): those faults run in JSON by
+// default, the others only with SANDBOX_LONG=1.
 func TestVerifierCatchesEachFault(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		fault string
 		want  string
+		json  bool // JSON in the default run too
 	}{
-		{"closedInterval: true", "window.bounds"},
-		{`localTime: "+03:00"`, "window.future"},
-		{"isoTimestamps: true", "format.timestamps"},
-		{"plusNotDecoded: true", "transport.plus-space"},
-		{"decreasingTimestamps: true", "window.monotonic"},
-		{"missingColumn: users.registered_at", "format.required"},
-		{"missingColumn: bet-selections.event_id", "format.required"},
-		{"lateRows: 15m", "window.late-rows"},
-		{"duplicateRows: true", "window.duplicates"},
+		{"closedInterval: true", "window.bounds", false},
+		{`localTime: "+03:00"`, "window.future", false},
+		{"isoTimestamps: true", "format.timestamps", true},
+		{"plusNotDecoded: true", "transport.plus-space", false},
+		{"decreasingTimestamps: true", "window.monotonic", false},
+		{"missingColumn: users.registered_at", "format.required", true},
+		{"missingColumn: bet-selections.event_id", "format.required", true},
+		{"lateRows: 15m", "window.late-rows", false},
+		{"duplicateRows: true", "window.duplicates", true},
 	}
 	for _, tc := range tests {
 		for _, format := range []string{"csv", "json"} {
 			t.Run(tc.want+"/"+format, func(t *testing.T) {
+				if format == "json" && !tc.json && !longTests {
+					t.Skip("the CSV run covers this fault; SANDBOX_LONG=1 runs it in JSON too")
+				}
 				t.Parallel()
 				h := sandboxtest.New(t, scenario("  faults: {"+tc.fault+"}\n"))
 				rep := verifySandbox(t, h, func(o *verify.Options) { o.Format = format })
@@ -318,7 +335,7 @@ func TestVerifyCLI(t *testing.T) {
 	dir := t.TempDir()
 	args := func(h *sandboxtest.Harness) []string {
 		return []string{"--base-url", h.URL + "/intarget", "--auth", "basic:" + user + ":" + pass,
-			"--from", "2026-03-10 08:00:00", "--to", "2026-03-10T12:00:00Z", "--now", "2026-03-10 12:00:00",
+			"--from", "2026-03-10 10:00:00", "--to", "2026-03-10T12:00:00Z", "--now", "2026-03-10 12:00:00",
 			"--window", "1h", "--report-json", filepath.Join(dir, "r.json"), "--junit", filepath.Join(dir, "j.xml")}
 	}
 	var out, errb strings.Builder
@@ -359,7 +376,9 @@ func TestAdminVerify(t *testing.T) {
 	}
 	// The Host header names the server as the client saw it (a published
 	// port, a proxy); the run reaches the API through the listener instead.
-	proxied := h.Do("POST", "/__sandbox/intarget/verify", sandboxtest.JSONBody(`{}`),
+	// one window is enough to see where the run went
+	oneWindow := `{"from": "2026-03-10 11:00:00", "to": "2026-03-10 12:00:00"}`
+	proxied := h.Do("POST", "/__sandbox/intarget/verify", sandboxtest.JSONBody(oneWindow),
 		func(r *http.Request) { r.Host = "127.0.0.1:1" }).WantStatus(200)
 	if err := json.Unmarshal(proxied.Body, &rep); err != nil || !rep.Conformant || strings.Contains(rep.BaseURL, "127.0.0.1:1/") {
 		t.Fatalf("behind a proxy: %v conformant=%v base=%s", err, rep.Conformant, rep.BaseURL)
@@ -367,7 +386,7 @@ func TestAdminVerify(t *testing.T) {
 	// A namespace with a fault: its own reference API, through its prefix.
 	var nsRep verify.Report
 	h.Admin("PUT", "ci-1", "/scenario", nil, nil)
-	if code := h.Admin("POST", "ci-1", "/intarget/verify", map[string]string{}, &nsRep); code != 200 || !strings.Contains(nsRep.BaseURL, "/ns/ci-1/intarget") {
+	if code := h.Admin("POST", "ci-1", "/intarget/verify", oneWindow, &nsRep); code != 200 || !strings.Contains(nsRep.BaseURL, "/ns/ci-1/intarget") {
 		t.Fatalf("namespace run: %d %s", code, nsRep.BaseURL)
 	}
 	for _, tc := range []struct {
@@ -602,5 +621,137 @@ func TestVerifierPathWithQuery(t *testing.T) {
 		var b strings.Builder
 		rep.WriteText(&b)
 		t.Fatalf("conformant=%v rows=%d\n%s", rep.Conformant, rep.Rows, b.String())
+	}
+}
+
+// TestVerifierBadWindowNeedsAGoodWindow: transport.bad-window accepts any
+// 4xx, so an API that answers every pull with 404 (or refuses the
+// credentials) must not pass it; it is skipped with the reason. A feed
+// that answers well formed windows still gets the check.
+func TestVerifierBadWindowNeedsAGoodWindow(t *testing.T) {
+	t.Parallel()
+	const why = "no window could be read, so a 4xx to a bad window says nothing"
+	for _, tc := range []struct {
+		name    string
+		handler http.HandlerFunc
+		status  string
+		note    string
+	}{
+		{"every pull 404", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }, "skip", why},
+		{"every pull 401", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "unauthorized", 401) }, "skip", why},
+		{"a feed", func(w http.ResponseWriter, r *http.Request) {
+			q := r.URL.Query()
+			if len(q.Get("from")) != 19 || len(q.Get("to")) != 19 || q.Get("from") >= q.Get("to") {
+				http.Error(w, "bad window", 400)
+				return
+			}
+			w.Header().Set("Content-Type", "text/csv")
+			fmt.Fprint(w, "id,registered_at,modified_at\r\n")
+		}, "pass", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(tc.handler)
+			defer srv.Close()
+			rep, err := verify.Run(context.Background(), verify.Options{BaseURL: srv.URL, AuthBasic: "u:p", Paths: map[string]string{"users": "/u"},
+				From: clockTime.Add(-2 * time.Hour), To: clockTime, Now: clockTime, Window: time.Hour, Lookback: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, r := range rep.Results {
+				if r.Check == "transport.bad-window" {
+					found = true
+					if r.Status != tc.status || r.Note != tc.note || len(r.Findings) != 0 {
+						t.Errorf("transport.bad-window = %s %q %v, want %s %q", r.Status, r.Note, r.Findings, tc.status, tc.note)
+					}
+				}
+			}
+			if !found {
+				t.Error("no transport.bad-window result")
+			}
+		})
+	}
+}
+
+// TestVerifierLookbackNearestFirst: a login's player registered 30 hours
+// before the range is searched for one day at a time, nearest first
+// (before the range, then after it, then the day before that) and the
+// search stops once found: three day-long pulls, not the whole fortnight
+// of the default look-back. A player that exists nowhere still costs the
+// whole search and is reported with the searched range.
+func TestVerifierLookbackNearestFirst(t *testing.T) {
+	t.Parallel()
+	layout := "2006-01-02 15:04:05"
+	from := clockTime.Add(-2 * time.Hour)
+	for _, tc := range []struct {
+		name    string
+		players []int
+		pulls   int
+		finding string
+	}{
+		{"found the day before", []int{1, 2}, 3, ""},
+		{"nowhere", []int{1, 2, 99}, 15, "1 player_id values have no row in users between 2026-02-24 10:00:00 and 2026-03-11 12:00:00"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			users := map[int]time.Time{1: from.Add(-30 * time.Hour), 2: from.Add(30 * time.Minute)}
+			var mu sync.Mutex
+			var dayPulls []string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				q := r.URL.Query()
+				f, err1 := time.Parse(layout, q.Get("from"))
+				to, err2 := time.Parse(layout, q.Get("to"))
+				if err1 != nil || err2 != nil || !f.Before(to) {
+					http.Error(w, "bad window", http.StatusBadRequest)
+					return
+				}
+				w.Header().Set("Content-Type", "text/csv")
+				in := func(at time.Time) bool { return !at.Before(f) && at.Before(to) && !at.After(clockTime) }
+				switch r.URL.Path {
+				case "/u":
+					if to.Sub(f) == 24*time.Hour {
+						mu.Lock()
+						dayPulls = append(dayPulls, q.Get("from"))
+						mu.Unlock()
+					}
+					fmt.Fprint(w, "id,registered_at,modified_at\r\n")
+					for id := 1; id <= 2; id++ {
+						if at := users[id]; in(at) {
+							fmt.Fprintf(w, "%d,%s,%s\r\n", id, at.Format(layout), at.Format(layout))
+						}
+					}
+				case "/l":
+					fmt.Fprint(w, "id,player_id,created_at,is_success\r\n")
+					for i, p := range tc.players {
+						if at := from.Add(time.Duration(40+i) * time.Minute); in(at) {
+							fmt.Fprintf(w, "%d,%d,%s,1\r\n", 500+i, p, at.Format(layout))
+						}
+					}
+				default:
+					http.NotFound(w, r)
+				}
+			}))
+			defer srv.Close()
+			rep, err := verify.Run(context.Background(), verify.Options{BaseURL: srv.URL, Paths: map[string]string{"users": "/u", "logins": "/l"},
+				From: from, To: clockTime, Now: clockTime, Window: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(dayPulls) != tc.pulls {
+				t.Errorf("%d day-long users pulls %v, want %d", len(dayPulls), dayPulls, tc.pulls)
+			}
+			var got string
+			for _, r := range rep.Results {
+				if r.Check == "xref.references" && r.Entity == "logins" && len(r.Findings) > 0 {
+					got = r.Findings[0].Message
+				}
+			}
+			if got != tc.finding || rep.Conformant != (tc.finding == "") {
+				var b strings.Builder
+				rep.WriteText(&b)
+				t.Errorf("xref finding %q, want %q\n%s", got, tc.finding, b.String())
+			}
+		})
 	}
 }

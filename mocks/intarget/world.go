@@ -79,23 +79,39 @@ func (w *world) faker(f *gofakeit.Faker, stream int, b int64, i int) *gofakeit.F
 	return f
 }
 
-func (w *world) bucketStart(b int64) time.Time { return w.start.Add(time.Duration(b) * bucketLen) }
+// bucketStart and buckets count hours in Unix seconds, not time.Duration:
+// a Duration saturates at about 292 years, so an instant that far from the
+// start (a clock set centuries ahead) would land every window in one wrong
+// bucket and answer header-only feeds.
+func (w *world) bucketStart(b int64) time.Time {
+	return time.Unix(w.start.Unix()+b*bucketSecs, 0).UTC()
+}
+
+const bucketSecs = int64(bucketLen / time.Second)
+
+// bucketOf returns the bucket holding t (floor division: an instant before
+// the start gets a negative bucket).
+func (w *world) bucketOf(t time.Time) int64 {
+	d := t.Unix() - w.start.Unix()
+	b := d / bucketSecs
+	if d%bucketSecs < 0 {
+		b--
+	}
+	return b
+}
 
 // buckets returns the bucket range whose entities may have a change in
 // [from, to] given that changes happen at most span after creation, capped
 // at the bucket holding limit (nothing is created after it).
 func (w *world) buckets(from, to, limit time.Time, span time.Duration) (int64, int64) {
-	first := int64(from.Add(-span).Sub(w.start) / bucketLen)
-	if from.Add(-span).Before(w.start) {
-		first = 0
-	}
 	if to.After(limit) {
 		to = limit
 	}
 	if to.Before(w.start) {
 		return 0, -1
 	}
-	return first, int64(to.Sub(w.start) / bucketLen)
+	first := max(w.bucketOf(from.Add(-span)), 0)
+	return first, w.bucketOf(to)
 }
 
 // at returns a time inside bucket b.
@@ -128,7 +144,11 @@ func (w *world) pickPlayer(r *rand.Rand, b int64) int64 {
 
 func id(b int64, i int) int64 { return b*maxPerHour + int64(i) + 1 }
 
-func money(r *rand.Rand, max int) string { return cents(int64(100 + r.Intn(max*100))) }
+func money(r *rand.Rand, max int) string { return cents(moneyCents(r, max)) }
+
+// moneyCents draws what money formats; wallets keep the number and format
+// only the balance a row shows (most generated wallets are in no window).
+func moneyCents(r *rand.Rand, max int) int64 { return int64(100 + r.Intn(max*100)) }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
@@ -171,7 +191,7 @@ type wallet struct {
 	id       int64
 	typ, cur string
 	times    []time.Time
-	balances []string
+	balances []int64 // cents
 }
 
 func (w *world) player(f *gofakeit.Faker, b int64, i int) player {
@@ -185,9 +205,9 @@ func (w *world) player(f *gofakeit.Faker, b int64, i int) player {
 		wl := wallet{id: p.id*10 + int64(k) + 1, typ: contract.BalanceTypes[k], cur: cur}
 		wl.times = later(r, reg, r.Intn(4), spanWallet)
 		for range wl.times {
-			wl.balances = append(wl.balances, money(r, 500))
+			wl.balances = append(wl.balances, moneyCents(r, 500))
 		}
-		wl.balances[0] = "0.00"
+		wl.balances[0] = 0
 		p.wallets = append(p.wallets, wl)
 	}
 	return p

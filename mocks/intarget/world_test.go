@@ -3,6 +3,7 @@ package intarget
 import (
 	"fmt"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 func TestWindowsMatchWholeHistory(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-	w := newWorld(42, weekWorld(), now)
+	w, history := weekHistory()
 	ts := func(t time.Time) string { return contract.FormatTime(t) }
 	for _, e := range contract.Entities {
 		t.Run(e.Name, func(t *testing.T) {
@@ -24,10 +25,9 @@ func TestWindowsMatchWholeHistory(t *testing.T) {
 			key, cur := indexOf(e, e.Key), indexOf(e, e.Cursor)
 			first := indexOf(e, "created_at")
 			all := map[string][]string{}
-			w.scan(e, &query{from: w.start, to: now.Add(time.Second), vis: now, ts: ts}, func(v []string, _ int, _ time.Time) bool {
-				all[v[key]] = append([]string{}, v...)
-				return true
-			})
+			for _, v := range history[e.Name] {
+				all[v[key]] = v
+			}
 			if len(all) == 0 {
 				t.Fatal("the world is empty")
 			}
@@ -82,6 +82,23 @@ func TestWindowsMatchWholeHistory(t *testing.T) {
 	}
 }
 
+// weekHistory is every row of weekWorld's whole history (one scan per
+// entity from the first hour to the clock), generated once for the tests
+// that hold windows and references against it.
+var weekHistory = sync.OnceValues(func() (*world, map[string][][]string) {
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	w := newWorld(42, weekWorld(), now)
+	q := &query{from: w.start, to: now.Add(time.Second), vis: now, ts: contract.FormatTime}
+	rows := map[string][][]string{}
+	for _, e := range contract.Entities {
+		w.scan(e, q, func(v []string, _ int, _ time.Time) bool {
+			rows[e.Name] = append(rows[e.Name], append([]string{}, v...))
+			return true
+		})
+	}
+	return w, rows
+})
+
 // weekWorld is the default volumes over seven days before the clock, so a
 // test can scan the whole history.
 func weekWorld() WorldConfig {
@@ -104,19 +121,14 @@ func indexOf(e *contract.Entity, col string) int {
 // world's first hour on (the verifier's xref.references over the full range).
 func TestReferencesResolve(t *testing.T) {
 	t.Parallel()
-	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-	w := newWorld(42, weekWorld(), now)
-	q := &query{from: w.start, to: now.Add(time.Second), vis: now, ts: contract.FormatTime}
+	_, rows := weekHistory()
 	keys := map[string]map[string]bool{}
-	rows := map[string][][]string{}
 	for _, e := range contract.Entities {
 		keys[e.Name] = map[string]bool{}
 		k := indexOf(e, e.Key)
-		w.scan(e, q, func(v []string, _ int, _ time.Time) bool {
+		for _, v := range rows[e.Name] {
 			keys[e.Name][v[k]] = true
-			rows[e.Name] = append(rows[e.Name], append([]string{}, v...))
-			return true
-		})
+		}
 	}
 	for _, ref := range contract.References {
 		t.Run(ref.Entity+"."+ref.Column, func(t *testing.T) {
@@ -140,24 +152,52 @@ func TestReferencesResolve(t *testing.T) {
 // never always).
 func TestEveryFieldFilled(t *testing.T) {
 	t.Parallel()
-	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-	w := newWorld(42, weekWorld(), now)
-	q := &query{from: w.start, to: now.Add(time.Second), vis: now, ts: contract.FormatTime}
+	_, rows := weekHistory()
 	for _, e := range contract.Entities {
 		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
 			filled := make([]bool, len(e.Fields))
-			w.scan(e, q, func(v []string, _ int, _ time.Time) bool {
+			for _, v := range rows[e.Name] {
 				for i, s := range v {
 					filled[i] = filled[i] || s != ""
 				}
-				return true
-			})
+			}
 			for i, f := range e.Fields {
 				if !filled[i] {
 					t.Errorf("%s.%s is empty in every row", e.Name, f.Name)
 				}
 			}
 		})
+	}
+}
+
+// TestFarWindowsHaveData: an hour more than 292 years after the world's
+// start (the most a time.Duration holds) still answers its own rows, with
+// the ids of its bucket; hour counting once saturated there and answered
+// header-only feeds for a clock set that far ahead.
+func TestFarWindowsHaveData(t *testing.T) {
+	t.Parallel()
+	cfg := newConfig().(*Config).World
+	w := newWorld(42, cfg, time.Time{}) // DefaultWorldStart
+	for _, from := range []time.Time{
+		time.Date(2026, 3, 10, 10, 0, 0, 0, time.UTC),
+		time.Date(2330, 3, 10, 10, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 30, 10, 0, 0, 0, time.UTC),
+	} {
+		to := from.Add(time.Hour)
+		bucket := (from.Unix() - w.start.Unix()) / 3600
+		e, _ := contract.Lookup(contract.Logins)
+		var ids []string
+		w.scan(e, &query{from: from, to: to, vis: to, ts: contract.FormatTime}, func(v []string, _ int, at time.Time) bool {
+			ids = append(ids, v[0])
+			if at.Before(from) || !at.Before(to) {
+				t.Errorf("%s: login %s at %s is outside the window", from, v[0], at)
+			}
+			return true
+		})
+		sort.Strings(ids)
+		if len(ids) != cfg.LoginsPerHour || ids[0] != fmt.Sprint(bucket*maxPerHour+1) {
+			t.Errorf("window from %s: login ids %v, want %d of bucket %d", from, ids, cfg.LoginsPerHour, bucket)
+		}
 	}
 }

@@ -152,14 +152,19 @@ func (rn *runner) entity(e *contract.Entity, windows []window) {
 			rn.rep.skip(c, e.Name, "no "+e.Cursor+" column (InTarget's list for this feed names none)")
 		}
 	}
-	rn.badWindows(e, windows[0])
-	rn.futureWindow(er)
 	readable := 0
 	for _, p := range er.main {
 		if p.table != nil {
 			readable++
 		}
 	}
+	if readable > 0 {
+		rn.badWindows(e, windows[0])
+	} else {
+		// a 4xx to a bad window proves nothing when good windows get one too
+		rn.rep.skip(checkBadWindow, e.Name, "no window could be read, so a 4xx to a bad window says nothing")
+	}
+	rn.futureWindow(er)
 	if readable == 0 {
 		for _, c := range []string{checkRequired, checkTimestamps, checkValues, checkBounds, checkDuplicates, checkMonotonic, checkGameTotals, checkGameSpan, checkGameOpen} {
 			if c != checkGameTotals && c != checkGameSpan && c != checkGameOpen || er.games {
@@ -836,6 +841,12 @@ func (rn *runner) searchEnd() time.Time {
 	return end.Truncate(time.Second)
 }
 
+// lookback searches for the target's rows that references need outside the
+// pulled range, one chunk at a time, nearest first (alternating before
+// From and after To), and stops as soon as no reference to the target is
+// missing: a player registered an hour before the range is found in the
+// first chunk instead of after a fortnight of pulls. A finding still
+// needs the whole look-back searched.
 func (rn *runner) lookback(target string) {
 	if rn.known[target+"\x00looked"] != nil {
 		return
@@ -846,24 +857,56 @@ func (rn *runner) lookback(target string) {
 	if rn.o.Window > chunk {
 		chunk = rn.o.Window
 	}
-	spans := append(split(rn.o.From.Add(-rn.o.Lookback), rn.o.From, chunk), split(rn.o.To, rn.searchEnd(), chunk)...)
-	for _, w := range spans {
-		p := rn.pullAs(e, w, "%20", checkXref, true)
-		if p.table == nil {
-			continue
-		}
-		er := &entityRun{e: e}
-		er.bind(p.table)
-		if er.key < 0 {
-			continue
-		}
-		if rn.known[target] == nil {
-			rn.known[target] = map[string]bool{}
-		}
-		for _, row := range p.table.Rows {
-			rn.known[target][row[er.key]] = true
+	var back []window
+	for start, end := rn.o.From.Add(-rn.o.Lookback), rn.o.From; end.After(start); end = end.Add(-chunk) {
+		back = append(back, window{from: maxTime(end.Add(-chunk), start), to: end})
+	}
+	fwd := split(rn.o.To, rn.searchEnd(), chunk)
+	for i := 0; i < len(back) || i < len(fwd); i++ {
+		for _, ws := range [][]window{back, fwd} {
+			if i >= len(ws) || !rn.anyMissing(target) {
+				continue
+			}
+			p := rn.pullAs(e, ws[i], "%20", checkXref, true)
+			if p.table == nil {
+				continue
+			}
+			er := &entityRun{e: e}
+			er.bind(p.table)
+			if er.key < 0 {
+				continue
+			}
+			if rn.known[target] == nil {
+				rn.known[target] = map[string]bool{}
+			}
+			for _, row := range p.table.Rows {
+				rn.known[target][row[er.key]] = true
+			}
 		}
 	}
+}
+
+// anyMissing tells whether a reference to target from a verified feed
+// names an id not seen yet.
+func (rn *runner) anyMissing(target string) bool {
+	for _, ref := range contract.References {
+		if ref.Target != target {
+			continue
+		}
+		for id := range rn.refs[ref.Entity+"."+ref.Column] {
+			if !rn.known[target][id] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // lateRows re-pulls the last closed windows after Settle and reports rows

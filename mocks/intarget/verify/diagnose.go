@@ -112,7 +112,9 @@ func sameMediaType(ps []*pulled) string {
 // first feed under two likely base URLs: base+/intarget (where the sandbox
 // mounts its reference API) and, for a base ending in /api, the base
 // without it (the paths already start with /api). The first that answers
-// anything but a 404 is named.
+// like the feed (looksLikeFeed) is named. Any other answer says nothing: a
+// firewall's 403, a proxy's 401 or 500 and a redirect come back for any
+// path, so naming such a URL would send the user the wrong way.
 func (rn *runner) probePrefix() string {
 	if len(rn.o.Paths) > 0 {
 		return ""
@@ -133,9 +135,38 @@ func (rn *runner) probePrefix() string {
 		if err != nil {
 			continue
 		}
-		if x := rn.do(req); x.status != 0 && x.status != http.StatusNotFound {
+		if x := rn.do(req); rn.looksLikeFeed(e, x) {
 			return fmt.Sprintf("%s%s answers %d: try the base URL %s", alt, rn.paths[e.Name], x.status, alt)
 		}
 	}
 	return ""
+}
+
+// looksLikeFeed tells whether an answer is plausibly the entity's feed: a
+// 2xx whose body reads without problems in the requested format and names
+// at least one of the entity's columns (an empty JSON array counts: it is
+// how a JSON feed answers a window without rows).
+func (rn *runner) looksLikeFeed(e *contract.Entity, x exchange) bool {
+	if x.err != "" || x.status < 200 || x.status > 299 {
+		return false
+	}
+	var t *Table
+	var probs []string
+	if rn.o.Format == "json" {
+		t, probs = ParseJSON(x.body)
+		if len(probs) == 0 && len(t.Rows) == 0 {
+			return true
+		}
+	} else {
+		t, probs, _ = ParseCSV(x.body)
+	}
+	if len(probs) > 0 {
+		return false
+	}
+	for _, f := range e.Fields {
+		if t.Col(f.Name) >= 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -101,12 +102,26 @@ func appendCapped(list []string, s string) []string {
 }
 
 // ParseJSON reads a JSON array of flat objects. Numbers keep their text,
-// booleans become 1/0 and null becomes an empty cell.
+// booleans become 1/0 and null becomes an empty cell. A well formed body of
+// flat objects (what a conformant API sends) is read by scanFlat, several
+// times faster than encoding/json's token stream; anything else goes
+// through the stream, which says what is wrong.
 func ParseJSON(data []byte) (t *Table, problems []string) {
 	t = &Table{}
 	if !utf8.Valid(data) {
 		problems = append(problems, "the body is not valid UTF-8")
+	} else if json.Valid(data) {
+		if ok := scanFlat(t, data); ok {
+			return t, nil
+		}
+		t = &Table{}
 	}
+	return parseJSONStream(t, data, problems)
+}
+
+// parseJSONStream is ParseJSON for any body: it reports what is wrong and
+// keeps the rows read before a syntax error.
+func parseJSONStream(t *Table, data []byte, problems []string) (*Table, []string) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	tok, err := dec.Token()
@@ -120,15 +135,12 @@ func ParseJSON(data []byte) (t *Table, problems []string) {
 	var order []string
 	seen := map[string]bool{}
 	for i := 0; dec.More(); i++ {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
+		keys, obj, bad, err := decodeFlat(dec)
+		if err != nil {
 			return finish(t, objs, order), append(problems, fmt.Sprintf("element %d is not valid JSON: %v", i, err))
 		}
-		d := json.NewDecoder(bytes.NewReader(raw))
-		d.UseNumber()
-		keys, obj, err := decodeFlat(d)
-		if err != nil {
-			problems = appendCapped(problems, fmt.Sprintf("element %d: %v", i, err))
+		if bad != "" {
+			problems = appendCapped(problems, fmt.Sprintf("element %d: %s", i, bad))
 			continue
 		}
 		for _, k := range keys {
@@ -148,38 +160,175 @@ func ParseJSON(data []byte) (t *Table, problems []string) {
 	return finish(t, objs, order), problems
 }
 
-// decodeFlat reads one object keeping its key order; nested values are refused.
-func decodeFlat(d *json.Decoder) ([]string, map[string]any, error) {
+// decodeFlat reads one array element, keeping the key order of an object.
+// bad says why a well formed element is no row (not an object, a nested
+// field); the element has then been read to its end. err is a syntax error:
+// the stream cannot be read further.
+func decodeFlat(d *json.Decoder) (keys []string, obj map[string]any, bad string, err error) {
 	tok, err := d.Token()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	if dl, ok := tok.(json.Delim); !ok || dl != '{' {
-		return nil, nil, fmt.Errorf("an object is expected, got %v", tok)
+		if ok {
+			err = skipRest(d)
+		}
+		return nil, nil, fmt.Sprintf("an object is expected, got %v", tok), err
 	}
-	obj := map[string]any{}
-	var keys []string
+	obj = map[string]any{}
 	for d.More() {
 		kt, err := d.Token()
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		k, _ := kt.(string)
-		var v any
-		if err := d.Decode(&v); err != nil {
-			return nil, nil, err
+		v, err := d.Token()
+		if err != nil {
+			return nil, nil, "", err
 		}
-		switch v.(type) {
-		case map[string]any, []any:
-			return nil, nil, fmt.Errorf("field %q is nested; rows must be flat", k)
+		if _, nested := v.(json.Delim); nested {
+			if bad == "" {
+				bad = fmt.Sprintf("field %q is nested; rows must be flat", k)
+			}
+			if err := skipRest(d); err != nil {
+				return nil, nil, "", err
+			}
+			continue
 		}
 		if _, dup := obj[k]; !dup {
 			keys = append(keys, k)
 		}
 		obj[k] = v
 	}
-	_, err = d.Token()
-	return keys, obj, err
+	if _, err := d.Token(); err != nil { // the closing '}'
+		return nil, nil, "", err
+	}
+	if bad != "" {
+		return nil, nil, bad, nil
+	}
+	return keys, obj, "", nil
+}
+
+// skipRest reads to the end of the object or array whose opening
+// delimiter was just read.
+func skipRest(d *json.Decoder) error {
+	for depth := 1; depth > 0; {
+		tok, err := d.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+	}
+	return nil
+}
+
+// scanFlat reads a body that json.Valid accepted and that is valid UTF-8
+// into t, when it is an array of flat objects; it returns false for
+// anything else (another top-level value, an element that is no object, a
+// nested field), which parseJSONStream then reports. Cells are what the
+// stream gives: a string's value, a number's literal text, 1/0, "" for null.
+func scanFlat(t *Table, data []byte) bool {
+	i := skipWS(data, 0)
+	if data[i] != '[' {
+		return false
+	}
+	col := map[string]int{}
+	i = skipWS(data, i+1)
+	for n := 0; data[i] != ']'; n++ {
+		if data[i] == ',' {
+			i = skipWS(data, i+1)
+		}
+		if data[i] != '{' {
+			return false
+		}
+		row := make([]string, len(t.Columns))
+		i = skipWS(data, i+1)
+		for data[i] != '}' {
+			if data[i] == ',' {
+				i = skipWS(data, i+1)
+			}
+			k, j, ok := scanString(data, i)
+			if !ok {
+				return false
+			}
+			i = skipWS(data, skipWS(data, j)+1) // past ':'
+			var v string
+			switch c := data[i]; {
+			case c == '"':
+				if v, i, ok = scanString(data, i); !ok {
+					return false
+				}
+			case c == 't':
+				v, i = "1", i+4
+			case c == 'f':
+				v, i = "0", i+5
+			case c == 'n':
+				v, i = "", i+4
+			case c == '-' || c >= '0' && c <= '9':
+				j := i + 1
+				for j < len(data) && strings.IndexByte("+-.eE0123456789", data[j]) >= 0 {
+					j++
+				}
+				v, i = string(data[i:j]), j
+			default: // a nested object or array
+				return false
+			}
+			c, known := col[k]
+			if !known {
+				c = len(t.Columns)
+				col[k] = c
+				t.Columns = append(t.Columns, k)
+			}
+			for len(row) <= c {
+				row = append(row, "")
+			}
+			row[c] = v // a repeated key: the last value wins
+			i = skipWS(data, i)
+		}
+		t.Rows = append(t.Rows, row)
+		t.Lines = append(t.Lines, n)
+		i = skipWS(data, i+1)
+	}
+	for k, row := range t.Rows { // columns first seen in later rows
+		for len(row) < len(t.Columns) {
+			row = append(row, "")
+		}
+		t.Rows[k] = row
+	}
+	return true
+}
+
+// scanString reads the string literal at data[i] (valid JSON) and returns
+// its value and the index after it.
+func scanString(data []byte, i int) (string, int, bool) {
+	j, plain := i+1, true
+	for data[j] != '"' {
+		if data[j] == '\\' {
+			plain = false
+			j++
+		}
+		j++
+	}
+	if plain {
+		return string(data[i+1 : j]), j + 1, true
+	}
+	var s string
+	if err := json.Unmarshal(data[i:j+1], &s); err != nil {
+		return "", 0, false
+	}
+	return s, j + 1, true
+}
+
+func skipWS(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 func finish(t *Table, objs []map[string]any, order []string) *Table {

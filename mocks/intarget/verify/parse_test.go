@@ -1,8 +1,10 @@
 package verify
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestParseCSV(t *testing.T) {
@@ -68,6 +70,10 @@ func TestParseJSON(t *testing.T) {
 		{"trailing data", `[] []`, 0, "", "data after the JSON array"},
 		{"not JSON", `id,modified_at`, 0, "", "not JSON"},
 		{"element not object", `[1]`, 0, "", "an object is expected"},
+		// the rows after a refused element are still read
+		{"nested, then a row", `[{"id":1,"tags":{"a":[1,{"b":2}]},"x":2},{"id":2}]`, 1, "id", "is nested"},
+		{"array element, then a row", `[[1,[2]],{"id":3}]`, 1, "id", "an object is expected"},
+		{"truncated inside a nested field", `[{"id":1},{"id":2,"t":[1,`, 1, "id", "not valid JSON"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,12 +123,20 @@ func FuzzParseCSV(f *testing.F) {
 	})
 }
 
+// FuzzParseJSON also holds the fast path (scanFlat) to the token stream:
+// both must read any body to the same table and problems.
 func FuzzParseJSON(f *testing.F) {
-	for _, s := range []string{`[]`, `[{"id":1,"a":"x"}]`, `[{"id":1},{"b":null}]`, `{`, `[1,2]`, `[{"a":{"b":1}}]`, `[{"a":1e999}]`} {
+	for _, s := range []string{`[]`, `[{"id":1,"a":"x"}]`, `[{"id":1},{"b":null}]`, `{`, `[1,2]`, `[{"a":{"b":1}}]`, `[{"a":1e999}]`,
+		" [ {\"id\" : -1.5E+3 , \"s\":\"a\\\"b\\u00e9\\n\", \"ok\":true,\"no\":false,\"x\":null} ,\r\n{\"id\":2,\"id\":3,\"\\u0069d\":4} ] ",
+		`[{"é":"ü","a":""},{},{"a":"x","b":"y"}]`, `[{"a":1},[],{"a":2}]`, `[{"a":1,"n":[]},{"a":2}]`, `"text"`, `[{"a":1}] `} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tb, _ := ParseJSON(data)
+		tb, probs := ParseJSON(data)
+		st, sprobs := parseJSONStream(&Table{}, data, nil)
+		if utf8.Valid(data) && (fmt.Sprintf("%q %q %v %q", tb.Columns, tb.Rows, tb.Lines, probs) != fmt.Sprintf("%q %q %v %q", st.Columns, st.Rows, st.Lines, sprobs)) {
+			t.Fatalf("fast and stream readers differ:\n%q %q %v %q\n%q %q %v %q", tb.Columns, tb.Rows, tb.Lines, probs, st.Columns, st.Rows, st.Lines, sprobs)
+		}
 		if len(tb.Rows) != len(tb.Lines) {
 			t.Fatalf("%d rows, %d line numbers", len(tb.Rows), len(tb.Lines))
 		}
