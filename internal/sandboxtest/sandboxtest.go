@@ -73,6 +73,7 @@ func NewFromBytes(t testing.TB, name string, data []byte) *Harness {
 	}
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() {
+		srv.CloseStreams() // an open event stream would keep hs.Close waiting
 		hs.Close()
 		srv.Close()
 	})
