@@ -81,7 +81,9 @@ func (ns *Namespace) publishRequest(e *journal.Entry) {
 // requestSummary encodes a journal entry as a "request" event's data.
 type requestSummary journal.Entry
 
-func (r *requestSummary) AppendJSON(b []byte) []byte { return appendRequestEvent(b, (*journal.Entry)(r)) }
+func (r *requestSummary) AppendJSON(b []byte) []byte {
+	return appendRequestEvent(b, (*journal.Entry)(r))
+}
 
 // appendRequestEvent encodes an entry's requestEvent exactly as
 // encoding/json would, by hand: this runs on the request path of every
