@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net"
 	"net/http/httptest"
@@ -418,5 +419,45 @@ func TestStreamsLeaveNoGoroutines(t *testing.T) {
 		if !s.Ended() {
 			t.Error("a stream is still open after CloseStreams")
 		}
+	}
+}
+
+// TestStreamOutlivesReadTimeoutAndEndsOnShutdown: the command line's
+// http.Server has a ReadTimeout, which would cancel a long request; a
+// stream clears it. Shutdown ends streams first instead of waiting for them
+// until its deadline.
+func TestStreamOutlivesReadTimeoutAndEndsOnShutdown(t *testing.T) {
+	t.Parallel()
+	sc, probs := sandbox.LoadScenario("echo", []byte(echoScenario))
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	srv, err := sandbox.New(sandbox.Config{Scenario: sc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.SetStreamSettings(0, 40*time.Millisecond, 0)
+	hs := httptest.NewUnstartedServer(srv)
+	hs.Config.ReadTimeout = 20 * time.Millisecond
+	hs.Start()
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+	h := &sandboxtest.Harness{T: t, Server: srv, HTTP: hs, URL: hs.URL, Client: hs.Client()}
+	s := h.Events("")
+	s.Comment()
+	for i := 0; i < 3; i++ { // each keepalive comes after the read timeout has passed
+		if c := s.Comment(); c != "keepalive" {
+			t.Fatalf("comment %q", c)
+		}
+	}
+	res := h.Do("GET", "/echo/items", nil).WantStatus(200)
+	wantEvent(t, s.Next(), "request", requestEvent(res.Header.Get(sandbox.HeaderRequestID), "default", "listItems", "GET", "/echo/items", 200, `[]`))
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := srv.Shutdown(ctx, hs.Config); err != nil {
+		t.Fatalf("Shutdown with a stream open: %v", err)
+	}
+	if !s.Ended() {
+		t.Error("stream still open after Shutdown")
 	}
 }
