@@ -88,6 +88,14 @@ type Options struct {
 	Source string
 	// Logger receives one line per failed delivery; nil discards.
 	Logger *slog.Logger
+	// Observe, when set, is told every time a delivery changes: created,
+	// due (sending), an attempt made (and the retry scheduled), delivered,
+	// failed or cancelled. view renders the delivery as List would; call it
+	// only when the change is wanted, since rendering copies headers and
+	// body. Observe runs with the dispatcher's lock held, so the changes
+	// of one delivery arrive in order: it must not block and must not call
+	// the dispatcher (the sandbox's event hub never blocks).
+	Observe func(view func() Delivery)
 }
 
 // Delivery states.
@@ -227,6 +235,7 @@ func (d *Dispatcher) Send(at time.Time, req Request) string {
 		},
 	}
 	d.all = append(d.all, dl)
+	defer d.changedLocked(dl) // deferred after the unlock, so it runs first: locked
 	if d.closed {
 		d.cancelLocked(dl)
 		return dl.pub.ID
@@ -269,6 +278,7 @@ func (d *Dispatcher) due(dl *delivery) {
 	}
 	dl.timer = nil
 	dl.pub.State = StateSending
+	d.changedLocked(dl)
 	if len(d.ready[dl.receiver]) == 0 {
 		d.turns = append(d.turns, dl.receiver)
 	}
@@ -376,6 +386,7 @@ func (d *Dispatcher) attempt(dl *delivery) {
 		d.finishLocked(dl, StateDelivered)
 	case d.closed:
 		d.cancelLocked(dl)
+		d.changedLocked(dl)
 	case a.N <= req.Policy.Retries:
 		next := dl.next.Add(req.Policy.RetryDelay)
 		if !d.opt.Clock.Frozen() {
@@ -384,6 +395,7 @@ func (d *Dispatcher) attempt(dl *delivery) {
 			}
 		}
 		d.scheduleLocked(dl, next)
+		d.changedLocked(dl)
 	default:
 		d.opt.Logger.Warn("callback failed", "id", dl.pub.ID, "url", req.URL, "attempts", a.N, "error", a.Error)
 		d.finishLocked(dl, StateFailed)
@@ -420,6 +432,7 @@ func (d *Dispatcher) finishLocked(dl *delivery, state string) {
 	dl.pub.NextAttemptAt = nil
 	now := d.opt.Clock.Now()
 	dl.pub.FinishedAt = &now
+	d.changedLocked(dl)
 	if dl.req.Key == "" {
 		return
 	}
@@ -441,6 +454,7 @@ func (d *Dispatcher) finishLocked(dl *delivery, state string) {
 		at = dl.next
 	}
 	d.scheduleLocked(q[0], at)
+	d.changedLocked(q[0]) // its next attempt time is now known
 }
 
 func (d *Dispatcher) cancelLocked(dl *delivery) {
@@ -458,26 +472,42 @@ func (d *Dispatcher) List() []Delivery {
 	defer d.mu.Unlock()
 	out := make([]Delivery, len(d.all))
 	for i, dl := range d.all {
-		p := dl.pub
-		// Headers and body are rendered here rather than kept twice per
-		// delivery: pending deliveries are many, listings are few.
-		p.Header = make(map[string]string, len(dl.req.Header))
-		for k := range dl.req.Header {
-			p.Header[k] = dl.req.Header.Get(k)
-		}
-		if json.Valid(dl.req.Body) {
-			p.Body = json.RawMessage(dl.req.Body)
-		} else {
-			p.Body = string(dl.req.Body)
-		}
-		p.Attempts = append([]Attempt(nil), p.Attempts...)
-		if p.NextAttemptAt != nil {
-			t := *p.NextAttemptAt
-			p.NextAttemptAt = &t
-		}
-		out[i] = p
+		out[i] = dl.viewLocked()
 	}
 	return out
+}
+
+// viewLocked renders a delivery for listings: a copy that later changes do
+// not touch. Headers and body are rendered here rather than kept twice per
+// delivery: pending deliveries are many, listings are few.
+func (dl *delivery) viewLocked() Delivery {
+	p := dl.pub
+	p.Header = make(map[string]string, len(dl.req.Header))
+	for k := range dl.req.Header {
+		p.Header[k] = dl.req.Header.Get(k)
+	}
+	if json.Valid(dl.req.Body) {
+		p.Body = json.RawMessage(dl.req.Body)
+	} else {
+		p.Body = string(dl.req.Body)
+	}
+	p.Attempts = append([]Attempt{}, p.Attempts...)
+	if p.NextAttemptAt != nil {
+		t := *p.NextAttemptAt
+		p.NextAttemptAt = &t
+	}
+	if p.FinishedAt != nil {
+		t := *p.FinishedAt
+		p.FinishedAt = &t
+	}
+	return p
+}
+
+// changedLocked tells the observer, if any, that dl changed.
+func (d *Dispatcher) changedLocked(dl *delivery) {
+	if d.opt.Observe != nil {
+		d.opt.Observe(dl.viewLocked)
+	}
 }
 
 // Pending returns how many deliveries are neither delivered, failed nor cancelled.
@@ -503,6 +533,7 @@ func (d *Dispatcher) Close() {
 		for _, dl := range d.all {
 			if dl.pub.State == StatePending || (dl.pub.State == StateSending && !dl.inFlight) {
 				d.cancelLocked(dl)
+				d.changedLocked(dl)
 			}
 		}
 		d.ready, d.turns = map[string][]*delivery{}, nil

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -295,5 +296,41 @@ func TestRetryWaitsAfterATimedOutAttemptOnARunningClock(t *testing.T) {
 		if gap := dl.Attempts[i].At.Sub(dl.Attempts[i-1].At); gap < timeout+delay {
 			t.Errorf("attempt %d due %s after the previous one, want at least %s", i+1, gap, timeout+delay)
 		}
+	}
+}
+
+// TestObserveSeesEveryChangeInOrder: the sandbox's live event stream is
+// built on Observe, so every state a delivery passes through must be
+// reported, in order, with the attempts made so far.
+func TestObserveSeesEveryChangeInOrder(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	defer srv.Close()
+	var mu sync.Mutex
+	var seen []string
+	clk := frozen()
+	d := callback.New(callback.Options{Clock: clk, Source: "test", Observe: func(view func() callback.Delivery) {
+		v := view()
+		mu.Lock()
+		seen = append(seen, v.State+"/"+strconv.Itoa(len(v.Attempts)))
+		mu.Unlock()
+	}})
+	defer d.Close()
+	d.Send(t0, callback.Request{URL: srv.URL, Body: []byte(`{}`), Policy: callback.Policy{Retries: 1, RetryDelay: time.Minute, Timeout: time.Second}})
+	waitFor(t, "the first attempt", func() bool { return len(d.List()[0].Attempts) == 1 })
+	clk.Advance(time.Minute)
+	waitFor(t, "delivery", func() bool { return state(d, 0) == callback.StateDelivered })
+	d.Send(t0.Add(time.Hour), callback.Request{URL: srv.URL, Body: []byte(`{}`)})
+	d.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"pending/0", "sending/0", "pending/1", "sending/1", "delivered/2", "pending/0", "cancelled/0"}
+	if strings.Join(seen, " ") != strings.Join(want, " ") {
+		t.Errorf("observed %v, want %v", seen, want)
 	}
 }

@@ -63,6 +63,8 @@ func (s *Server) Routes() []adminRoute {
 		{"GET", "/specs/{provider}", "a provider's OpenAPI document (?format=json)", s.getSpec},
 		{"GET", "/namespaces", "live namespaces", s.getNamespaces},
 		{"DELETE", "/namespaces/{name}", "close a namespace at once, pending callbacks cancelled", s.deleteNamespace},
+		{"GET", "/events", "live events of the namespace (Server-Sent Events)", s.getEvents},
+		{"GET", "/stats", "traffic per provider and the event streams", s.getStats},
 	}
 }
 
@@ -429,7 +431,9 @@ func (s *Server) postClock(a *adminCall) {
 	if req.Advance != nil {
 		c.Advance(adv)
 	}
-	a.json(http.StatusOK, clockView{Now: c.Now(), Frozen: c.Frozen()})
+	v := clockView{Now: c.Now(), Frozen: c.Frozen()}
+	a.ns.publishClock(v)
+	a.json(http.StatusOK, v)
 }
 
 func (s *Server) getSpecs(a *adminCall) {

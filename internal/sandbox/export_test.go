@@ -11,3 +11,19 @@ func (s *Server) AgeNamespace(name string, d time.Duration) bool {
 	}
 	return ok
 }
+
+// SetStreamSettings changes the event streams' buffer, keepalive interval
+// and write pace (zero keeps the current value), so that a test can see a
+// keepalive or a full buffer without waiting. Call it before opening
+// streams.
+func (s *Server) SetStreamSettings(buffer int, keepalive, pace time.Duration) {
+	if buffer > 0 {
+		s.stream.buffer = buffer
+	}
+	if keepalive > 0 {
+		s.stream.keepalive = keepalive
+	}
+	if pace > 0 {
+		s.stream.pace = pace
+	}
+}

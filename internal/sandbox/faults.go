@@ -174,6 +174,7 @@ func (s *Server) postFault(a *adminCall) {
 		writeProblem(a.w, http.StatusBadRequest, "Invalid fault rule", fmt.Sprintf("the rule has %d problem(s)", len(probs)), probs)
 		return
 	}
+	a.ns.publishFaults()
 	a.json(http.StatusCreated, added)
 }
 
@@ -182,10 +183,12 @@ func (s *Server) deleteFault(a *adminCall) {
 		writeProblem(a.w, http.StatusNotFound, "Not found", fmt.Sprintf("no fault rule %q in namespace %q", a.vars["id"], a.ns.Name), nil)
 		return
 	}
+	a.ns.publishFaults()
 	a.w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) deleteFaults(a *adminCall) {
 	a.ns.Faults().Clear()
+	a.ns.publishFaults()
 	a.w.WriteHeader(http.StatusNoContent)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/clock"
+	"github.com/provider-sandbox/provider-sandbox/internal/events"
 	"github.com/provider-sandbox/provider-sandbox/internal/faults"
 	"github.com/provider-sandbox/provider-sandbox/internal/journal"
 	"github.com/provider-sandbox/provider-sandbox/internal/scenario"
@@ -24,6 +25,7 @@ type Namespace struct {
 	Journal *journal.Journal
 
 	server   *Server
+	events   *events.Hub // live event subscribers; outlives resets
 	world    atomic.Pointer[world]
 	lastUsed atomic.Int64 // real unix nanos, for idle eviction
 	resetMu  sync.Mutex   // serialises resets, scenario replacement and deletion
@@ -37,6 +39,7 @@ type world struct {
 	clock    *clock.Clock
 	states   map[string]any // provider name → state
 	faults   *faults.Set
+	counters map[string]*providerCounters // provider name → traffic, for GET /stats
 }
 
 // Clock returns the namespace's clock.
@@ -59,7 +62,7 @@ func (ns *Namespace) touch() { ns.lastUsed.Store(time.Now().UnixNano()) }
 // build makes a fresh world from a scenario.
 func (ns *Namespace) build(sc *Scenario) (*world, error) {
 	common := sc.Common()
-	w := &world{scenario: sc, clock: clock.New(sc.Start, common.Clock.Frozen), states: map[string]any{}}
+	w := &world{scenario: sc, clock: clock.New(sc.Start, common.Clock.Frozen), states: map[string]any{}, counters: map[string]*providerCounters{}}
 	set, probs := faults.NewSet(sc.Faults, registeredOps{}, common.Seed, w.clock.Now())
 	if len(probs) > 0 {
 		w.clock.Close()
@@ -74,12 +77,15 @@ func (ns *Namespace) build(sc *Scenario) (*world, error) {
 			Config:    sc.Configs[p.Name],
 			Tokens:    sc.Tokens,
 			Logger:    ns.server.log.With("namespace", ns.Name, "provider", p.Name),
+
+			ObserveCallback: ns.observeCallback,
 		})
 		if err != nil {
 			w.close()
 			return nil, fmt.Errorf("%s: %w", p.Name, err)
 		}
 		w.states[p.Name] = st
+		w.counters[p.Name] = &providerCounters{}
 	}
 	return w, nil
 }
@@ -151,13 +157,16 @@ func (ns *Namespace) resetLocked(sc *Scenario) error {
 }
 
 // swapLocked puts a built world in force, clears the journal and closes the
-// world it replaces.
+// world it replaces, then tells the event streams (which stay open) that
+// everything changed. The old world's cancelled callbacks are announced
+// before that, so a dashboard refetching on "scenario" sees the new world.
 func (ns *Namespace) swapLocked(w *world) {
 	old := ns.world.Swap(w)
 	ns.Journal.Clear()
 	if old != nil {
 		old.close()
 	}
+	ns.publishScenario(w.scenario)
 }
 
 // install swaps in a world built beforehand (ReplaceScenario builds every
@@ -182,6 +191,7 @@ func (ns *Namespace) shutdown() {
 	defer ns.resetMu.Unlock()
 	ns.deleted = true
 	ns.close()
+	ns.events.Close() // ends its event streams
 }
 
 func (ns *Namespace) close() {
@@ -249,9 +259,10 @@ const busyRetryAfter = time.Minute
 // taken by a namespace that cannot be evicted yet. It carries the estimate
 // of when a slot may free up, made under the same lock as the refusal.
 type slotsFull struct {
-	wait time.Duration // how long to wait before retrying
-	busy int           // how many of the namespaces have callbacks pending
-	all  bool          // every counted namespace has callbacks pending
+	wait    time.Duration // how long to wait before retrying
+	busy    int           // how many of the namespaces have callbacks pending
+	streams int           // how many others have an event stream open
+	all     bool          // every counted namespace has callbacks pending or a stream
 }
 
 func (e *slotsFull) Error() string        { return errTooManyNamespaces.Error() }
@@ -278,6 +289,11 @@ func (set *namespaces) fullLocked(now time.Time) *slotsFull {
 				busyWait = d
 			}
 			out.busy++
+			continue
+		}
+		if ns.streaming() {
+			// Held until its dashboard closes: no estimate either.
+			out.streams++
 			continue
 		}
 		if free == 0 || d < idleWait {
@@ -345,7 +361,7 @@ func (s *Server) namespace(name string) (*Namespace, error) {
 			return nil, full
 		}
 	}
-	ns = &Namespace{Name: name, server: s, Journal: journal.New(s.cfg.JournalSize)}
+	ns = &Namespace{Name: name, server: s, Journal: journal.New(s.cfg.JournalSize), events: events.New()}
 	w, err := ns.build(s.template())
 	if err != nil {
 		set.mu.Unlock()
@@ -369,7 +385,7 @@ func (s *Server) evictIdleLocked(now time.Time) int {
 		if name == DefaultNamespace {
 			continue
 		}
-		if now.Sub(time.Unix(0, ns.lastUsed.Load())) >= set.idle && !ns.world.Load().busy() {
+		if now.Sub(time.Unix(0, ns.lastUsed.Load())) >= set.idle && !ns.world.Load().busy() && !ns.streaming() {
 			delete(set.byID, name)
 			go ns.shutdown() // may wait for callbacks in flight; not under the lock
 			n++
@@ -401,6 +417,11 @@ func (s *Server) NamespaceNames() []string {
 // detail says why no slot is free and what the Retry-After of secs means.
 func (e *slotsFull) detail(slots int, idle time.Duration, secs int) string {
 	const deleteHint = "DELETE /__sandbox/namespaces/{name} frees a slot at once"
+	if e.all && e.streams > 0 {
+		return fmt.Sprintf("all %d namespace slots are in use by namespaces with callbacks pending (%d) or an event stream open (%d), which are never evicted; "+
+			"a slot frees up only once one of them has finished its callbacks or closed its streams and has been idle for %s; retry in %d s, or %s",
+			slots, e.busy, e.streams, idle, secs, deleteHint)
+	}
 	if e.all {
 		return fmt.Sprintf("all %d namespace slots are in use by namespaces with callbacks pending, which are never evicted; "+
 			"a slot frees up only once one of them has finished its callbacks (they follow its sandbox clock, so the sandbox cannot say when) "+
@@ -409,6 +430,9 @@ func (e *slotsFull) detail(slots int, idle time.Duration, secs int) string {
 	busy := ""
 	if e.busy > 0 {
 		busy = fmt.Sprintf(" (%d with callbacks pending, which are never evicted)", e.busy)
+	}
+	if e.streams > 0 {
+		busy += fmt.Sprintf(" (%d with an event stream open, which are not evicted while it is)", e.streams)
 	}
 	return fmt.Sprintf("all %d namespace slots are in use%s; the least recently used namespace without pending callbacks reaches the idle limit of %s in %d s and can then be evicted; %s",
 		slots, busy, idle, secs, deleteHint)

@@ -126,7 +126,7 @@ func (s *Server) serveProvider(w http.ResponseWriter, r *http.Request, ns *Names
 			if v == http.ErrAbortHandler {
 				// A fault dropped the connection on purpose.
 				cw.aborted = true
-				s.record(ns, entry, r, c.Body, cw, start)
+				s.record(ns, wd, entry, r, c.Body, cw, start)
 				panic(v)
 			}
 			s.log.Error("handler panic", "provider", m.provider.Name, "operation", c.Operation, "panic", v, "stack", string(debug.Stack()))
@@ -134,7 +134,7 @@ func (s *Server) serveProvider(w http.ResponseWriter, r *http.Request, ns *Names
 				c.Fail(&Error{Kind: ErrInternal, Status: http.StatusInternalServerError, Message: fmt.Sprint(v)})
 			}
 		}
-		s.record(ns, entry, r, c.Body, cw, start)
+		s.record(ns, wd, entry, r, c.Body, cw, start)
 	}()
 	s.runPipeline(c, m, rel)
 }
@@ -251,8 +251,9 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// record adds the finished exchange to the namespace's journal.
-func (s *Server) record(ns *Namespace, e *journal.Entry, r *http.Request, body []byte, cw *captureWriter, start time.Time) {
+// record adds the finished exchange to the namespace's journal, counts it
+// in the world it was served by, and announces it to the event streams.
+func (s *Server) record(ns *Namespace, wd *world, e *journal.Entry, r *http.Request, body []byte, cw *captureWriter, start time.Time) {
 	status := cw.status
 	if status == 0 && !cw.aborted && !cw.hijacked {
 		status = http.StatusOK
@@ -272,6 +273,10 @@ func (s *Server) record(ns *Namespace, e *journal.Entry, r *http.Request, body [
 	took := time.Since(start)
 	e.LatencyMicros = took.Microseconds()
 	ns.Journal.Add(e)
+	if c := wd.counters[e.Provider]; c != nil {
+		c.add(status, start)
+	}
+	ns.publishRequest(e)
 	if s.cfg.AccessLog != nil {
 		s.logAccess(&Exchange{Start: start, Method: r.Method, Path: r.URL.Path, Namespace: ns.Name, Provider: e.Provider,
 			Operation: e.Operation, Status: status, Duration: took, RequestID: e.ID, Faults: e.Faults})

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/provider-sandbox/provider-sandbox/internal/callback"
 	"github.com/provider-sandbox/provider-sandbox/internal/clock"
 	"github.com/provider-sandbox/provider-sandbox/internal/tokens"
 )
@@ -106,6 +107,10 @@ type Env struct {
 	// Tokens signs and verifies JWTs with the scenario's key.
 	Tokens *tokens.Issuer
 	Logger *slog.Logger
+	// ObserveCallback is what a provider that sends callbacks passes as
+	// callback.Options.Observe: it puts every delivery change on the
+	// namespace's event stream (GET /__sandbox/events). It never blocks.
+	ObserveCallback func(view func() callback.Delivery)
 }
 
 // Snapshotter is implemented by provider state that can be shown by
@@ -119,6 +124,13 @@ type Snapshotter interface {
 // deliveries are listed by GET /__sandbox/callbacks.
 type CallbackSource interface {
 	Callbacks() []any
+}
+
+// PendingCallbacks is implemented by provider state that can count its
+// undelivered callbacks cheaply, for GET /__sandbox/stats; without it the
+// count is taken from Callbacks.
+type PendingCallbacks interface {
+	PendingCallbacks() int
 }
 
 // Closer is implemented by provider state holding goroutines or timers. Close

@@ -50,6 +50,12 @@ type Server struct {
 	seq      atomic.Uint64
 	stopOnce sync.Once
 	stop     chan struct{}
+	// streamsStop ends every event stream: closed by CloseStreams, which
+	// Shutdown calls before it waits for requests to finish (a stream
+	// never finishes on its own).
+	streamsStop chan struct{}
+	streamsOnce sync.Once
+	stream      streamSettings
 }
 
 // New compiles every registered provider and returns a ready handler. A
@@ -77,7 +83,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Version == "" {
 		cfg.Version = "dev"
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mounts: map[string]*mount{}, stop: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, mounts: map[string]*mount{}, stop: make(chan struct{}), streamsStop: make(chan struct{}),
+		stream: streamSettings{buffer: defaultEventBuffer, keepalive: defaultKeepalive, pace: defaultEventPace, writeStall: defaultWriteStall}}
 	s.spaces = namespaces{byID: map[string]*Namespace{}, max: cfg.MaxNamespaces, idle: cfg.NamespaceIdle}
 	// Every spec is parsed and validated before New returns, so a broken
 	// document fails start-up instead of the first request; in parallel.
@@ -104,6 +111,7 @@ func (s *Server) template() *Scenario { return s.tmpl.Load() }
 
 // Close stops background work and every namespace's timers and callbacks.
 func (s *Server) Close() {
+	s.CloseStreams()
 	s.stopOnce.Do(func() {
 		close(s.stop)
 		s.spaces.mu.Lock()
@@ -296,9 +304,18 @@ func formatRequestID(n uint64) string {
 	return string(b)
 }
 
+// CloseStreams ends every open event stream (GET /__sandbox/events) and
+// ends any opened afterwards at once. Call it
+// before waiting for in-flight requests (http.Server.Shutdown,
+// httptest.Server.Close), which would otherwise wait for the streams.
+func (s *Server) CloseStreams() {
+	s.streamsOnce.Do(func() { close(s.streamsStop) })
+}
+
 // Shutdown is a convenience for callers that own an http.Server: it shuts it
 // down (letting in-flight requests finish) and then closes the sandbox.
 func (s *Server) Shutdown(ctx context.Context, hs *http.Server) error {
+	s.CloseStreams()
 	err := hs.Shutdown(ctx)
 	s.Close()
 	return err

@@ -15,8 +15,10 @@
 package sandboxtest
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -24,6 +26,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 	"github.com/provider-sandbox/provider-sandbox/scenarios"
@@ -73,6 +76,7 @@ func NewFromBytes(t testing.TB, name string, data []byte) *Harness {
 	}
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() {
+		srv.CloseStreams() // an open event stream would keep hs.Close waiting
 		hs.Close()
 		srv.Close()
 	})
@@ -256,4 +260,164 @@ func truncate(b []byte) string {
 		return string(b[:2000]) + "…"
 	}
 	return string(b)
+}
+
+// Event is one Server-Sent Event received from GET /__sandbox/events.
+type Event struct {
+	Name string
+	Data json.RawMessage
+}
+
+// EventStream is an open GET /__sandbox/events on a real socket. Events are
+// read in the background and queued; Next takes them in order.
+type EventStream struct {
+	t        testing.TB
+	Header   http.Header
+	body     io.ReadCloser
+	events   chan Event
+	comments chan string
+	done     chan struct{}
+	err      error // why reading stopped, once done is closed
+}
+
+// Events opens the event stream of a namespace ("" = default), checks its
+// status and headers against specs/admin.yaml, and closes it when the test
+// ends.
+func (h *Harness) Events(namespace string) *EventStream {
+	h.T.Helper()
+	prefix := ""
+	if namespace != "" {
+		prefix = "/ns/" + namespace
+	}
+	req, err := http.NewRequest("GET", h.URL+prefix+"/__sandbox/events", nil)
+	if err != nil {
+		h.T.Fatalf("building request: %v", err)
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := h.Client.Do(req)
+	if err != nil {
+		h.T.Fatalf("GET %s: %v", req.URL, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		h.T.Fatalf("GET %s: status %d: %s", req.URL.Path, resp.StatusCode, truncate(data))
+	}
+	if _, err := h.Server.CheckResponse(req, resp.StatusCode, resp.Header, nil); err != nil {
+		h.T.Errorf("event stream does not match the spec: %v", err)
+	}
+	s := &EventStream{t: h.T, Header: resp.Header, body: resp.Body,
+		events: make(chan Event, 1<<16), comments: make(chan string, 1<<10), done: make(chan struct{})}
+	go s.read()
+	h.T.Cleanup(s.Close)
+	return s
+}
+
+// read parses the text/event-stream format (event, data and comment lines;
+// a blank line ends an event).
+func (s *EventStream) read() {
+	defer close(s.done)
+	br := bufio.NewReader(s.body)
+	var ev Event
+	var data []byte
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			s.err = err
+			return
+		}
+		line = strings.TrimSuffix(line, "\n")
+		switch {
+		case line == "":
+			if ev.Name != "" || data != nil {
+				ev.Data = data
+				s.events <- ev
+			}
+			ev, data = Event{}, nil
+		case strings.HasPrefix(line, ":"):
+			select {
+			case s.comments <- strings.TrimSpace(line[1:]):
+			default:
+			}
+		case strings.HasPrefix(line, "event: "):
+			ev.Name = line[len("event: "):]
+		case strings.HasPrefix(line, "data: "):
+			data = append(data, line[len("data: "):]...)
+		default:
+			s.err = fmt.Errorf("unexpected line %q in the event stream", line)
+			return
+		}
+	}
+}
+
+// streamWait bounds every wait for the stream: a test fails rather than
+// hangs when an event never comes. It is not a latency promise.
+const streamWait = 10 * time.Second
+
+// Next returns the next event, failing the test if none comes or the
+// stream ends.
+func (s *EventStream) Next() Event {
+	s.t.Helper()
+	select {
+	case ev := <-s.events:
+		return ev
+	default:
+	}
+	select {
+	case ev := <-s.events:
+		return ev
+	case <-s.done:
+		select {
+		case ev := <-s.events:
+			return ev
+		default:
+		}
+		s.t.Fatalf("event stream ended: %v", s.err)
+	case <-time.After(streamWait):
+		s.t.Fatalf("no event within %s", streamWait)
+	}
+	return Event{}
+}
+
+// NextNamed returns the next event with the given name, failing the test
+// if another event comes first.
+func (s *EventStream) NextNamed(name string) Event {
+	s.t.Helper()
+	ev := s.Next()
+	if ev.Name != name {
+		s.t.Fatalf("next event is %q (%s), want %q", ev.Name, ev.Data, name)
+	}
+	return ev
+}
+
+// Comment returns the next comment line (": keepalive" reads "keepalive").
+func (s *EventStream) Comment() string {
+	s.t.Helper()
+	select {
+	case c := <-s.comments:
+		return c
+	case <-time.After(streamWait):
+		s.t.Fatalf("no comment within %s", streamWait)
+	}
+	return ""
+}
+
+// Pending returns how many events have arrived and not been taken yet.
+func (s *EventStream) Pending() int { return len(s.events) }
+
+// Ended waits for the server to end the stream and reports whether it did
+// within the wait.
+func (s *EventStream) Ended() bool {
+	select {
+	case <-s.done:
+		return true
+	case <-time.After(streamWait):
+		return false
+	}
+}
+
+// Close disconnects and waits for the reader to stop.
+func (s *EventStream) Close() {
+	s.body.Close()
+	<-s.done
 }

@@ -161,6 +161,7 @@ func newState(env sandbox.Env) (*state, error) {
 		Clock: env.Clock, Source: "netfinity", Logger: env.Logger,
 		MaxInFlight: cfg.Callback.MaxInFlight, MaxPerReceiver: cfg.Callback.MaxInFlightPerReceiver,
 		ShutdownTimeout: cfg.Callback.ShutdownTimeout.D(),
+		Observe:         env.ObserveCallback,
 	})
 	return s, nil
 }
@@ -413,6 +414,9 @@ func (s *state) MaxBodyBytes() int64 { return s.cfg.MaxBodyBytes }
 // Close stops the status paths and waits for pingbacks in flight.
 // Busy keeps the namespace from idle eviction while pingbacks are pending.
 func (s *state) Busy() bool { return s.disp.Pending() > 0 }
+
+// PendingCallbacks counts the pingbacks not yet settled, for GET /__sandbox/stats.
+func (s *state) PendingCallbacks() int { return s.disp.Pending() }
 
 func (s *state) Close() {
 	s.mu.Lock()

@@ -1,0 +1,318 @@
+package sandbox
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/callback"
+	"github.com/provider-sandbox/provider-sandbox/internal/events"
+	"github.com/provider-sandbox/provider-sandbox/internal/journal"
+)
+
+// Live events: GET /__sandbox/events streams a namespace's events as
+// Server-Sent Events, GET /__sandbox/stats sums its traffic. Producers
+// publish to the namespace's events.Hub, which never blocks them.
+
+// Names of the events on the stream (the "event:" line).
+const (
+	eventRequest  = "request"
+	eventCallback = "callback"
+	eventClock    = "clock"
+	eventFaults   = "faults"
+	eventScenario = "scenario"
+	eventDropped  = "dropped"
+)
+
+// Stream settings; the defaults are what New sets, tests shorten them.
+const (
+	// defaultEventBuffer is each subscriber's queue: at the pace below it
+	// holds a second of 20,000 requests a second, more than the sandbox
+	// serves on a small machine, so only a stalled browser loses events.
+	defaultEventBuffer = 1024
+	// defaultKeepalive is how often an idle stream gets a comment line, so
+	// that proxies keep it open and a gone browser is noticed.
+	defaultKeepalive = 15 * time.Second
+	// defaultEventPace is the least time between two writes to one
+	// stream. Events that arrive meanwhile go out together in one write:
+	// ten dashboards cost a few writes a second each rather than ten
+	// system calls per provider request, and 50 ms is far below what a
+	// person watching the journal notices.
+	defaultEventPace = 50 * time.Millisecond
+	// defaultWriteStall is how long one write may block before the
+	// subscriber is given up as gone (a browser on a suspended laptop
+	// keeps its TCP connection but reads nothing).
+	defaultWriteStall = 30 * time.Second
+)
+
+// streamSettings are the event stream's knobs (see the defaults above).
+type streamSettings struct {
+	buffer     int
+	keepalive  time.Duration
+	pace       time.Duration
+	writeStall time.Duration
+}
+
+// requestEvent is the data of a "request" event: the journal entry's
+// summary; GET /requests/{id} has the whole entry.
+type requestEvent struct {
+	ID            string    `json:"id"`
+	Time          time.Time `json:"time"`
+	Namespace     string    `json:"namespace"`
+	Provider      string    `json:"provider"`
+	Operation     string    `json:"operation"`
+	Method        string    `json:"method"`
+	Path          string    `json:"path"`
+	Status        int       `json:"status"`
+	LatencyMicros int64     `json:"latencyMicros"`
+	Faults        []string  `json:"faults"`
+}
+
+// publishRequest announces a recorded journal entry.
+func (ns *Namespace) publishRequest(e *journal.Entry) {
+	if !ns.events.Active() {
+		return
+	}
+	f := e.Faults
+	if f == nil {
+		f = []string{}
+	}
+	ns.events.PublishJSON(eventRequest, requestEvent{
+		ID: e.ID, Time: e.Time, Namespace: e.Namespace, Provider: e.Provider, Operation: e.Operation,
+		Method: e.Request.Method, Path: e.Request.Path, Status: e.Response.Status, LatencyMicros: e.LatencyMicros, Faults: f,
+	})
+}
+
+// observeCallback is every provider's callback.Options.Observe (through
+// Env.ObserveCallback): the delivery is rendered only when someone listens.
+func (ns *Namespace) observeCallback(view func() callback.Delivery) {
+	if ns.events.Active() {
+		ns.events.PublishJSON(eventCallback, view())
+	}
+}
+
+func (ns *Namespace) publishClock(v clockView) { ns.events.PublishJSON(eventClock, v) }
+
+func (ns *Namespace) publishFaults() {
+	if ns.events.Active() {
+		ns.events.PublishJSON(eventFaults, map[string]int{"count": ns.Faults().Len()})
+	}
+}
+
+func (ns *Namespace) publishScenario(sc *Scenario) {
+	if ns.events.Active() {
+		ns.events.PublishJSON(eventScenario, map[string]string{"name": sc.Common().Name})
+	}
+}
+
+// streaming reports whether an event stream is open on the namespace; such
+// a namespace counts as in use and is not evicted for idling.
+func (ns *Namespace) streaming() bool { return ns.events.Subscribers() > 0 }
+
+// getEvents serves GET /events: the namespace's events as Server-Sent
+// Events until the client goes away, the namespace is deleted or the
+// server stops. A reset keeps the stream open (it sends "scenario").
+func (s *Server) getEvents(a *adminCall) {
+	sub := a.ns.events.Subscribe(s.stream.buffer)
+	if sub == nil {
+		a.gone()
+		return
+	}
+	defer func() {
+		sub.Close()
+		// The idle time of a namespace whose last dashboard closed runs
+		// from now, not from the last request before it opened.
+		a.ns.touch()
+	}()
+	w := a.w
+	rc := http.NewResponseController(w)
+	// The server's ReadTimeout would end the stream after two minutes
+	// (net/http cancels a request whose connection read times out); a
+	// stream has no body to read. Deadlines are cleared again at the end,
+	// so a kept-alive connection does not inherit one.
+	_ = rc.SetReadDeadline(time.Time{})
+	defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	w.WriteHeader(http.StatusOK)
+	buf := make([]byte, 0, 4096)
+	buf = append(buf, ": events of namespace "...)
+	buf = append(buf, a.ns.Name...)
+	buf = append(buf, "\n\n"...)
+	if !s.writeStream(w, rc, buf) {
+		return
+	}
+	keepalive := time.NewTicker(s.stream.keepalive)
+	defer keepalive.Stop()
+	var pace *time.Timer
+	if s.stream.pace > 0 {
+		pace = time.NewTimer(s.stream.pace)
+		defer pace.Stop()
+	}
+	ctx := a.r.Context()
+	for {
+		var ev events.Event
+		select {
+		case <-ctx.Done():
+			return
+		case <-sub.Done():
+			return
+		case <-s.streamsStop:
+			return
+		case <-keepalive.C:
+			if !s.writeStream(w, rc, append(buf[:0], ": keepalive\n\n"...)) {
+				return
+			}
+			continue
+		case ev = <-sub.Events():
+		}
+		buf = appendEvent(buf[:0], ev.Name, ev.Data)
+		// Everything already queued goes out in the same write, but no
+		// more than one queue's worth, so a busy namespace cannot keep
+		// one write growing.
+	drain:
+		for n := 1; n < s.stream.buffer; n++ {
+			select {
+			case ev = <-sub.Events():
+				buf = appendEvent(buf, ev.Name, ev.Data)
+			default:
+				break drain
+			}
+		}
+		if n := sub.TakeDropped(); n > 0 {
+			buf = appendEvent(buf, eventDropped, strconv.AppendUint([]byte(`{"count":`), n, 10), '}')
+		}
+		if !s.writeStream(w, rc, buf) {
+			return
+		}
+		if pace != nil {
+			pace.Reset(s.stream.pace)
+			select {
+			case <-pace.C:
+			case <-ctx.Done():
+				return
+			case <-sub.Done():
+				return
+			case <-s.streamsStop:
+				return
+			}
+		}
+	}
+}
+
+// appendEvent writes one event in the text/event-stream format. data is
+// one line (JSON as encoding/json writes it has no raw newline); extra
+// bytes in tail are appended to it (the dropped event's closing brace).
+func appendEvent(buf []byte, name string, data []byte, tail ...byte) []byte {
+	buf = append(buf, "event: "...)
+	buf = append(buf, name...)
+	buf = append(buf, "\ndata: "...)
+	buf = append(buf, data...)
+	buf = append(buf, tail...)
+	return append(buf, "\n\n"...)
+}
+
+// writeStream writes and flushes, giving a stalled reader writeStall
+// before the write fails; false means the subscriber is gone.
+func (s *Server) writeStream(w http.ResponseWriter, rc *http.ResponseController, p []byte) bool {
+	_ = rc.SetWriteDeadline(time.Now().Add(s.stream.writeStall))
+	if _, err := w.Write(p); err != nil {
+		return false
+	}
+	return rc.Flush() == nil
+}
+
+// providerCounters are one provider's traffic in one world (a reset starts
+// them again, as it clears the journal).
+type providerCounters struct {
+	mu                             sync.Mutex
+	requests, errors, serverErrors uint64
+	// perSecond counts requests by real second, slot = unix second % 60,
+	// for requestsPerMinute.
+	perSecond [60]struct {
+		sec int64
+		n   uint64
+	}
+}
+
+func (p *providerCounters) add(status int, now time.Time) {
+	sec := now.Unix()
+	slot := &p.perSecond[sec%60]
+	p.mu.Lock()
+	p.requests++
+	if status >= 400 {
+		p.errors++
+		if status >= 500 {
+			p.serverErrors++
+		}
+	}
+	if slot.sec != sec {
+		slot.sec, slot.n = sec, 0
+	}
+	slot.n++
+	p.mu.Unlock()
+}
+
+// providerStats is one provider's entry in GET /stats.
+type providerStats struct {
+	Requests          uint64 `json:"requests"`
+	RequestsPerMinute uint64 `json:"requestsPerMinute"`
+	Errors            uint64 `json:"errors"`
+	ServerErrors      uint64 `json:"serverErrors"`
+	PendingCallbacks  int    `json:"pendingCallbacks"`
+}
+
+func (p *providerCounters) view(now time.Time) providerStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v := providerStats{Requests: p.requests, Errors: p.errors, ServerErrors: p.serverErrors}
+	cur := now.Unix()
+	for _, s := range p.perSecond {
+		if s.sec > cur-60 && s.sec <= cur {
+			v.RequestsPerMinute += s.n
+		}
+	}
+	return v
+}
+
+// getStats serves GET /stats: per provider, the requests since the
+// namespace was created or last reset, those of the last minute (real
+// time), errors and pending callbacks; and the namespace's event streams.
+func (s *Server) getStats(a *adminCall) {
+	w := a.ns.world.Load()
+	now := time.Now()
+	out := struct {
+		Now           time.Time                `json:"now"`
+		Providers     map[string]providerStats `json:"providers"`
+		Subscribers   int                      `json:"subscribers"`
+		DroppedEvents uint64                   `json:"droppedEvents"`
+	}{Now: w.clock.Now(), Providers: map[string]providerStats{}, Subscribers: a.ns.events.Subscribers(), DroppedEvents: a.ns.events.Dropped()}
+	for name, c := range w.counters {
+		v := c.view(now)
+		v.PendingCallbacks = pendingCallbacks(w.states[name])
+		out.Providers[name] = v
+	}
+	a.json(http.StatusOK, out)
+}
+
+// pendingCallbacks counts a provider's deliveries not yet delivered, failed
+// or cancelled.
+func pendingCallbacks(st any) int {
+	if pc, ok := st.(PendingCallbacks); ok {
+		return pc.PendingCallbacks()
+	}
+	cs, ok := st.(CallbackSource)
+	if !ok {
+		return 0
+	}
+	n := 0
+	for _, d := range cs.Callbacks() {
+		if callbackMatches(d, callback.StatePending, time.Time{}) || callbackMatches(d, callback.StateSending, time.Time{}) {
+			n++
+		}
+	}
+	return n
+}
