@@ -61,6 +61,12 @@ func (s *Server) Routes() []adminRoute {
 		{"DELETE", "/faults/{id}", "remove a fault rule", s.deleteFault},
 		{"GET", "/specs", "the providers and their OpenAPI documents", s.getSpecs},
 		{"GET", "/specs/{provider}", "a provider's OpenAPI document (?format=json)", s.getSpec},
+		{"GET", "/scenarios", "the shipped scenario library", s.getLibrary},
+		{"GET", "/scenarios/{name}", "one library scenario, as YAML", s.getLibraryScenario},
+		{"GET", "/ui", "redirect to the dashboard", s.getUIRedirect},
+		{"GET", "/ui/", "the dashboard's home view (HTML)", s.getUI},
+		{"GET", "/ui/assets/{file}", "the dashboard's script and stylesheet", s.getUIAsset},
+		{"GET", "/ui/{view}", "a dashboard view: journal, state or controls (HTML)", s.getUI},
 		{"GET", "/namespaces", "live namespaces", s.getNamespaces},
 		{"DELETE", "/namespaces/{name}", "close a namespace at once, pending callbacks cancelled", s.deleteNamespace},
 	}
