@@ -272,6 +272,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	cfg := sandbox.Config{
 		Scenario: sc, JournalSize: o.journalSize, JournalBodyBytes: o.journalBodyBytes,
 		MaxNamespaces: o.maxNamespaces, NamespaceIdle: o.namespaceIdle, Version: version, Logger: log,
+		Library: scenarios.FS,
 	}
 	if o.accessLog {
 		cfg.AccessLog = accessLogger(log, jsonLogs)
