@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 	"github.com/provider-sandbox/provider-sandbox/internal/sandboxtest"
 )
@@ -74,6 +76,17 @@ func TestEveryView(t *testing.T) {
 			t.Errorf("%s: the current nav link is %q", view, cur)
 		}
 		p.waitLive(h)
+		// A page without an icon makes the browser fetch /favicon.ico after
+		// the load; its 404 is a console error, but one that may come after
+		// the test has finished, so it is checked here, not left to chance.
+		if !Eval[bool](p, `!!document.querySelector('link[rel~=icon]')`) {
+			if res, err := h.Client.Get(h.URL + "/favicon.ico"); err == nil {
+				res.Body.Close()
+				if res.StatusCode != http.StatusOK {
+					t.Errorf("%s declares no icon and /favicon.ico answers %d: the browser logs that 404 as a console error", view, res.StatusCode)
+				}
+			}
+		}
 		p.CheckLayout(view, desktopW)
 		if view == "home" {
 			p.Screenshot("home")
@@ -247,6 +260,8 @@ func TestClockAdvanceFiresADuePingback(t *testing.T) {
 		t.Errorf("clock bar went from %q to %q, want 90 s later", before, after)
 	}
 	p.Screenshot("state")
+	p.Do(chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-testid=state-section][data-provider=netfinity]').scrollIntoView()`))
+	p.Screenshot("state-netfinity")
 }
 
 // TestBrokenScenarioUploadShowsLineNumbers: an uploaded scenario with
