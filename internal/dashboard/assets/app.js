@@ -864,7 +864,7 @@
     function soon(name) {
       if (PROVIDERS.indexOf(name) < 0) return;
       clearTimeout(timers[name]);
-      timers[name] = setTimeout(function () { load(name); }, 150);
+      timers[name] = setTimeout(function () { load(name); }, 300);
     }
     function all() { PROVIDERS.forEach(soon); }
     PROVIDERS.forEach(load);
