@@ -204,7 +204,7 @@ func TestBannerAligned(t *testing.T) {
 	printBanner(&b, "http://127.0.0.1:8080", sc)
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
 	head := `provider-sandbox dev listening on http://127.0.0.1:8080 (scenario "default")
-  home         http://127.0.0.1:8080/  (this list and the credentials as a web page)
+  home         http://127.0.0.1:8080/  (the dashboard: credentials, live journal, state, controls)
   centili      http://127.0.0.1:8080/centili
   intarget     http://127.0.0.1:8080/intarget
   netfinity    http://127.0.0.1:8080/netfinity

@@ -102,7 +102,7 @@ var templates = sync.OnceValue(func() map[string]*template.Template {
 // not framed and send no referrer.
 var SecurityHeaders = map[string]string{
 	"Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-		"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+		"connect-src 'self' blob:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
 	"X-Content-Type-Options": "nosniff",
 	"Referrer-Policy":        "no-referrer",
 	"X-Frame-Options":        "DENY",

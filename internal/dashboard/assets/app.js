@@ -48,6 +48,13 @@
     e.append(c instanceof Node ? c : String(c));
   }
 
+  // fill replaces an element's children with nodes, strings and (nested)
+  // arrays of them; null and undefined are skipped.
+  function fill(e, kids) {
+    e.replaceChildren();
+    append(e, kids);
+  }
+
   // api calls the namespace's admin API and never throws for an HTTP status:
   // the caller looks at ok/status. A network failure is status 0.
   async function api(method, path, body, contentType) {
@@ -261,7 +268,7 @@
     const r = await api('GET', '/namespaces');
     const names = new Set(['default', NS]);
     if (r.ok && r.data && Array.isArray(r.data.namespaces)) r.data.namespaces.forEach(function (n) { names.add(n); });
-    sel.replaceChildren.apply(sel, Array.from(names).sort().map(function (n) {
+    fill(sel, Array.from(names).sort().map(function (n) {
       return h('option', { value: n, selected: n === NS, text: n });
     }));
   }
@@ -352,14 +359,14 @@
       countEl.textContent = shown + ' of ' + entries.length + ' exchanges shown (the newest ' + MAX + ' are kept here; GET /requests has the whole journal)';
     }
     function render() {
-      tbody.replaceChildren.apply(tbody, entries.filter(matches).map(row));
+      fill(tbody, entries.filter(matches).map(row));
       count();
     }
     function noteOperation(s) {
       if (!s.operation || ops.has(s.operation)) return;
       ops.add(s.operation);
       const cur = fo.value;
-      fo.replaceChildren.apply(fo, [h('option', { value: '', text: 'all' })].concat(Array.from(ops).sort().map(function (o) {
+      fill(fo, [h('option', { value: '', text: 'all' })].concat(Array.from(ops).sort().map(function (o) {
         return h('option', { value: o, selected: o === cur, text: o });
       })));
     }
@@ -428,7 +435,7 @@
         detail.replaceChildren(h('p', { class: 'error', text: problemText(r) }));
         return;
       }
-      detail.replaceChildren.apply(detail, renderEntry(r.data));
+      fill(detail, renderEntry(r.data));
       detail.focus({ preventScroll: true });
     }
     load().then(function () {
@@ -586,7 +593,7 @@
         }
         out.push(h('div', { class: 'batch', testid: 'netrefer-batch', data: { requestId: e.id, status: e.response.status } }, head, h('ul', { class: 'events' }, items)));
       });
-      box.replaceChildren.apply(box, out);
+      fill(box, out);
     },
 
     centili: async function (box, st) {
@@ -615,7 +622,7 @@
             td(t.transactionId), td(t.timeCreated), td(t.msisdn), td(t.clientId), td(t.amount, 'num'), td(t.operator), td(t.status),
             td(t.errorType ? t.errorType + ': ' + (t.errorMessage || '') : ''));
         })) : none('no gift yet'));
-      box.replaceChildren.apply(box, out);
+      fill(box, out);
     },
 
     netfinity: async function (box, st) {
@@ -647,7 +654,7 @@
       out.push(rl.length ? table(['token', 'service', 'used', 'limit', 'window ends'], rl.map(function (l) {
         return h('tr', null, td(l.token), td(l.service), td(l.used, 'num'), td(l.limit, 'num'), td(fullTime(l.windowEnds)));
       })) : none('no window open'));
-      box.replaceChildren.apply(box, out);
+      fill(box, out);
     },
 
     intarget: async function (box, st) {
@@ -747,7 +754,7 @@
       progress.hidden = true;
       run.disabled = false;
       if (!r.ok || !r.data) { report.replaceChildren(h('p', { class: 'error', testid: 'verify-error', text: problemText(r) })); return; }
-      report.replaceChildren.apply(report, renderReport(r.data, r.text));
+      fill(report, renderReport(r.data, r.text));
     });
     return h('div', { class: 'verifier' }, h('h3', { text: 'Verifier' }),
       h('p', { class: 'muted', text: 'Pulls a product API the way InTarget does (POST /intarget/verify, at most 48 windows) and reports every deviation.' }),
@@ -857,7 +864,7 @@
     function soon(name) {
       if (PROVIDERS.indexOf(name) < 0) return;
       clearTimeout(timers[name]);
-      timers[name] = setTimeout(function () { load(name); }, 150);
+      timers[name] = setTimeout(function () { load(name); }, 300);
     }
     function all() { PROVIDERS.forEach(soon); }
     PROVIDERS.forEach(load);
@@ -911,7 +918,7 @@
         if (b) b.setAttribute('aria-pressed', String(ids.has(PRESETS[k].id)));
       });
       if (!rules.length) { list.replaceChildren(h('li', { class: 'muted', testid: 'fault-none', text: 'no fault rule' })); return; }
-      list.replaceChildren.apply(list, rules.map(function (rule) {
+      fill(list, rules.map(function (rule) {
         return h('li', { testid: 'fault-row', data: { faultId: rule.id } },
           h('div', null, h('code', { text: rule.id }), rule.description ? ' ' + rule.description : ''),
           h('div', { class: 'muted', text: describeRule(rule) }),
@@ -982,7 +989,7 @@
     (async function () {
       const r = await api('GET', '/scenarios');
       if (!r.ok || !Array.isArray(r.data)) { libSel.replaceChildren(h('option', { value: '', text: 'library unavailable' })); return; }
-      libSel.replaceChildren.apply(libSel, r.data.map(function (s) {
+      fill(libSel, r.data.map(function (s) {
         return h('option', { value: s.name, text: s.name + (s.description ? ' — ' + s.description : '') });
       }));
     })();
@@ -1009,7 +1016,7 @@
       result.className = 'error';
       result.textContent = problemText(r);
       const probs = r.data && r.data.problems || [];
-      problems.replaceChildren.apply(problems, probs.map(function (p) {
+      fill(problems, probs.map(function (p) {
         const where = p.line ? 'line ' + p.line : 'no line';
         const li = h('li', { data: { line: p.line || '' } },
           h('button', { type: 'button', class: 'link', text: where, 'aria-label': 'Go to ' + where, disabled: !p.line }),
