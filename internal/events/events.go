@@ -30,19 +30,27 @@ type Event struct {
 //
 // Publishing costs one atomic load when nobody is subscribed, so the
 // producers can call it unconditionally on their hot paths; PublishJSON
-// does not even encode its value then.
+// and PublishLazy do not even encode their value then, and PublishLazy
+// does not when every subscriber's queue is full either.
 type Hub struct {
-	mu     sync.RWMutex
-	subs   map[*Subscription]struct{}
-	closed bool
+	mu     sync.Mutex // serialises changes to subs
+	closed bool       // under mu
+	// subs is replaced, never changed, so that publishers read it without
+	// a lock: subscribers come and go rarely, events are many.
+	subs atomic.Pointer[[]*Subscription]
 
-	count   atomic.Int64  // len(subs), read without the lock by Active
 	dropped atomic.Uint64 // every event ever dropped, all subscribers together
 }
 
 // New returns a hub without subscribers.
-func New() *Hub {
-	return &Hub{subs: map[*Subscription]struct{}{}}
+func New() *Hub { return &Hub{} }
+
+// list returns the current subscribers; the slice must not be changed.
+func (h *Hub) list() []*Subscription {
+	if p := h.subs.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // Subscription is one subscriber's end: a bounded queue of events and a
@@ -68,17 +76,17 @@ func (h *Hub) Subscribe(buffer int) *Subscription {
 	if h.closed {
 		return nil
 	}
-	h.subs[s] = struct{}{}
-	h.count.Store(int64(len(h.subs)))
+	next := append(append(make([]*Subscription, 0, len(h.list())+1), h.list()...), s)
+	h.subs.Store(&next)
 	return s
 }
 
 // Active reports whether anyone is subscribed: producers skip building an
 // event's payload when nobody would receive it.
-func (h *Hub) Active() bool { return h.count.Load() > 0 }
+func (h *Hub) Active() bool { return len(h.list()) > 0 }
 
 // Subscribers returns how many subscriptions are open.
-func (h *Hub) Subscribers() int { return int(h.count.Load()) }
+func (h *Hub) Subscribers() int { return len(h.list()) }
 
 // Dropped returns how many events were dropped over the hub's life because a
 // subscriber's queue was full (one event dropped for two subscribers counts
@@ -89,20 +97,48 @@ func (h *Hub) Dropped() uint64 { return h.dropped.Load() }
 // subscriber whose queue is full misses it, and the miss is counted. data
 // must be one line of JSON and must not be changed afterwards.
 func (h *Hub) Publish(name string, data []byte) {
-	if !h.Active() {
-		return
-	}
 	ev := Event{Name: name, Data: data}
-	h.mu.RLock()
-	for s := range h.subs {
-		select {
-		case s.c <- ev:
-		default:
-			s.dropped.Add(1)
-			h.dropped.Add(1)
-		}
+	for _, s := range h.list() {
+		s.offer(ev)
 	}
-	h.mu.RUnlock()
+}
+
+// offer queues ev unless the queue is full, which counts a drop.
+func (s *Subscription) offer(ev Event) {
+	select {
+	case s.c <- ev:
+	default:
+		s.drop()
+	}
+}
+
+func (s *Subscription) drop() {
+	s.dropped.Add(1)
+	s.hub.dropped.Add(1)
+}
+
+// Encoder is an event's payload encoded on demand.
+type Encoder interface {
+	// AppendJSON appends the payload, one line of JSON, to b.
+	AppendJSON(b []byte) []byte
+}
+
+// PublishLazy is Publish for a payload that is encoded only if some
+// subscriber has room for it: a namespace under load with its dashboards'
+// queues full pays for counting the drops, not for encoding events nobody
+// will get. enc is used only during the call.
+func (h *Hub) PublishLazy(name string, enc Encoder) {
+	var ev Event
+	for _, s := range h.list() {
+		if len(s.c) == cap(s.c) {
+			s.drop() // full now; it may drain meanwhile, then it misses one more
+			continue
+		}
+		if ev.Data == nil {
+			ev = Event{Name: name, Data: enc.AppendJSON(make([]byte, 0, 256))}
+		}
+		s.offer(ev)
+	}
 }
 
 // PublishJSON encodes v (only when someone is subscribed) and publishes it.
@@ -126,11 +162,10 @@ func (h *Hub) Close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.closed = true
-	for s := range h.subs {
+	for _, s := range h.list() {
 		s.end()
 	}
-	clear(h.subs)
-	h.count.Store(0)
+	h.subs.Store(nil)
 }
 
 // Events is the subscriber's queue.
@@ -146,13 +181,19 @@ func (s *Subscription) TakeDropped() uint64 { return s.dropped.Swap(0) }
 
 // Close unsubscribes. It is idempotent and safe after the hub has closed.
 // The queue is not closed (a publisher might be sending to it); it is
-// simply no longer offered anything.
+// no longer offered anything once publishers in progress are done.
 func (s *Subscription) Close() {
 	h := s.hub
 	h.mu.Lock()
-	if _, ok := h.subs[s]; ok {
-		delete(h.subs, s)
-		h.count.Store(int64(len(h.subs)))
+	cur := h.list()
+	next := make([]*Subscription, 0, len(cur))
+	for _, o := range cur {
+		if o != s {
+			next = append(next, o)
+		}
+	}
+	if len(next) != len(cur) {
+		h.subs.Store(&next)
 	}
 	h.mu.Unlock()
 	s.end()

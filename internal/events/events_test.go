@@ -137,3 +137,37 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("Subscribers = %d", h.Subscribers())
 	}
 }
+
+type countingEncoder struct{ n *int }
+
+func (c countingEncoder) AppendJSON(b []byte) []byte { *c.n++; return append(b, `{"n":1}`...) }
+
+// TestPublishLazyEncodesOnceAndOnlyWithRoom: one encoding shared by every
+// subscriber with room; none when every queue is full.
+func TestPublishLazyEncodesOnceAndOnlyWithRoom(t *testing.T) {
+	t.Parallel()
+	h := New()
+	encoded := 0
+	enc := countingEncoder{&encoded}
+	h.PublishLazy("request", enc)
+	if encoded != 0 {
+		t.Fatalf("encoded %d times without subscribers", encoded)
+	}
+	a, b := h.Subscribe(1), h.Subscribe(1)
+	defer a.Close()
+	defer b.Close()
+	h.PublishLazy("request", enc)
+	if encoded != 1 || len(a.Events()) != 1 || len(b.Events()) != 1 {
+		t.Fatalf("encoded %d times, queues %d and %d; want 1, 1, 1", encoded, len(a.Events()), len(b.Events()))
+	}
+	h.PublishLazy("request", enc)
+	if encoded != 1 {
+		t.Errorf("encoded again with every queue full")
+	}
+	if a.TakeDropped() != 1 || b.TakeDropped() != 1 || h.Dropped() != 2 {
+		t.Errorf("drops not counted: hub %d", h.Dropped())
+	}
+	if ev := <-a.Events(); string(ev.Data) != `{"n":1}` || ev.Name != "request" {
+		t.Errorf("event %q %s", ev.Name, ev.Data)
+	}
+}

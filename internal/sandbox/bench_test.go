@@ -2,9 +2,16 @@ package sandbox_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 )
@@ -106,4 +113,85 @@ func BenchmarkAccessLog(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkProviderRequestWithSubscribers measures what open dashboards
+// cost the provider path: the same request as BenchmarkCorePipeline's
+// GET-list with 0 and with 10 event streams open on the namespace, each
+// read to the end by a client on a real loopback socket. The streams'
+// writes run on other goroutines, so the parallel form (every core busy
+// with requests) is the honest one: it charges their CPU to the requests.
+// dropped/op should stay 0: a subscriber that keeps reading loses nothing.
+func BenchmarkProviderRequestWithSubscribers(b *testing.B) {
+	for _, subs := range []int{0, 10} {
+		for _, parallel := range []bool{false, true} {
+			name := fmt.Sprintf("subscribers=%d", subs)
+			if parallel {
+				name += "/parallel"
+			}
+			b.Run(name, func(b *testing.B) {
+				srv := benchServer(b)
+				hs := httptest.NewServer(srv)
+				var wg sync.WaitGroup
+				var streamed atomic.Int64
+				for i := 0; i < subs; i++ {
+					resp, err := hs.Client().Get(hs.URL + "/__sandbox/events")
+					if err != nil {
+						b.Fatal(err)
+					}
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						n, _ := io.Copy(io.Discard, resp.Body)
+						streamed.Add(n)
+					}()
+				}
+				defer func() {
+					srv.CloseStreams()
+					wg.Wait()
+					hs.Close()
+				}()
+				b.ReportAllocs()
+				b.ResetTimer()
+				cpu0 := processCPU()
+				if parallel {
+					b.RunParallel(func(pb *testing.PB) {
+						w := &discardWriter{h: http.Header{}}
+						for pb.Next() {
+							clear(w.h)
+							srv.ServeHTTP(w, httptest.NewRequest("GET", "/echo/items", nil))
+						}
+					})
+				} else {
+					w := &discardWriter{h: http.Header{}}
+					for i := 0; i < b.N; i++ {
+						clear(w.h)
+						srv.ServeHTTP(w, httptest.NewRequest("GET", "/echo/items", nil))
+					}
+				}
+				b.StopTimer()
+				// CPU time of the whole process (requests, stream writers and
+				// the reading clients alike) per request: on a shared machine
+				// it moves far less than wall time, and throughput on an idle
+				// one is the cores divided by it.
+				b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+				rec := httptest.NewRecorder()
+				srv.ServeHTTP(rec, httptest.NewRequest("GET", "/__sandbox/stats", nil))
+				var st struct {
+					DroppedEvents float64 `json:"droppedEvents"`
+				}
+				_ = json.Unmarshal(rec.Body.Bytes(), &st)
+				b.ReportMetric(st.DroppedEvents/float64(b.N), "dropped/op")
+			})
+		}
+	}
+}
+
+// processCPU is the user and system CPU time the process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
