@@ -113,7 +113,7 @@ func TestDemoScript(t *testing.T) {
 		}
 	}
 	j.Screenshot("journal-recovered")
-	s.Do(chromedp.Evaluate[chromedp.Void](`document.querySelector('` + tl + `').scrollIntoView()`))
+	s.Do(chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-testid=state-section][data-provider=netfinity]').scrollIntoView()`))
 	s.Screenshot("state-retried-pingbacks")
 }
 
