@@ -68,6 +68,15 @@ type Mount struct {
 // Credential is one line of a provider's demo credentials.
 type Credential struct{ Label, Value string }
 
+// CopyValue is what the copy button copies: the value without a trailing
+// remark in parentheses ("URL (also URL2/...)" copies the first URL).
+func (c Credential) CopyValue() string {
+	if i := strings.Index(c.Value, " ("); i > 0 && strings.HasSuffix(c.Value, ")") {
+		return c.Value[:i]
+	}
+	return c.Value
+}
+
 // Admin points at the namespace's admin API.
 type Admin struct{ BaseURL, Health, Spec, Namespaces string }
 

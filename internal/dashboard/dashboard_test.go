@@ -69,3 +69,17 @@ func TestAssetVersionIsStable(t *testing.T) {
 		t.Error("a non-asset is served")
 	}
 }
+
+func TestCopyValue(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"http://h/token (also http://h/auth/...)": "http://h/token",
+		"sandbox-password":                        "sandbox-password",
+		"(a continuation line)":                   "(a continuation line)",
+		"a (b) c":                                 "a (b) c",
+	} {
+		if got := (Credential{Value: in}).CopyValue(); got != want {
+			t.Errorf("CopyValue(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
