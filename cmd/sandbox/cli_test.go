@@ -204,7 +204,7 @@ func TestBannerAligned(t *testing.T) {
 	printBanner(&b, "http://127.0.0.1:8080", sc)
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
 	head := `provider-sandbox dev listening on http://127.0.0.1:8080 (scenario "default")
-  home         http://127.0.0.1:8080/  (this list and the credentials as a web page)
+  home         http://127.0.0.1:8080/  (the dashboard: credentials, live journal, state, controls)
   centili      http://127.0.0.1:8080/centili
   intarget     http://127.0.0.1:8080/intarget
   netfinity    http://127.0.0.1:8080/netfinity
@@ -237,8 +237,9 @@ Centili Data Gifting demo credentials:
 	}
 }
 
-// GET / on the real binary names every mount and every credential the
-// banner prints, as HTML and as JSON.
+// GET / on the real binary leads a browser to the dashboard, whose home view
+// names every mount and every credential the banner prints; as JSON, GET /
+// has the same content.
 func TestLandingListsEveryProvider(t *testing.T) {
 	p := start(t)
 	defer p.stop(t)
@@ -249,19 +250,19 @@ func TestLandingListsEveryProvider(t *testing.T) {
 	}
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
-		t.Fatalf("GET /: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" || resp.Request.URL.Path != "/__sandbox/ui/" {
+		t.Fatalf("GET /: %d %q at %s", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Request.URL)
 	}
 	text := html.UnescapeString(string(page)) // html/template writes "+" as &#43;
 	n := 0
 	for _, prov := range sandbox.Providers() {
 		base := p.base + "/" + prov.Name
-		if !bytes.Contains(page, []byte(`<a href="`+base+`">`+base+`</a>`)) {
+		if !bytes.Contains(page, []byte(`<code>`+base+`</code> <button type="button" class="copy" data-copy="`+base+`"`)) {
 			t.Errorf("page lacks the %s mount", prov.Name)
 		}
 		for _, l := range sandbox.SplitBanner(prov.Banner(sc.Configs[prov.Name], base)) {
 			n++
-			if !strings.Contains(text, `<td class="l">`+l.Label+`</td><td class="v">`+l.Value+`</td>`) {
+			if !strings.Contains(text, `<th scope="row">`+l.Label+`</th><td><code>`+l.Value+`</code></td>`) {
 				t.Errorf("page lacks %s credential %q %q", prov.Name, l.Label, l.Value)
 			}
 		}

@@ -272,6 +272,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	cfg := sandbox.Config{
 		Scenario: sc, JournalSize: o.journalSize, JournalBodyBytes: o.journalBodyBytes,
 		MaxNamespaces: o.maxNamespaces, NamespaceIdle: o.namespaceIdle, Version: version, Logger: log,
+		Library: scenarios.FS,
 	}
 	if o.accessLog {
 		cfg.AccessLog = accessLogger(log, jsonLogs)
@@ -368,7 +369,7 @@ type bannerSection struct {
 // bannerSections lists what the banner shows: the entry points, then each
 // provider's demo credentials from the scenario in force.
 func bannerSections(base string, sc *sandbox.Scenario) []bannerSection {
-	urls := bannerSection{rows: []sandbox.BannerLine{{Label: "home", Value: base + "/  (this list and the credentials as a web page)"}}}
+	urls := bannerSection{rows: []sandbox.BannerLine{{Label: "home", Value: base + "/  (the dashboard: credentials, live journal, state, controls)"}}}
 	for _, p := range sandbox.Providers() {
 		urls.rows = append(urls.rows, sandbox.BannerLine{Label: p.Name, Value: base + "/" + p.Name})
 	}

@@ -1,31 +1,18 @@
 package sandbox
 
 import (
-	_ "embed"
 	"encoding/json"
-	"html/template"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 )
 
-// The landing page answers GET / (and GET /ns/{name}/): what a person who
-// opens the sandbox's address in a browser needs first — the mounts, the
-// demo credentials of the scenario in force, the admin API and where the
-// documentation lives. It is self-contained (no scripts, fonts or styles
-// from elsewhere) so that it works offline. The dashboard will replace it;
-// everything about it lives in this file and landing.html.
-
-//go:embed landing.html
-var landingHTML string
-
-// landingTmpl is parsed on first use: it is not needed before the first
-// answer, and start-up time is measured to that answer.
-var landingTmpl = sync.OnceValue(func() *template.Template {
-	return template.Must(template.New("landing").Parse(landingHTML))
-})
+// GET / (and GET /ns/{name}/) is where a person or a script lands first. A
+// browser is redirected to the dashboard (/__sandbox/ui/, whose home view
+// shows this content); a client that asks for JSON gets the same content as
+// a LandingPage: the mounts, the demo credentials of the scenario in force,
+// the admin API and where the documentation lives.
 
 // LandingPage is the JSON form of the landing page (Accept: application/json).
 type LandingPage struct {
@@ -81,7 +68,7 @@ func SplitBanner(lines []string) []BannerLine {
 // landingDocs are the repository's documents the page points to; a test
 // in cmd/sandbox checks that each one exists.
 func landingDocs() []string {
-	docs := []string{"README.md", "docs/README.md", "docs/scenarios.md", "docs/admin.md", "docs/cli.md"}
+	docs := []string{"README.md", "docs/README.md", "docs/dashboard.md", "docs/demo.md", "docs/scenarios.md", "docs/admin.md", "docs/cli.md"}
 	for _, p := range Providers() {
 		docs = append(docs, "docs/"+p.Name+".md")
 	}
@@ -122,36 +109,34 @@ func (s *Server) Landing(origin, namespace string) LandingPage {
 	return page
 }
 
-// serveLanding answers GET and HEAD on / and /ns/{name}/: HTML unless the
-// client prefers JSON.
+// serveLanding answers GET and HEAD on / and /ns/{name}/: JSON for a
+// client that prefers it, otherwise a 302 to the namespace's dashboard.
 func (s *Server) serveLanding(w http.ResponseWriter, r *http.Request, namespace string) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		writeProblem(w, http.StatusMethodNotAllowed, "Method not allowed", r.Method+" is not allowed on the landing page; use GET", nil)
 		return
 	}
-	page := s.Landing(requestOrigin(r), namespace)
 	w.Header().Set("Vary", "Accept")
 	if prefersJSON(r.Header.Get("Accept")) {
+		page := s.Landing(requestOrigin(r), namespace)
 		body, _ := json.MarshalIndent(page, "", "  ")
 		WriteJSON(w, http.StatusOK, append(body, '\n'))
 		return
 	}
-	var buf strings.Builder
-	if err := landingTmpl().Execute(&buf, page); err != nil {
-		writeProblem(w, http.StatusInternalServerError, "Landing page failed", err.Error(), nil)
-		return
+	prefix := ""
+	if namespace != DefaultNamespace {
+		prefix = "/ns/" + namespace
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write([]byte(buf.String()))
+	http.Redirect(w, r, prefix+"/"+adminMountName+"/ui/", http.StatusFound)
 }
 
 // prefersJSON reports whether an Accept header ranks application/json above
-// text/html. Without a preference (no header, */*) the page is HTML: that is
-// what a browser and a bare curl get. At equal quality the type named more
-// specifically wins, so a script's "application/json, text/plain, */*"
-// (axios's default) gets JSON: it names JSON and reaches HTML only by */*.
+// text/html. Without a preference (no header, */*) the answer is the
+// redirect to the dashboard: that is what a browser and a bare curl get. At
+// equal quality the type named more specifically wins, so a script's
+// "application/json, text/plain, */*" (axios's default) gets JSON: it names
+// JSON and reaches HTML only by */*.
 func prefersJSON(accept string) bool {
 	qJSON, qHTML := 0.0, 0.0
 	specJSON, specHTML := -1, -1 // how specific the range that set the q was

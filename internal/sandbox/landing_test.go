@@ -14,6 +14,14 @@ import (
 	"github.com/provider-sandbox/provider-sandbox/internal/sandboxtest"
 )
 
+// noRedirect returns the harness's client without following redirects, so
+// a test sees the 302 itself.
+func noRedirect(h *sandboxtest.Harness) *http.Client {
+	c := *h.Client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
+}
+
 func get(t *testing.T, h *sandboxtest.Harness, method, path, accept string) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, h.URL+path, nil)
@@ -23,7 +31,7 @@ func get(t *testing.T, h *sandboxtest.Harness, method, path, accept string) (*ht
 	if accept != "" {
 		req.Header.Set("Accept", accept)
 	}
-	resp, err := h.Client.Do(req)
+	resp, err := noRedirect(h).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,66 +40,40 @@ func get(t *testing.T, h *sandboxtest.Harness, method, path, accept string) (*ht
 	return resp, string(b)
 }
 
-func TestLandingPage(t *testing.T) {
+// A browser (or anything that does not ask for JSON) landing on / is sent to
+// the namespace's dashboard; the page's content is the dashboard's home view
+// (ui_test.go).
+func TestLandingRedirectsToDashboard(t *testing.T) {
 	t.Parallel()
 	h := sandboxtest.New(t, echoScenario)
-	// A namespace with its own scenario shows its own credentials, escaped.
-	if code := h.Admin("PUT", "shop", "/scenario", strings.Replace(echoScenario, "greeting: hi", `greeting: "<b>ns</b>"`, 1), nil); code != 200 {
-		t.Fatalf("PUT scenario in ns shop: %d", code)
-	}
 	tests := []struct {
-		name, path, accept string
-		wantCT             string
-		want               []string
-		notWant            []string
+		name, method, path, accept, want string
 	}{
-		{name: "browser", path: "/", accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", wantCT: "text/html; charset=utf-8",
-			want: []string{
-				"<title>provider-sandbox · default</title>", "scenario <code>echo-test</code>",
-				`<a href="` + h.URL + `/echo">` + h.URL + `/echo</a>`, h.URL + "/__sandbox/specs/echo",
-				`<td class="l">greeting</td><td class="v">hi</td>`, `<td class="l">items</td><td class="v">` + h.URL + `/echo/items</td>`,
-				`<td class="l"></td><td class="v">(a continuation line)</td>`,
-				h.URL + "/__sandbox/health", h.URL + "/__sandbox/specs/admin", h.URL + "/ns/{name}/",
-				"<code>docs/scenarios.md</code>", "<code>docs/echo.md</code>",
-			},
-			notWant: []string{"<script", "<link", "http://cdn", "https://"}},
-		{name: "no Accept header is HTML", path: "/", wantCT: "text/html; charset=utf-8", want: []string{"<h2>Mounts</h2>"}},
-		{name: "both named at equal quality is HTML", path: "/", accept: "application/json, text/html", wantCT: "text/html; charset=utf-8", want: []string{"<h2>Mounts</h2>"}},
-		{name: "curl's */* is HTML", path: "/", accept: "*/*", wantCT: "text/html; charset=utf-8", want: []string{"<h2>Mounts</h2>"}},
-		{name: "namespace page uses its scenario and prefix", path: "/ns/shop/", wantCT: "text/html; charset=utf-8",
-			want:    []string{h.URL + "/ns/shop/echo", `<td class="v">&lt;b&gt;ns&lt;/b&gt;</td>`, h.URL + "/ns/shop/__sandbox/health"},
-			notWant: []string{"<b>ns</b>", "not created yet"}},
-		{name: "namespace page without trailing slash", path: "/ns/shop", wantCT: "text/html; charset=utf-8", want: []string{h.URL + "/ns/shop/echo"}},
-		{name: "a namespace not yet created shows the template", path: "/ns/later/", wantCT: "text/html; charset=utf-8",
-			want: []string{"not created yet", `<td class="v">hi</td>`, h.URL + "/ns/later/echo"}},
+		{"browser", "GET", "/", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "/__sandbox/ui/"},
+		{"no Accept header", "GET", "/", "", "/__sandbox/ui/"},
+		{"curl's */*", "GET", "/", "*/*", "/__sandbox/ui/"},
+		{"HTML preferred over JSON", "GET", "/", "application/json;q=0.5, text/html", "/__sandbox/ui/"},
+		{"HEAD", "HEAD", "/", "", "/__sandbox/ui/"},
+		{"namespace", "GET", "/ns/shop/", "text/html", "/ns/shop/__sandbox/ui/"},
+		{"namespace without trailing slash", "GET", "/ns/shop", "text/html", "/ns/shop/__sandbox/ui/"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, body := get(t, h, "GET", tc.path, tc.accept)
-			if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != tc.wantCT || resp.Header.Get("Vary") != "Accept" {
-				t.Fatalf("status %d, Content-Type %q, Vary %q; want 200 %q Accept", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Vary"), tc.wantCT)
+			resp, _ := get(t, h, tc.method, tc.path, tc.accept)
+			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != tc.want || resp.Header.Get("Vary") != "Accept" {
+				t.Fatalf("status %d, Location %q, Vary %q; want 302 to %q with Vary: Accept", resp.StatusCode, resp.Header.Get("Location"), resp.Header.Get("Vary"), tc.want)
 			}
 			if resp.Header.Get(sandbox.HeaderRequestID) == "" {
 				t.Error("no request id")
 			}
-			for _, w := range tc.want {
-				if !strings.Contains(body, w) {
-					t.Errorf("page lacks %q:\n%s", w, body)
-				}
-			}
-			for _, w := range tc.notWant {
-				if strings.Contains(body, w) {
-					t.Errorf("page contains %q", w)
-				}
-			}
 		})
 	}
-	// Looking at a namespace's page does not create it.
+	// Landing on a namespace's page does not create it.
 	var nss struct{ Namespaces []string }
 	h.Admin("GET", "", "/namespaces", nil, &nss)
 	for _, n := range nss.Namespaces {
-		if n == "later" {
-			t.Errorf("GET /ns/later/ created the namespace: %v", nss.Namespaces)
+		if n == "shop" {
+			t.Errorf("GET /ns/shop/ created the namespace: %v", nss.Namespaces)
 		}
 	}
 }
@@ -134,9 +116,9 @@ func TestLandingPageJSON(t *testing.T) {
 func TestLandingPageMethods(t *testing.T) {
 	t.Parallel()
 	h := sandboxtest.New(t, echoScenario)
-	resp, body := get(t, h, "HEAD", "/", "")
-	if resp.StatusCode != 200 || body != "" || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
-		t.Errorf("HEAD /: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	resp, body := get(t, h, "HEAD", "/", "application/json")
+	if resp.StatusCode != 200 || body != "" || resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("HEAD / for JSON: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 	resp, body = get(t, h, "POST", "/", "")
 	want := `{"type":"about:blank","title":"Method not allowed","status":405,"detail":"POST is not allowed on the landing page; use GET"}`
@@ -169,6 +151,7 @@ func TestAccessLog(t *testing.T) {
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() { hs.Close(); srv.Close() })
 	h := &sandboxtest.Harness{T: t, Server: srv, HTTP: hs, URL: hs.URL, Client: hs.Client()}
+	h.Client = noRedirect(h)
 
 	type want struct {
 		method, path, ns, provider, op string
@@ -185,7 +168,7 @@ func TestAccessLog(t *testing.T) {
 		{"GET", "/echo/nowhere", "", want{"GET", "/echo/nowhere", "default", "echo", "", 404, ""}},
 		{"GET", "/__sandbox/health", "", want{"GET", "/__sandbox/health", "default", "admin", "/health", 200, ""}},
 		{"GET", "/ns/ci-1/__sandbox/requests/req_x", "", want{"GET", "/ns/ci-1/__sandbox/requests/req_x", "ci-1", "admin", "/requests/{id}", 404, ""}},
-		{"GET", "/", "", want{"GET", "/", "default", "", "", 200, ""}},
+		{"GET", "/", "", want{"GET", "/", "default", "", "", 302, ""}},
 		{"GET", "/nomount/x", "", want{"GET", "/nomount/x", "default", "", "", 404, ""}},
 		{"GET", "/ns/bad%21/echo/items", "", want{"GET", "/ns/bad!/echo/items", "bad!", "echo", "", 400, ""}},
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -37,6 +38,10 @@ type Config struct {
 	// Exchange), on the request's goroutine: keep it quick. The command
 	// line's access log is built on it; nil costs nothing.
 	AccessLog func(Exchange)
+	// Library holds the shipped scenarios (*.yaml at its root), listed by
+	// GET /__sandbox/scenarios for the dashboard's scenario switcher; nil
+	// lists none.
+	Library fs.FS
 }
 
 // Server is the sandbox's HTTP handler.

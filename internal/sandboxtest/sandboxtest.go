@@ -70,7 +70,7 @@ func NewFromBytes(t testing.TB, name string, data []byte) *Harness {
 	if len(probs) > 0 {
 		t.Fatalf("scenario %s is invalid:\n%s", name, probs.Error())
 	}
-	srv, err := sandbox.New(sandbox.Config{Scenario: sc})
+	srv, err := sandbox.New(sandbox.Config{Scenario: sc, Library: scenarios.FS})
 	if err != nil {
 		t.Fatalf("sandbox.New: %v", err)
 	}
