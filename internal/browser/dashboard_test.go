@@ -337,3 +337,26 @@ func TestJournalBodiesRenderAsText(t *testing.T) {
 		t.Errorf("window.__pwned = %s: a script from the body ran", v)
 	}
 }
+
+// TestJournalRefetchesAfterReconnect: the stream replays nothing after a
+// reconnect, so an exchange made while it was down must still reach the
+// open journal: the page refetches when its stream opens again. Deleting
+// the namespace ends the stream; the request made before the browser
+// reconnects (Chromium waits 3 s) starts a fresh namespace, and its only
+// way into the page is that refetch.
+func TestJournalRefetchesAfterReconnect(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, "")
+	p := NewPage(t)
+	p.Navigate(h.URL + "/ns/rc/__sandbox/ui/journal")
+	p.WaitFor("the event stream", `document.querySelector('[data-testid=connection]')?.dataset.mode === 'live'`, settle)
+	if st := h.Admin("DELETE", "", "/namespaces/rc", nil, nil); st != 204 {
+		t.Fatalf("DELETE /namespaces/rc: %d", st)
+	}
+	p.WaitFor("the stream to drop", `document.querySelector('[data-testid=connection]')?.dataset.mode === 'reconnecting'`, settle)
+	res := h.Do("POST", "/ns/rc/netfinity/v2/sms/notification/send",
+		sandboxtest.JSONBody(`{"msisdn":"359881234567","text":"while the stream was down","id":"rc1"}`),
+		sandboxtest.Header("Accept", "application/json"), sandboxtest.Bearer(netfinityToken)).WantStatus(200)
+	id := res.Header.Get(sandbox.HeaderRequestID)
+	p.WaitFor("the journal row of "+id+" after the reconnect", `!!document.querySelector('[data-testid=journal-row][data-request-id="`+id+`"]')`, 2*settle)
+}

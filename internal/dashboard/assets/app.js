@@ -156,6 +156,7 @@
   const live = {
     handlers: {},
     mode: '',
+    opened: false, // the stream has been open once (a later open is a reconnect)
     pollTimer: 0,
     on: function (type, fn) { (this.handlers[type] = this.handlers[type] || []).push(fn); },
     emit: function (type, data) {
@@ -179,7 +180,14 @@
           self.emit(t, d);
         });
       });
-      es.onopen = function () { self.stopPoll(); self.setMode('live', 'live'); };
+      es.onopen = function () {
+        self.stopPoll();
+        self.setMode('live', 'live');
+        // The stream replays nothing after a reconnect (it sends no id:
+        // lines), so whatever happened while it was down is refetched.
+        if (self.opened) self.refetch();
+        self.opened = true;
+      };
       es.onerror = function () {
         if (es.readyState === EventSource.CLOSED) { self.poll(); } else { self.setMode('reconnecting', 'reconnecting…'); }
       };
@@ -191,11 +199,27 @@
       self.pollTimer = setInterval(function () { self.emit('poll', null); }, 3000);
     },
     stopPoll: function () { clearInterval(this.pollTimer); this.pollTimer = 0; },
+    // refetch reloads what the views show ('poll'), at most once every
+    // 2 s: under sustained load every paced write of the stream carries a
+    // 'dropped' event, and reloading the whole journal on each would
+    // cost the sandbox far more than the events did.
+    refetchAt: 0,
+    refetchTimer: 0,
+    refetch: function () {
+      const self = this;
+      if (self.refetchTimer) return;
+      const wait = Math.max(0, self.refetchAt + 2000 - Date.now());
+      self.refetchTimer = setTimeout(function () {
+        self.refetchTimer = 0;
+        self.refetchAt = Date.now();
+        self.emit('poll', null);
+      }, wait);
+    },
   };
   // A subscriber that fell behind lost events: refetch what is shown.
   live.on('dropped', function (d) {
-    notice((d && d.count) + ' live events were dropped; the view was reloaded', 'info');
-    live.emit('poll', null);
+    notice((d && d.count) + ' live events were dropped; the view is reloaded', 'info');
+    live.refetch();
   });
   live.on('scenario', function (d) {
     if (d && d.name) $all('[data-testid=scenario-name],[data-testid=home-scenario],[data-testid=controls-scenario]').forEach(function (e) { e.textContent = d.name; });
