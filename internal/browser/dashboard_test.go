@@ -360,3 +360,37 @@ func TestJournalRefetchesAfterReconnect(t *testing.T) {
 	id := res.Header.Get(sandbox.HeaderRequestID)
 	p.WaitFor("the journal row of "+id+" after the reconnect", `!!document.querySelector('[data-testid=journal-row][data-request-id="`+id+`"]')`, 2*settle)
 }
+
+// TestGaugeMovesDuringSteadyTraffic: the state view refreshes while other
+// calls to the same provider keep arriving (an app polling every 50 ms), not
+// only once the traffic stops: a refresh postponed by every new event
+// would leave the gauge still for as long as the app runs.
+func TestGaugeMovesDuringSteadyTraffic(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, "")
+	p := openView(t, h, "state")
+	gauge := `[data-testid=pool-gauge][data-service="` + centiliService + `"][data-operator=FR_ORANGE]`
+	p.WaitFor("the FR_ORANGE pool gauge", `document.querySelector('`+gauge+`')?.dataset.assigned === '0'`, settle)
+	tok := centiliToken(t, h)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				// Unauthenticated, so it changes nothing: a 401 of Centili's.
+				if res, err := h.Client.Get(h.URL + "/centili/datagifting/v1/services"); err == nil {
+					res.Body.Close()
+				}
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	gift(t, h, tok, "33612345678", "steady-1", 500).WantStatus(200)
+	p.WaitFor("the gauge to show 500 assigned while the traffic goes on", `document.querySelector('`+gauge+`')?.dataset.assigned === '500'`, settle)
+}

@@ -113,6 +113,14 @@
     let t = 0;
     return function () { clearTimeout(t); t = setTimeout(fn, wait); };
   }
+  // throttle runs fn wait ms after the first call of a burst, then again
+  // after the next call: unlike debounce it still runs while calls keep
+  // coming (live events arrive every 100 ms under steady traffic, which
+  // would postpone a debounced refresh for as long as the traffic lasts).
+  function throttle(fn, wait) {
+    let t = 0;
+    return function () { if (!t) t = setTimeout(function () { t = 0; fn(); }, wait); };
+  }
   function badge(status) {
     return h('span', { class: 'badge s' + statusClass(status), text: status ? String(status) : 'no answer' });
   }
@@ -313,7 +321,7 @@
     }
     stats();
     setInterval(stats, 2000);
-    const soon = debounce(stats, 300);
+    const soon = throttle(stats, 300);
     live.on('request', soon);
     live.on('callback', soon);
     live.on('scenario', soon);
@@ -887,8 +895,8 @@
     const timers = {};
     function soon(name) {
       if (PROVIDERS.indexOf(name) < 0) return;
-      clearTimeout(timers[name]);
-      timers[name] = setTimeout(function () { load(name); }, 300);
+      if (timers[name]) return; // a load is due; it will see this change
+      timers[name] = setTimeout(function () { timers[name] = 0; load(name); }, 300);
     }
     function all() { PROVIDERS.forEach(soon); }
     PROVIDERS.forEach(load);
@@ -960,7 +968,7 @@
     live.on('faults', faults);
     live.on('scenario', faults);
     live.on('poll', faults);
-    live.on('request', debounce(faults, 500)); // the matched/fired counters move
+    live.on('request', throttle(faults, 500)); // the matched/fired counters move
 
     byTestId('faults-clear').addEventListener('click', async function () {
       const r = await api('DELETE', '/faults');
