@@ -337,3 +337,60 @@ func TestJournalBodiesRenderAsText(t *testing.T) {
 		t.Errorf("window.__pwned = %s: a script from the body ran", v)
 	}
 }
+
+// TestJournalRefetchesAfterReconnect: the stream replays nothing after a
+// reconnect, so an exchange made while it was down must still reach the
+// open journal: the page refetches when its stream opens again. Deleting
+// the namespace ends the stream; the request made before the browser
+// reconnects (Chromium waits 3 s) starts a fresh namespace, and its only
+// way into the page is that refetch.
+func TestJournalRefetchesAfterReconnect(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, "")
+	p := NewPage(t)
+	p.Navigate(h.URL + "/ns/rc/__sandbox/ui/journal")
+	p.WaitFor("the event stream", `document.querySelector('[data-testid=connection]')?.dataset.mode === 'live'`, settle)
+	if st := h.Admin("DELETE", "", "/namespaces/rc", nil, nil); st != 204 {
+		t.Fatalf("DELETE /namespaces/rc: %d", st)
+	}
+	p.WaitFor("the stream to drop", `document.querySelector('[data-testid=connection]')?.dataset.mode === 'reconnecting'`, settle)
+	res := h.Do("POST", "/ns/rc/netfinity/v2/sms/notification/send",
+		sandboxtest.JSONBody(`{"msisdn":"359881234567","text":"while the stream was down","id":"rc1"}`),
+		sandboxtest.Header("Accept", "application/json"), sandboxtest.Bearer(netfinityToken)).WantStatus(200)
+	id := res.Header.Get(sandbox.HeaderRequestID)
+	p.WaitFor("the journal row of "+id+" after the reconnect", `!!document.querySelector('[data-testid=journal-row][data-request-id="`+id+`"]')`, 2*settle)
+}
+
+// TestGaugeMovesDuringSteadyTraffic: the state view refreshes while other
+// calls to the same provider keep arriving (an app polling every 50 ms), not
+// only once the traffic stops: a refresh postponed by every new event
+// would leave the gauge still for as long as the app runs.
+func TestGaugeMovesDuringSteadyTraffic(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, "")
+	p := openView(t, h, "state")
+	gauge := `[data-testid=pool-gauge][data-service="` + centiliService + `"][data-operator=FR_ORANGE]`
+	p.WaitFor("the FR_ORANGE pool gauge", `document.querySelector('`+gauge+`')?.dataset.assigned === '0'`, settle)
+	tok := centiliToken(t, h)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				// Unauthenticated, so it changes nothing: a 401 of Centili's.
+				if res, err := h.Client.Get(h.URL + "/centili/datagifting/v1/services"); err == nil {
+					res.Body.Close()
+				}
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	gift(t, h, tok, "33612345678", "steady-1", 500).WantStatus(200)
+	p.WaitFor("the gauge to show 500 assigned while the traffic goes on", `document.querySelector('`+gauge+`')?.dataset.assigned === '500'`, settle)
+}

@@ -28,9 +28,10 @@ const (
 
 // Stream settings; the defaults are what New sets, tests shorten them.
 const (
-	// defaultEventBuffer is each subscriber's queue: at the pace below it
-	// holds a second of 20,000 requests a second, more than the sandbox
-	// serves on a small machine, so only a stalled browser loses events.
+	// defaultEventBuffer is each subscriber's queue, and the most events
+	// one write carries: with the pace below a stream passes on at most
+	// 2,560 events a second. Beyond that rate (or for a stalled browser)
+	// events are dropped and counted; the journal still has every entry.
 	defaultEventBuffer = 256
 	// defaultKeepalive is how often an idle stream gets a comment line, so
 	// that proxies keep it open and a gone browser is noticed.
@@ -38,7 +39,7 @@ const (
 	// defaultEventPace is the least time between two writes to one
 	// stream. Events that arrive meanwhile go out together in one write:
 	// ten dashboards cost a few writes a second each rather than ten
-	// system calls per provider request, and 50 ms is far below what a
+	// system calls per provider request, and 100 ms is below what a
 	// person watching the journal notices.
 	defaultEventPace = 100 * time.Millisecond
 	// defaultWriteStall is how long one write may block before the

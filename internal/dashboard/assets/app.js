@@ -113,6 +113,14 @@
     let t = 0;
     return function () { clearTimeout(t); t = setTimeout(fn, wait); };
   }
+  // throttle runs fn wait ms after the first call of a burst, then again
+  // after the next call: unlike debounce it still runs while calls keep
+  // coming (live events arrive every 100 ms under steady traffic, which
+  // would postpone a debounced refresh for as long as the traffic lasts).
+  function throttle(fn, wait) {
+    let t = 0;
+    return function () { if (!t) t = setTimeout(function () { t = 0; fn(); }, wait); };
+  }
   function badge(status) {
     return h('span', { class: 'badge s' + statusClass(status), text: status ? String(status) : 'no answer' });
   }
@@ -156,6 +164,7 @@
   const live = {
     handlers: {},
     mode: '',
+    opened: false, // the stream has been open once (a later open is a reconnect)
     pollTimer: 0,
     on: function (type, fn) { (this.handlers[type] = this.handlers[type] || []).push(fn); },
     emit: function (type, data) {
@@ -179,7 +188,14 @@
           self.emit(t, d);
         });
       });
-      es.onopen = function () { self.stopPoll(); self.setMode('live', 'live'); };
+      es.onopen = function () {
+        self.stopPoll();
+        self.setMode('live', 'live');
+        // The stream replays nothing after a reconnect (it sends no id:
+        // lines), so whatever happened while it was down is refetched.
+        if (self.opened) self.refetch();
+        self.opened = true;
+      };
       es.onerror = function () {
         if (es.readyState === EventSource.CLOSED) { self.poll(); } else { self.setMode('reconnecting', 'reconnecting…'); }
       };
@@ -191,11 +207,27 @@
       self.pollTimer = setInterval(function () { self.emit('poll', null); }, 3000);
     },
     stopPoll: function () { clearInterval(this.pollTimer); this.pollTimer = 0; },
+    // refetch reloads what the views show ('poll'), at most once every
+    // 2 s: under sustained load every paced write of the stream carries a
+    // 'dropped' event, and reloading the whole journal on each would
+    // cost the sandbox far more than the events did.
+    refetchAt: 0,
+    refetchTimer: 0,
+    refetch: function () {
+      const self = this;
+      if (self.refetchTimer) return;
+      const wait = Math.max(0, self.refetchAt + 2000 - Date.now());
+      self.refetchTimer = setTimeout(function () {
+        self.refetchTimer = 0;
+        self.refetchAt = Date.now();
+        self.emit('poll', null);
+      }, wait);
+    },
   };
   // A subscriber that fell behind lost events: refetch what is shown.
   live.on('dropped', function (d) {
-    notice((d && d.count) + ' live events were dropped; the view was reloaded', 'info');
-    live.emit('poll', null);
+    notice((d && d.count) + ' live events were dropped; the view is reloaded', 'info');
+    live.refetch();
   });
   live.on('scenario', function (d) {
     if (d && d.name) $all('[data-testid=scenario-name],[data-testid=home-scenario],[data-testid=controls-scenario]').forEach(function (e) { e.textContent = d.name; });
@@ -289,7 +321,7 @@
     }
     stats();
     setInterval(stats, 2000);
-    const soon = debounce(stats, 300);
+    const soon = throttle(stats, 300);
     live.on('request', soon);
     live.on('callback', soon);
     live.on('scenario', soon);
@@ -863,8 +895,8 @@
     const timers = {};
     function soon(name) {
       if (PROVIDERS.indexOf(name) < 0) return;
-      clearTimeout(timers[name]);
-      timers[name] = setTimeout(function () { load(name); }, 300);
+      if (timers[name]) return; // a load is due; it will see this change
+      timers[name] = setTimeout(function () { timers[name] = 0; load(name); }, 300);
     }
     function all() { PROVIDERS.forEach(soon); }
     PROVIDERS.forEach(load);
@@ -936,7 +968,7 @@
     live.on('faults', faults);
     live.on('scenario', faults);
     live.on('poll', faults);
-    live.on('request', debounce(faults, 500)); // the matched/fired counters move
+    live.on('request', throttle(faults, 500)); // the matched/fired counters move
 
     byTestId('faults-clear').addEventListener('click', async function () {
       const r = await api('DELETE', '/faults');
