@@ -191,9 +191,10 @@
       es.onopen = function () {
         self.stopPoll();
         self.setMode('live', 'live');
-        // The stream replays nothing after a reconnect (it sends no id:
-        // lines), so whatever happened while it was down is refetched.
-        if (self.opened) self.refetch();
+        // The stream replays nothing (it sends no id: lines), so whatever
+        // happened before it opened (between the view's first fetch and the
+        // subscription, or while a reconnect was pending) is refetched.
+        self.refetch();
         self.opened = true;
       };
       es.onerror = function () {
