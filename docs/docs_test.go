@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
+	"github.com/provider-sandbox/provider-sandbox/internal/testexit"
 	_ "github.com/provider-sandbox/provider-sandbox/mocks/all"
 )
 
@@ -52,7 +53,7 @@ var (
 var requiredTools = []string{"sh", "curl", "jq", "python3"}
 
 func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
+	testexit.Exit(runMain(m))
 }
 
 func runMain(m *testing.M) int {

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/testexit"
 )
 
 // These tests drive the sandbox as a separate process, as a user would. The
@@ -55,7 +57,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
-	os.Exit(code)
+	testexit.Exit(code)
 }
 
 // proc is a running sandbox process.
