@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
+	"github.com/provider-sandbox/provider-sandbox/internal/testexit"
 	_ "github.com/provider-sandbox/provider-sandbox/mocks/all"
 )
 
@@ -57,7 +58,7 @@ var (
 var requiredTools = []string{"sh", "curl", "jq", "python3"}
 
 func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
+	testexit.Exit(runMain(m))
 }
 
 func runMain(m *testing.M) int {
@@ -75,7 +76,21 @@ func runMain(m *testing.M) int {
 	defer os.RemoveAll(tmp)
 	binDir = tmp
 	// Build once: every block calls the binary as "sandbox" through PATH.
-	build := exec.Command("go", "build", "-o", filepath.Join(binDir, "sandbox"), "./cmd/sandbox")
+	// With the race detector's flag when this test binary has it, so that
+	// the build reuses the packages "go test -race" has just compiled into
+	// the build cache and only links; without it, a cold cache would compile
+	// the whole module and its dependencies a second time.
+	args := []string{"build", "-o", filepath.Join(binDir, "sandbox")}
+	if raceEnabled {
+		args = append(args, "-race")
+		// A race-enabled process sleeps a second before it exits (to catch
+		// late races); every sandbox call in the docs would pay it. Races
+		// are still reported when they happen and set exit status 66.
+		if g := os.Getenv("GORACE"); !strings.Contains(g, "atexit_sleep_ms") {
+			os.Setenv("GORACE", strings.TrimSpace(g+" atexit_sleep_ms=0"))
+		}
+	}
+	build := exec.Command("go", append(args, "./cmd/sandbox")...)
 	build.Dir = repoRoot
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "docs test: go build ./cmd/sandbox: %v\n%s", err, out)

@@ -174,6 +174,7 @@ func TestHealthURL(t *testing.T) {
 
 // sandbox health takes the base URL, a namespace's, or the health URL.
 func TestHealthAcceptsBaseURL(t *testing.T) {
+	t.Parallel()
 	p := start(t)
 	host := strings.TrimPrefix(p.base, "http://")
 	for _, u := range []string{p.base, p.base + "/", host, p.base + "/ns/ci-9", p.base + "/__sandbox", p.base + "/__sandbox/health"} {
@@ -241,6 +242,7 @@ Centili Data Gifting demo credentials:
 // names every mount and every credential the banner prints; as JSON, GET /
 // has the same content.
 func TestLandingListsEveryProvider(t *testing.T) {
+	t.Parallel()
 	p := start(t)
 	defer p.stop(t)
 	sc, _ := sandbox.LoadScenario("default", scenarios.Default())

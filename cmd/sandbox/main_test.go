@@ -15,28 +15,49 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/testexit"
 )
 
-// These tests build the binary the way the Dockerfile does (static,
-// CGO_ENABLED=0) and drive it as a user would.
+// These tests drive the sandbox as a separate process, as a user would. The
+// process is this test binary itself: started through a symlink named
+// "sandbox", TestMain runs the CLI instead of the tests. That costs no second
+// build of the module and its dependencies (a "go build" without the test's
+// flags, -race in CI, compiles every package again in a cold build cache), and
+// under -race the sandbox process is race-checked too. The Dockerfile's own
+// build (static, CGO_ENABLED=0, -trimpath) is compiled and run by .ci/run.
 
 var binPath string
 
+// asSandbox is the name under which the test binary acts as the sandbox.
+const asSandbox = "sandbox"
+
 func TestMain(m *testing.M) {
+	if filepath.Base(os.Args[0]) == asSandbox {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	self, err := os.Executable()
+	if err != nil {
+		panic(err)
+	}
 	dir, err := os.MkdirTemp("", "sandbox-bin")
 	if err != nil {
 		panic(err)
 	}
-	binPath = filepath.Join(dir, "sandbox")
-	build := exec.Command("go", "build", "-trimpath", "-o", binPath, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building sandbox: %v\n%s", err, out)
-		os.Exit(1)
+	binPath = filepath.Join(dir, asSandbox)
+	if err := os.Symlink(self, binPath); err != nil {
+		panic(err)
+	}
+	// A race-enabled process sleeps a second before exiting so that late
+	// races can still be reported; every CLI call here would pay it. The
+	// children's races are reported at once anyway, and fail the test through
+	// the race detector's exit status 66.
+	if g := os.Getenv("GORACE"); !strings.Contains(g, "atexit_sleep_ms") {
+		os.Setenv("GORACE", strings.TrimSpace(g+" atexit_sleep_ms=0"))
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
-	os.Exit(code)
+	testexit.Exit(code)
 }
 
 // proc is a running sandbox process.
@@ -139,6 +160,7 @@ func runBin(t *testing.T, env []string, args ...string) (int, string, string) {
 }
 
 func TestServeHealthAndGracefulShutdown(t *testing.T) {
+	t.Parallel()
 	p := start(t)
 	resp, err := http.Get(p.base + "/__sandbox/health")
 	if err != nil {
@@ -167,6 +189,7 @@ func TestServeHealthAndGracefulShutdown(t *testing.T) {
 // SIGTERM while a request is in flight: the request finishes, then the
 // process exits 0.
 func TestShutdownLetsInFlightRequestsFinish(t *testing.T) {
+	t.Parallel()
 	p := start(t)
 	type result struct {
 		status int
@@ -198,6 +221,7 @@ func TestShutdownLetsInFlightRequestsFinish(t *testing.T) {
 // With --log-format json every line on both streams is a JSON object: the
 // banner is one record on stdout, logs and access lines are on stderr.
 func TestJSONLogsAndEnvAddress(t *testing.T) {
+	t.Parallel()
 	cmd := exec.Command(binPath, "--log-format", "json", "--log-level", "debug")
 	cmd.Env = append(os.Environ(), "SANDBOX_ADDR=127.0.0.1:0")
 	stdout, _ := cmd.StdoutPipe()
@@ -265,6 +289,7 @@ func TestJSONLogsAndEnvAddress(t *testing.T) {
 // In text mode the access log is on by default, one key=value line per
 // request; --access-log=false turns it off.
 func TestAccessLogText(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		args []string
 		want bool
@@ -296,6 +321,7 @@ func TestAccessLogText(t *testing.T) {
 }
 
 func TestHelpDocumentsEveryFlag(t *testing.T) {
+	t.Parallel()
 	code, out, _ := runBin(t, nil, "--help")
 	if code != 0 {
 		t.Fatalf("--help exit %d", code)
@@ -308,6 +334,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 }
 
 func TestBadFlagsAndCommands(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args []string
 		code int
@@ -329,6 +356,7 @@ func TestBadFlagsAndCommands(t *testing.T) {
 }
 
 func TestScenarioValidate(t *testing.T) {
+	t.Parallel()
 	shipped, _ := filepath.Glob("../../scenarios/*.yaml")
 	if len(shipped) == 0 {
 		t.Fatal("no shipped scenarios found")

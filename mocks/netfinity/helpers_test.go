@@ -178,19 +178,32 @@ func callbacks(t *testing.T, h *sandboxtest.Harness, ns string) []deliveryView {
 }
 
 // waitCallbacks polls the admin API until done reports true (deliveries run
-// on real-time workers after the clock fires them) or fails after 10 s.
+// on real-time workers after the clock fires them) or fails after 30 s. The
+// pause between polls grows from 5 ms to 50 ms: each poll encodes every
+// delivery (800 in the busiest test), and polling flat out under -race took
+// the CPU the delivery workers needed, so that a loaded machine missed the
+// deadline.
 func waitCallbacks(t *testing.T, h *sandboxtest.Harness, ns string, done func([]deliveryView) bool) []deliveryView {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
+	pause := 5 * time.Millisecond
 	for {
 		cbs := callbacks(t, h, ns)
 		if done(cbs) {
 			return cbs
 		}
 		if time.Now().After(deadline) {
+			if len(cbs) > 20 {
+				states := map[string]int{}
+				for _, d := range cbs {
+					states[d.State]++
+				}
+				t.Fatalf("callbacks did not settle: %d deliveries by state %v", len(cbs), states)
+			}
 			t.Fatalf("callbacks did not settle: %+v", cbs)
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(pause)
+		pause = min(2*pause, 50*time.Millisecond)
 	}
 }
 
