@@ -191,10 +191,12 @@
       es.onopen = function () {
         self.stopPoll();
         self.setMode('live', 'live');
-        // The stream replays nothing (it sends no id: lines), so whatever
-        // happened before it opened (between the view's first fetch and the
-        // subscription, or while a reconnect was pending) is refetched.
-        self.refetch();
+        // The stream replays nothing after a reconnect (it sends no id:
+        // lines), so whatever happened while it was down is refetched.
+        // (Not on the first open: a refetch re-renders the view, and the
+        // small gap between a view's first fetch and its subscription is
+        // left open; see docs/dashboard.md.)
+        if (self.opened) self.refetch();
         self.opened = true;
       };
       es.onerror = function () {
