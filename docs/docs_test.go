@@ -988,7 +988,7 @@ func referenceProblems(file, line string) []string {
 	for _, m := range codeRE.FindAllStringSubmatch(line, -1) {
 		ref := strings.TrimRight(m[1], ".,:;)")
 		switch {
-		case strings.HasPrefix(ref, "/work/") || strings.HasPrefix(ref, "../shared") || strings.HasPrefix(ref, "shared/"):
+		case outsideRepository(file, ref):
 			probs = append(probs, fmt.Sprintf("%q is outside the repository: a doc must stand alone", ref))
 			continue
 		case strings.ContainsAny(ref, "{}<>[]$=?&") || strings.Contains(ref, "..."):
@@ -1008,6 +1008,34 @@ func referenceProblems(file, line string) []string {
 
 // checkPath says why a path relative to the repository root names nothing
 // in it ("" when it exists; a glob must match something).
+// outsideRepository reports whether a path named in a code span of file
+// leads out of the repository: up with ".." past its root, to an absolute path beside the
+// repository (under the folder that holds it), or to a relative path that
+// exists beside the repository rather than in it. It names no particular
+// place, so it holds wherever the repository is checked out. Absolute paths
+// elsewhere (/usr/bin/chromium, URL paths such as /centili/...) are not
+// pointers to material the reader lacks, and pass.
+func outsideRepository(file, ref string) bool {
+	if strings.ContainsAny(ref, " \t") || !strings.Contains(ref, "/") {
+		return false
+	}
+	parent := filepath.Dir(repoRoot)
+	if filepath.IsAbs(ref) {
+		clean := filepath.Clean(ref)
+		inRepo := clean == repoRoot || strings.HasPrefix(clean, repoRoot+string(filepath.Separator))
+		return strings.HasPrefix(clean, parent+string(filepath.Separator)) && !inRepo
+	}
+	if strings.HasPrefix(ref, "..") { // relative to the doc, as its links are
+		return strings.HasPrefix(filepath.Clean(filepath.Join(filepath.Dir(file), ref)), "..")
+	}
+	first, _, _ := strings.Cut(ref, "/")
+	if _, err := os.Stat(filepath.Join(repoRoot, first)); err == nil {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(parent, ref))
+	return err == nil
+}
+
 func checkPath(rel string) string {
 	clean := filepath.Clean(rel)
 	if strings.HasPrefix(clean, "..") {
