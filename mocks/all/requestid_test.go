@@ -1,7 +1,6 @@
 package all_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -80,10 +79,6 @@ func TestRequestIDsIdentifyExchanges(t *testing.T) {
 		if s.path == "/__sandbox/health" {
 			continue // the admin API is not journaled, but its ids are unique too
 		}
-		resp, err := http.Get(h.URL + "/ns/" + s.ns + "/__sandbox/requests/" + s.id)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var e struct {
 			ID        string `json:"id"`
 			Namespace string `json:"namespace"`
@@ -92,10 +87,8 @@ func TestRequestIDsIdentifyExchanges(t *testing.T) {
 				Query string `json:"query"`
 			} `json:"request"`
 		}
-		err = json.NewDecoder(resp.Body).Decode(&e)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || err != nil {
-			t.Fatalf("GET /requests/%s in %s: %d %v", s.id, s.ns, resp.StatusCode, err)
+		if st := h.Admin("GET", s.ns, "/requests/"+s.id, nil, &e); st != 200 {
+			t.Fatalf("GET /requests/%s in %s: status %d", s.id, s.ns, st)
 		}
 		if e.ID != s.id || e.Namespace != s.ns || e.Request.Query != s.query {
 			t.Errorf("GET /requests/%s = id %s ns %s path %s query %s, want the exchange %+v",
