@@ -46,6 +46,18 @@ func WriteGone(w http.ResponseWriter, ns *Namespace) {
 		fmt.Sprintf("namespace %q was deleted or evicted while this request was being handled; nothing was changed; send the request again to start a fresh namespace", ns.Name), nil)
 }
 
+// WriteChangeError answers a live change whose Change call failed with err:
+// the namespace went away (WriteGone) or provider is not mounted in it.
+// Providers' live admin routes share it so that both failures read the same.
+func WriteChangeError(w http.ResponseWriter, ns *Namespace, provider string, err error) {
+	if errors.Is(err, ErrNoNamespace) {
+		WriteGone(w, ns)
+		return
+	}
+	writeProblem(w, http.StatusNotFound, "No "+strings.ToUpper(provider[:1])+provider[1:],
+		"the "+provider+" provider is not mounted", nil)
+}
+
 // Media types of admin bodies, each mapped to whether it is YAML.
 var (
 	// patchMediaTypes are the Content-Types a merge patch (PATCH

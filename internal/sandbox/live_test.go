@@ -83,4 +83,17 @@ func TestChangeRefusesAGoneNamespaceAndAnUnmountedProvider(t *testing.T) {
 	if rec.Code != http.StatusNotFound || rec.Body.String() != `{"type":"about:blank","title":"Namespace deleted","status":404,"detail":"namespace \"soon-gone\" was deleted or evicted while this request was being handled; nothing was changed; send the request again to start a fresh namespace"}` {
 		t.Errorf("WriteGone: %d %s", rec.Code, rec.Body)
 	}
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{sandbox.ErrNoNamespace, rec.Body.String()},
+		{sandbox.ErrNotMounted, `{"type":"about:blank","title":"No Centili","status":404,"detail":"the centili provider is not mounted"}`},
+	} {
+		r := httptest.NewRecorder()
+		sandbox.WriteChangeError(r, ns, "centili", tc.err)
+		if r.Code != http.StatusNotFound || r.Body.String() != tc.want {
+			t.Errorf("WriteChangeError(%v): %d %s, want %s", tc.err, r.Code, r.Body, tc.want)
+		}
+	}
 }

@@ -2,7 +2,6 @@ package centili
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -57,12 +56,8 @@ func adminPools(ns *sandbox.Namespace, w http.ResponseWriter, r *http.Request) {
 		err := ns.Change("centili", func(st any) {
 			out, probs = st.(*State).topUp(in, ns.Clock().Now())
 		})
-		switch {
-		case errors.Is(err, sandbox.ErrNoNamespace):
-			sandbox.WriteGone(w, ns)
-			return
-		case err != nil:
-			sandbox.WriteProblem(w, http.StatusNotFound, "No Centili", "the centili provider is not mounted")
+		if err != nil {
+			sandbox.WriteChangeError(w, ns, "centili", err)
 			return
 		}
 	}

@@ -2,7 +2,6 @@ package netfinity
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -36,11 +35,8 @@ var adminRoutes = []sandbox.AdminRoute{
 // the request itself when the namespace is gone or Netfinity not mounted.
 func change(ns *sandbox.Namespace, w http.ResponseWriter, fn func(s *state)) {
 	err := ns.Change("netfinity", func(st any) { fn(st.(*state)) })
-	switch {
-	case errors.Is(err, sandbox.ErrNoNamespace):
-		sandbox.WriteGone(w, ns)
-	case err != nil:
-		sandbox.WriteProblem(w, http.StatusNotFound, "No Netfinity", "the netfinity provider is not mounted")
+	if err != nil {
+		sandbox.WriteChangeError(w, ns, "netfinity", err)
 	}
 }
 
