@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,7 +44,7 @@ func newQueryCheck(rawQuery string, params []string) *queryCheck {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if !contains(params, name) {
+		if !slices.Contains(params, name) {
 			c.add(name, closeTo(name, params), "unknown query parameter %q; parameters: %s", name, strings.Join(params, ", "))
 			continue
 		}
@@ -65,7 +66,7 @@ func (c *queryCheck) get(name string) string { return c.q.Get(name) }
 // exactly), and records a problem listing them otherwise.
 func (c *queryCheck) known(name, what string, known []string) string {
 	v := c.get(name)
-	if v == "" || contains(known, v) {
+	if v == "" || slices.Contains(known, v) {
 		return v
 	}
 	c.add(name, closeTo(v, known), "unknown %s %q; known %ss: %s", what, v, what, strings.Join(known, ", "))
@@ -135,25 +136,6 @@ func closeTo(got string, known []string) string {
 	return ""
 }
 
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-// providerNames lists the registered providers by name.
-func providerNames() []string {
-	ps := Providers()
-	out := make([]string, len(ps))
-	for i, p := range ps {
-		out[i] = p.Name
-	}
-	return out
-}
-
 // allOperationIDs lists every operationId of every provider, sorted, once each.
 func allOperationIDs() []string {
 	seen := map[string]bool{}
@@ -216,7 +198,7 @@ func (c *queryCheck) providerPath(name string) string {
 		_, tail, _ := strings.Cut(after, "/")
 		rest = "/" + tail
 	}
-	for _, p := range providerNames() {
+	for _, p := range (registeredOps{}).ProviderNames() {
 		if tail, ok := strings.CutPrefix(rest, "/"+p); ok && (tail == "" || tail[0] == '/') {
 			if tail == "" {
 				tail = "/"
