@@ -126,12 +126,11 @@ func problemsText(probs []scenario.Problem) string {
 	return strings.Join(parts, "; ")
 }
 
-// closeTo is a "did you mean" hint when got is close to one of known, else "".
-// It is the scenario package's suggestion, kept only when it names a value:
+// closeTo is a "did you mean" hint when got is close to one of known, else "":
 // the list of known values is already in the message.
 func closeTo(got string, known []string) string {
-	if h := scenario.Suggest(got, known); strings.HasPrefix(h, "did you mean") {
-		return h
+	if k, ok := scenario.Closest(got, known); ok {
+		return fmt.Sprintf("did you mean %q?", k)
 	}
 	return ""
 }
