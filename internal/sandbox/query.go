@@ -225,19 +225,24 @@ func callbackMatches(v any, state string, since time.Time) bool {
 	if state == "" && since.IsZero() {
 		return true
 	}
+	st, created := callbackFields(v)
+	return (state == "" || st == state) && (since.IsZero() || !created.Before(since))
+}
+
+// callbackFields reads the state and creation time of one listed delivery.
+func callbackFields(v any) (state string, createdAt time.Time) {
+	switch x := v.(type) {
+	case callback.Delivery:
+		return x.State, x.CreatedAt
+	case *callback.Delivery:
+		return x.State, x.CreatedAt
+	}
 	var d struct {
 		State     string    `json:"state"`
 		CreatedAt time.Time `json:"createdAt"`
 	}
-	switch x := v.(type) {
-	case callback.Delivery:
-		d.State, d.CreatedAt = x.State, x.CreatedAt
-	case *callback.Delivery:
-		d.State, d.CreatedAt = x.State, x.CreatedAt
-	default:
-		if b, err := json.Marshal(v); err == nil {
-			_ = json.Unmarshal(b, &d)
-		}
+	if b, err := json.Marshal(v); err == nil {
+		_ = json.Unmarshal(b, &d)
 	}
-	return (state == "" || d.State == state) && (since.IsZero() || !d.CreatedAt.Before(since))
+	return d.State, d.CreatedAt
 }
