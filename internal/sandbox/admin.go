@@ -303,7 +303,7 @@ func (a *adminCall) gone() { WriteGone(a.w, a.ns) }
 
 func (s *Server) getRequests(a *adminCall) {
 	c := newQueryCheck(a.r.URL.RawQuery, requestsParams)
-	f := journal.Filter{Provider: c.known("provider", "provider", providerNames())}
+	f := journal.Filter{Provider: c.known("provider", "provider", registeredOps{}.ProviderNames())}
 	ops := allOperationIDs()
 	if f.Provider != "" {
 		ops = OperationIDs(f.Provider)
@@ -355,7 +355,7 @@ func (s *Server) getState(a *adminCall) {
 func (s *Server) getCallbacks(a *adminCall) {
 	c := newQueryCheck(a.r.URL.RawQuery, callbacksParams)
 	state := c.known("state", "state", callbackStates)
-	provider := c.known("provider", "provider", providerNames())
+	provider := c.known("provider", "provider", registeredOps{}.ProviderNames())
 	since := c.time("since")
 	if c.failed(a.w) {
 		return

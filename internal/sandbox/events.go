@@ -400,7 +400,7 @@ func pendingCallbacks(st any) int {
 	}
 	n := 0
 	for _, d := range cs.Callbacks() {
-		if callbackMatches(d, callback.StatePending, time.Time{}) || callbackMatches(d, callback.StateSending, time.Time{}) {
+		if st, _ := callbackFields(d); st == callback.StatePending || st == callback.StateSending {
 			n++
 		}
 	}

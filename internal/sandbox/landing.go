@@ -83,12 +83,11 @@ func (s *Server) Landing(origin, namespace string) LandingPage {
 	if namespace != DefaultNamespace {
 		prefix = "/ns/" + namespace
 	}
-	sc, live := s.template(), false
-	s.spaces.mu.Lock()
-	if ns, ok := s.spaces.byID[namespace]; ok {
-		sc, live = ns.Scenario(), true
+	sc := s.template()
+	ns, live := s.lookup(namespace)
+	if live {
+		sc = ns.Scenario()
 	}
-	s.spaces.mu.Unlock()
 	base := origin + prefix
 	page := LandingPage{
 		Version: s.cfg.Version, Namespace: namespace, Live: live, Scenario: sc.Common().Name,

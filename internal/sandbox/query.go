@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,7 +44,7 @@ func newQueryCheck(rawQuery string, params []string) *queryCheck {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if !contains(params, name) {
+		if !slices.Contains(params, name) {
 			c.add(name, closeTo(name, params), "unknown query parameter %q; parameters: %s", name, strings.Join(params, ", "))
 			continue
 		}
@@ -65,7 +66,7 @@ func (c *queryCheck) get(name string) string { return c.q.Get(name) }
 // exactly), and records a problem listing them otherwise.
 func (c *queryCheck) known(name, what string, known []string) string {
 	v := c.get(name)
-	if v == "" || contains(known, v) {
+	if v == "" || slices.Contains(known, v) {
 		return v
 	}
 	c.add(name, closeTo(v, known), "unknown %s %q; known %ss: %s", what, v, what, strings.Join(known, ", "))
@@ -125,33 +126,13 @@ func problemsText(probs []scenario.Problem) string {
 	return strings.Join(parts, "; ")
 }
 
-// closeTo is a "did you mean" hint when got is close to one of known, else "".
-// It is the scenario package's suggestion, kept only when it names a value:
+// closeTo is a "did you mean" hint when got is close to one of known, else "":
 // the list of known values is already in the message.
 func closeTo(got string, known []string) string {
-	if h := scenario.Suggest(got, known); strings.HasPrefix(h, "did you mean") {
-		return h
+	if k, ok := scenario.Closest(got, known); ok {
+		return fmt.Sprintf("did you mean %q?", k)
 	}
 	return ""
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-// providerNames lists the registered providers by name.
-func providerNames() []string {
-	ps := Providers()
-	out := make([]string, len(ps))
-	for i, p := range ps {
-		out[i] = p.Name
-	}
-	return out
 }
 
 // allOperationIDs lists every operationId of every provider, sorted, once each.
@@ -216,7 +197,7 @@ func (c *queryCheck) providerPath(name string) string {
 		_, tail, _ := strings.Cut(after, "/")
 		rest = "/" + tail
 	}
-	for _, p := range providerNames() {
+	for _, p := range (registeredOps{}).ProviderNames() {
 		if tail, ok := strings.CutPrefix(rest, "/"+p); ok && (tail == "" || tail[0] == '/') {
 			if tail == "" {
 				tail = "/"
@@ -244,19 +225,24 @@ func callbackMatches(v any, state string, since time.Time) bool {
 	if state == "" && since.IsZero() {
 		return true
 	}
+	st, created := callbackFields(v)
+	return (state == "" || st == state) && (since.IsZero() || !created.Before(since))
+}
+
+// callbackFields reads the state and creation time of one listed delivery.
+func callbackFields(v any) (state string, createdAt time.Time) {
+	switch x := v.(type) {
+	case callback.Delivery:
+		return x.State, x.CreatedAt
+	case *callback.Delivery:
+		return x.State, x.CreatedAt
+	}
 	var d struct {
 		State     string    `json:"state"`
 		CreatedAt time.Time `json:"createdAt"`
 	}
-	switch x := v.(type) {
-	case callback.Delivery:
-		d.State, d.CreatedAt = x.State, x.CreatedAt
-	case *callback.Delivery:
-		d.State, d.CreatedAt = x.State, x.CreatedAt
-	default:
-		if b, err := json.Marshal(v); err == nil {
-			_ = json.Unmarshal(b, &d)
-		}
+	if b, err := json.Marshal(v); err == nil {
+		_ = json.Unmarshal(b, &d)
 	}
-	return (state == "" || d.State == state) && (since.IsZero() || !d.CreatedAt.Before(since))
+	return d.State, d.CreatedAt
 }
