@@ -38,8 +38,9 @@ type Sandbox struct {
 	namespace string
 	shared    bool // on SANDBOX_URL rather than in process
 	client    *http.Client
-	server    *sandbox.Server // in-process only
-	done      atomic.Bool     // the test has ended: the checking client reports nothing more
+	server    *sandbox.Server  // in-process only
+	http      *httptest.Server // in-process only
+	done      atomic.Bool      // the test has ended: the checking client reports nothing more
 }
 
 // Option configures New.
@@ -167,7 +168,7 @@ func newInProcess(t testing.TB, c *config) *Sandbox {
 		t.Fatalf("sandboxtest.New: %v", err)
 	}
 	hs := httptest.NewServer(srv)
-	sb := &Sandbox{t: t, root: hs.URL, base: hs.URL, namespace: sandbox.DefaultNamespace, server: srv}
+	sb := &Sandbox{t: t, root: hs.URL, base: hs.URL, namespace: sandbox.DefaultNamespace, server: srv, http: hs}
 	if c.namespace != "" {
 		sb.namespace, sb.base = c.namespace, hs.URL+"/ns/"+c.namespace
 	}
@@ -257,10 +258,10 @@ func (sb *Sandbox) Shared() bool { return sb.shared }
 func (sb *Sandbox) HTTPClient() *http.Client { return sb.client }
 
 func init() {
-	sbhook.NewInProcess = func(t testing.TB, name string, data []byte) (any, *sandbox.Server) {
+	sbhook.NewInProcess = func(t testing.TB, name string, data []byte) sbhook.InProcess {
 		t.Helper()
 		sb := New(t, func(c *config) { c.inProcess, c.scenarioName, c.scenario = true, name, data })
-		return sb, sb.server
+		return sbhook.InProcess{Sandbox: sb, Server: sb.server, HTTP: sb.http}
 	}
 	sbhook.CheckResponse = checkResponse
 }

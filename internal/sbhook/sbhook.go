@@ -9,6 +9,7 @@ package sbhook
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
@@ -16,14 +17,20 @@ import (
 
 var (
 	// NewInProcess starts an in-process sandbox whatever SANDBOX_URL says,
-	// from a named scenario document (nil: the embedded default), and
-	// returns the *sandboxtest.Sandbox with its server. The project's own
-	// tests reach into the server (ages, stream settings), which a shared
-	// sandbox cannot offer.
-	NewInProcess func(t testing.TB, scenarioName string, scenario []byte) (sb any, srv *sandbox.Server)
+	// from a named scenario document (nil: the embedded default). The
+	// project's own tests reach into the server (ages, stream settings),
+	// which a shared sandbox cannot offer.
+	NewInProcess func(t testing.TB, scenarioName string, scenario []byte) InProcess
 
 	// CheckResponse is the check sandboxtest's HTTP client runs on every
 	// answer (the request id, then the OpenAPI document); the harness's Do
 	// and Send run the same one. reqBody is the request's body as sent.
 	CheckResponse func(req *http.Request, reqBody []byte, resp *http.Response, body []byte) (matched bool, err error)
 )
+
+// InProcess is an in-process sandbox as the harness needs it.
+type InProcess struct {
+	Sandbox any // *sandboxtest.Sandbox
+	Server  *sandbox.Server
+	HTTP    *httptest.Server
+}
