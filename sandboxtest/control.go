@@ -16,17 +16,37 @@ func (sb *Sandbox) loadScenario(name string, data []byte) {
 	}
 }
 
-// setScenarioClock makes start and a frozen clock part of the namespace's
-// scenario (a merge patch; the namespace restarts from it), so that Reset
-// comes back to them.
-func (sb *Sandbox) setScenarioClock(start time.Time) {
+// patchScenario makes the options' clock and fault rules part of the
+// namespace's scenario with one merge patch (the namespace restarts from
+// it), so that Reset comes back to them. A merge patch replaces arrays
+// whole: the rules are appended to the scenario's own, read first.
+func (sb *Sandbox) patchScenario(clock *time.Time, faults []Fault) {
 	sb.t.Helper()
-	patch := map[string]any{"clock": map[string]any{"start": start.UTC().Format(time.RFC3339Nano), "frozen": true}}
+	patch := map[string]any{}
+	if clock != nil {
+		patch["clock"] = map[string]any{"start": clock.UTC().Format(time.RFC3339Nano), "frozen": true}
+	}
+	if len(faults) > 0 {
+		var cur struct {
+			Faults []json.RawMessage `json:"faults"`
+		}
+		sb.admin(http.MethodGet, "/scenario", nil, &cur, http.StatusOK)
+		rules := make([]any, 0, len(cur.Faults)+len(faults))
+		for _, r := range cur.Faults {
+			rules = append(rules, r)
+		}
+		for _, f := range faults {
+			rules = append(rules, f.wire())
+		}
+		patch["faults"] = rules
+	}
 	data, err := json.Marshal(patch)
 	if err != nil {
 		sb.t.Fatalf("sandboxtest: %v", err)
 	}
-	sb.admin(http.MethodPatch, "/scenario", rawBody{"application/merge-patch+json", data}, nil, http.StatusOK)
+	if code, body := sb.send(sb.base+"/__sandbox/scenario", http.MethodPatch, rawBody{"application/merge-patch+json", data}); code != http.StatusOK {
+		sb.t.Fatalf("sandboxtest.New: the sandbox refuses the options' clock or fault rules (%d): %s", code, problemText(body))
+	}
 }
 
 // deleteNamespace ends the test's namespace on the shared sandbox; one
@@ -38,7 +58,9 @@ func (sb *Sandbox) deleteNamespace() {
 }
 
 // Reset brings the namespace back to its scenario's initial state: state,
-// clock, journal and pending callbacks (POST /__sandbox/reset).
+// clock, journal, pending callbacks and fault rules (POST /__sandbox/reset).
+// WithClock and WithFault are part of that scenario; rules added with
+// AddFault are not and are gone afterwards.
 func (sb *Sandbox) Reset() {
 	sb.t.Helper()
 	sb.admin(http.MethodPost, "/reset", nil, nil, http.StatusOK)

@@ -82,9 +82,9 @@ func WithClock(start time.Time) Option {
 	return func(c *config) { c.clock = &start }
 }
 
-// WithFault adds a fault rule once the sandbox is up, as AddFault would.
-// Rules added this way are run-time rules: Reset keeps them if the sandbox
-// keeps run-time rules across a reset (see docs/testing.md).
+// WithFault adds a fault rule after the scenario's own. Like WithClock it
+// becomes part of the namespace's scenario, so Reset keeps it (ClearFaults
+// removes it until the next Reset); AddFault adds one at run time instead.
 func WithFault(f Fault) Option {
 	return func(c *config) { c.faults = append(c.faults, f) }
 }
@@ -125,11 +125,8 @@ func New(t testing.TB, opts ...Option) *Sandbox {
 	} else {
 		sb = newInProcess(t, &c)
 	}
-	if c.clock != nil {
-		sb.setScenarioClock(*c.clock)
-	}
-	for _, f := range c.faults {
-		sb.AddFault(f)
+	if c.clock != nil || len(c.faults) > 0 {
+		sb.patchScenario(c.clock, c.faults)
 	}
 	return sb
 }
