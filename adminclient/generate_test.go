@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -49,5 +50,27 @@ func TestGeneratedClientIsCurrent(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Error("adminclient/client.gen.go is stale for specs/admin.yaml: run `go generate ./adminclient`")
+	}
+}
+
+// The root go.mod requires the runtime version the generator's module pins,
+// which is what the generated code is written for.
+func TestRuntimeVersionMatchesGenerator(t *testing.T) {
+	t.Parallel()
+	const mod = "github.com/oapi-codegen/runtime"
+	required := regexp.MustCompile(`(?m)^\s*(?:require\s+)?` + regexp.QuoteMeta(mod) + `\s+(\S+)`)
+	version := func(goMod string) string {
+		data, err := os.ReadFile(goMod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := required.FindSubmatch(data)
+		if m == nil {
+			t.Fatalf("%s does not require %s", goMod, mod)
+		}
+		return string(m[1])
+	}
+	if root, tools := version("../go.mod"), version("../tools/codegen/go.mod"); root != tools {
+		t.Errorf("go.mod requires %s %s, tools/codegen/go.mod %s: make them equal", mod, root, tools)
 	}
 }
