@@ -21,52 +21,41 @@ import (
 	"github.com/provider-sandbox/provider-sandbox/specs"
 )
 
-// checkingDoer sends the client's requests to the harness and holds every
-// answer to specs/admin.yaml, so that the document, the server and the
-// generated client are checked against each other in one place. Event
-// streams are checked on their status and headers and handed back unread.
+// checkingDoer sends the client's requests through the harness, which
+// holds every answer to specs/admin.yaml, so that the document, the server
+// and the generated client are checked against each other in one place.
 type checkingDoer struct {
-	t      testing.TB
-	h      *sandboxtest.Harness
-	client *http.Client
+	t testing.TB
+	h *sandboxtest.Harness
 }
 
 func newDoer(t testing.TB, h *sandboxtest.Harness) checkingDoer {
+	d := checkingDoer{t: t, h: h.With(t)}
 	c := *h.Client
 	// redirectToDashboard is a 301 the client must see, not follow.
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return checkingDoer{t: t, h: h, client: &c}
+	d.h.Client = &c
+	return d
 }
 
 func (d checkingDoer) Do(req *http.Request) (*http.Response, error) {
-	var reqBody []byte
-	if req.Body != nil {
-		reqBody, _ = io.ReadAll(req.Body)
-		req.Body = io.NopCloser(bytes.NewReader(reqBody))
-	}
-	resp, err := d.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	check := req.Clone(req.Context())
-	check.Body = io.NopCloser(bytes.NewReader(reqBody))
-	var data []byte
-	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct != "text/event-stream" {
-		data, err = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return nil, err
+	if strings.HasSuffix(req.URL.Path, "/__sandbox/events") {
+		// The harness would read the stream to its end before answering:
+		// check the status and headers, and hand the stream back unread.
+		resp, err := d.h.Client.Do(req)
+		if err == nil {
+			if _, err := d.h.Server.CheckResponse(req, resp.StatusCode, resp.Header, nil); err != nil {
+				d.t.Errorf("event stream does not match specs/admin.yaml: %v", err)
+			}
 		}
-		resp.Body = io.NopCloser(bytes.NewReader(data))
+		return resp, err
 	}
-	matched, err := d.h.Server.CheckResponse(check, resp.StatusCode, resp.Header, data)
-	if !matched {
+	res := d.h.Send(req)
+	if !res.Matched {
 		d.t.Errorf("%s %s matches no operation of specs/admin.yaml", req.Method, req.URL.Path)
 	}
-	if err != nil {
-		d.t.Errorf("answer does not match specs/admin.yaml: %v\nbody: %.2000s", err, data)
-	}
-	return resp, nil
+	return &http.Response{StatusCode: res.Status, Status: http.StatusText(res.Status), Header: res.Header,
+		Body: io.NopCloser(bytes.NewReader(res.Body)), Request: req}, nil
 }
 
 // answer is one call's typed response (a generated *...Response) and the
