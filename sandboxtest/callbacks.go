@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
+
+	"github.com/provider-sandbox/provider-sandbox/adminclient"
 )
 
 // Callback is one delivery the sandbox makes to your code (a Netfinity
@@ -61,22 +62,14 @@ type CallbackFilter struct {
 // provider.
 func (sb *Sandbox) Callbacks(f CallbackFilter) []Callback {
 	sb.t.Helper()
-	q := url.Values{}
-	if f.Provider != "" {
-		q.Set("provider", f.Provider)
-	}
-	if f.State != "" {
-		q.Set("state", f.State)
-	}
+	p := &adminclient.ListCallbacksParams{Provider: opt(f.Provider), State: opt(adminclient.ListCallbacksParamsState(f.State))}
 	if !f.Since.IsZero() {
-		q.Set("since", f.Since.UTC().Format(time.RFC3339Nano))
+		p.Since = &f.Since
 	}
-	path := "/callbacks"
-	if len(q) > 0 {
-		path += "?" + q.Encode()
-	}
+	res, err := sb.ac.ListCallbacksWithResponse(ctx, p)
+	sb.must("listing the callbacks", err, res.HTTPResponse, res.Body, http.StatusOK)
 	var out []Callback
-	sb.admin(http.MethodGet, path, nil, &out, http.StatusOK)
+	sb.decode("listing the callbacks", res.Body, &out)
 	return out
 }
 

@@ -1,19 +1,20 @@
 package sandboxtest
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"time"
+
+	"github.com/provider-sandbox/provider-sandbox/adminclient"
 )
 
 // loadScenario replaces the namespace's scenario (PUT /scenario): the
 // namespace restarts from it.
 func (sb *Sandbox) loadScenario(name string, data []byte) {
 	sb.t.Helper()
-	if code, body := sb.send(sb.base+"/__sandbox/scenario", http.MethodPut, rawBody{"application/yaml", data}); code != http.StatusOK {
-		sb.t.Fatalf("sandboxtest.New: scenario %s is refused (%d): %s", name, code, problemText(body))
-	}
+	res, err := sb.ac.PutScenarioWithBodyWithResponse(ctx, &adminclient.PutScenarioParams{Name: &name}, "application/yaml", bytes.NewReader(data))
+	sb.must("loading scenario "+name, err, res.HTTPResponse, res.Body, http.StatusOK)
 }
 
 // patchScenario makes the options' clock and fault rules part of the
@@ -24,19 +25,14 @@ func (sb *Sandbox) patchScenario(clock *time.Time, faults []Fault) {
 	sb.t.Helper()
 	patch := map[string]any{}
 	if clock != nil {
-		patch["clock"] = map[string]any{"start": clock.UTC().Format(time.RFC3339Nano), "frozen": true}
+		patch["clock"] = adminclient.ScenarioClock{Start: new(clock.UTC().Format(time.RFC3339Nano)), Frozen: true}
 	}
 	if len(faults) > 0 {
-		var cur struct {
-			Faults []json.RawMessage `json:"faults"`
-		}
-		sb.admin(http.MethodGet, "/scenario", nil, &cur, http.StatusOK)
-		rules := make([]any, 0, len(cur.Faults)+len(faults))
-		for _, r := range cur.Faults {
-			rules = append(rules, r)
-		}
+		res, err := sb.ac.GetScenarioWithResponse(ctx)
+		sb.must("reading the scenario", err, res.HTTPResponse, res.Body, http.StatusOK)
+		rules := res.JSON200.Faults
 		for _, f := range faults {
-			rules = append(rules, f.wire())
+			rules = append(rules, f.rule())
 		}
 		patch["faults"] = rules
 	}
@@ -44,17 +40,16 @@ func (sb *Sandbox) patchScenario(clock *time.Time, faults []Fault) {
 	if err != nil {
 		sb.t.Fatalf("sandboxtest: %v", err)
 	}
-	if code, body := sb.send(sb.base+"/__sandbox/scenario", http.MethodPatch, rawBody{"application/merge-patch+json", data}); code != http.StatusOK {
-		sb.t.Fatalf("sandboxtest.New: the sandbox refuses the options' clock or fault rules (%d): %s", code, problemText(body))
-	}
+	res, err := sb.ac.PatchScenarioWithBodyWithResponse(ctx, "application/merge-patch+json", bytes.NewReader(data))
+	sb.must("applying WithClock and WithFault to the scenario", err, res.HTTPResponse, res.Body, http.StatusOK)
 }
 
 // deleteNamespace ends the test's namespace on the shared sandbox; one
 // already gone (evicted, or never created) is fine.
 func (sb *Sandbox) deleteNamespace() {
 	sb.t.Helper()
-	sb.rootAdmin(http.MethodDelete, "/namespaces/"+url.PathEscape(sb.namespace), nil,
-		http.StatusNoContent, http.StatusNotFound)
+	res, err := sb.rootAC.DeleteNamespaceWithResponse(ctx, sb.namespace)
+	sb.must("deleting namespace "+sb.namespace, err, res.HTTPResponse, res.Body, http.StatusNoContent, http.StatusNotFound)
 }
 
 // Reset brings the namespace back to its scenario's initial state: state,
@@ -63,60 +58,57 @@ func (sb *Sandbox) deleteNamespace() {
 // AddFault are not and are gone afterwards.
 func (sb *Sandbox) Reset() {
 	sb.t.Helper()
-	sb.admin(http.MethodPost, "/reset", nil, nil, http.StatusOK)
+	res, err := sb.ac.PostResetWithResponse(ctx)
+	sb.must("reset", err, res.HTTPResponse, res.Body, http.StatusOK)
 }
 
-// clockView is GET and POST /__sandbox/clock's answer.
-type clockView struct {
-	Now    time.Time `json:"now"`
-	Frozen bool      `json:"frozen"`
-}
-
-func (sb *Sandbox) postClock(body map[string]any) clockView {
+func (sb *Sandbox) clock() adminclient.Clock {
 	sb.t.Helper()
-	var v clockView
-	sb.admin(http.MethodPost, "/clock", body, &v, http.StatusOK)
-	return v
+	res, err := sb.ac.GetClockWithResponse(ctx)
+	sb.must("reading the clock", err, res.HTTPResponse, res.Body, http.StatusOK)
+	return *res.JSON200
+}
+
+func (sb *Sandbox) postClock(what string, body adminclient.PostClockJSONRequestBody) {
+	sb.t.Helper()
+	res, err := sb.ac.PostClockWithResponse(ctx, body)
+	sb.must(what, err, res.HTTPResponse, res.Body, http.StatusOK)
 }
 
 // Now is the sandbox clock's reading: the time the providers see.
 func (sb *Sandbox) Now() time.Time {
 	sb.t.Helper()
-	var v clockView
-	sb.admin(http.MethodGet, "/clock", nil, &v, http.StatusOK)
-	return v.Now
+	return sb.clock().Now
 }
 
 // Frozen reports whether the sandbox clock stands still.
 func (sb *Sandbox) Frozen() bool {
 	sb.t.Helper()
-	var v clockView
-	sb.admin(http.MethodGet, "/clock", nil, &v, http.StatusOK)
-	return v.Frozen
+	return sb.clock().Frozen
 }
 
 // SetClock moves the sandbox clock to t (forward or back). Timers that
 // come due (token expiry, delayed callbacks) fire before it returns.
 func (sb *Sandbox) SetClock(t time.Time) {
 	sb.t.Helper()
-	sb.postClock(map[string]any{"set": t.UTC().Format(time.RFC3339Nano)})
+	sb.postClock("setting the clock", adminclient.PostClockJSONRequestBody{Set: &t})
 }
 
 // Advance moves the sandbox clock forward by d; due timers fire before it
 // returns, so a token that lives 300 s is expired after Advance(301*time.Second).
 func (sb *Sandbox) Advance(d time.Duration) {
 	sb.t.Helper()
-	sb.postClock(map[string]any{"advance": d.String()})
+	sb.postClock("advancing the clock", adminclient.PostClockJSONRequestBody{Advance: new(d.String())})
 }
 
 // Freeze stops the sandbox clock where it is.
 func (sb *Sandbox) Freeze() {
 	sb.t.Helper()
-	sb.postClock(map[string]any{"frozen": true})
+	sb.postClock("freezing the clock", adminclient.PostClockJSONRequestBody{Frozen: new(true)})
 }
 
 // Unfreeze lets the sandbox clock run again from where it stands.
 func (sb *Sandbox) Unfreeze() {
 	sb.t.Helper()
-	sb.postClock(map[string]any{"frozen": false})
+	sb.postClock("unfreezing the clock", adminclient.PostClockJSONRequestBody{Frozen: new(false)})
 }

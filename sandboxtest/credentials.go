@@ -22,8 +22,10 @@ type scenarioView struct {
 
 func (sb *Sandbox) scenario() scenarioView {
 	sb.t.Helper()
+	res, err := sb.ac.GetScenarioWithResponse(ctx)
+	sb.must("reading the scenario", err, res.HTTPResponse, res.Body, http.StatusOK)
 	var v scenarioView
-	sb.admin(http.MethodGet, "/scenario", nil, &v, http.StatusOK)
+	sb.decode("reading the scenario", res.Body, &v)
 	return v
 }
 

@@ -2,8 +2,9 @@ package sandboxtest
 
 import (
 	"net/http"
-	"net/url"
 	"time"
+
+	"github.com/provider-sandbox/provider-sandbox/adminclient"
 )
 
 // Fault is a fault rule: which requests it matches and what it does to
@@ -84,50 +85,22 @@ type FaultThrottle struct {
 	RetryAfter int
 }
 
-// wireRule is a Fault as the admin API reads it (specs/admin.yaml, Rule).
-type wireRule struct {
-	ID          string       `json:"id,omitempty"`
-	Description string       `json:"description,omitempty"`
-	Match       wireMatch    `json:"match"`
-	Respond     *wireRespond `json:"respond,omitempty"`
-	Delay       *wireDelay   `json:"delay,omitempty"`
-	Reset       bool         `json:"reset,omitempty"`
-	Hang        bool         `json:"hang,omitempty"`
-	CutBody     bool         `json:"cutBody,omitempty"`
-	Throttle    *struct {
-		RetryAfter int `json:"retryAfter"`
-	} `json:"throttle,omitempty"`
-	Times   int    `json:"times,omitempty"`
-	After   int    `json:"after,omitempty"`
-	From    string `json:"from,omitempty"`
-	Until   string `json:"until,omitempty"`
-	StartIn string `json:"startIn,omitempty"`
-	For     string `json:"for,omitempty"`
+// opt returns a pointer to v, or nil for the zero value: the admin API's
+// rule leaves out what is not set.
+func opt[T comparable](v T) *T {
+	var zero T
+	if v == zero {
+		return nil
+	}
+	return &v
 }
 
-type wireMatch struct {
-	Provider    string            `json:"provider,omitempty"`
-	Operation   string            `json:"operation,omitempty"`
-	Method      string            `json:"method,omitempty"`
-	Path        string            `json:"path,omitempty"`
-	Headers     map[string]string `json:"headers,omitempty"`
-	Query       map[string]string `json:"query,omitempty"`
-	Body        map[string]string `json:"body,omitempty"`
-	Namespace   string            `json:"namespace,omitempty"`
-	Nth         int               `json:"nth,omitempty"`
-	Probability float64           `json:"probability,omitempty"`
-}
-
-type wireRespond struct {
-	Status  int               `json:"status"`
-	Body    string            `json:"body,omitempty"`
-	Headers map[string]string `json:"headers,omitempty"`
-}
-
-type wireDelay struct {
-	Fixed string `json:"fixed,omitempty"`
-	Min   string `json:"min,omitempty"`
-	Max   string `json:"max,omitempty"`
+// optMap is opt for maps: nil for an empty one.
+func optMap(m map[string]string) *map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return &m
 }
 
 // duration writes d as the admin API reads it ("" for 0, so it is left out).
@@ -145,25 +118,25 @@ func instant(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
-func (f Fault) wire() wireRule {
+// rule is the fault as the admin API and the scenario read it.
+func (f Fault) rule() adminclient.Rule {
 	m := f.Match
-	w := wireRule{ID: f.ID, Description: f.Description,
-		Match: wireMatch{Provider: m.Provider, Operation: m.Operation, Method: m.Method, Path: m.Path,
-			Headers: m.Headers, Query: m.Query, Body: m.Body, Namespace: m.Namespace, Nth: m.Nth, Probability: m.Probability},
-		Reset: f.Reset, Hang: f.Hang, CutBody: f.CutBody, Times: f.Times, After: f.After,
-		From: instant(f.From), Until: instant(f.Until), StartIn: duration(f.StartIn), For: duration(f.For)}
-	if r := f.Respond; r != nil {
-		w.Respond = &wireRespond{Status: r.Status, Body: r.Body, Headers: r.Headers}
+	r := adminclient.Rule{ID: opt(f.ID), Description: opt(f.Description),
+		Match: &adminclient.RuleMatch{Provider: opt(m.Provider), Operation: opt(m.Operation), Method: opt(m.Method), Path: opt(m.Path),
+			Headers: optMap(m.Headers), Query: optMap(m.Query), Body: optMap(m.Body), Namespace: opt(m.Namespace),
+			Nth: opt(m.Nth), Probability: opt(m.Probability)},
+		Reset: opt(f.Reset), Hang: opt(f.Hang), CutBody: opt(f.CutBody), Times: opt(f.Times), After: opt(f.After),
+		From: opt(instant(f.From)), Until: opt(instant(f.Until)), StartIn: opt(duration(f.StartIn)), For: opt(duration(f.For))}
+	if x := f.Respond; x != nil {
+		r.Respond = &adminclient.RuleRespond{Status: x.Status, Body: opt(x.Body), Headers: optMap(x.Headers)}
 	}
 	if d := f.Delay; d != nil {
-		w.Delay = &wireDelay{Fixed: duration(d.Fixed), Min: duration(d.Min), Max: duration(d.Max)}
+		r.Delay = &adminclient.RuleDelay{Fixed: opt(duration(d.Fixed)), Min: opt(duration(d.Min)), Max: opt(duration(d.Max))}
 	}
 	if th := f.Throttle; th != nil {
-		w.Throttle = &struct {
-			RetryAfter int `json:"retryAfter"`
-		}{th.RetryAfter}
+		r.Throttle = &adminclient.RuleThrottle{RetryAfter: th.RetryAfter}
 	}
-	return w
+	return r
 }
 
 // AddFault adds a fault rule to the namespace (after the scenario's own)
@@ -171,38 +144,50 @@ func (f Fault) wire() wireRule {
 // bad regular expression) fails the test with the sandbox's reasons.
 func (sb *Sandbox) AddFault(f Fault) string {
 	sb.t.Helper()
-	var out struct {
-		ID string `json:"id"`
-	}
-	sb.admin(http.MethodPost, "/faults", f.wire(), &out, http.StatusCreated)
-	return out.ID
+	res, err := sb.ac.AddFaultWithResponse(ctx, f.rule())
+	sb.must("adding a fault rule", err, res.HTTPResponse, res.Body, http.StatusCreated)
+	return *res.JSON201.ID
 }
 
 // RemoveFault removes one rule by id (the scenario's or an added one).
 func (sb *Sandbox) RemoveFault(id string) {
 	sb.t.Helper()
-	sb.admin(http.MethodDelete, "/faults/"+url.PathEscape(id), nil, nil, http.StatusNoContent)
+	res, err := sb.ac.DeleteFaultWithResponse(ctx, id)
+	sb.must("removing fault rule "+id, err, res.HTTPResponse, res.Body, http.StatusNoContent)
 }
 
 // ClearFaults removes every fault rule, the scenario's included, until the
 // next Reset.
 func (sb *Sandbox) ClearFaults() {
 	sb.t.Helper()
-	sb.admin(http.MethodDelete, "/faults", nil, nil, http.StatusNoContent)
+	res, err := sb.ac.ClearFaultsWithResponse(ctx)
+	sb.must("clearing the fault rules", err, res.HTTPResponse, res.Body, http.StatusNoContent)
 }
 
 // FaultStatus is a rule in force with its counters.
 type FaultStatus struct {
-	ID string `json:"id"`
+	ID string
 	// Matched counts the requests the rule matched, Fired those it acted on.
-	Matched int `json:"matched"`
-	Fired   int `json:"fired"`
+	Matched, Fired int
 }
 
 // Faults lists the rules in force, in the order they are evaluated.
 func (sb *Sandbox) Faults() []FaultStatus {
 	sb.t.Helper()
-	var out []FaultStatus
-	sb.admin(http.MethodGet, "/faults", nil, &out, http.StatusOK)
+	res, err := sb.ac.ListFaultsWithResponse(ctx)
+	sb.must("listing the fault rules", err, res.HTTPResponse, res.Body, http.StatusOK)
+	out := make([]FaultStatus, 0, len(*res.JSON200))
+	for _, r := range *res.JSON200 {
+		out = append(out, FaultStatus{ID: deref(r.ID), Matched: r.Matched, Fired: r.Fired})
+	}
 	return out
+}
+
+// deref reads an optional field of the generated types.
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }

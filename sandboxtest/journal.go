@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/provider-sandbox/provider-sandbox/adminclient"
 )
 
 // Request is one exchange the sandbox received and answered, from its
@@ -57,31 +58,6 @@ func (r Request) String() string {
 		op = "(no operation)"
 	}
 	return fmt.Sprintf("%s %s %s → %d [%s %s]", r.ID, r.Method, r.Path, r.Response.Status, r.Provider, op)
-}
-
-// wireEntry is a journal entry as the admin API writes it.
-type wireEntry struct {
-	ID            string      `json:"id"`
-	Time          time.Time   `json:"time"`
-	Namespace     string      `json:"namespace"`
-	Provider      string      `json:"provider"`
-	Operation     string      `json:"operation"`
-	Request       wireMessage `json:"request"`
-	Response      wireMessage `json:"response"`
-	LatencyMicros int64       `json:"latencyMicros"`
-	Faults        []string    `json:"faults"`
-	Validation    string      `json:"validation"`
-}
-
-type wireMessage struct {
-	Method    string      `json:"method"`
-	Path      string      `json:"path"`
-	Query     string      `json:"query"`
-	Status    int         `json:"status"`
-	Header    http.Header `json:"headers"`
-	Body      string      `json:"body"`
-	BodyBytes int64       `json:"bodyBytes"`
-	Truncated bool        `json:"truncated"`
 }
 
 // RequestFilter selects journal entries; every field given must match.
@@ -159,30 +135,19 @@ func (f RequestFilter) String() string {
 	return "{" + strings.Join(parts, " ") + "}"
 }
 
-func (f RequestFilter) query() url.Values {
-	q := url.Values{}
-	set := func(k, v string) {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	set("provider", f.Provider)
-	set("operation", f.Operation)
-	set("method", f.Method)
-	set("path", f.Path)
+func (f RequestFilter) params() *adminclient.ListRequestsParams {
+	p := &adminclient.ListRequestsParams{Provider: opt(f.Provider), Operation: opt(f.Operation),
+		Method: opt(f.Method), Path: opt(f.Path), Limit: opt(f.Limit)}
 	switch {
 	case f.Status != 0:
-		set("status", strconv.Itoa(f.Status))
+		p.Status = new(strconv.Itoa(f.Status))
 	case f.StatusClass != 0:
-		set("status", strconv.Itoa(f.StatusClass)+"xx")
+		p.Status = new(strconv.Itoa(f.StatusClass) + "xx")
 	}
 	if !f.Since.IsZero() {
-		set("since", f.Since.UTC().Format(time.RFC3339Nano))
+		p.Since = &f.Since
 	}
-	if f.Limit > 0 {
-		set("limit", strconv.Itoa(f.Limit))
-	}
-	return q
+	return p
 }
 
 func (f RequestFilter) accepts(r Request) bool {
@@ -243,12 +208,9 @@ func fieldText(doc any, path string) (string, bool) {
 // admin API.
 func (sb *Sandbox) Requests(f RequestFilter) []Request {
 	sb.t.Helper()
-	path := "/requests"
-	if q := f.query().Encode(); q != "" {
-		path += "?" + q
-	}
-	var entries []wireEntry
-	sb.admin(http.MethodGet, path, nil, &entries, http.StatusOK)
+	res, err := sb.ac.ListRequestsWithResponse(ctx, f.params())
+	sb.must("reading the journal", err, res.HTTPResponse, res.Body, http.StatusOK)
+	entries := *res.JSON200
 	out := make([]Request, 0, len(entries))
 	for i := len(entries) - 1; i >= 0; i-- { // the journal answers newest first
 		if r := sb.request(entries[i]); f.accepts(r) {
@@ -258,22 +220,24 @@ func (sb *Sandbox) Requests(f RequestFilter) []Request {
 	return out
 }
 
-func (sb *Sandbox) request(e wireEntry) Request {
-	path := e.Request.Path
+func (sb *Sandbox) request(e adminclient.Entry) Request {
+	path := deref(e.Request.Path)
 	if prefix := "/ns/" + e.Namespace; strings.HasPrefix(path, prefix+"/") && sb.base != sb.root {
 		path = strings.TrimPrefix(path, prefix)
 	}
-	return Request{ID: e.ID, Time: e.Time, Namespace: e.Namespace, Provider: e.Provider, Operation: e.Operation,
-		Method: e.Request.Method, Path: path, Query: e.Request.Query, Header: e.Request.Header,
-		Body: []byte(e.Request.Body), BodyTruncated: e.Request.Truncated,
-		Response: Response{Status: e.Response.Status, Header: e.Response.Header, Body: []byte(e.Response.Body), Truncated: e.Response.Truncated},
-		Latency:  time.Duration(e.LatencyMicros) * time.Microsecond, Faults: e.Faults, Validation: e.Validation}
+	return Request{ID: e.ID, Time: e.Time, Namespace: e.Namespace, Provider: deref(e.Provider), Operation: deref(e.Operation),
+		Method: deref(e.Request.Method), Path: path, Query: deref(e.Request.Query), Header: http.Header(deref(e.Request.Headers)),
+		Body: []byte(e.Request.Body), BodyTruncated: deref(e.Request.Truncated),
+		Response: Response{Status: deref(e.Response.Status), Header: http.Header(deref(e.Response.Headers)),
+			Body: []byte(e.Response.Body), Truncated: deref(e.Response.Truncated)},
+		Latency: time.Duration(e.LatencyMicros) * time.Microsecond, Faults: deref(e.Faults), Validation: deref(e.Validation)}
 }
 
 // ClearRequests empties the namespace's journal.
 func (sb *Sandbox) ClearRequests() {
 	sb.t.Helper()
-	sb.admin(http.MethodDelete, "/requests", nil, nil, http.StatusNoContent)
+	res, err := sb.ac.ClearRequestsWithResponse(ctx)
+	sb.must("clearing the journal", err, res.HTTPResponse, res.Body, http.StatusNoContent)
 }
 
 // ExpectRequests starts an assertion on the journal entries the filter

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/provider-sandbox/provider-sandbox/adminclient"
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 	"github.com/provider-sandbox/provider-sandbox/internal/sbhook"
 	"github.com/provider-sandbox/provider-sandbox/internal/scenario"
@@ -38,9 +39,11 @@ type Sandbox struct {
 	namespace string
 	shared    bool // on SANDBOX_URL rather than in process
 	client    *http.Client
-	server    *sandbox.Server  // in-process only
-	http      *httptest.Server // in-process only
-	done      atomic.Bool      // the test has ended: the checking client reports nothing more
+	server    *sandbox.Server                  // in-process only
+	http      *httptest.Server                 // in-process only
+	done      atomic.Bool                      // the test has ended: the checking client reports nothing more
+	ac        *adminclient.ClientWithResponses // the namespace's admin API
+	rootAC    *adminclient.ClientWithResponses // the sandbox's, outside any namespace
 }
 
 // Option configures New.
@@ -170,6 +173,7 @@ func newInProcess(t testing.TB, c *config) *Sandbox {
 		sb.namespace, sb.base = c.namespace, hs.URL+"/ns/"+c.namespace
 	}
 	sb.client = &http.Client{Transport: &checkingTransport{sb: sb, next: hs.Client().Transport}}
+	sb.newAdmin()
 	t.Cleanup(func() {
 		sb.done.Store(true)
 		srv.CloseStreams() // an open event stream would keep hs.Close waiting
@@ -194,6 +198,7 @@ func newShared(t testing.TB, root string, c *config) *Sandbox {
 	}
 	sb := &Sandbox{t: t, root: root, base: root + "/ns/" + name, namespace: name, shared: true}
 	sb.client = &http.Client{Transport: &checkingTransport{sb: sb, next: sharedTransport}}
+	sb.newAdmin()
 	if explicit {
 		sb.deleteNamespace() // left over from an earlier run: start afresh
 	}
@@ -204,7 +209,8 @@ func newShared(t testing.TB, root string, c *config) *Sandbox {
 	if c.scenario != nil {
 		sb.loadScenario(c.scenarioName, c.scenario)
 	} else {
-		sb.admin("GET", "/health", nil, nil, http.StatusOK) // creates the namespace, or says why not
+		res, err := sb.ac.GetHealthWithResponse(ctx) // creates the namespace, or says why not
+		sb.must("creating namespace "+name, err, res.HTTPResponse, res.Body, http.StatusOK)
 	}
 	return sb
 }

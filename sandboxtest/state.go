@@ -3,7 +3,6 @@ package sandboxtest
 import (
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"time"
 )
 
@@ -12,7 +11,9 @@ import (
 // own. The typed methods (CentiliState, ...) call it.
 func (sb *Sandbox) State(provider string, out any) {
 	sb.t.Helper()
-	sb.admin(http.MethodGet, "/state/"+url.PathEscape(provider), nil, out, http.StatusOK)
+	res, err := sb.ac.GetStateWithResponse(ctx, provider)
+	sb.must("reading the state of "+provider, err, res.HTTPResponse, res.Body, http.StatusOK)
+	sb.decode("reading the state of "+provider, res.Body, out)
 }
 
 // CentiliState is Centili's stored state: services with their pools, every
