@@ -362,22 +362,8 @@ func TestCredentials(t *testing.T) {
 	t.Parallel()
 	sb := sandboxtest.New(t)
 
-	nr := sb.NetRefer()
-	form := url.Values{"grant_type": {"password"}, "client_id": {nr.ClientID}, "client_secret": {nr.ClientSecret},
-		"username": {nr.Username}, "password": {nr.Password}, "scope": {nr.Scope}}
-	status, body := call(t, sb, "POST", nr.TokenURL, "application/x-www-form-urlencoded", form.Encode())
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if status != 200 || json.Unmarshal([]byte(body), &tok) != nil {
-		t.Fatalf("NetRefer token: %d %s", status, body)
-	}
-	status, body = call(t, sb, "POST", nr.BaseURL+"/registrations", "application/json",
-		`[{"eventId":"e1","customerId":"c1","brandId":1,"timestamp":"2026-11-22T10:00:00Z","registrationDate":"2026-11-22T10:00:00Z","countryCode":"MT","currency":"EUR","bTag":""}]`,
-		"Authorization", "Bearer "+tok.AccessToken, "Ocp-Apim-Subscription-Key", nr.SubscriptionKey)
-	if status != 200 || !strings.Contains(body, `"accepted":1`) {
-		t.Errorf("NetRefer registration: %d %s", status, body)
-	}
+	netreferIngest(t, sb, netreferToken(t, sb), "/registrations",
+		`[{"eventId":"e1","customerId":"c1","brandId":1,"timestamp":"2026-11-22T10:00:00Z","registrationDate":"2026-11-22T10:00:00Z","countryCode":"MT","currency":"EUR","bTag":""}]`)
 	if c, ok := sb.NetReferState().Customer("c1"); !ok || c.CountryCode != "MT" || c.RegisteredBy != "e1" {
 		t.Errorf("customer %+v", c)
 	}
@@ -386,7 +372,7 @@ func TestCredentials(t *testing.T) {
 	if status, body := call(t, sb, "GET", c.BaseURL+"/services", "", "", "Authorization", "Bearer "+centiliToken(t, sb)); status != 200 || !strings.Contains(body, c.ServiceKey) {
 		t.Errorf("Centili services: %d %s", status, body)
 	}
-	form = url.Values{"grant_type": {"password"}, "client_id": {c.ConfidentialClientID}, "client_secret": {c.ClientSecret},
+	form := url.Values{"grant_type": {"password"}, "client_id": {c.ConfidentialClientID}, "client_secret": {c.ClientSecret},
 		"username": {c.Username}, "password": {c.Password}}
 	if status, body := call(t, sb, "POST", c.TokenURL, "application/x-www-form-urlencoded", form.Encode()); status != 200 {
 		t.Errorf("Centili confidential client: %d %s", status, body)
