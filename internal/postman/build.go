@@ -151,8 +151,8 @@ const collectionDescription = "Every call of provider-sandbox's providers, gener
 	"Each folder starts with its token request, whose test script stores the token for the calls after it; " +
 	"every request tests the status of its happy path. `baseUrl` is where the sandbox is: scheme, host and " +
 	"any `/ns/{name}` prefix (GET /__sandbox/postman answers this collection for the URL it is fetched from).\n\n" +
-	"Run it in a fresh namespace, or after `POST {{baseUrl}}/__sandbox/reset`: NetRefer refuses an eventId " +
-	"or a customer registration it has already accepted."
+	"Run it in a fresh namespace, or after `POST {{baseUrl}}/__sandbox/reset`: the example bodies create " +
+	"records, and some providers refuse to create the same record twice."
 
 // Build makes the collection and the environment for clients that reach the
 // sandbox at baseURL. Folders follow the order of sources.
