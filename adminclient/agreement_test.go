@@ -242,6 +242,17 @@ var cases = map[string]agreementCase{
 		again, err := c.DeleteFaultWithResponse(t.Context(), "deleted")
 		return must(t, err, answer{ok, 204}, answer{again, 404})
 	},
+	"getPostmanCollection": func(t *testing.T, c *adminclient.ClientWithResponses, _ *sandboxtest.Harness, _ string) []answer {
+		res, err := c.GetPostmanCollectionWithResponse(t.Context())
+		if err == nil && res.JSON200 != nil && len(res.JSON200.Item) == 0 {
+			t.Error("the Postman collection has no folders")
+		}
+		return must(t, err, answer{res, 200})
+	},
+	"getPostmanEnvironment": func(t *testing.T, c *adminclient.ClientWithResponses, _ *sandboxtest.Harness, _ string) []answer {
+		res, err := c.GetPostmanEnvironmentWithResponse(t.Context())
+		return must(t, err, answer{res, 200})
+	},
 	"listSpecs": func(t *testing.T, c *adminclient.ClientWithResponses, _ *sandboxtest.Harness, _ string) []answer {
 		res, err := c.ListSpecsWithResponse(t.Context())
 		return must(t, err, answer{res, 200})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
 // Defines values for CallbackState.
@@ -53,6 +54,36 @@ const (
 func (e HealthStatus) Valid() bool {
 	switch e {
 	case HealthStatusOk:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PostmanCollectionInfoSchema.
+const (
+	PostmanCollectionInfoSchemaHTTPSSchemaGetpostmanComJSONCollectionV210CollectionJSON PostmanCollectionInfoSchema = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
+)
+
+// Valid indicates whether the value is a known member of the PostmanCollectionInfoSchema enum.
+func (e PostmanCollectionInfoSchema) Valid() bool {
+	switch e {
+	case PostmanCollectionInfoSchemaHTTPSSchemaGetpostmanComJSONCollectionV210CollectionJSON:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PostmanEnvironmentPostmanVariableScope.
+const (
+	PostmanEnvironmentPostmanVariableScopeEnvironment PostmanEnvironmentPostmanVariableScope = "environment"
+)
+
+// Valid indicates whether the value is a known member of the PostmanEnvironmentPostmanVariableScope enum.
+func (e PostmanEnvironmentPostmanVariableScope) Valid() bool {
+	switch e {
+	case PostmanEnvironmentPostmanVariableScopeEnvironment:
 		return true
 	default:
 		return false
@@ -327,6 +358,57 @@ type NetfinityTokenPatch struct {
 
 	// Token must stay the token's own text
 	Token *string `json:"token,omitempty"`
+}
+
+// PostmanCollection defines model for PostmanCollection.
+type PostmanCollection struct {
+	Info struct {
+		UnderscorePostmanID openapi_types.UUID          `json:"_postman_id"`
+		Description         *string                     `json:"description,omitempty"`
+		Name                string                      `json:"name"`
+		Schema              PostmanCollectionInfoSchema `json:"schema"`
+	} `json:"info"`
+
+	// Item One folder per provider, each holding one request per operation.
+	Item []struct {
+		Description *string `json:"description,omitempty"`
+		Item        []struct {
+			Event   []map[string]interface{} `json:"event"`
+			Name    string                   `json:"name"`
+			Request map[string]interface{}   `json:"request"`
+		} `json:"item"`
+		Name string `json:"name"`
+	} `json:"item"`
+
+	// Variable baseUrl, the scenario's credentials and the (empty) token variables.
+	Variable []PostmanVariable `json:"variable"`
+}
+
+// PostmanCollectionInfoSchema defines model for PostmanCollection.Info.Schema.
+type PostmanCollectionInfoSchema string
+
+// PostmanEnvironment defines model for PostmanEnvironment.
+type PostmanEnvironment struct {
+	UnderscorePostmanVariableScope PostmanEnvironmentPostmanVariableScope `json:"_postman_variable_scope"`
+	ID                             openapi_types.UUID                     `json:"id"`
+	Name                           string                                 `json:"name"`
+	Values                         []struct {
+		Enabled bool   `json:"enabled"`
+		Key     string `json:"key"`
+		Type    string `json:"type"`
+		Value   string `json:"value"`
+	} `json:"values"`
+}
+
+// PostmanEnvironmentPostmanVariableScope defines model for PostmanEnvironment.PostmanVariableScope.
+type PostmanEnvironmentPostmanVariableScope string
+
+// PostmanVariable defines model for PostmanVariable.
+type PostmanVariable struct {
+	Description *string `json:"description,omitempty"`
+	Key         string  `json:"key"`
+	Type        string  `json:"type"`
+	Value       string  `json:"value"`
 }
 
 // Problem defines model for Problem.
@@ -1101,6 +1183,29 @@ type ClientInterface interface {
 	// keep the callback URL they were sent with.
 	ChangeNetfinityTokenWithApplicationMergePatchPlusJSONBody(ctx context.Context, token string, body ChangeNetfinityTokenApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetPostmanCollection A Postman collection of every provider call
+	//
+	// A Postman collection (format v2.1) generated from the providers' OpenAPI documents and the
+	// namespace's scenario: one folder per provider, its token request first (its test script
+	// stores the token in a collection variable that the folder's calls send), every call with
+	// the document's example body and a test on the status of its happy path. Every URL starts
+	// with {{baseUrl}}, which the collection's variables set to the URL this request came in on
+	// (scheme, host and /ns/{namespace} prefix; X-Forwarded-Proto is honoured), so the collection
+	// alone runs against this namespace: `newman run <this URL>`. The credentials are the
+	// scenario's, also as collection variables.
+	//
+	// Corresponds with GET /postman (the `GetPostmanCollection` operationId).
+	GetPostmanCollection(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPostmanEnvironment The Postman environment of that collection
+	//
+	// baseUrl (this request's scheme, host and /ns/{namespace} prefix) and the scenario's
+	// credentials as a Postman environment, whose values override the collection's: import it
+	// to point one collection at several sandboxes or namespaces (`newman run COLLECTION -e ENV`).
+	//
+	// Corresponds with GET /postman/environment (the `GetPostmanEnvironment` operationId).
+	GetPostmanEnvironment(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ClearRequests performs a DELETE /requests (the `ClearRequests` operationId) request.
 	ClearRequests(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1538,6 +1643,49 @@ func (c *Client) ChangeNetfinityToken(ctx context.Context, token string, body Ch
 // keep the callback URL they were sent with.
 func (c *Client) ChangeNetfinityTokenWithApplicationMergePatchPlusJSONBody(ctx context.Context, token string, body ChangeNetfinityTokenApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewChangeNetfinityTokenRequestWithApplicationMergePatchPlusJSONBody(c.Server, token, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPostmanCollection A Postman collection of every provider call
+//
+// A Postman collection (format v2.1) generated from the providers' OpenAPI documents and the
+// namespace's scenario: one folder per provider, its token request first (its test script
+// stores the token in a collection variable that the folder's calls send), every call with
+// the document's example body and a test on the status of its happy path. Every URL starts
+// with {{baseUrl}}, which the collection's variables set to the URL this request came in on
+// (scheme, host and /ns/{namespace} prefix; X-Forwarded-Proto is honoured), so the collection
+// alone runs against this namespace: `newman run <this URL>`. The credentials are the
+// scenario's, also as collection variables.
+//
+// Corresponds with GET /postman (the `GetPostmanCollection` operationId).
+func (c *Client) GetPostmanCollection(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPostmanCollectionRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPostmanEnvironment The Postman environment of that collection
+//
+// baseUrl (this request's scheme, host and /ns/{namespace} prefix) and the scenario's
+// credentials as a Postman environment, whose values override the collection's: import it
+// to point one collection at several sandboxes or namespaces (`newman run COLLECTION -e ENV`).
+//
+// Corresponds with GET /postman/environment (the `GetPostmanEnvironment` operationId).
+func (c *Client) GetPostmanEnvironment(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPostmanEnvironmentRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -2378,6 +2526,60 @@ func NewChangeNetfinityTokenRequestWithBody(server string, token string, content
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetPostmanCollectionRequest constructs an http.Request for the GetPostmanCollection method
+func NewGetPostmanCollectionRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/postman")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPostmanEnvironmentRequest constructs an http.Request for the GetPostmanEnvironment method
+func NewGetPostmanEnvironmentRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/postman/environment")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -3346,6 +3548,33 @@ type ClientWithResponsesInterface interface {
 	// sent from now on use the new values, callbackUrl included; messages already accepted
 	// keep the callback URL they were sent with.
 	ChangeNetfinityTokenWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, token string, body ChangeNetfinityTokenApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangeNetfinityTokenResponse, error)
+
+	// GetPostmanCollectionWithResponse A Postman collection of every provider call
+	//
+	// A Postman collection (format v2.1) generated from the providers' OpenAPI documents and the
+	// namespace's scenario: one folder per provider, its token request first (its test script
+	// stores the token in a collection variable that the folder's calls send), every call with
+	// the document's example body and a test on the status of its happy path. Every URL starts
+	// with {{baseUrl}}, which the collection's variables set to the URL this request came in on
+	// (scheme, host and /ns/{namespace} prefix; X-Forwarded-Proto is honoured), so the collection
+	// alone runs against this namespace: `newman run <this URL>`. The credentials are the
+	// scenario's, also as collection variables.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /postman (the `GetPostmanCollection` operationId).
+	GetPostmanCollectionWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPostmanCollectionResponse, error)
+
+	// GetPostmanEnvironmentWithResponse The Postman environment of that collection
+	//
+	// baseUrl (this request's scheme, host and /ns/{namespace} prefix) and the scenario's
+	// credentials as a Postman environment, whose values override the collection's: import it
+	// to point one collection at several sandboxes or namespaces (`newman run COLLECTION -e ENV`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /postman/environment (the `GetPostmanEnvironment` operationId).
+	GetPostmanEnvironmentWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPostmanEnvironmentResponse, error)
 
 	// ClearRequestsWithResponse performs a DELETE /requests (the `ClearRequests` operationId) request.
 	//
@@ -4429,6 +4658,130 @@ func (r ChangeNetfinityTokenResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ChangeNetfinityTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPostmanCollectionResponse503Headers the declared response headers of an HTTP 503 response for GetPostmanCollection
+type GetPostmanCollectionResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetPostmanCollectionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PostmanCollection
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *TooManyNamespaces
+	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationProblemJSONDefault *Problem
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPostmanCollectionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPostmanCollectionResponse) GetJSON200() *PostmanCollection {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPostmanCollectionResponse) GetApplicationProblemJSON503() *TooManyNamespaces {
+	return r.ApplicationProblemJSON503
+}
+
+// GetApplicationProblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetPostmanCollectionResponse) GetApplicationProblemJSONDefault() *Problem {
+	return r.ApplicationProblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPostmanCollectionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPostmanCollectionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPostmanCollectionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPostmanCollectionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPostmanEnvironmentResponse503Headers the declared response headers of an HTTP 503 response for GetPostmanEnvironment
+type GetPostmanEnvironmentResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetPostmanEnvironmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PostmanEnvironment
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *TooManyNamespaces
+	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationProblemJSONDefault *Problem
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPostmanEnvironmentResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPostmanEnvironmentResponse) GetJSON200() *PostmanEnvironment {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPostmanEnvironmentResponse) GetApplicationProblemJSON503() *TooManyNamespaces {
+	return r.ApplicationProblemJSON503
+}
+
+// GetApplicationProblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetPostmanEnvironmentResponse) GetApplicationProblemJSONDefault() *Problem {
+	return r.ApplicationProblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPostmanEnvironmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPostmanEnvironmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPostmanEnvironmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPostmanEnvironmentResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5843,6 +6196,45 @@ func (c *ClientWithResponses) ChangeNetfinityTokenWithApplicationMergePatchPlusJ
 	return ParseChangeNetfinityTokenResponse(rsp)
 }
 
+// GetPostmanCollectionWithResponse A Postman collection of every provider call
+//
+// A Postman collection (format v2.1) generated from the providers' OpenAPI documents and the
+// namespace's scenario: one folder per provider, its token request first (its test script
+// stores the token in a collection variable that the folder's calls send), every call with
+// the document's example body and a test on the status of its happy path. Every URL starts
+// with {{baseUrl}}, which the collection's variables set to the URL this request came in on
+// (scheme, host and /ns/{namespace} prefix; X-Forwarded-Proto is honoured), so the collection
+// alone runs against this namespace: `newman run <this URL>`. The credentials are the
+// scenario's, also as collection variables.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /postman (the `GetPostmanCollection` operationId).
+func (c *ClientWithResponses) GetPostmanCollectionWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPostmanCollectionResponse, error) {
+	rsp, err := c.GetPostmanCollection(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPostmanCollectionResponse(rsp)
+}
+
+// GetPostmanEnvironmentWithResponse The Postman environment of that collection
+//
+// baseUrl (this request's scheme, host and /ns/{namespace} prefix) and the scenario's
+// credentials as a Postman environment, whose values override the collection's: import it
+// to point one collection at several sandboxes or namespaces (`newman run COLLECTION -e ENV`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /postman/environment (the `GetPostmanEnvironment` operationId).
+func (c *ClientWithResponses) GetPostmanEnvironmentWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPostmanEnvironmentResponse, error) {
+	rsp, err := c.GetPostmanEnvironment(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPostmanEnvironmentResponse(rsp)
+}
+
 // ClearRequestsWithResponse performs a DELETE /requests (the `ClearRequests` operationId) request.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -6923,6 +7315,112 @@ func ParseChangeNetfinityTokenResponse(rsp *http.Response) (*ChangeNetfinityToke
 	switch {
 	case rsp.StatusCode == 503:
 		var headers ChangeNetfinityTokenResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPostmanCollectionResponse parses an HTTP response from a GetPostmanCollectionWithResponse call
+func ParseGetPostmanCollectionResponse(rsp *http.Response) (*GetPostmanCollectionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPostmanCollectionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PostmanCollection
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest TooManyNamespaces
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetPostmanCollectionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPostmanEnvironmentResponse parses an HTTP response from a GetPostmanEnvironmentWithResponse call
+func ParseGetPostmanEnvironmentResponse(rsp *http.Response) (*GetPostmanEnvironmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPostmanEnvironmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PostmanEnvironment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest TooManyNamespaces
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetPostmanEnvironmentResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -71,6 +71,8 @@ func (s *Server) Routes() []adminRoute {
 		{"DELETE", "/namespaces/{name}", "close a namespace at once, pending callbacks cancelled", s.deleteNamespace},
 		{"GET", "/events", "live events of the namespace (Server-Sent Events)", s.getEvents},
 		{"GET", "/stats", "traffic per provider and the event streams", s.getStats},
+		{"GET", "/postman", "a Postman collection of every provider call, for this namespace and URL", s.getPostman},
+		{"GET", "/postman/environment", "the Postman environment of that collection", s.getPostmanEnvironment},
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/provider-sandbox/provider-sandbox/internal/callback"
 	"github.com/provider-sandbox/provider-sandbox/internal/clock"
+	"github.com/provider-sandbox/provider-sandbox/internal/postman"
 	"github.com/provider-sandbox/provider-sandbox/internal/tokens"
 )
 
@@ -74,6 +75,12 @@ type Provider struct {
 	// a table and its JSON form as label/value pairs; a line without a tab
 	// is a value with an empty label (a continuation).
 	Banner func(cfg any, baseURL string) []string
+	// Postman, when set, returns what the Postman collection needs beyond
+	// the spec for a scenario section: its credentials as variables, the
+	// token request, which value each security scheme sends (see
+	// internal/postman). Without it the provider's calls are listed without
+	// credentials.
+	Postman func(cfg any) postman.Plan
 }
 
 // Handler serves one operation.

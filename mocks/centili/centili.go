@@ -69,6 +69,7 @@ func init() {
 		Guard:      guard,
 		WriteError: writeError,
 		Banner:     banner,
+		Postman:    postmanPlan,
 		AdminRoutes: []sandbox.AdminRoute{
 			{Method: http.MethodPost, Path: "/centili/pools", Handler: adminPools},
 		},

@@ -68,6 +68,7 @@ func init() {
 		Commands: map[string]sandbox.Command{
 			"verify": {Summary: "check an operator's product API against InTarget's requirements", Run: runVerify},
 		},
+		Postman: postmanPlan,
 		Banner: func(cfg any, baseURL string) []string {
 			c := cfg.(*Config)
 			auth := "no auth"
