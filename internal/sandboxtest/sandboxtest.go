@@ -46,11 +46,7 @@ type Harness struct {
 // embedded default scenario. The sandbox is closed when the test ends.
 func New(t testing.TB, scenarioYAML string) *Harness {
 	t.Helper()
-	name, data := "default.yaml", scenarios.Default()
-	if scenarioYAML != "" {
-		name, data = "test scenario", []byte(scenarioYAML)
-	}
-	return NewFromBytes(t, name, data)
+	return NewWithConfig(t, scenarioYAML, nil)
 }
 
 // NewFromFile starts a sandbox with a scenario file.
@@ -66,11 +62,31 @@ func NewFromFile(t testing.TB, path string) *Harness {
 // NewFromBytes starts a sandbox with a named scenario document.
 func NewFromBytes(t testing.TB, name string, data []byte) *Harness {
 	t.Helper()
+	return newHarness(t, name, data, nil)
+}
+
+// NewWithConfig is New with settings of the command line's kind (journal
+// limits, namespace limits) changed by configure before the sandbox starts.
+func NewWithConfig(t testing.TB, scenarioYAML string, configure func(*sandbox.Config)) *Harness {
+	t.Helper()
+	name, data := "default.yaml", scenarios.Default()
+	if scenarioYAML != "" {
+		name, data = "test scenario", []byte(scenarioYAML)
+	}
+	return newHarness(t, name, data, configure)
+}
+
+func newHarness(t testing.TB, name string, data []byte, configure func(*sandbox.Config)) *Harness {
+	t.Helper()
 	sc, probs := sandbox.LoadScenario(name, data)
 	if len(probs) > 0 {
 		t.Fatalf("scenario %s is invalid:\n%s", name, probs.Error())
 	}
-	srv, err := sandbox.New(sandbox.Config{Scenario: sc, Library: scenarios.FS})
+	cfg := sandbox.Config{Scenario: sc, Library: scenarios.FS}
+	if configure != nil {
+		configure(&cfg)
+	}
+	srv, err := sandbox.New(cfg)
 	if err != nil {
 		t.Fatalf("sandbox.New: %v", err)
 	}
