@@ -8,7 +8,6 @@
 package journal
 
 import (
-	"container/list"
 	"net/http"
 	"slices"
 	"strings"
@@ -34,10 +33,10 @@ type Entry struct {
 	Validation string `json:"validation,omitempty"`
 
 	// Set by Journal.Add, under the budget's lock.
-	seq  uint64        // position in its journal (1, 2, ...), the listing cursor
-	size int64         // Size() when added, what the budget was charged
-	j    *Journal      // the journal holding it
-	elem *list.Element // its place in the budget's age order
+	seq          uint64   // position in its journal (1, 2, ...), the listing cursor
+	size         int64    // Size() when added, what the budget was charged
+	j            *Journal // the journal holding it
+	older, newer *Entry   // neighbours in the budget's age order
 }
 
 // Message is the recorded half of an exchange.
@@ -191,8 +190,41 @@ type Budget struct {
 	mu      sync.Mutex
 	limit   int64
 	used    int64
-	order   list.List // *Entry, oldest first, across journals
-	evicted uint64
+	entries int
+	// oldest and newest end the list of every entry, across journals, in
+	// the order added (linked through the entries: no allocation per entry).
+	oldest, newest *Entry
+	evicted        uint64
+}
+
+// push appends e as the newest entry.
+func (b *Budget) push(e *Entry) {
+	e.older, e.newer = b.newest, nil
+	if b.newest != nil {
+		b.newest.newer = e
+	} else {
+		b.oldest = e
+	}
+	b.newest = e
+	b.used += e.size
+	b.entries++
+}
+
+// remove unlinks e.
+func (b *Budget) remove(e *Entry) {
+	if e.older != nil {
+		e.older.newer = e.newer
+	} else {
+		b.oldest = e.newer
+	}
+	if e.newer != nil {
+		e.newer.older = e.older
+	} else {
+		b.newest = e.older
+	}
+	e.older, e.newer = nil, nil
+	b.used -= e.size
+	b.entries--
 }
 
 // NewBudget returns a budget of limit bytes; 0 or less means no limit.
@@ -251,10 +283,9 @@ func (j *Journal) Add(e *Entry) {
 	}
 	j.pushLocked(e)
 	j.mu.Unlock()
-	e.elem = b.order.PushBack(e)
-	b.used += size
-	for b.limit > 0 && b.used > b.limit && b.order.Len() > 1 {
-		holder := b.order.Front().Value.(*Entry).j
+	b.push(e)
+	for b.limit > 0 && b.used > b.limit && b.entries > 1 {
+		holder := b.oldest.j
 		holder.mu.Lock()
 		holder.dropOldestLocked()
 		holder.mu.Unlock()
@@ -284,8 +315,7 @@ func (j *Journal) dropOldestLocked() {
 	j.buf[j.head] = nil
 	j.head = (j.head + 1) % len(j.buf)
 	j.n--
-	j.b.order.Remove(e.elem)
-	j.b.used -= e.size
+	j.b.remove(e)
 }
 
 // at returns the i-th newest entry (0 is the newest).
