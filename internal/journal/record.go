@@ -75,6 +75,7 @@ func (rec *Recorder) Fill(e *Entry, x Exchange) {
 // fill redacts and cuts one message's headers and body; full is the body's
 // whole length (body may be only its start).
 func (rec *Recorder) fill(m *Message, r *redaction, h http.Header, body []byte, full int64) {
+	cut := full > int64(len(body)) // captured only in part
 	if rec.Redact {
 		h = r.headers(h, rec.SecretHeaders)
 		body = r.body(h.Get("Content-Type"), body)
@@ -83,7 +84,6 @@ func (rec *Recorder) fill(m *Message, r *redaction, h http.Header, body []byte, 
 	}
 	m.Header, m.HeadersTruncated, m.HeadersOmitted = rec.Caps.headers(h)
 	kept := string(body)
-	cut := full > int64(len(body)) // captured only in part
 	if c := rec.Caps.BodyBytes; c > 0 && len(kept) > c {
 		kept, cut = cutText(kept, c), true
 	}

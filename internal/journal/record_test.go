@@ -118,6 +118,9 @@ func TestRecorderRedactsSecrets(t *testing.T) {
 	if err := json.Unmarshal([]byte(res.Body), &answer); err != nil {
 		t.Fatalf("redacted JSON does not parse: %v: %s", err, res.Body)
 	}
+	if res.Truncated || req.Truncated || res.BodyBytes != int64(len(tokenAnswer)) {
+		t.Errorf("a redacted body is not a truncated one: %+v", res)
+	}
 	if answer["access_token"] != Mark(jwt) || answer["refresh_token"] != Mark("r1") || answer["nested"].(map[string]any)["id_token"] != Mark("i1") ||
 		answer["token_type"] != "Bearer" || answer["expires_in"] != 300.0 || answer["list"].([]any)[0] != "password" {
 		t.Errorf("token answer %s", res.Body)
