@@ -415,6 +415,11 @@ func TestCallbackFilterErrors(t *testing.T) {
 	t.Parallel()
 	h := sandboxtest.New(t, echoScenario)
 	h.Do("GET", "/__sandbox/callbacks?state=pending&provider=echo&since=2026-01-01T00:00:00Z", nil).WantStatus(200).WantJSON(`[]`)
+	h.Do("GET", "/__sandbox/callbacks?state=pending&state=failed&provider=echo&provider=echo", nil).WantStatus(200).WantJSON(`[]`)
+	h.Do("GET", "/__sandbox/callbacks?state=failed;provider=echo", nil).WantStatus(400).WantJSON(
+		`{"type":"about:blank","title":"Invalid filter","status":400,` +
+			`"detail":"state: state \"failed;provider=echo\" contains \";\", which does not separate parameters (hint: separate parameters with &, and write ; inside a value as %3B)",` +
+			`"problems":[{"path":"state","message":"state \"failed;provider=echo\" contains \";\", which does not separate parameters","hint":"separate parameters with &, and write ; inside a value as %3B"}]}`)
 	h.Do("GET", "/__sandbox/callbacks?state=done&provider=ech&since=now&x=1", nil).WantStatus(400).WantJSON(
 		`{"type":"about:blank","title":"Invalid filter","status":400,` +
 			`"detail":"x: unknown query parameter \"x\"; parameters: state, provider, since; state: unknown state \"done\"; known states: pending, sending, delivered, failed, cancelled; provider: unknown provider \"ech\"; known providers: echo (hint: did you mean \"echo\"?); since: since \"now\" is not an RFC 3339 time (hint: for example 2026-11-22T10:00:00Z (sandbox time, as GET /__sandbox/clock shows it))",` +
