@@ -154,6 +154,13 @@ func TestRedactionOfACutTokenAnswer(t *testing.T) {
 	if want := `{"access_token":"` + Mark(cut[17:]) + `"`; e.Response.Body != want || !e.Response.Truncated {
 		t.Fatalf("body %q\nwant %q", e.Response.Body, want)
 	}
+	// Cut right after the value's opening quote: nothing of it to hide, and
+	// the validation detail is left alone.
+	e = Entry{Validation: "detail"}
+	rec.Fill(&e, Exchange{ResponseHeader: http.Header{"Content-Type": {"application/json"}}, ResponseBody: []byte(full[:17]), ResponseBytes: int64(len(full))})
+	if e.Validation != "detail" || e.Response.Body != `{"access_token":"`+Mark("")+`"` {
+		t.Fatalf("validation %q, body %q", e.Validation, e.Response.Body)
+	}
 }
 
 func TestRedactionOff(t *testing.T) {

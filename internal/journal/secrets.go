@@ -63,7 +63,9 @@ func (r *redaction) mark(name, secret string) string {
 	if !slices.Contains(r.names, name) {
 		r.names = append(r.names, name)
 	}
-	r.pairs = append(r.pairs, secret, m)
+	if secret != "" { // an empty old string would match everywhere
+		r.pairs = append(r.pairs, secret, m)
+	}
 	return m
 }
 
