@@ -142,14 +142,14 @@ var cases = map[string]agreementCase{
 	},
 	"listRequests": func(t *testing.T, c *adminclient.ClientWithResponses, h *sandboxtest.Harness, ns string) []answer {
 		sendSMS(t, h, ns)
-		ok, err := c.ListRequestsWithResponse(t.Context(), &adminclient.ListRequestsParams{Provider: new("netfinity")})
+		ok, err := c.ListRequestsWithResponse(t.Context(), &adminclient.ListRequestsParams{Provider: &[]string{"netfinity"}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if ok.JSON200 != nil && len(*ok.JSON200) != 1 {
 			t.Errorf("journal has %d netfinity entries, want 1", len(*ok.JSON200))
 		}
-		bad, err := c.ListRequestsWithResponse(t.Context(), &adminclient.ListRequestsParams{Provider: new("nobody")})
+		bad, err := c.ListRequestsWithResponse(t.Context(), &adminclient.ListRequestsParams{Provider: &[]string{"nobody"}})
 		return must(t, err, answer{ok, 200}, answer{bad, 400})
 	},
 	"clearRequests": func(t *testing.T, c *adminclient.ClientWithResponses, _ *sandboxtest.Harness, _ string) []answer {
@@ -184,14 +184,14 @@ var cases = map[string]agreementCase{
 		sendSMS(t, h, ns)
 		clock, err := c.PostClockWithResponse(t.Context(), adminclient.PostClockJSONRequestBody{Advance: new("1m")})
 		mustOK(t, clock, err)
-		ok, err := c.ListCallbacksWithResponse(t.Context(), &adminclient.ListCallbacksParams{Provider: new("netfinity")})
+		ok, err := c.ListCallbacksWithResponse(t.Context(), &adminclient.ListCallbacksParams{Provider: &[]string{"netfinity"}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if ok.JSON200 != nil && len(*ok.JSON200) == 0 {
 			t.Error("no callback deliveries listed after a pingback was due")
 		}
-		bad, err := c.ListCallbacksWithResponse(t.Context(), &adminclient.ListCallbacksParams{Provider: new("nobody")})
+		bad, err := c.ListCallbacksWithResponse(t.Context(), &adminclient.ListCallbacksParams{Provider: &[]string{"nobody"}})
 		return must(t, err, answer{ok, 200}, answer{bad, 400})
 	},
 	"getClock": func(t *testing.T, c *adminclient.ClientWithResponses, _ *sandboxtest.Harness, _ string) []answer {

@@ -316,14 +316,21 @@ type LibraryScenario struct {
 
 // Message defines model for Message.
 type Message struct {
-	Body      string               `json:"body"`
-	BodyBytes int                  `json:"bodyBytes"`
-	Headers   *map[string][]string `json:"headers"`
-	Method    *string              `json:"method,omitempty"`
-	Path      *string              `json:"path,omitempty"`
-	Query     *string              `json:"query,omitempty"`
-	Status    *int                 `json:"status,omitempty"`
-	Truncated *bool                `json:"truncated,omitempty"`
+	Body           string               `json:"body"`
+	BodyBytes      int                  `json:"bodyBytes"`
+	Headers        *map[string][]string `json:"headers"`
+	HeadersOmitted *int                 `json:"headersOmitted,omitempty"`
+
+	// HeadersTruncated a header value was cut (it ends in "…(N bytes)") or left out (headersOmitted counts those)
+	HeadersTruncated *bool   `json:"headersTruncated,omitempty"`
+	Method           *string `json:"method,omitempty"`
+	Path             *string `json:"path,omitempty"`
+	Query            *string `json:"query,omitempty"`
+
+	// Redacted the headers and fields whose secret values were replaced by a mark
+	Redacted  *[]string `json:"redacted,omitempty"`
+	Status    *int      `json:"status,omitempty"`
+	Truncated *bool     `json:"truncated,omitempty"`
 }
 
 // Namespaces defines model for Namespaces.
@@ -552,8 +559,12 @@ type Scenario struct {
 	Description *string       `json:"description,omitempty"`
 	Faults      []Rule        `json:"faults"`
 	HTTP        ScenarioHTTP  `json:"http"`
-	Keys        *ScenarioKeys `json:"keys,omitempty"`
-	Name        string        `json:"name"`
+	Journal     *struct {
+		// RedactSecrets the journal replaces secrets with a mark (docs/admin.md#secrets-in-the-journal)
+		RedactSecrets *bool `json:"redactSecrets,omitempty"`
+	} `json:"journal,omitempty"`
+	Keys *ScenarioKeys `json:"keys,omitempty"`
+	Name string        `json:"name"`
 
 	// PreferHeader whether the Prefer header may force outcomes; absent means true
 	PreferHeader *bool          `json:"preferHeader,omitempty"`
@@ -651,10 +662,10 @@ type TooManyNamespaces = Problem
 
 // ListCallbacksParams defines parameters for ListCallbacks.
 type ListCallbacksParams struct {
-	State *ListCallbacksParamsState `form:"state,omitempty" json:"state,omitempty"`
+	State *[]ListCallbacksParamsState `form:"state,omitempty" json:"state,omitempty"`
 
-	// Provider the provider that sends them, e.g. netfinity
-	Provider *string `form:"provider,omitempty" json:"provider,omitempty"`
+	// Provider the provider that sends them, e.g. netfinity; repeatable
+	Provider *[]string `form:"provider,omitempty" json:"provider,omitempty"`
 
 	// Since RFC 3339; deliveries created at or after it, sandbox time
 	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
@@ -673,26 +684,29 @@ type PostClockJSONBody struct {
 
 // ListRequestsParams defines parameters for ListRequests.
 type ListRequestsParams struct {
-	// Provider a provider name, e.g. centili
-	Provider *string `form:"provider,omitempty" json:"provider,omitempty"`
+	// Provider a provider name, e.g. centili; repeat it for any of several
+	Provider *[]string `form:"provider,omitempty" json:"provider,omitempty"`
 
-	// Operation an operationId (of that provider when provider is given), e.g. assignData
-	Operation *string `form:"operation,omitempty" json:"operation,omitempty"`
+	// Operation an operationId (of those providers when provider is given), e.g. assignData; repeatable
+	Operation *[]string `form:"operation,omitempty" json:"operation,omitempty"`
 
-	// Status the response status, exact (503) or a class (5xx)
-	Status *string `form:"status,omitempty" json:"status,omitempty"`
+	// Status the response status, exact (503) or a class (5xx); repeatable
+	Status *[]string `form:"status,omitempty" json:"status,omitempty"`
 
-	// Method the request method, any case
-	Method *string `form:"method,omitempty" json:"method,omitempty"`
+	// Method the request method, any case; repeatable
+	Method *[]string `form:"method,omitempty" json:"method,omitempty"`
 
-	// Path a prefix of the request path below the provider's mount, as the provider's own paths are written (/datagifting/v1/ for /ns/ci-1/centili/datagifting/v1/services)
-	Path *string `form:"path,omitempty" json:"path,omitempty"`
+	// Path a prefix of the request path below the provider's mount, as the provider's own paths are written (/datagifting/v1/ for /ns/ci-1/centili/datagifting/v1/services); repeatable
+	Path *[]string `form:"path,omitempty" json:"path,omitempty"`
 
 	// Since RFC 3339; entries that arrived at or after it, sandbox time
 	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
 
-	// Limit at most this many entries (the newest)
+	// Limit at most this many entries (the newest); 1000 when absent, and at most 1000
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor where the next page starts: pass back the value the Link header (rel="next") carries; opaque
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // PatchScenarioJSONBody defines parameters for PatchScenario.
@@ -814,6 +828,14 @@ func (a *Scenario) UnmarshalJSON(b []byte) error {
 		delete(object, "http")
 	}
 
+	if raw, found := object["journal"]; found {
+		err = json.Unmarshal(raw, &a.Journal)
+		if err != nil {
+			return fmt.Errorf("error reading 'journal': %w", err)
+		}
+		delete(object, "journal")
+	}
+
 	if raw, found := object["keys"]; found {
 		err = json.Unmarshal(raw, &a.Keys)
 		if err != nil {
@@ -911,6 +933,13 @@ func (a Scenario) MarshalJSON() ([]byte, error) {
 	object["http"], err = json.Marshal(a.HTTP)
 	if err != nil {
 		return nil, fmt.Errorf("error marshaling 'http': %w", err)
+	}
+
+	if a.Journal != nil {
+		object["journal"], err = json.Marshal(a.Journal)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'journal': %w", err)
+		}
 	}
 
 	if a.Keys != nil {
@@ -1037,7 +1066,8 @@ type ClientInterface interface {
 
 	// ListCallbacks performs a GET /callbacks (the `ListCallbacks` operationId) request.
 	//
-	// Unknown parameter names or values are a 400 problem listing the known ones.
+	// Unknown parameter names or values, and pairs that cannot be read, are a 400 problem
+	// listing the known ones. `state` and `provider` given several times match any of their values.
 	ListCallbacks(ctx context.Context, params *ListCallbacksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChangeCentiliPoolWithBody performs a POST /centili/pools (the `ChangeCentiliPool` operationId) request,
@@ -1211,9 +1241,14 @@ type ClientInterface interface {
 
 	// ListRequests performs a GET /requests (the `ListRequests` operationId) request.
 	//
-	// Every filter given must match. An unknown parameter name, a repeated one, or a value
-	// the sandbox does not know (provider, operation, method) is a 400 problem whose
-	// `problems` name each parameter and list the known values, never an empty list.
+	// Every filter given must match; a filter given several times matches any of its values
+	// (`?status=401&status=403`). An unknown parameter name, a repeated `since`, `limit` or
+	// `cursor`, a pair that cannot be read (a `;` in it, a bad `%`-escape) or a value the
+	// sandbox does not know (provider, operation, method) is a 400 problem whose `problems`
+	// name each parameter and list the known values, never an empty list. A page holds at most
+	// 1000 entries (`limit` above that is a 400); when more match, the `Link` header leads to
+	// the next page. Secrets in the entries are redacted unless the scenario says
+	// `journal: {redactSecrets: false}`.
 	ListRequests(ctx context.Context, params *ListRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetRequest performs a GET /requests/{id} (the `GetRequest` operationId) request.
@@ -1307,7 +1342,8 @@ type ClientInterface interface {
 
 // ListCallbacks performs a GET /callbacks (the `ListCallbacks` operationId) request.
 //
-// Unknown parameter names or values are a 400 problem listing the known ones.
+// Unknown parameter names or values, and pairs that cannot be read, are a 400 problem
+// listing the known ones. `state` and `provider` given several times match any of their values.
 func (c *Client) ListCallbacks(ctx context.Context, params *ListCallbacksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListCallbacksRequest(c.Server, params)
 	if err != nil {
@@ -1711,9 +1747,14 @@ func (c *Client) ClearRequests(ctx context.Context, reqEditors ...RequestEditorF
 
 // ListRequests performs a GET /requests (the `ListRequests` operationId) request.
 //
-// Every filter given must match. An unknown parameter name, a repeated one, or a value
-// the sandbox does not know (provider, operation, method) is a 400 problem whose
-// `problems` name each parameter and list the known values, never an empty list.
+// Every filter given must match; a filter given several times matches any of its values
+// (`?status=401&status=403`). An unknown parameter name, a repeated `since`, `limit` or
+// `cursor`, a pair that cannot be read (a `;` in it, a bad `%`-escape) or a value the
+// sandbox does not know (provider, operation, method) is a 400 problem whose `problems`
+// name each parameter and list the known values, never an empty list. A page holds at most
+// 1000 entries (`limit` above that is a 400); when more match, the `Link` header leads to
+// the next page. Secrets in the entries are redacted unless the scenario says
+// `journal: {redactSecrets: false}`.
 func (c *Client) ListRequests(ctx context.Context, params *ListRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListRequestsRequest(c.Server, params)
 	if err != nil {
@@ -2034,7 +2075,7 @@ func NewListCallbacksRequest(server string, params *ListCallbacksParams) (*http.
 
 		if params.State != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "state", *params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "state", *params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2046,7 +2087,7 @@ func NewListCallbacksRequest(server string, params *ListCallbacksParams) (*http.
 
 		if params.Provider != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "provider", *params.Provider, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "provider", *params.Provider, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2641,7 +2682,7 @@ func NewListRequestsRequest(server string, params *ListRequestsParams) (*http.Re
 
 		if params.Provider != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "provider", *params.Provider, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "provider", *params.Provider, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2653,7 +2694,7 @@ func NewListRequestsRequest(server string, params *ListRequestsParams) (*http.Re
 
 		if params.Operation != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "operation", *params.Operation, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "operation", *params.Operation, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2665,7 +2706,7 @@ func NewListRequestsRequest(server string, params *ListRequestsParams) (*http.Re
 
 		if params.Status != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2677,7 +2718,7 @@ func NewListRequestsRequest(server string, params *ListRequestsParams) (*http.Re
 
 		if params.Method != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "method", *params.Method, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "method", *params.Method, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2689,7 +2730,7 @@ func NewListRequestsRequest(server string, params *ListRequestsParams) (*http.Re
 
 		if params.Path != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "path", *params.Path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "path", *params.Path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2714,6 +2755,18 @@ func NewListRequestsRequest(server string, params *ListRequestsParams) (*http.Re
 		if params.Limit != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -3375,7 +3428,8 @@ type ClientWithResponsesInterface interface {
 
 	// ListCallbacksWithResponse performs a GET /callbacks (the `ListCallbacks` operationId) request.
 	//
-	// Unknown parameter names or values are a 400 problem listing the known ones.
+	// Unknown parameter names or values, and pairs that cannot be read, are a 400 problem
+	// listing the known ones. `state` and `provider` given several times match any of their values.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	ListCallbacksWithResponse(ctx context.Context, params *ListCallbacksParams, reqEditors ...RequestEditorFn) (*ListCallbacksResponse, error)
@@ -3583,9 +3637,14 @@ type ClientWithResponsesInterface interface {
 
 	// ListRequestsWithResponse performs a GET /requests (the `ListRequests` operationId) request.
 	//
-	// Every filter given must match. An unknown parameter name, a repeated one, or a value
-	// the sandbox does not know (provider, operation, method) is a 400 problem whose
-	// `problems` name each parameter and list the known values, never an empty list.
+	// Every filter given must match; a filter given several times matches any of its values
+	// (`?status=401&status=403`). An unknown parameter name, a repeated `since`, `limit` or
+	// `cursor`, a pair that cannot be read (a `;` in it, a bad `%`-escape) or a value the
+	// sandbox does not know (provider, operation, method) is a 400 problem whose `problems`
+	// name each parameter and list the known values, never an empty list. A page holds at most
+	// 1000 entries (`limit` above that is a 400); when more match, the `Link` header leads to
+	// the next page. Secrets in the entries are redacted unless the scenario says
+	// `journal: {redactSecrets: false}`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	ListRequestsWithResponse(ctx context.Context, params *ListRequestsParams, reqEditors ...RequestEditorFn) (*ListRequestsResponse, error)
@@ -4843,6 +4902,11 @@ func (r ClearRequestsResponse) ContentType() string {
 	return ""
 }
 
+// ListRequestsResponse200Headers the declared response headers of an HTTP 200 response for ListRequests
+type ListRequestsResponse200Headers struct {
+	Link *string
+}
+
 // ListRequestsResponse503Headers the declared response headers of an HTTP 503 response for ListRequests
 type ListRequestsResponse503Headers struct {
 	RetryAfter int
@@ -4859,6 +4923,8 @@ type ListRequestsResponse struct {
 	ApplicationProblemJSON503 *TooManyNamespaces
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListRequestsResponse200Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListRequestsResponse503Headers
 }
@@ -5902,7 +5968,8 @@ func (r GetVersionResponse) ContentType() string {
 
 // ListCallbacksWithResponse performs a GET /callbacks (the `ListCallbacks` operationId) request.
 //
-// Unknown parameter names or values are a 400 problem listing the known ones.
+// Unknown parameter names or values, and pairs that cannot be read, are a 400 problem
+// listing the known ones. `state` and `provider` given several times match any of their values.
 //
 // Returns a wrapper object for the known response body format(s).
 func (c *ClientWithResponses) ListCallbacksWithResponse(ctx context.Context, params *ListCallbacksParams, reqEditors ...RequestEditorFn) (*ListCallbacksResponse, error) {
@@ -6248,9 +6315,14 @@ func (c *ClientWithResponses) ClearRequestsWithResponse(ctx context.Context, req
 
 // ListRequestsWithResponse performs a GET /requests (the `ListRequests` operationId) request.
 //
-// Every filter given must match. An unknown parameter name, a repeated one, or a value
-// the sandbox does not know (provider, operation, method) is a 400 problem whose
-// `problems` name each parameter and list the known values, never an empty list.
+// Every filter given must match; a filter given several times matches any of its values
+// (`?status=401&status=403`). An unknown parameter name, a repeated `since`, `limit` or
+// `cursor`, a pair that cannot be read (a `;` in it, a bad `%`-escape) or a value the
+// sandbox does not know (provider, operation, method) is a 400 problem whose `problems`
+// name each parameter and list the known values, never an empty list. A page holds at most
+// 1000 entries (`limit` above that is a 400); when more match, the `Link` header leads to
+// the next page. Secrets in the entries are redacted unless the scenario says
+// `journal: {redactSecrets: false}`.
 //
 // Returns a wrapper object for the known response body format(s).
 func (c *ClientWithResponses) ListRequestsWithResponse(ctx context.Context, params *ListRequestsParams, reqEditors ...RequestEditorFn) (*ListRequestsResponse, error) {
@@ -7528,6 +7600,16 @@ func ParseListRequestsResponse(rsp *http.Response) (*ListRequestsResponse, error
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers ListRequestsResponse200Headers
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListRequestsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {

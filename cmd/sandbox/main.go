@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,6 +21,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/dustin/go-humanize"
 
 	"github.com/provider-sandbox/provider-sandbox/adminclient"
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
@@ -137,6 +140,8 @@ type serveOptions struct {
 	logLevel         string
 	journalSize      int
 	journalBodyBytes int
+	journalHeaders   int
+	journalMemory    byteSize
 	maxNamespaces    int
 	namespaceIdle    time.Duration
 	shutdownTimeout  time.Duration
@@ -156,6 +161,9 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.IntVar(&o.journalSize, "journal-size", 10000, "request journal entries kept per namespace (ring buffer)")
 	fs.IntVar(&o.journalBodyBytes, "journal-body-bytes", 4096, "bytes of each request and response body kept in the journal")
+	fs.IntVar(&o.journalHeaders, "journal-header-bytes", 16384, "bytes of each request's and response's headers kept in the journal (one value: at most 4096)")
+	o.journalMemory = sandbox.DefaultJournalMemory
+	fs.Var(&o.journalMemory, "journal-memory", "the `SIZE` all namespaces' journals may hold together, e.g. 256MiB or 1GiB (MB and GB: powers of ten); past it the oldest entries go first")
 	fs.IntVar(&o.maxNamespaces, "max-namespaces", 256, "most namespaces users create under /ns/ (default is not counted); idle ones are evicted to make room")
 	fs.DurationVar(&o.namespaceIdle, "namespace-idle", 30*time.Minute, "a namespace unused this long is evicted")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
@@ -164,6 +172,21 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.BoolVar(&o.accessLog, "access-log", true, "log one line per request at level info (--access-log=false turns it off)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	return fs, o
+}
+
+// byteSize is a flag value in bytes written with a unit: 256MiB, 1GiB,
+// 500MB (powers of ten), or a plain number of bytes.
+type byteSize int64
+
+func (b *byteSize) String() string { return humanize.IBytes(uint64(*b)) }
+
+func (b *byteSize) Set(v string) error {
+	n, err := humanize.ParseBytes(v)
+	if err != nil || n == 0 || n > math.MaxInt64 {
+		return fmt.Errorf("%q is not a size such as 256MiB or 1GiB", v)
+	}
+	*b = byteSize(n)
+	return nil
 }
 
 func envOr(key, def string) string {
@@ -272,6 +295,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := sandbox.Config{
 		Scenario: sc, JournalSize: o.journalSize, JournalBodyBytes: o.journalBodyBytes,
+		JournalHeaderBytes: o.journalHeaders, JournalMemory: int64(o.journalMemory),
 		MaxNamespaces: o.maxNamespaces, NamespaceIdle: o.namespaceIdle, Version: version, Logger: log,
 		Library: scenarios.FS,
 	}

@@ -258,18 +258,17 @@ func (s *Server) record(ns *Namespace, wd *world, e *journal.Entry, r *http.Requ
 	if status == 0 && !cw.aborted && !cw.hijacked {
 		status = http.StatusOK
 	}
-	// Headers are kept without copying: once the handler has returned,
-	// neither net/http nor the sandbox changes these maps again.
-	e.Request = journal.Message{
-		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-		Header: r.Header, BodyBytes: int64(len(body)),
+	rec := journal.Recorder{Caps: s.journalCaps, Redact: wd.scenario.Common().Journal.RedactsSecrets()}
+	if sh, ok := wd.states[e.Provider].(SecretHeaders); ok && rec.Redact {
+		rec.SecretHeaders = sh.SecretHeaders()
 	}
-	if len(body) > s.cfg.JournalBodyBytes {
-		e.Request.Body, e.Request.Truncated = string(body[:s.cfg.JournalBodyBytes]), true
-	} else {
-		e.Request.Body = string(body)
-	}
-	e.Response = journal.Message{Status: status, Header: cw.Header(), Body: cw.buf.String(), BodyBytes: cw.n, Truncated: cw.n > int64(cw.buf.Len())}
+	// Headers that need no change are kept without copying: once the
+	// handler has returned, neither net/http nor the sandbox changes these
+	// maps again.
+	rec.Fill(e, journal.Exchange{
+		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, RequestHeader: r.Header, RequestBody: body,
+		Status: status, ResponseHeader: cw.Header(), ResponseBody: cw.buf.Bytes(), ResponseBytes: cw.n,
+	})
 	took := time.Since(start)
 	e.LatencyMicros = took.Microseconds()
 	ns.Journal.Add(e)

@@ -140,6 +140,13 @@ type PendingCallbacks interface {
 	PendingCallbacks() int
 }
 
+// SecretHeaders is implemented by provider state whose scenario names a
+// header that carries credentials (InTarget's auth.header): the journal
+// redacts it as it redacts Authorization (journal.DefaultSecretHeaders).
+type SecretHeaders interface {
+	SecretHeaders() []string
+}
+
 // Closer is implemented by provider state holding goroutines or timers. Close
 // is called when the namespace is reset, evicted or the server shuts down.
 type Closer interface {

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/journal"
 )
 
 // Config holds the server's settings (command-line flags, not scenario).
@@ -26,6 +28,16 @@ type Config struct {
 	JournalSize int
 	// JournalBodyBytes is how much of each body the journal keeps (default 4 KiB).
 	JournalBodyBytes int
+	// JournalHeaderBytes bounds the header names and values the journal
+	// keeps of one request or response (default 16 KiB), and
+	// JournalHeaderValueBytes one header value (default 4 KiB): a client
+	// sending megabytes of headers cannot make the journal keep them.
+	JournalHeaderBytes      int
+	JournalHeaderValueBytes int
+	// JournalMemory bounds the bytes every namespace's journal keeps
+	// together (default 256 MiB); past it the oldest entry of any
+	// namespace is evicted first. JournalSize still bounds each one.
+	JournalMemory int64
 	// MaxNamespaces bounds the namespaces users create under /ns/ (default
 	// 256); default, which always exists, is not counted.
 	MaxNamespaces int
@@ -61,7 +73,13 @@ type Server struct {
 	streamsStop chan struct{}
 	streamsOnce sync.Once
 	stream      streamSettings
+	// journalBudget is shared by every namespace's journal (JournalMemory).
+	journalBudget *journal.Budget
+	journalCaps   journal.Caps
 }
+
+// DefaultJournalMemory is Config.JournalMemory's default: 256 MiB.
+const DefaultJournalMemory = 256 << 20
 
 // New compiles every registered provider and returns a ready handler. A
 // provider whose spec is invalid or has operations without handlers makes
@@ -74,7 +92,16 @@ func New(cfg Config) (*Server, error) {
 		cfg.JournalSize = 10000
 	}
 	if cfg.JournalBodyBytes <= 0 {
-		cfg.JournalBodyBytes = 4096
+		cfg.JournalBodyBytes = journal.DefaultBodyBytes
+	}
+	if cfg.JournalHeaderBytes <= 0 {
+		cfg.JournalHeaderBytes = journal.DefaultHeaderBytes
+	}
+	if cfg.JournalHeaderValueBytes <= 0 {
+		cfg.JournalHeaderValueBytes = journal.DefaultHeaderValueBytes
+	}
+	if cfg.JournalMemory <= 0 {
+		cfg.JournalMemory = DefaultJournalMemory
 	}
 	if cfg.MaxNamespaces <= 0 {
 		cfg.MaxNamespaces = 256
@@ -90,6 +117,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mounts: map[string]*mount{}, stop: make(chan struct{}), streamsStop: make(chan struct{}),
 		stream: streamSettings{buffer: defaultEventBuffer, keepalive: defaultKeepalive, pace: defaultEventPace, writeStall: defaultWriteStall}}
+	s.journalBudget = journal.NewBudget(cfg.JournalMemory)
+	s.journalCaps = journal.Caps{BodyBytes: cfg.JournalBodyBytes, HeaderBytes: cfg.JournalHeaderBytes, HeaderValueBytes: cfg.JournalHeaderValueBytes}
 	s.spaces = namespaces{byID: map[string]*Namespace{}, max: cfg.MaxNamespaces, idle: cfg.NamespaceIdle}
 	// Every spec is parsed and validated before New returns, so a broken
 	// document fails start-up instead of the first request; in parallel.

@@ -59,10 +59,7 @@ type Harness struct {
 // embedded default scenario. The sandbox is closed when the test ends.
 func New(t testing.TB, scenarioYAML string) *Harness {
 	t.Helper()
-	if scenarioYAML == "" {
-		return NewFromBytes(t, "default.yaml", nil)
-	}
-	return NewFromBytes(t, "test scenario", []byte(scenarioYAML))
+	return NewWithConfig(t, scenarioYAML, nil)
 }
 
 // NewFromFile starts a sandbox with a scenario file.
@@ -79,7 +76,22 @@ func NewFromFile(t testing.TB, path string) *Harness {
 // embedded default).
 func NewFromBytes(t testing.TB, name string, data []byte) *Harness {
 	t.Helper()
-	in := sbhook.NewInProcess(t, name, data)
+	return newHarness(t, name, data, nil)
+}
+
+// NewWithConfig is New with settings of the command line's kind (journal
+// limits, namespace limits) changed by configure before the sandbox starts.
+func NewWithConfig(t testing.TB, scenarioYAML string, configure func(*sandbox.Config)) *Harness {
+	t.Helper()
+	if scenarioYAML == "" {
+		return newHarness(t, "default.yaml", nil, configure)
+	}
+	return newHarness(t, "test scenario", []byte(scenarioYAML), configure)
+}
+
+func newHarness(t testing.TB, name string, data []byte, configure func(*sandbox.Config)) *Harness {
+	t.Helper()
+	in := sbhook.NewInProcess(t, name, data, configure)
 	return &Harness{T: t, Sandbox: in.Sandbox.(*public.Sandbox), Server: in.Server, HTTP: in.HTTP,
 		URL: in.HTTP.URL, Client: in.HTTP.Client()}
 }

@@ -45,6 +45,8 @@ type Scenario struct {
 	PreferHeader *bool `yaml:"preferHeader" json:"preferHeader,omitempty"`
 	// Reload says what a hot reload (--watch) does with existing namespaces.
 	Reload ReloadConfig `yaml:"reload" json:"reload"`
+	// Journal says what the request journal keeps.
+	Journal JournalConfig `yaml:"journal" json:"journal"`
 	// Source is where GET /__sandbox/scenario says the scenario came from.
 	// It is accepted and ignored on load, so that what GET returns can be
 	// PUT back unchanged.
@@ -84,6 +86,17 @@ type ReloadConfig struct {
 	// scenario; without it only namespaces created afterwards use it.
 	Reset bool `yaml:"reset" json:"reset"`
 }
+
+// JournalConfig is the scenario's `journal:` section.
+type JournalConfig struct {
+	// RedactSecrets replaces credentials, tokens and cookies with a mark
+	// in what the journal keeps and serves (default true); false keeps
+	// them whole, for debugging a client's authentication.
+	RedactSecrets *bool `yaml:"redactSecrets" json:"redactSecrets,omitempty"`
+}
+
+// RedactsSecrets reports whether the journal redacts secrets.
+func (j JournalConfig) RedactsSecrets() bool { return j.RedactSecrets == nil || *j.RedactSecrets }
 
 // PreferEnabled reports whether the Prefer header may force outcomes.
 func (s *Scenario) PreferEnabled() bool { return s.PreferHeader == nil || *s.PreferHeader }
