@@ -38,6 +38,17 @@ type Config struct {
 	// Exchange), on the request's goroutine: keep it quick. The command
 	// line's access log is built on it; nil costs nothing.
 	AccessLog func(Exchange)
+	// AdminToken, when set, is required by the admin API, the dashboard and
+	// the landing page: Authorization: Bearer TOKEN, or the cookie a
+	// browser gets by opening a page once with ?token=TOKEN. Provider
+	// mounts never ask for it.
+	AdminToken string
+	// AllowedHosts are the Host names, beyond loopback names and IP
+	// addresses, that the admin API, the dashboard and the landing page
+	// answer (DNS rebinding protection); ".example.test" also allows its
+	// subdomains and "*" every host. Left empty with AdminToken set, every
+	// host is allowed: a rebinding page has no token.
+	AllowedHosts []string
 	// Library holds the shipped scenarios (*.yaml at its root), listed by
 	// GET /__sandbox/scenarios for the dashboard's scenario switcher; nil
 	// lists none.
@@ -61,6 +72,10 @@ type Server struct {
 	streamsStop chan struct{}
 	streamsOnce sync.Once
 	stream      streamSettings
+	access      adminAccess
+	// routeBodies maps each admin route's name ("PUT /scenario") to the
+	// body types it reads.
+	routeBodies map[string]BodyTypes
 }
 
 // New compiles every registered provider and returns a ready handler. A
@@ -91,6 +106,11 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, mounts: map[string]*mount{}, stop: make(chan struct{}), streamsStop: make(chan struct{}),
 		stream: streamSettings{buffer: defaultEventBuffer, keepalive: defaultKeepalive, pace: defaultEventPace, writeStall: defaultWriteStall}}
 	s.spaces = namespaces{byID: map[string]*Namespace{}, max: cfg.MaxNamespaces, idle: cfg.NamespaceIdle}
+	access, err := newAdminAccess(cfg.AdminToken, cfg.AllowedHosts)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	s.access = access
 	// Every spec is parsed and validated before New returns, so a broken
 	// document fails start-up instead of the first request; in parallel.
 	if err := CompileAll(); err != nil {
@@ -199,7 +219,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}()
 	}
 	if ok && t.mount == "" && t.rel == "/" {
-		s.serveLanding(w, r, t.namespace)
+		if s.checkAdminAccess(w, r) {
+			s.serveLanding(w, r, t.namespace)
+		}
 		return
 	}
 	if !ok {

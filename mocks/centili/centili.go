@@ -70,7 +70,7 @@ func init() {
 		WriteError: writeError,
 		Banner:     banner,
 		AdminRoutes: []sandbox.AdminRoute{
-			{Method: http.MethodPost, Path: "/centili/pools", Handler: adminPools},
+			{Method: http.MethodPost, Path: "/centili/pools", Body: sandbox.BodyDocument, Handler: adminPools},
 		},
 	})
 }
