@@ -66,11 +66,23 @@ func NewFromFile(t testing.TB, path string) *Harness {
 // NewFromBytes starts a sandbox with a named scenario document.
 func NewFromBytes(t testing.TB, name string, data []byte) *Harness {
 	t.Helper()
+	return NewWithConfig(t, name, data, sandbox.Config{})
+}
+
+// NewWithConfig starts a sandbox with a named scenario document ("" and
+// nil: the embedded default) and server settings (an admin token, allowed
+// hosts, limits); the scenario and the library are filled in.
+func NewWithConfig(t testing.TB, name string, data []byte, cfg sandbox.Config) *Harness {
+	t.Helper()
+	if data == nil {
+		name, data = "default.yaml", scenarios.Default()
+	}
 	sc, probs := sandbox.LoadScenario(name, data)
 	if len(probs) > 0 {
 		t.Fatalf("scenario %s is invalid:\n%s", name, probs.Error())
 	}
-	srv, err := sandbox.New(sandbox.Config{Scenario: sc, Library: scenarios.FS})
+	cfg.Scenario, cfg.Library = sc, scenarios.FS
+	srv, err := sandbox.New(cfg)
 	if err != nil {
 		t.Fatalf("sandbox.New: %v", err)
 	}
