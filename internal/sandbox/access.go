@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -42,7 +43,7 @@ func newAdminAccess(token string, allowed []string) (adminAccess, error) {
 	a := adminAccess{token: token, anyHost: token != "" && len(allowed) == 0}
 	for _, c := range token {
 		if c <= ' ' || c > '~' {
-			return a, fmt.Errorf("the admin token may hold only visible ASCII characters (no spaces), to fit an Authorization header")
+			return a, errors.New("--admin-token: the token may hold only visible ASCII characters (no spaces), to fit an Authorization header")
 		}
 	}
 	if token != "" {
@@ -58,7 +59,7 @@ func newAdminAccess(token string, allowed []string) (adminAccess, error) {
 			a.anyHost = true
 			continue
 		case strings.ContainsAny(h, "/@ "):
-			return a, fmt.Errorf("allowed host %q is a host name such as sandbox or .example.test, not a URL", h)
+			return a, fmt.Errorf("--allowed-hosts: %q is a host name such as sandbox or .example.test, not a URL", h)
 		}
 		if name, _, err := net.SplitHostPort(h); err == nil {
 			h = name

@@ -218,8 +218,8 @@ func TestAdminAccessSettingsAreChecked(t *testing.T) {
 		cfg  sandbox.Config
 		want string
 	}{
-		{sandbox.Config{AdminToken: "two words"}, "sandbox: the admin token may hold only visible ASCII characters (no spaces), to fit an Authorization header"},
-		{sandbox.Config{AllowedHosts: []string{"http://sandbox:8080/"}}, `sandbox: allowed host "http://sandbox:8080/" is a host name such as sandbox or .example.test, not a URL`},
+		{sandbox.Config{AdminToken: "two words"}, "--admin-token: the token may hold only visible ASCII characters (no spaces), to fit an Authorization header"},
+		{sandbox.Config{AllowedHosts: []string{"http://sandbox:8080/"}}, `--allowed-hosts: "http://sandbox:8080/" is a host name such as sandbox or .example.test, not a URL`},
 	} {
 		tc.cfg.Scenario = sc
 		if _, err := sandbox.New(tc.cfg); err == nil || err.Error() != tc.want {

@@ -108,7 +108,7 @@ func New(cfg Config) (*Server, error) {
 	s.spaces = namespaces{byID: map[string]*Namespace{}, max: cfg.MaxNamespaces, idle: cfg.NamespaceIdle}
 	access, err := newAdminAccess(cfg.AdminToken, cfg.AllowedHosts)
 	if err != nil {
-		return nil, fmt.Errorf("sandbox: %w", err)
+		return nil, err
 	}
 	s.access = access
 	// Every spec is parsed and validated before New returns, so a broken
