@@ -1,11 +1,6 @@
 package sandbox_test
 
 import (
-	"bufio"
-	"io"
-	"net"
-	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandboxtest"
@@ -19,19 +14,7 @@ func TestControlCharacterInHeaderIsGosOwn400(t *testing.T) {
 	t.Parallel()
 	h := sandboxtest.New(t, echoScenario)
 	for _, hdr := range []string{"X-Note: a\x01b", "X-Note: a\x7fb", "X-N\x01ote: ab"} {
-		conn, err := net.Dial("tcp", strings.TrimPrefix(h.URL, "http://"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := conn.Write([]byte("GET /echo/items/1 HTTP/1.1\r\nHost: 127.0.0.1\r\n" + hdr + "\r\n\r\n")); err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		conn.Close()
+		resp, body := h.Raw("GET /echo/items/1 HTTP/1.1\r\nHost: 127.0.0.1\r\n" + hdr + "\r\n\r\n")
 		if resp.StatusCode != 400 || resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" || string(body) != "400 Bad Request" ||
 			resp.Header.Get("X-Sandbox-Request-Id") != "" {
 			t.Errorf("%q: %d %q %q", hdr, resp.StatusCode, resp.Header, body)

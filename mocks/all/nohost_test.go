@@ -1,10 +1,7 @@
 package all_test
 
 import (
-	"bufio"
 	"encoding/json"
-	"net"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -16,24 +13,11 @@ import (
 func TestURLsForARequestWithoutHost(t *testing.T) {
 	t.Parallel()
 	h := sandboxtest.New(t, "")
-	addr := strings.TrimPrefix(h.URL, "http://")
 	get := func(path string) map[string]any {
 		t.Helper()
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		if _, err := conn.Write([]byte("GET " + path + " HTTP/1.0\r\n\r\n")); err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
+		resp, body := h.Raw("GET " + path + " HTTP/1.0\r\n\r\n")
 		var doc map[string]any
-		if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || resp.StatusCode != 200 {
+		if err := json.Unmarshal(body, &doc); err != nil || resp.StatusCode != 200 {
 			t.Fatalf("GET %s: %d %v", path, resp.StatusCode, err)
 		}
 		return doc
@@ -42,7 +26,7 @@ func TestURLsForARequestWithoutHost(t *testing.T) {
 		t.Errorf("Centili issuer %v, want %s/centili/realms/api", got, h.URL)
 	}
 	netrefer := get("/netrefer/login/common/discovery/instance?api-version=1.1&authorization_endpoint=https://login.microsoftonline.com/common/oauth2/v2.0/authorize")
-	if md, _ := netrefer["metadata"].([]any); len(md) != 1 || md[0].(map[string]any)["preferred_network"] != addr {
-		t.Errorf("NetRefer instance discovery metadata %v, want preferred_network %s", netrefer["metadata"], addr)
+	if md, _ := netrefer["metadata"].([]any); len(md) != 1 || md[0].(map[string]any)["preferred_network"] != strings.TrimPrefix(h.URL, "http://") {
+		t.Errorf("NetRefer instance discovery metadata %v, want preferred_network %s", netrefer["metadata"], h.URL)
 	}
 }
