@@ -61,12 +61,19 @@ func newAdminAccess(token string, allowed []string) (adminAccess, error) {
 		case strings.ContainsAny(h, "/@ "):
 			return a, fmt.Errorf("--allowed-hosts: %q is a host name such as sandbox or .example.test, not a URL", h)
 		}
-		if name, _, err := net.SplitHostPort(h); err == nil {
-			h = name
-		}
-		a.hosts = append(a.hosts, strings.TrimSuffix(strings.Trim(h, "[]"), "."))
+		a.hosts = append(a.hosts, bareHost(h))
 	}
 	return a, nil
+}
+
+// bareHost lower-cases a Host header (or an allowed-hosts entry) and drops
+// its port, the brackets of an IPv6 address and a final dot.
+func bareHost(hostport string) string {
+	h := strings.ToLower(hostport)
+	if name, _, err := net.SplitHostPort(h); err == nil {
+		h = name
+	}
+	return strings.TrimSuffix(strings.Trim(h, "[]"), ".")
 }
 
 // hostAllowed reports whether a Host header may reach the admin API. A
@@ -78,11 +85,7 @@ func (a *adminAccess) hostAllowed(hostport string) bool {
 	if a.anyHost {
 		return true
 	}
-	host := strings.ToLower(hostport)
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+	host := bareHost(hostport)
 	if host == "" || host == "localhost" || strings.HasSuffix(host, ".localhost") {
 		return true
 	}
@@ -148,7 +151,7 @@ func (s *Server) checkAdminAccess(w http.ResponseWriter, r *http.Request) bool {
 			"the admin API and the dashboard answer only loopback names (localhost, *.localhost), IP addresses and the names given "+
 				"to --allowed-hosts, so that a web page cannot reach them through DNS rebinding; to use Host %q start the sandbox with "+
 				"--allowed-hosts %s (or SANDBOX_ALLOWED_HOSTS); provider mounts answer any host; see docs/security.md",
-			r.Host, hostOnly(r.Host)), nil)
+			r.Host, bareHost(r.Host)), nil)
 		return false
 	}
 	if why := crossSite(r); why != "" {
@@ -158,14 +161,6 @@ func (s *Server) checkAdminAccess(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	return a.authorize(w, r)
-}
-
-// hostOnly is the host of a Host header without its port.
-func hostOnly(hostport string) string {
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		return strings.Trim(h, "[]")
-	}
-	return hostport
 }
 
 // authorize checks the admin token: an Authorization: Bearer header, or
