@@ -253,6 +253,19 @@ var cases = map[string]agreementCase{
 		res, err := c.GetPostmanEnvironmentWithResponse(t.Context())
 		return must(t, err, answer{res, 200})
 	},
+	"verifyIntarget": func(t *testing.T, c *adminclient.ClientWithResponses, _ *sandboxtest.Harness, _ string) []answer {
+		// Without baseUrl the verifier pulls the namespace's own reference
+		// API, which must be conformant.
+		ok, err := c.VerifyIntargetWithResponse(t.Context(), adminclient.VerifyIntargetJSONRequestBody{Window: new("1h")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok.JSON200 != nil && !ok.JSON200.Conformant {
+			t.Errorf("the reference API is not conformant: %s", ok.Body)
+		}
+		bad, err := c.VerifyIntargetWithResponse(t.Context(), adminclient.VerifyIntargetJSONRequestBody{Window: new("soon")})
+		return must(t, err, answer{ok, 200}, answer{bad, 400})
+	},
 	"listSpecs": func(t *testing.T, c *adminclient.ClientWithResponses, _ *sandboxtest.Harness, _ string) []answer {
 		res, err := c.ListSpecsWithResponse(t.Context())
 		return must(t, err, answer{res, 200})
@@ -292,11 +305,11 @@ var cases = map[string]agreementCase{
 		return must(t, err, answer{res, 301})
 	},
 	"getDashboardHome": func(t *testing.T, c *adminclient.ClientWithResponses, _ *sandboxtest.Harness, _ string) []answer {
-		res, err := c.GetDashboardHomeWithResponse(t.Context())
+		res, err := c.GetDashboardHomeWithResponse(t.Context(), nil)
 		return must(t, err, answer{res, 200})
 	},
 	"getDashboardView": func(t *testing.T, c *adminclient.ClientWithResponses, _ *sandboxtest.Harness, _ string) []answer {
-		res, err := c.GetDashboardViewWithResponse(t.Context(), adminclient.GetDashboardViewParamsViewJournal)
+		res, err := c.GetDashboardViewWithResponse(t.Context(), adminclient.GetDashboardViewParamsViewJournal, nil)
 		return must(t, err, answer{res, 200})
 	},
 	"getDashboardAsset": func(t *testing.T, c *adminclient.ClientWithResponses, _ *sandboxtest.Harness, _ string) []answer {

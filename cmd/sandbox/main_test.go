@@ -326,7 +326,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("--help exit %d", code)
 	}
-	for _, want := range []string{"-addr", "-scenario", "-log-format", "-log-level", "-journal-size", "-journal-memory", "-journal-header-bytes", "-max-namespaces", "-namespace-idle", "-shutdown-timeout", "-watch", "-access-log", "-version", "scenario validate", "intarget verify"} {
+	for _, want := range []string{"-addr", "-scenario", "-log-format", "-log-level", "-journal-size", "-journal-memory", "-journal-header-bytes", "-max-namespaces", "-namespace-idle", "-shutdown-timeout", "-watch", "-access-log", "-version", "-admin-token", "-allowed-hosts", "scenario validate", "intarget verify"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--help does not mention %s", want)
 		}
@@ -348,6 +348,8 @@ func TestBadFlagsAndCommands(t *testing.T) {
 		{[]string{"--addr", "127.0.0.1:0", "--watch"}, 2, "--watch needs --scenario"},
 		{[]string{"--journal-memory", "lots"}, 2, `invalid value "lots" for flag -journal-memory: "lots" is not a size such as 256MiB or 1GiB`},
 		{[]string{"--journal-memory", "0"}, 2, `"0" is not a size such as 256MiB or 1GiB`},
+		{[]string{"--addr", "127.0.0.1:0", "--admin-token", "two words"}, 1, "sandbox: --admin-token: the token may hold only visible ASCII characters (no spaces)"},
+		{[]string{"--addr", "127.0.0.1:0", "--allowed-hosts", "sandbox,http://x/"}, 1, `sandbox: --allowed-hosts: "http://x/" is a host name`},
 	}
 	for _, tc := range tests {
 		code, _, errOut := runBin(t, nil, tc.args...)

@@ -79,9 +79,21 @@ func (s *Server) Routes() []adminRoute {
 	}
 }
 
+// coreRouteBodies are the core routes whose bodies are not JSON only;
+// every other route reads JSON or no body (BodyJSON).
+var coreRouteBodies = map[string]BodyTypes{
+	"PUT /scenario":   BodyDocument,
+	"PATCH /scenario": BodyMergePatch,
+	"POST /faults":    BodyDocument,
+}
+
 type nsKey struct{}
 
 func (s *Server) adminRouter() *mux.Router {
+	s.routeBodies = map[string]BodyTypes{}
+	for name, b := range coreRouteBodies {
+		s.routeBodies[name] = b
+	}
 	r := mux.NewRouter()
 	r.UseEncodedPath()
 	// Path before Methods: gorilla/mux v1.8.1 clears a "method mismatch" when
@@ -101,7 +113,9 @@ func (s *Server) adminRouter() *mux.Router {
 	for _, p := range Providers() {
 		for _, ar := range p.AdminRoutes {
 			ar := ar
-			r.Path(ar.Path).Methods(ar.Method).HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			name := ar.Method + " " + ar.Path
+			s.routeBodies[name] = ar.Body
+			r.Path(ar.Path).Methods(ar.Method).Name(name).HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 				a := req.Context().Value(nsKey{}).(*adminCall)
 				noteAdminRoute(w, ar.Path)
 				ar.Handler(a.ns, w, req)
@@ -128,9 +142,11 @@ var globalAdminRoutes = map[string]bool{
 	"DELETE /namespaces/{name}": true,
 }
 
-// serveAdmin routes an admin request. The route is matched before the
-// namespace is looked up, so that an unknown admin path or a global route
-// under /ns/{new}/ does not create a namespace.
+// serveAdmin routes an admin request. Who may ask is checked first
+// (checkAdminAccess), then the route is matched and its body type checked,
+// all before the namespace is looked up, so that a refused call, an
+// unknown admin path or a global route under /ns/{new}/ does not create a
+// namespace.
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, t target) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -138,6 +154,9 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, t target) {
 			writeProblem(w, http.StatusInternalServerError, "Internal error", fmt.Sprint(v), nil)
 		}
 	}()
+	if !s.checkAdminAccess(w, r) {
+		return
+	}
 	a := &adminCall{prefix: t.prefix}
 	u := *r.URL
 	u.Path, u.RawPath = t.rel, ""
@@ -145,6 +164,9 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, t target) {
 	r2.URL = &u
 	var rm mux.RouteMatch
 	s.admin.Match(r2, &rm)
+	if rm.MatchErr == nil && rm.Route != nil && !checkBodyType(w, r, s.routeBodies[rm.Route.GetName()]) {
+		return
+	}
 	switch {
 	case rm.MatchErr != nil:
 		// 404 or 405: answered without a namespace.

@@ -60,6 +60,10 @@ func (c *Call) Provider() *Provider { return c.mount.provider }
 // so that URLs handed out behind a TLS proxy work.
 func (c *Call) Origin() string { return requestOrigin(c.R) }
 
+// Host is the host and port the client reached (the Host header, or the
+// listener's address for a request without one), as Origin uses it.
+func (c *Call) Host() string { return requestHost(c.R) }
+
 // BaseURL returns the URL of the provider's mount as the client sees it,
 // namespace prefix included, e.g. http://127.0.0.1:8080/ns/ci-42/netrefer.
 // Every URL the sandbox hands out is built from it.

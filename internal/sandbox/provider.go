@@ -94,8 +94,11 @@ type Command struct {
 
 // AdminRoute is an admin endpoint contributed by a provider.
 type AdminRoute struct {
-	Method  string
-	Path    string // relative to /__sandbox, e.g. /intarget/verify
+	Method string
+	Path   string // relative to /__sandbox, e.g. /intarget/verify
+	// Body is what the route reads its body from (default JSON); a call
+	// with another Content-Type is answered 415 before Handler runs.
+	Body    BodyTypes
 	Handler func(ns *Namespace, w http.ResponseWriter, r *http.Request)
 }
 

@@ -50,6 +50,17 @@ type Config struct {
 	// Exchange), on the request's goroutine: keep it quick. The command
 	// line's access log is built on it; nil costs nothing.
 	AccessLog func(Exchange)
+	// AdminToken, when set, is required by the admin API, the dashboard and
+	// the landing page: Authorization: Bearer TOKEN, or the cookie a
+	// browser gets by opening a page once with ?token=TOKEN. Provider
+	// mounts never ask for it.
+	AdminToken string
+	// AllowedHosts are the Host names, beyond loopback names and IP
+	// addresses, that the admin API, the dashboard and the landing page
+	// answer (DNS rebinding protection); ".example.test" also allows its
+	// subdomains and "*" every host. Left empty with AdminToken set, every
+	// host is allowed: a rebinding page has no token.
+	AllowedHosts []string
 	// Library holds the shipped scenarios (*.yaml at its root), listed by
 	// GET /__sandbox/scenarios for the dashboard's scenario switcher; nil
 	// lists none.
@@ -76,6 +87,10 @@ type Server struct {
 	// journalBudget is shared by every namespace's journal (JournalMemory).
 	journalBudget *journal.Budget
 	journalCaps   journal.Caps
+	access      adminAccess
+	// routeBodies maps each admin route's name ("PUT /scenario") to the
+	// body types it reads.
+	routeBodies map[string]BodyTypes
 }
 
 // DefaultJournalMemory is Config.JournalMemory's default: 256 MiB.
@@ -120,6 +135,11 @@ func New(cfg Config) (*Server, error) {
 	s.journalBudget = journal.NewBudget(cfg.JournalMemory)
 	s.journalCaps = journal.Caps{BodyBytes: cfg.JournalBodyBytes, HeaderBytes: cfg.JournalHeaderBytes, HeaderValueBytes: cfg.JournalHeaderValueBytes}
 	s.spaces = namespaces{byID: map[string]*Namespace{}, max: cfg.MaxNamespaces, idle: cfg.NamespaceIdle}
+	access, err := newAdminAccess(cfg.AdminToken, cfg.AllowedHosts)
+	if err != nil {
+		return nil, err
+	}
+	s.access = access
 	// Every spec is parsed and validated before New returns, so a broken
 	// document fails start-up instead of the first request; in parallel.
 	if err := CompileAll(); err != nil {
@@ -228,7 +248,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}()
 	}
 	if ok && t.mount == "" && t.rel == "/" {
-		s.serveLanding(w, r, t.namespace)
+		if s.checkAdminAccess(w, r) {
+			s.serveLanding(w, r, t.namespace)
+		}
 		return
 	}
 	if !ok {

@@ -26,6 +26,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -222,6 +223,32 @@ func (h *Harness) Admin(method, namespace, path string, body any, out any) int {
 		}
 	}
 	return res.Status
+}
+
+// Raw writes raw bytes as a request on a new connection and reads one
+// response, for requests net/http's client will not send (HTTP/1.0
+// without Host, control characters in a header). The response is not
+// checked against a spec.
+func (h *Harness) Raw(request string) (*http.Response, []byte) {
+	h.T.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(h.URL, "http://"))
+	if err != nil {
+		h.T.Fatalf("raw request: %v", err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte(request)); err != nil {
+		h.T.Fatalf("raw request: %v", err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		h.T.Fatalf("raw request %q: reading the response: %v", truncate([]byte(request)), err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.T.Fatalf("raw request: reading the body: %v", err)
+	}
+	return resp, body
 }
 
 // WantStatus fails the test unless the status is want.

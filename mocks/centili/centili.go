@@ -71,7 +71,7 @@ func init() {
 		Banner:     banner,
 		Postman:    postmanPlan,
 		AdminRoutes: []sandbox.AdminRoute{
-			{Method: http.MethodPost, Path: "/centili/pools", Handler: adminPools},
+			{Method: http.MethodPost, Path: "/centili/pools", Body: sandbox.BodyDocument, Handler: adminPools},
 		},
 	})
 }
