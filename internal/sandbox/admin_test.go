@@ -126,6 +126,9 @@ func TestRequestsThatRouteNowhereCreateNoNamespace(t *testing.T) {
 		body         string
 	}{
 		{"GET", "/ns/ghost/nosuchmount/x", 404, "", noMount("nosuchmount")},
+		// A mount's path that is none of its operations: the provider's own
+		// 404 (the echo provider's shape), still without a namespace.
+		{"GET", "/ns/ghost/echo/nosuch", 404, "", `{"error":"no operation matches GET /nosuch","kind":1}`},
 		{"GET", "/ns/ghost/__sandbox/nosuch", 404, "",
 			`{"type":"about:blank","title":"Not found","status":404,"detail":"no admin endpoint GET /nosuch"}`},
 		{"PUT", "/ns/ghost/__sandbox/clock", 405, "GET, POST",
@@ -146,7 +149,7 @@ func TestRequestsThatRouteNowhereCreateNoNamespace(t *testing.T) {
 		if got := res.Header.Get("Allow"); got != tc.allow {
 			t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, got, tc.allow)
 		}
-		if ct, want := res.Header.Get("Content-Type"), "application/problem+json"; tc.status >= 400 && ct != want {
+		if ct, want := res.Header.Get("Content-Type"), "application/problem+json"; tc.status >= 400 && ct != want && !strings.HasPrefix(tc.path, "/ns/ghost/echo/") {
 			t.Errorf("%s %s: Content-Type %q", tc.method, tc.path, ct)
 		}
 		h.With(t).Do(tc.method, tc.path, nil).WantJSON(tc.body)

@@ -143,14 +143,7 @@ func (s *Server) runPipeline(c *Call, m *mount, rel string) {
 	r := c.R
 	op, params, rerr := m.match(r, rel)
 	if rerr != nil {
-		if rerr.Kind == ErrNotFound {
-			if hint := m.closest(r.Method, rel); hint != "" {
-				c.W.Header().Set(HeaderHint, "did you mean "+hint+"?")
-			}
-		} else if len(rerr.Allowed) > 0 {
-			c.W.Header().Set("Allow", strings.Join(rerr.Allowed, ", "))
-		}
-		c.Fail(rerr)
+		c.failUnmatched(rerr, rel)
 		return
 	}
 	c.Operation, c.Params = op.id, params
@@ -213,6 +206,36 @@ func (s *Server) runPipeline(c *Call, m *mount, rel string) {
 	}
 	rewind()
 	op.handler(c)
+}
+
+// failUnmatched answers a request that matches no operation of the mount:
+// the provider's 404 with the closest operation as a hint, or its 405 with
+// Allow.
+func (c *Call) failUnmatched(rerr *Error, rel string) {
+	if rerr.Kind == ErrNotFound {
+		if hint := c.mount.closest(c.R.Method, rel); hint != "" {
+			c.W.Header().Set(HeaderHint, "did you mean "+hint+"?")
+		}
+	} else if len(rerr.Allowed) > 0 {
+		c.W.Header().Set("Allow", strings.Join(rerr.Allowed, ", "))
+	}
+	c.Fail(rerr)
+}
+
+// serveUnrouted answers, without creating the namespace, a request for a
+// namespace that is not live whose path is none of the mount's: a typo must
+// not take a namespace slot (nor keep one alive). It reports false when
+// the path is the mount's (any method), which is then served, and so
+// creates the namespace, as usual. Nothing is journaled: the journal
+// belongs to the namespace that was not created.
+func (s *Server) serveUnrouted(w http.ResponseWriter, r *http.Request, m *mount, prefix, rel string) bool {
+	_, _, rerr := m.match(r, rel)
+	if rerr == nil || rerr.Kind != ErrNotFound {
+		return false
+	}
+	c := &Call{W: w, R: r, prefix: prefix, mount: m}
+	c.failUnmatched(rerr, rel)
+	return true
 }
 
 // exchange is one request's call and writer, allocated together.

@@ -219,6 +219,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("no provider is mounted at /%s; mounts: %s", t.mount, strings.Join(s.mountNames(), ", ")), nil)
 		return
 	}
+	if _, live := s.lookup(t.namespace); !live && s.serveUnrouted(w, r, m, t.prefix, t.rel) {
+		return
+	}
 	ns, ok := s.namespaceOrFail(w, t.namespace)
 	if !ok {
 		return

@@ -52,6 +52,10 @@ type state struct {
 	proxies  []netip.Prefix
 	limits   *limiter
 	disp     *callback.Dispatcher
+	// awaiting counts messages with a callback URL whose status path has
+	// steps still to come: their pingbacks exist only as clock timers until
+	// then, and the namespace must not be evicted for idling meanwhile.
+	awaiting atomic.Int64
 
 	rngMu sync.Mutex
 	rng   *rand.ChaCha8
@@ -227,6 +231,9 @@ func send(c *sandbox.Call) {
 	s.messages = append(s.messages, m)
 	s.mu.Unlock()
 
+	if m.CallbackURL != "" {
+		s.awaiting.Add(1) // until its last step is reached (reach)
+	}
 	s.schedule(m, s.cfg.Paths[m.Path], 0, now)
 	laravelHeaders(c.W)
 	c.JSON(http.StatusOK, sendResponse{UUID: m.UUID, ID: m.ID})
@@ -313,6 +320,9 @@ func (s *state) reach(m *message, steps []StepConfig, i int, at time.Time) {
 		s.mu.Lock()
 		m.Callbacks = append(m.Callbacks, id)
 		s.mu.Unlock()
+		if i == len(steps)-1 {
+			s.awaiting.Add(-1) // its last pingback is now a delivery
+		}
 	}
 	if i+1 < len(steps) {
 		s.schedule(m, steps, i+1, at)
@@ -411,13 +421,16 @@ func (s *state) Callbacks() []any {
 // MaxBodyBytes sets the request body limit (413 beyond it).
 func (s *state) MaxBodyBytes() int64 { return s.cfg.MaxBodyBytes }
 
-// Close stops the status paths and waits for pingbacks in flight.
-// Busy keeps the namespace from idle eviction while pingbacks are pending.
-func (s *state) Busy() bool { return s.disp.Pending() > 0 }
+// Busy keeps the namespace from idle eviction while pingbacks are pending:
+// deliveries not yet settled, and statuses still to be reached (on a frozen
+// clock they wait for POST /__sandbox/clock) by messages that have a
+// callback URL.
+func (s *state) Busy() bool { return s.awaiting.Load() > 0 || s.disp.Pending() > 0 }
 
 // PendingCallbacks counts the pingbacks not yet settled, for GET /__sandbox/stats.
 func (s *state) PendingCallbacks() int { return s.disp.Pending() }
 
+// Close stops the status paths and waits for pingbacks in flight.
 func (s *state) Close() {
 	s.mu.Lock()
 	s.closed = true
