@@ -67,6 +67,25 @@ func (c *Call) BaseURL() string {
 	return c.Origin() + c.prefix + "/" + c.mount.provider.Name
 }
 
+// MountPaths lists the URL paths of the provider's mount that reach this
+// call's namespace, the request's own first: "/ns/ci-42/netrefer" for a
+// namespace, and both "/netrefer" and "/ns/default/netrefer" for the
+// default one, which the bare URLs and /ns/default serve alike. A provider
+// that binds what it issues (a token's issuer) to its mount accepts any of
+// them, so that a token fetched from the bare URL works under
+// /ns/default and the other way round.
+func (c *Call) MountPaths() []string {
+	own := c.prefix + "/" + c.mount.provider.Name
+	if c.NS == nil || c.NS.Name != DefaultNamespace {
+		return []string{own}
+	}
+	bare, prefixed := "/"+c.mount.provider.Name, "/ns/"+DefaultNamespace+"/"+c.mount.provider.Name
+	if own == bare {
+		return []string{bare, prefixed}
+	}
+	return []string{prefixed, bare}
+}
+
 // Fail answers with the provider's native shape for a core error.
 func (c *Call) Fail(e *Error) { c.mount.provider.WriteError(c, e) }
 
