@@ -198,6 +198,31 @@ func newConfig() any {
 	}
 }
 
+// Reconcile fits the defaults the section did not write to an `operators`
+// table it did write: the default magic msisdns that match none of its
+// prefixes are left out (they would name no operator; UNSUPPORTED_OPERATOR
+// ones need none and stay), and so are the default services' packages and
+// pools of operators the table no longer has. What the section writes
+// itself is validated as written.
+func (c *Config) Reconcile(written func(key string) bool) {
+	if !written("operators") {
+		return
+	}
+	if !written("magicMsisdns") {
+		c.MagicMsisdns = slices.DeleteFunc(c.MagicMsisdns, func(m MagicMsisdn) bool {
+			return m.ErrorType != errUnsupportedOperator && !c.hasPrefix(m.Msisdn)
+		})
+	}
+	if !written("services") {
+		ops := c.operatorCodes()
+		for i := range c.Services {
+			sv := &c.Services[i]
+			sv.Packages = slices.DeleteFunc(sv.Packages, func(p PackageConfig) bool { return !slices.Contains(ops, p.Operator) })
+			sv.Pools = slices.DeleteFunc(sv.Pools, func(p PoolConfig) bool { return !slices.Contains(ops, p.Operator) })
+		}
+	}
+}
+
 // parseTime reads a Centili timestamp as UTC.
 func parseTime(s string) (time.Time, error) {
 	return time.ParseInLocation(timeLayout, s, time.UTC)
