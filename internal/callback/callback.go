@@ -178,9 +178,9 @@ type Dispatcher struct {
 
 	mu      sync.Mutex
 	seq     int
-	all     []*delivery // oldest first
-	settled int         // how many of all are settled
-	dropped int64       // settled deliveries removed from all (MaxSettled)
+	all     []*delivery            // oldest first
+	settled int                    // how many of all are settled
+	dropped int64                  // settled deliveries removed from all (MaxSettled)
 	queues  map[string][]*delivery // key → deliveries in order; the head is active
 	ready   map[string][]*delivery // receiver → due attempts waiting for a worker, FIFO
 	turns   []string               // receivers with ready attempts, served round-robin
