@@ -239,11 +239,11 @@ func send(c *sandbox.Call) {
 	m.Flood = s.floodLocked(tok, in, now)
 	m.Path = s.pathFor(m)
 	s.messages.Add(m) // a message dropped from the view keeps its timers and pingbacks
-	s.mu.Unlock()
-
 	if m.CallbackURL != "" {
 		s.awaiting.Add(1) // until its last step is reached (reach)
 	}
+	s.mu.Unlock()
+
 	s.schedule(m, s.cfg.Paths[m.Path], 0, now)
 	laravelHeaders(c.W)
 	c.JSON(http.StatusOK, sendResponse{UUID: m.UUID, ID: m.ID})
@@ -442,7 +442,13 @@ func (s *state) MaxBodyBytes() int64 { return s.cfg.MaxBodyBytes }
 // deliveries not yet settled, and statuses still to be reached (on a frozen
 // clock they wait for POST /__sandbox/clock) by messages that have a
 // callback URL.
-func (s *state) Busy() bool { return s.awaiting.Load() > 0 || s.disp.Pending() > 0 }
+// Once closed, no status is to come.
+func (s *state) Busy() bool {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	return !closed && s.awaiting.Load() > 0 || s.disp.Pending() > 0
+}
 
 // PendingCallbacks counts the pingbacks not yet settled, for GET /__sandbox/stats.
 func (s *state) PendingCallbacks() int { return s.disp.Pending() }
