@@ -24,6 +24,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -219,6 +220,19 @@ func (h *Harness) Admin(method, namespace, path string, body any, out any) int {
 		}
 	}
 	return res.Status
+}
+
+// Namespaces lists the live namespaces (GET /__sandbox/namespaces), sorted.
+func (h *Harness) Namespaces() []string {
+	h.T.Helper()
+	var out struct {
+		Namespaces []string `json:"namespaces"`
+	}
+	if st := h.Admin("GET", "", "/namespaces", nil, &out); st != 200 {
+		h.T.Fatalf("GET /__sandbox/namespaces: %d", st)
+	}
+	sort.Strings(out.Namespaces)
+	return out.Namespaces
 }
 
 // WantStatus fails the test unless the status is want.

@@ -9,18 +9,6 @@ import (
 	"github.com/provider-sandbox/provider-sandbox/internal/sandboxtest"
 )
 
-func liveNamespaces(t *testing.T, h *sandboxtest.Harness) []string {
-	t.Helper()
-	var out struct {
-		Namespaces []string `json:"namespaces"`
-	}
-	if st := h.Admin("GET", "", "/namespaces", nil, &out); st != 200 {
-		t.Fatalf("GET /namespaces: %d", st)
-	}
-	slices.Sort(out.Namespaces)
-	return out.Namespaces
-}
-
 // TestUnknownProviderPathsCreateNoNamespace: a path under a provider's mount
 // that is none of its operations (a typo) gets the provider's own 404, the
 // same answer as in a live namespace, without taking a namespace slot.
@@ -47,13 +35,13 @@ func TestUnknownProviderPathsCreateNoNamespace(t *testing.T) {
 			}
 		}
 	}
-	if got := liveNamespaces(t, h); !slices.Equal(got, []string{"default", "live"}) {
+	if got := h.Namespaces(); !slices.Equal(got, []string{"default", "live"}) {
 		t.Errorf("namespaces %v, want [default live]", got)
 	}
 	// A path of the mount with a wrong method is the provider's (its answer
 	// may depend on the namespace's state): that creates the namespace.
 	h.Do("GET", "/ns/method/netfinity/v2/sms/notification/send", nil).WantStatus(405)
-	if got := liveNamespaces(t, h); !slices.Equal(got, []string{"default", "live", "method"}) {
+	if got := h.Namespaces(); !slices.Equal(got, []string{"default", "live", "method"}) {
 		t.Errorf("namespaces %v, want [default live method]", got)
 	}
 }
