@@ -38,7 +38,7 @@ func TestAdminHostCheck(t *testing.T) {
 	}
 	// A refused call creates no namespace; a provider mount answers any host.
 	h.Do("POST", "/ns/rebound/__sandbox/reset", nil, withHost("evil.test")).WantStatus(403)
-	if ns := liveNamespaces(t, h); len(ns) != 1 {
+	if ns := h.Namespaces(); len(ns) != 1 {
 		t.Errorf("namespaces after refused calls: %v", ns)
 	}
 	if res := h.Do("GET", "/echo/items/1", nil, withHost("evil.test")); res.Status == 403 {
@@ -89,7 +89,7 @@ func TestAdminRefusesCrossSiteRequests(t *testing.T) {
 			}
 		}
 	}
-	if ns := liveNamespaces(t, h); len(ns) != 1 {
+	if ns := h.Namespaces(); len(ns) != 1 {
 		t.Errorf("namespaces: %v", ns)
 	}
 	// The dashboard's own calls, a person typing the URL or following a
@@ -140,7 +140,7 @@ func TestAdminBodyTypes(t *testing.T) {
 	if clock.Now != "2026-01-02T03:04:05Z" {
 		t.Errorf("a refused call moved the clock to %s", clock.Now)
 	}
-	if ns := liveNamespaces(t, h); len(ns) != 1 {
+	if ns := h.Namespaces(); len(ns) != 1 {
 		t.Errorf("a refused call created a namespace: %v", ns)
 	}
 	h.Do("POST", "/__sandbox/reset", nil).WantStatus(200)

@@ -61,7 +61,9 @@ type Provider struct {
 	BodyLimitAfterGuard bool
 	// WriteError answers with the provider's native error shape for a failure
 	// found by the core: unknown path, wrong method, body too large, spec
-	// validation failure, or an internal error.
+	// validation failure, or an internal error. An ErrNotFound for a
+	// namespace that is not live yet is answered without creating it, so
+	// that Call has no State, NS or clock: answer it from the request alone.
 	WriteError func(c *Call, e *Error)
 	// AdminRoutes are extra admin endpoints under /__sandbox/ (for example the
 	// InTarget verifier). They are served in every namespace.

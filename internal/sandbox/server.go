@@ -87,7 +87,7 @@ type Server struct {
 	// journalBudget is shared by every namespace's journal (JournalMemory).
 	journalBudget *journal.Budget
 	journalCaps   journal.Caps
-	access      adminAccess
+	access        adminAccess
 	// routeBodies maps each admin route's name ("PUT /scenario") to the
 	// body types it reads.
 	routeBodies map[string]BodyTypes
@@ -268,6 +268,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// nowhere must not create (or keep alive) a namespace.
 		writeProblem(w, http.StatusNotFound, "Not found",
 			fmt.Sprintf("no provider is mounted at /%s; mounts: %s", t.mount, strings.Join(s.mountNames(), ", ")), nil)
+		return
+	}
+	if _, live := s.lookup(t.namespace); !live && s.serveUnrouted(w, r, m, t.prefix, t.rel) {
 		return
 	}
 	ns, ok := s.namespaceOrFail(w, t.namespace)

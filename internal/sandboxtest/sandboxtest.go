@@ -31,6 +31,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -249,6 +250,19 @@ func (h *Harness) Raw(request string) (*http.Response, []byte) {
 		h.T.Fatalf("raw request: reading the body: %v", err)
 	}
 	return resp, body
+}
+
+// Namespaces lists the live namespaces (GET /__sandbox/namespaces), sorted.
+func (h *Harness) Namespaces() []string {
+	h.T.Helper()
+	var out struct {
+		Namespaces []string `json:"namespaces"`
+	}
+	if st := h.Admin("GET", "", "/namespaces", nil, &out); st != 200 {
+		h.T.Fatalf("GET /__sandbox/namespaces: %d", st)
+	}
+	sort.Strings(out.Namespaces)
+	return out.Namespaces
 }
 
 // WantStatus fails the test unless the status is want.
