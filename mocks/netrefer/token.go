@@ -334,7 +334,9 @@ func (s *state) accessClaims(c *sandbox.Call, cl *client, u *UserConfig, tenant,
 }
 
 // oid is the user's object id, the same for every client.
-func (s *state) oid(u *UserConfig) string { return guidFrom(s.seed, "oid", strings.ToLower(u.Username)) }
+func (s *state) oid(u *UserConfig) string {
+	return guidFrom(s.seed, "oid", strings.ToLower(u.Username))
+}
 
 // sub is the user's pairwise subject for a client.
 func (s *state) sub(cl *client, u *UserConfig) string {
