@@ -22,7 +22,8 @@ import (
 
 // Policy is how often and how long a client retries.
 type Policy struct {
-	// MaxRetries is the number of attempts after the first one.
+	// MaxRetries is the number of attempts after the first one; a negative
+	// value means none (zero takes the client's default, see OrDefaults).
 	MaxRetries int
 	// WaitMin is the first backoff; each later one doubles, up to WaitMax.
 	WaitMin time.Duration
