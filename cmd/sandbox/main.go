@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/provider-sandbox/provider-sandbox/adminclient"
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 	"github.com/provider-sandbox/provider-sandbox/internal/scenario"
 	_ "github.com/provider-sandbox/provider-sandbox/mocks/all"
@@ -553,8 +554,15 @@ func healthCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sandbox health:", err)
 		return 2
 	}
-	client := &http.Client{Timeout: *timeout}
-	resp, err := client.Get(target)
+	// The probe reads only the status, so it uses the client's plain
+	// GetHealth: any 200 is healthy, whatever the body.
+	client, err := adminclient.New(strings.TrimSuffix(target, adminclient.AdminPath+"/health"),
+		adminclient.WithHTTPClient(&http.Client{Timeout: *timeout}))
+	if err != nil {
+		fmt.Fprintln(stderr, "sandbox health:", err)
+		return 2
+	}
+	resp, err := client.GetHealth(context.Background())
 	if err != nil {
 		fmt.Fprintln(stderr, "unhealthy:", err)
 		return 1
@@ -589,6 +597,6 @@ func healthURL(raw string) (string, error) {
 	default:
 		p += "/__sandbox/health"
 	}
-	u.Path, u.RawPath = p, ""
+	u.Path, u.RawPath, u.RawQuery, u.Fragment = p, "", "", ""
 	return u.String(), nil
 }

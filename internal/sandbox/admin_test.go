@@ -117,7 +117,7 @@ func TestRequestsThatRouteNowhereCreateNoNamespace(t *testing.T) {
 	t.Parallel()
 	h := sandboxtest.New(t, echoScenario)
 	noMount := func(m string) string {
-		return `{"type":"about:blank","title":"Not found","status":404,"detail":"no provider is mounted at /` + m + `; mounts: /echo"}`
+		return `{"type":"about:blank","title":"Not found","status":404,"detail":"no provider is mounted at /` + m + `; mounts: ` + registered("/", ", ") + `"}`
 	}
 	tests := []struct {
 		method, path string
@@ -327,9 +327,9 @@ func TestJournalFilterErrors(t *testing.T) {
 		body  string
 	}{
 		{"?provider=ehco", `{"type":"about:blank","title":"Invalid filter","status":400,` +
-			`"detail":"provider: unknown provider \"ehco\"; known providers: echo (hint: did you mean \"echo\"?)",` +
-			`"problems":[{"path":"provider","message":"unknown provider \"ehco\"; known providers: echo","hint":"did you mean \"echo\"?"}]}`},
-		{"?operation=listItem", `{"type":"about:blank","title":"Invalid filter","status":400,` +
+			`"detail":"provider: unknown provider \"ehco\"; known providers: ` + registered("", ", ") + ` (hint: did you mean \"echo\"?)",` +
+			`"problems":[{"path":"provider","message":"unknown provider \"ehco\"; known providers: ` + registered("", ", ") + `","hint":"did you mean \"echo\"?"}]}`},
+		{"?provider=echo&operation=listItem", `{"type":"about:blank","title":"Invalid filter","status":400,` +
 			`"detail":"operation: unknown operation \"listItem\"; known operations: createItem, getItem, listItems, panics, raw (hint: did you mean \"listItems\"?)",` +
 			`"problems":[{"path":"operation","message":"unknown operation \"listItem\"; known operations: createItem, getItem, listItems, panics, raw","hint":"did you mean \"listItems\"?"}]}`},
 		{"?status=6xx", `{"type":"about:blank","title":"Invalid filter","status":400,` +
@@ -391,10 +391,10 @@ func TestCallbackFilterErrors(t *testing.T) {
 	h.Do("GET", "/__sandbox/callbacks?state=pending&provider=echo&since=2026-01-01T00:00:00Z", nil).WantStatus(200).WantJSON(`[]`)
 	h.Do("GET", "/__sandbox/callbacks?state=done&provider=ech&since=now&x=1", nil).WantStatus(400).WantJSON(
 		`{"type":"about:blank","title":"Invalid filter","status":400,` +
-			`"detail":"x: unknown query parameter \"x\"; parameters: state, provider, since; state: unknown state \"done\"; known states: pending, sending, delivered, failed, cancelled; provider: unknown provider \"ech\"; known providers: echo (hint: did you mean \"echo\"?); since: since \"now\" is not an RFC 3339 time (hint: for example 2026-11-22T10:00:00Z (sandbox time, as GET /__sandbox/clock shows it))",` +
+			`"detail":"x: unknown query parameter \"x\"; parameters: state, provider, since; state: unknown state \"done\"; known states: pending, sending, delivered, failed, cancelled; provider: unknown provider \"ech\"; known providers: ` + registered("", ", ") + ` (hint: did you mean \"echo\"?); since: since \"now\" is not an RFC 3339 time (hint: for example 2026-11-22T10:00:00Z (sandbox time, as GET /__sandbox/clock shows it))",` +
 			`"problems":[{"path":"x","message":"unknown query parameter \"x\"; parameters: state, provider, since"},` +
 			`{"path":"state","message":"unknown state \"done\"; known states: pending, sending, delivered, failed, cancelled"},` +
-			`{"path":"provider","message":"unknown provider \"ech\"; known providers: echo","hint":"did you mean \"echo\"?"},` +
+			`{"path":"provider","message":"unknown provider \"ech\"; known providers: ` + registered("", ", ") + `","hint":"did you mean \"echo\"?"},` +
 			`{"path":"since","message":"since \"now\" is not an RFC 3339 time","hint":"for example 2026-11-22T10:00:00Z (sandbox time, as GET /__sandbox/clock shows it)"}]}`)
 }
 

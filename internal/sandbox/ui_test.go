@@ -54,7 +54,7 @@ func TestDashboardPages(t *testing.T) {
 				want = append(want,
 					`<script src="`+ns+`/__sandbox/ui/assets/app.js`+asset+`" defer></script>`,
 					`<link rel="stylesheet" href="`+ns+`/__sandbox/ui/assets/app.css`+asset+`">`,
-					`data-view="`+view+`"`, `data-admin="`+ns+`/__sandbox"`, `data-ui="`+ns+`/__sandbox/ui/"`, `data-providers="echo"`,
+					`data-view="`+view+`"`, `data-admin="`+ns+`/__sandbox"`, `data-ui="`+ns+`/__sandbox/ui/"`, `data-providers="`+registered("", ",")+`"`,
 					`data-testid="nav-`+view+`" href="`+ns+`/__sandbox/ui/`+strings.TrimPrefix(view, "home")+`" aria-current="page"`)
 				for _, w := range want {
 					if !strings.Contains(body, w) {

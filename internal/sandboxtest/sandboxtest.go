@@ -1,5 +1,8 @@
-// Package sandboxtest runs a sandbox inside a test and checks every provider
-// response it returns against the provider's OpenAPI document.
+// Package sandboxtest is the project's own test harness: a thin layer over
+// the public package github.com/provider-sandbox/provider-sandbox/sandboxtest
+// (so every run of the project's tests exercises it) that adds what the
+// project's tests need and users do not: the in-process *sandbox.Server,
+// raw requests with their status and bytes, and the event stream.
 //
 // Typical use:
 //
@@ -12,6 +15,9 @@
 // Do fails the test when a response that was routed to an operation does not
 // match the spec (undocumented status, wrong header or body shape). Inside a
 // subtest, use h.With(t) so that failures are reported on the subtest.
+//
+// The harness is always in process, whatever SANDBOX_URL says: the
+// project's tests own the whole server (its default namespace, its limits).
 package sandboxtest
 
 import (
@@ -29,16 +35,23 @@ import (
 	"time"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
-	"github.com/provider-sandbox/provider-sandbox/scenarios"
+	"github.com/provider-sandbox/provider-sandbox/internal/sbhook"
+	public "github.com/provider-sandbox/provider-sandbox/sandboxtest"
 )
 
 // Harness is a running sandbox on a loopback httptest.Server.
 type Harness struct {
-	T      testing.TB
-	Server *sandbox.Server
-	HTTP   *httptest.Server
+	T testing.TB
+	// Sandbox is the public package's view of the same sandbox (journal,
+	// state, clock, faults, credentials); nil for a harness built as a
+	// literal around a server of the test's own.
+	Sandbox *public.Sandbox
+	Server  *sandbox.Server
+	HTTP    *httptest.Server
 	// URL is the base URL, e.g. http://127.0.0.1:41234.
-	URL    string
+	URL string
+	// Client sends the harness's requests; Do and Send check the answers
+	// themselves, so it is a plain client.
 	Client *http.Client
 }
 
@@ -46,11 +59,10 @@ type Harness struct {
 // embedded default scenario. The sandbox is closed when the test ends.
 func New(t testing.TB, scenarioYAML string) *Harness {
 	t.Helper()
-	name, data := "default.yaml", scenarios.Default()
-	if scenarioYAML != "" {
-		name, data = "test scenario", []byte(scenarioYAML)
+	if scenarioYAML == "" {
+		return NewFromBytes(t, "default.yaml", nil)
 	}
-	return NewFromBytes(t, name, data)
+	return NewFromBytes(t, "test scenario", []byte(scenarioYAML))
 }
 
 // NewFromFile starts a sandbox with a scenario file.
@@ -63,24 +75,13 @@ func NewFromFile(t testing.TB, path string) *Harness {
 	return NewFromBytes(t, path, data)
 }
 
-// NewFromBytes starts a sandbox with a named scenario document.
+// NewFromBytes starts a sandbox with a named scenario document (nil: the
+// embedded default).
 func NewFromBytes(t testing.TB, name string, data []byte) *Harness {
 	t.Helper()
-	sc, probs := sandbox.LoadScenario(name, data)
-	if len(probs) > 0 {
-		t.Fatalf("scenario %s is invalid:\n%s", name, probs.Error())
-	}
-	srv, err := sandbox.New(sandbox.Config{Scenario: sc, Library: scenarios.FS})
-	if err != nil {
-		t.Fatalf("sandbox.New: %v", err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		srv.CloseStreams() // an open event stream would keep hs.Close waiting
-		hs.Close()
-		srv.Close()
-	})
-	return &Harness{T: t, Server: srv, HTTP: hs, URL: hs.URL, Client: hs.Client()}
+	in := sbhook.NewInProcess(t, name, data)
+	return &Harness{T: t, Sandbox: in.Sandbox.(*public.Sandbox), Server: in.Server, HTTP: in.HTTP,
+		URL: in.HTTP.URL, Client: in.HTTP.Client()}
 }
 
 // With returns the harness reporting to t, for use inside a subtest: a
@@ -183,20 +184,10 @@ func (h *Harness) Send(req *http.Request) *Response {
 		h.T.Fatalf("reading response: %v", err)
 	}
 	res := &Response{t: h.T, Status: resp.StatusCode, Header: resp.Header, Body: data}
-	{
-		if resp.Header.Get(sandbox.HeaderRequestID) == "" {
-			h.T.Errorf("%s %s: response has no %s header", req.Method, req.URL.Path, sandbox.HeaderRequestID)
-		}
-		if strings.HasSuffix(resp.Header.Get(sandbox.HeaderFault), "; literal") {
-			return res // a fault rule's literal answer is not the provider's
-		}
-		check := req.Clone(req.Context())
-		check.Body = io.NopCloser(bytes.NewReader(reqBody))
-		matched, err := h.Server.CheckResponse(check, resp.StatusCode, resp.Header, data)
-		res.Matched = matched
-		if err != nil {
-			h.T.Errorf("response does not match the spec: %v\nbody: %s", err, truncate(data))
-		}
+	matched, err := sbhook.CheckResponse(req, reqBody, resp, data)
+	res.Matched = matched
+	if err != nil {
+		h.T.Errorf("%v", err)
 	}
 	return res
 }
@@ -255,6 +246,7 @@ func (r *Response) WantJSON(want string) {
 	}
 }
 
+// truncate shortens a body for a failure message.
 func truncate(b []byte) string {
 	if len(b) > 2000 {
 		return string(b[:2000]) + "…"
@@ -303,8 +295,8 @@ func (h *Harness) Events(namespace string) *EventStream {
 		resp.Body.Close()
 		h.T.Fatalf("GET %s: status %d: %s", req.URL.Path, resp.StatusCode, truncate(data))
 	}
-	if _, err := h.Server.CheckResponse(req, resp.StatusCode, resp.Header, nil); err != nil {
-		h.T.Errorf("event stream does not match the spec: %v", err)
+	if _, err := sbhook.CheckResponse(req, nil, resp, nil); err != nil {
+		h.T.Errorf("event stream: %v", err)
 	}
 	s := &EventStream{t: h.T, Header: resp.Header, body: resp.Body,
 		events: make(chan Event, 1<<16), comments: make(chan string, 1<<10), done: make(chan struct{})}

@@ -1,7 +1,10 @@
 // Package codegen is a module of its own so that the client generator
-// scripts/codegen-check.sh runs, and the runtime its clients import, never
-// enter the sandbox's go.mod: the sandbox binary keeps exactly the
-// dependencies it needs, and `go mod download` at the root fetches only those.
+// scripts/codegen-check.sh and `go generate ./adminclient` run never enters
+// the sandbox's go.mod: the sandbox binary keeps exactly the dependencies it
+// needs, and `go mod download` at the root fetches only those. The root
+// go.mod requires only the runtime the generated code imports, because the
+// repository ships one generated client (adminclient); keep its version the
+// same as here.
 //
 // The generator is pinned by the tool directive in this directory's go.mod.
 // The import below pins the runtime the generated clients build against and
