@@ -44,7 +44,7 @@ type Config struct {
 	ClientSecret string
 	Username     string
 	Password     string
-	// BaseURL is the API root, https://api.centili.com (without /datagifting).
+	// BaseURL is the Data Gifting root, https://api.centili.com/datagifting/v1.
 	BaseURL string
 
 	// HTTPClient sends every request (tokens too); nil means http.DefaultClient.
@@ -142,7 +142,7 @@ func (p Pool) Remaining() int64 { return p.TotalAmount - p.AssignedAmount }
 // ErrInsufficientBalance and the other Err values.
 func (c *Client) Gift(ctx context.Context, g GiftRequest) (*Transaction, error) {
 	var tx Transaction
-	if err := c.do(ctx, http.MethodPost, "/datagifting/v1/service/transaction", nil, g, &tx); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/service/transaction", nil, g, &tx); err != nil {
 		return nil, err
 	}
 	return &tx, nil
@@ -152,7 +152,7 @@ func (c *Client) Gift(ctx context.Context, g GiftRequest) (*Transaction, error) 
 func (c *Client) Balance(ctx context.Context, serviceKey, operator string) ([]Pool, error) {
 	var pools []Pool
 	q := url.Values{"serviceKey": {serviceKey}, "operator": {operator}}
-	return pools, c.do(ctx, http.MethodGet, "/datagifting/v1/services/balance", q, nil, &pools)
+	return pools, c.do(ctx, http.MethodGet, "/services/balance", q, nil, &pools)
 }
 
 // Transactions lists a service's gifts (COMPLETED and FAILED) in creation
@@ -163,7 +163,7 @@ func (c *Client) Transactions(ctx context.Context, serviceKey, msisdn string) ([
 	if msisdn != "" {
 		q.Set("msisdn", msisdn)
 	}
-	return txs, c.do(ctx, http.MethodGet, "/datagifting/v1/transaction", q, nil, &txs)
+	return txs, c.do(ctx, http.MethodGet, "/transaction", q, nil, &txs)
 }
 
 // do sends one call with the current access token and decodes the answer

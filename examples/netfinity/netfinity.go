@@ -30,7 +30,7 @@ import (
 // Config is the service's token and endpoint, plus the retry knobs. Zero
 // retry fields take the defaults below.
 type Config struct {
-	// BaseURL is the API root, https://api.netfinity.bg (without /v2).
+	// BaseURL is the API's v2 root, https://api.netfinity.bg/v2.
 	BaseURL string
 	// Token is the service's bearer token, bound to IP addresses and to
 	// the sms.notification capability.
@@ -96,7 +96,7 @@ func (c *Client) Send(ctx context.Context, sms SMS) (*Accepted, error) {
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL+"/v2/sms/notification/send", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL+"/sms/notification/send", bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}

@@ -116,7 +116,7 @@ func TestA503IsRetried(t *testing.T) {
 
 	deposits := sandboxtest.RequestFilter{Provider: "netrefer", Operation: "ingestDeposits"}
 	sb.ExpectRequests(deposits).Count(2)
-	deposits.Status = "503"
+	deposits.Status = http.StatusServiceUnavailable
 	sb.ExpectRequests(deposits).Once()
 	// One token for both calls: x/oauth2 reused it.
 	sb.ExpectRequests(sandboxtest.RequestFilter{Provider: "netrefer", Operation: "token"}).Once()
