@@ -11,7 +11,10 @@
 package httpretry
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -58,13 +61,18 @@ func (p Policy) OrDefaults(d Policy) Policy {
 
 // Client returns an *http.Client that sends every request through base
 // (http.DefaultClient when nil) and retries it as p says. The request body is
-// buffered so that it can be sent again.
+// buffered so that it can be sent again, and so is the answer's: an answer
+// cut short (headers, then a dropped connection) fails inside the retry loop
+// and is retried like a reset connection, instead of surfacing later as a
+// read error that nothing retries. The answers of these APIs are small.
 func Client(base *http.Client, p Policy) *http.Client {
 	if base == nil {
 		base = http.DefaultClient
 	}
+	reading := *base
+	reading.Transport = readWhole{next: base.Transport}
 	rc := &retryablehttp.Client{
-		HTTPClient:   base,
+		HTTPClient:   &reading,
 		RetryMax:     p.MaxRetries,
 		RetryWaitMin: p.WaitMin,
 		RetryWaitMax: p.WaitMax,
@@ -75,6 +83,27 @@ func Client(base *http.Client, p Policy) *http.Client {
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
 	return &http.Client{Transport: &retryablehttp.RoundTripper{Client: rc}}
+}
+
+// readWhole reads each answer's body before handing the answer on.
+type readWhole struct{ next http.RoundTripper }
+
+func (t readWhole) RoundTrip(r *http.Request) (*http.Response, error) {
+	next := t.next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	resp, err := next.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("reading the answer: %w", err)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
 }
 
 // checkRetry is the retryablehttp.CheckRetry of p.
