@@ -153,6 +153,8 @@ type Error struct {
 	Status  int
 	Code    string
 	Message string
+	// RetryAfter is the Retry-After of a 429 or 503, else 0.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -170,5 +172,6 @@ func decodeError(resp *http.Response, data []byte) *Error {
 	} else {
 		e.Message = strings.TrimSpace(string(data))
 	}
+	e.RetryAfter, _ = httpretry.RetryAfter(resp.Header)
 	return e
 }

@@ -123,3 +123,41 @@ func TestRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// An answer whose connection drops mid-body is retried like a reset
+// connection: the caller gets the whole second answer.
+func TestCutAnswerIsRetried(t *testing.T) {
+	var mu sync.Mutex
+	calls := 0
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		first := calls == 1
+		mu.Unlock()
+		if !first {
+			io.WriteString(w, "the whole answer")
+			return
+		}
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhalf")
+		buf.Flush()
+		conn.Close()
+	}))
+	t.Cleanup(ts.Close)
+	c := httpretry.Client(ts.Client(), httpretry.Policy{MaxRetries: 1, WaitMin: time.Millisecond, WaitMax: time.Second, Retryable: fiveXX})
+	resp, err := c.Get(ts.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	mu.Lock()
+	defer mu.Unlock()
+	if string(body) != "the whole answer" || calls != 2 {
+		t.Fatalf("got %q after %d calls, want the second, whole answer", body, calls)
+	}
+}
