@@ -1,6 +1,6 @@
 # Multi-stage build: a static sandbox binary on an empty base image.
 #   docker build -t provider-sandbox .
-#   docker run -p 8080:8080 provider-sandbox
+#   docker run -p 127.0.0.1:8080:8080 provider-sandbox   (loopback of the host only)
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
@@ -15,7 +15,13 @@ FROM scratch
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/
 COPY --from=build /out/sandbox /sandbox
 # Inside the container the sandbox must accept connections from the host.
+# Without SANDBOX_ADMIN_TOKEN it logs a WARN at start-up: publish the port on
+# the host's loopback only, or set a token (docs/security.md).
 ENV SANDBOX_ADDR=0.0.0.0:8080
+# The admin API answers loopback names and IP addresses; in Docker Compose
+# other services call it by the service name, so "sandbox" is allowed too
+# (name the service sandbox, or override this with the service's name).
+ENV SANDBOX_ALLOWED_HOSTS=sandbox
 EXPOSE 8080
 # An unprivileged numeric user: scratch has no /etc/passwd.
 USER 65532:65532

@@ -22,6 +22,7 @@
 package adminclient
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"mime"
@@ -51,6 +52,21 @@ func New(baseURL string, opts ...ClientOption) (*ClientWithResponses, error) {
 	root := strings.TrimRight(u.String(), "/")
 	root = strings.TrimSuffix(root, AdminPath)
 	return NewClientWithResponses(root+AdminPath+"/", opts...)
+}
+
+// TokenEnv is the environment variable that holds a sandbox's admin token
+// (its --admin-token): the CLI and sandboxtest send it when it is set.
+const TokenEnv = "SANDBOX_ADMIN_TOKEN"
+
+// WithAdminToken sends token as "Authorization: Bearer <token>" on every
+// call, for a sandbox started with --admin-token; "" sends nothing.
+func WithAdminToken(token string) ClientOption {
+	return WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		return nil
+	})
 }
 
 // ProblemOf returns the RFC 7807 problem an admin answer carries, or nil

@@ -142,14 +142,14 @@ var cases = map[string]agreementCase{
 	},
 	"listRequests": func(t *testing.T, c *adminclient.ClientWithResponses, h *sandboxtest.Harness, ns string) []answer {
 		sendSMS(t, h, ns)
-		ok, err := c.ListRequestsWithResponse(t.Context(), &adminclient.ListRequestsParams{Provider: new("netfinity")})
+		ok, err := c.ListRequestsWithResponse(t.Context(), &adminclient.ListRequestsParams{Provider: &[]string{"netfinity"}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if ok.JSON200 != nil && len(*ok.JSON200) != 1 {
 			t.Errorf("journal has %d netfinity entries, want 1", len(*ok.JSON200))
 		}
-		bad, err := c.ListRequestsWithResponse(t.Context(), &adminclient.ListRequestsParams{Provider: new("nobody")})
+		bad, err := c.ListRequestsWithResponse(t.Context(), &adminclient.ListRequestsParams{Provider: &[]string{"nobody"}})
 		return must(t, err, answer{ok, 200}, answer{bad, 400})
 	},
 	"clearRequests": func(t *testing.T, c *adminclient.ClientWithResponses, _ *sandboxtest.Harness, _ string) []answer {
@@ -184,14 +184,14 @@ var cases = map[string]agreementCase{
 		sendSMS(t, h, ns)
 		clock, err := c.PostClockWithResponse(t.Context(), adminclient.PostClockJSONRequestBody{Advance: new("1m")})
 		mustOK(t, clock, err)
-		ok, err := c.ListCallbacksWithResponse(t.Context(), &adminclient.ListCallbacksParams{Provider: new("netfinity")})
+		ok, err := c.ListCallbacksWithResponse(t.Context(), &adminclient.ListCallbacksParams{Provider: &[]string{"netfinity"}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if ok.JSON200 != nil && len(*ok.JSON200) == 0 {
 			t.Error("no callback deliveries listed after a pingback was due")
 		}
-		bad, err := c.ListCallbacksWithResponse(t.Context(), &adminclient.ListCallbacksParams{Provider: new("nobody")})
+		bad, err := c.ListCallbacksWithResponse(t.Context(), &adminclient.ListCallbacksParams{Provider: &[]string{"nobody"}})
 		return must(t, err, answer{ok, 200}, answer{bad, 400})
 	},
 	"getClock": func(t *testing.T, c *adminclient.ClientWithResponses, _ *sandboxtest.Harness, _ string) []answer {
@@ -242,6 +242,30 @@ var cases = map[string]agreementCase{
 		again, err := c.DeleteFaultWithResponse(t.Context(), "deleted")
 		return must(t, err, answer{ok, 204}, answer{again, 404})
 	},
+	"getPostmanCollection": func(t *testing.T, c *adminclient.ClientWithResponses, _ *sandboxtest.Harness, _ string) []answer {
+		res, err := c.GetPostmanCollectionWithResponse(t.Context())
+		if err == nil && res.JSON200 != nil && len(res.JSON200.Item) == 0 {
+			t.Error("the Postman collection has no folders")
+		}
+		return must(t, err, answer{res, 200})
+	},
+	"getPostmanEnvironment": func(t *testing.T, c *adminclient.ClientWithResponses, _ *sandboxtest.Harness, _ string) []answer {
+		res, err := c.GetPostmanEnvironmentWithResponse(t.Context())
+		return must(t, err, answer{res, 200})
+	},
+	"verifyIntarget": func(t *testing.T, c *adminclient.ClientWithResponses, _ *sandboxtest.Harness, _ string) []answer {
+		// Without baseUrl the verifier pulls the namespace's own reference
+		// API, which must be conformant.
+		ok, err := c.VerifyIntargetWithResponse(t.Context(), adminclient.VerifyIntargetJSONRequestBody{Window: new("1h")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok.JSON200 != nil && !ok.JSON200.Conformant {
+			t.Errorf("the reference API is not conformant: %s", ok.Body)
+		}
+		bad, err := c.VerifyIntargetWithResponse(t.Context(), adminclient.VerifyIntargetJSONRequestBody{Window: new("soon")})
+		return must(t, err, answer{ok, 200}, answer{bad, 400})
+	},
 	"listSpecs": func(t *testing.T, c *adminclient.ClientWithResponses, _ *sandboxtest.Harness, _ string) []answer {
 		res, err := c.ListSpecsWithResponse(t.Context())
 		return must(t, err, answer{res, 200})
@@ -281,11 +305,11 @@ var cases = map[string]agreementCase{
 		return must(t, err, answer{res, 301})
 	},
 	"getDashboardHome": func(t *testing.T, c *adminclient.ClientWithResponses, _ *sandboxtest.Harness, _ string) []answer {
-		res, err := c.GetDashboardHomeWithResponse(t.Context())
+		res, err := c.GetDashboardHomeWithResponse(t.Context(), nil)
 		return must(t, err, answer{res, 200})
 	},
 	"getDashboardView": func(t *testing.T, c *adminclient.ClientWithResponses, _ *sandboxtest.Harness, _ string) []answer {
-		res, err := c.GetDashboardViewWithResponse(t.Context(), adminclient.GetDashboardViewParamsViewJournal)
+		res, err := c.GetDashboardViewWithResponse(t.Context(), adminclient.GetDashboardViewParamsViewJournal, nil)
 		return must(t, err, answer{res, 200})
 	},
 	"getDashboardAsset": func(t *testing.T, c *adminclient.ClientWithResponses, _ *sandboxtest.Harness, _ string) []answer {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
 // Defines values for CallbackState.
@@ -59,6 +60,36 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for PostmanCollectionInfoSchema.
+const (
+	PostmanCollectionInfoSchemaHTTPSSchemaGetpostmanComJSONCollectionV210CollectionJSON PostmanCollectionInfoSchema = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
+)
+
+// Valid indicates whether the value is a known member of the PostmanCollectionInfoSchema enum.
+func (e PostmanCollectionInfoSchema) Valid() bool {
+	switch e {
+	case PostmanCollectionInfoSchemaHTTPSSchemaGetpostmanComJSONCollectionV210CollectionJSON:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PostmanEnvironmentPostmanVariableScope.
+const (
+	PostmanEnvironmentPostmanVariableScopeEnvironment PostmanEnvironmentPostmanVariableScope = "environment"
+)
+
+// Valid indicates whether the value is a known member of the PostmanEnvironmentPostmanVariableScope enum.
+func (e PostmanEnvironmentPostmanVariableScope) Valid() bool {
+	switch e {
+	case PostmanEnvironmentPostmanVariableScopeEnvironment:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListCallbacksParamsState.
 const (
 	ListCallbacksParamsStateCancelled ListCallbacksParamsState = "cancelled"
@@ -80,6 +111,24 @@ func (e ListCallbacksParamsState) Valid() bool {
 	case ListCallbacksParamsStatePending:
 		return true
 	case ListCallbacksParamsStateSending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VerifyIntargetJSONBodyFormat.
+const (
+	VerifyIntargetJSONBodyFormatCsv  VerifyIntargetJSONBodyFormat = "csv"
+	VerifyIntargetJSONBodyFormatJSON VerifyIntargetJSONBodyFormat = "json"
+)
+
+// Valid indicates whether the value is a known member of the VerifyIntargetJSONBodyFormat enum.
+func (e VerifyIntargetJSONBodyFormat) Valid() bool {
+	switch e {
+	case VerifyIntargetJSONBodyFormatCsv:
+		return true
+	case VerifyIntargetJSONBodyFormatJSON:
 		return true
 	default:
 		return false
@@ -285,14 +334,21 @@ type LibraryScenario struct {
 
 // Message defines model for Message.
 type Message struct {
-	Body      string               `json:"body"`
-	BodyBytes int                  `json:"bodyBytes"`
-	Headers   *map[string][]string `json:"headers"`
-	Method    *string              `json:"method,omitempty"`
-	Path      *string              `json:"path,omitempty"`
-	Query     *string              `json:"query,omitempty"`
-	Status    *int                 `json:"status,omitempty"`
-	Truncated *bool                `json:"truncated,omitempty"`
+	Body           string               `json:"body"`
+	BodyBytes      int                  `json:"bodyBytes"`
+	Headers        *map[string][]string `json:"headers"`
+	HeadersOmitted *int                 `json:"headersOmitted,omitempty"`
+
+	// HeadersTruncated a header value was cut (it ends in "…(N bytes)") or left out (headersOmitted counts those)
+	HeadersTruncated *bool   `json:"headersTruncated,omitempty"`
+	Method           *string `json:"method,omitempty"`
+	Path             *string `json:"path,omitempty"`
+	Query            *string `json:"query,omitempty"`
+
+	// Redacted the headers and fields whose secret values were replaced by a mark
+	Redacted  *[]string `json:"redacted,omitempty"`
+	Status    *int      `json:"status,omitempty"`
+	Truncated *bool     `json:"truncated,omitempty"`
 }
 
 // Namespaces defines model for Namespaces.
@@ -327,6 +383,57 @@ type NetfinityTokenPatch struct {
 
 	// Token must stay the token's own text
 	Token *string `json:"token,omitempty"`
+}
+
+// PostmanCollection defines model for PostmanCollection.
+type PostmanCollection struct {
+	Info struct {
+		UnderscorePostmanID openapi_types.UUID          `json:"_postman_id"`
+		Description         *string                     `json:"description,omitempty"`
+		Name                string                      `json:"name"`
+		Schema              PostmanCollectionInfoSchema `json:"schema"`
+	} `json:"info"`
+
+	// Item One folder per provider, each holding one request per operation.
+	Item []struct {
+		Description *string `json:"description,omitempty"`
+		Item        []struct {
+			Event   []map[string]interface{} `json:"event"`
+			Name    string                   `json:"name"`
+			Request map[string]interface{}   `json:"request"`
+		} `json:"item"`
+		Name string `json:"name"`
+	} `json:"item"`
+
+	// Variable baseUrl, the scenario's credentials and the (empty) token variables.
+	Variable []PostmanVariable `json:"variable"`
+}
+
+// PostmanCollectionInfoSchema defines model for PostmanCollection.Info.Schema.
+type PostmanCollectionInfoSchema string
+
+// PostmanEnvironment defines model for PostmanEnvironment.
+type PostmanEnvironment struct {
+	UnderscorePostmanVariableScope PostmanEnvironmentPostmanVariableScope `json:"_postman_variable_scope"`
+	ID                             openapi_types.UUID                     `json:"id"`
+	Name                           string                                 `json:"name"`
+	Values                         []struct {
+		Enabled bool   `json:"enabled"`
+		Key     string `json:"key"`
+		Type    string `json:"type"`
+		Value   string `json:"value"`
+	} `json:"values"`
+}
+
+// PostmanEnvironmentPostmanVariableScope defines model for PostmanEnvironment.PostmanVariableScope.
+type PostmanEnvironmentPostmanVariableScope string
+
+// PostmanVariable defines model for PostmanVariable.
+type PostmanVariable struct {
+	Description *string `json:"description,omitempty"`
+	Key         string  `json:"key"`
+	Type        string  `json:"type"`
+	Value       string  `json:"value"`
 }
 
 // Problem defines model for Problem.
@@ -470,8 +577,12 @@ type Scenario struct {
 	Description *string       `json:"description,omitempty"`
 	Faults      []Rule        `json:"faults"`
 	HTTP        ScenarioHTTP  `json:"http"`
-	Keys        *ScenarioKeys `json:"keys,omitempty"`
-	Name        string        `json:"name"`
+	Journal     *struct {
+		// RedactSecrets the journal replaces secrets with a mark (docs/admin.md#secrets-in-the-journal)
+		RedactSecrets *bool `json:"redactSecrets,omitempty"`
+	} `json:"journal,omitempty"`
+	Keys *ScenarioKeys `json:"keys,omitempty"`
+	Name string        `json:"name"`
 
 	// PreferHeader whether the Prefer header may force outcomes; absent means true
 	PreferHeader *bool          `json:"preferHeader,omitempty"`
@@ -558,21 +669,33 @@ type Version struct {
 	Version string `json:"version"`
 }
 
+// Token defines model for token.
+type Token = string
+
 // Clock defines model for Clock.
 type Clock struct {
 	Frozen bool      `json:"frozen"`
 	Now    time.Time `json:"now"`
 }
 
+// Forbidden defines model for Forbidden.
+type Forbidden = Problem
+
 // TooManyNamespaces defines model for TooManyNamespaces.
 type TooManyNamespaces = Problem
 
+// Unauthorized defines model for Unauthorized.
+type Unauthorized = Problem
+
+// UnsupportedMediaType defines model for UnsupportedMediaType.
+type UnsupportedMediaType = Problem
+
 // ListCallbacksParams defines parameters for ListCallbacks.
 type ListCallbacksParams struct {
-	State *ListCallbacksParamsState `form:"state,omitempty" json:"state,omitempty"`
+	State *[]ListCallbacksParamsState `form:"state,omitempty" json:"state,omitempty"`
 
-	// Provider the provider that sends them, e.g. netfinity
-	Provider *string `form:"provider,omitempty" json:"provider,omitempty"`
+	// Provider the provider that sends them, e.g. netfinity; repeatable
+	Provider *[]string `form:"provider,omitempty" json:"provider,omitempty"`
 
 	// Since RFC 3339; deliveries created at or after it, sandbox time
 	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
@@ -589,28 +712,57 @@ type PostClockJSONBody struct {
 	Set     *time.Time `json:"set,omitempty"`
 }
 
+// VerifyIntargetJSONBody defines parameters for VerifyIntarget.
+type VerifyIntargetJSONBody struct {
+	// Auth USER:PASS for HTTP Basic
+	Auth *string `json:"auth,omitempty"`
+
+	// BaseURL Example: http://127.0.0.1:8080/intarget
+	BaseURL *string                       `json:"baseUrl,omitempty"`
+	Format  *VerifyIntargetJSONBodyFormat `json:"format,omitempty"`
+	From    *string                       `json:"from,omitempty"`
+
+	// Header Name: value, for token auth
+	Header *string            `json:"header,omitempty"`
+	Now    *string            `json:"now,omitempty"`
+	Paths  *map[string]string `json:"paths,omitempty"`
+
+	// Settle Example: 30s
+	Settle *string `json:"settle,omitempty"`
+	To     *string `json:"to,omitempty"`
+
+	// Window Example: 1h
+	Window *string `json:"window,omitempty"`
+}
+
+// VerifyIntargetJSONBodyFormat defines parameters for VerifyIntarget.
+type VerifyIntargetJSONBodyFormat string
+
 // ListRequestsParams defines parameters for ListRequests.
 type ListRequestsParams struct {
-	// Provider a provider name, e.g. centili
-	Provider *string `form:"provider,omitempty" json:"provider,omitempty"`
+	// Provider a provider name, e.g. centili; repeat it for any of several
+	Provider *[]string `form:"provider,omitempty" json:"provider,omitempty"`
 
-	// Operation an operationId (of that provider when provider is given), e.g. assignData
-	Operation *string `form:"operation,omitempty" json:"operation,omitempty"`
+	// Operation an operationId (of those providers when provider is given), e.g. assignData; repeatable
+	Operation *[]string `form:"operation,omitempty" json:"operation,omitempty"`
 
-	// Status the response status, exact (503) or a class (5xx)
-	Status *string `form:"status,omitempty" json:"status,omitempty"`
+	// Status the response status, exact (503) or a class (5xx); repeatable
+	Status *[]string `form:"status,omitempty" json:"status,omitempty"`
 
-	// Method the request method, any case
-	Method *string `form:"method,omitempty" json:"method,omitempty"`
+	// Method the request method, any case; repeatable
+	Method *[]string `form:"method,omitempty" json:"method,omitempty"`
 
-	// Path a prefix of the request path below the provider's mount, as the provider's own paths are written (/datagifting/v1/ for /ns/ci-1/centili/datagifting/v1/services)
-	Path *string `form:"path,omitempty" json:"path,omitempty"`
+	// Path a prefix of the request path below the provider's mount, as the provider's own paths are written (/datagifting/v1/ for /ns/ci-1/centili/datagifting/v1/services); repeatable
+	Path *[]string `form:"path,omitempty" json:"path,omitempty"`
 
 	// Since RFC 3339; entries that arrived at or after it, sandbox time
 	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
 
-	// Limit at most this many entries (the newest)
+	// Limit at most this many entries (the newest); 1000 when absent, and at most 1000
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor where the next page starts: pass back the value the Link header (rel="next") carries; opaque
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // PatchScenarioJSONBody defines parameters for PatchScenario.
@@ -636,6 +788,13 @@ type GetSpecParams struct {
 // GetSpecParamsFormat defines parameters for GetSpec.
 type GetSpecParamsFormat string
 
+// GetDashboardHomeParams defines parameters for GetDashboardHome.
+type GetDashboardHomeParams struct {
+	// Token The --admin-token, handed over once by a browser: answered with a cookie and a 303 to
+	// the same URL without it (any admin GET and the landing page take it).
+	Token *Token `form:"token,omitempty" json:"token,omitempty"`
+}
+
 // GetDashboardAssetParams defines parameters for GetDashboardAsset.
 type GetDashboardAssetParams struct {
 	// V the asset digest the pages link with
@@ -644,6 +803,13 @@ type GetDashboardAssetParams struct {
 
 // GetDashboardAssetParamsFile defines parameters for GetDashboardAsset.
 type GetDashboardAssetParamsFile string
+
+// GetDashboardViewParams defines parameters for GetDashboardView.
+type GetDashboardViewParams struct {
+	// Token The --admin-token, handed over once by a browser: answered with a cookie and a 303 to
+	// the same URL without it (any admin GET and the landing page take it).
+	Token *Token `form:"token,omitempty" json:"token,omitempty"`
+}
 
 // GetDashboardViewParamsView defines parameters for GetDashboardView.
 type GetDashboardViewParamsView string
@@ -656,6 +822,9 @@ type PostClockJSONRequestBody PostClockJSONBody
 
 // AddFaultJSONRequestBody defines body for AddFault for application/json ContentType.
 type AddFaultJSONRequestBody = Rule
+
+// VerifyIntargetJSONRequestBody defines body for VerifyIntarget for application/json ContentType.
+type VerifyIntargetJSONRequestBody VerifyIntargetJSONBody
 
 // AddNetfinityTokenJSONRequestBody defines body for AddNetfinityToken for application/json ContentType.
 type AddNetfinityTokenJSONRequestBody = NetfinityToken
@@ -730,6 +899,14 @@ func (a *Scenario) UnmarshalJSON(b []byte) error {
 			return fmt.Errorf("error reading 'http': %w", err)
 		}
 		delete(object, "http")
+	}
+
+	if raw, found := object["journal"]; found {
+		err = json.Unmarshal(raw, &a.Journal)
+		if err != nil {
+			return fmt.Errorf("error reading 'journal': %w", err)
+		}
+		delete(object, "journal")
 	}
 
 	if raw, found := object["keys"]; found {
@@ -829,6 +1006,13 @@ func (a Scenario) MarshalJSON() ([]byte, error) {
 	object["http"], err = json.Marshal(a.HTTP)
 	if err != nil {
 		return nil, fmt.Errorf("error marshaling 'http': %w", err)
+	}
+
+	if a.Journal != nil {
+		object["journal"], err = json.Marshal(a.Journal)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'journal': %w", err)
+		}
 	}
 
 	if a.Keys != nil {
@@ -955,7 +1139,8 @@ type ClientInterface interface {
 
 	// ListCallbacks performs a GET /callbacks (the `ListCallbacks` operationId) request.
 	//
-	// Unknown parameter names or values are a 400 problem listing the known ones.
+	// Unknown parameter names or values, and pairs that cannot be read, are a 400 problem
+	// listing the known ones. `state` and `provider` given several times match any of their values.
 	ListCallbacks(ctx context.Context, params *ListCallbacksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChangeCentiliPoolWithBody performs a POST /centili/pools (the `ChangeCentiliPool` operationId) request,
@@ -1041,6 +1226,28 @@ type ClientInterface interface {
 	// GetHealth performs a GET /health (the `GetHealth` operationId) request.
 	GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// VerifyIntargetWithBody performs a POST /intarget/verify (the `VerifyIntarget` operationId) request,
+	// with any type of body and a specified content type.
+	//
+	// Runs the InTarget conformance verifier (docs/intarget.md) and answers its report. Without
+	// baseUrl it checks the namespace's own reference API. With baseUrl it fetches that host
+	// and port, any one the sandbox can reach, with the credentials given: it is a tool for the
+	// sandbox's own admin callers, which the checks above (Host, cross-site, admin token,
+	// Content-Type) keep to them. A body is optional; bounded to 48 windows, 2 minutes, 15 s
+	// per request and 64 MiB per response.
+	VerifyIntargetWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifyIntarget performs a POST /intarget/verify (the `VerifyIntarget` operationId) request.
+	// Takes a body of the `application/json` content type.
+	//
+	// Runs the InTarget conformance verifier (docs/intarget.md) and answers its report. Without
+	// baseUrl it checks the namespace's own reference API. With baseUrl it fetches that host
+	// and port, any one the sandbox can reach, with the credentials given: it is a tool for the
+	// sandbox's own admin callers, which the checks above (Host, cross-site, admin token,
+	// Content-Type) keep to them. A body is optional; bounded to 48 windows, 2 minutes, 15 s
+	// per request and 64 MiB per response.
+	VerifyIntarget(ctx context.Context, body VerifyIntargetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListNamespaces performs a GET /namespaces (the `ListNamespaces` operationId) request.
 	ListNamespaces(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1101,14 +1308,42 @@ type ClientInterface interface {
 	// keep the callback URL they were sent with.
 	ChangeNetfinityTokenWithApplicationMergePatchPlusJSONBody(ctx context.Context, token string, body ChangeNetfinityTokenApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetPostmanCollection A Postman collection of every provider call
+	//
+	// A Postman collection (format v2.1) generated from the providers' OpenAPI documents and the
+	// namespace's scenario: one folder per provider, its token request first (its test script
+	// stores the token in a collection variable that the folder's calls send), every call with
+	// the document's example body and a test on the status of its happy path. Every URL starts
+	// with {{baseUrl}}, which the collection's variables set to the URL this request came in on
+	// (scheme, host and /ns/{namespace} prefix; X-Forwarded-Proto is honoured), so the collection
+	// alone runs against this namespace: `newman run <this URL>`. The credentials are the
+	// scenario's, also as collection variables.
+	//
+	// Corresponds with GET /postman (the `GetPostmanCollection` operationId).
+	GetPostmanCollection(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPostmanEnvironment The Postman environment of that collection
+	//
+	// baseUrl (this request's scheme, host and /ns/{namespace} prefix) and the scenario's
+	// credentials as a Postman environment, whose values override the collection's: import it
+	// to point one collection at several sandboxes or namespaces (`newman run COLLECTION -e ENV`).
+	//
+	// Corresponds with GET /postman/environment (the `GetPostmanEnvironment` operationId).
+	GetPostmanEnvironment(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ClearRequests performs a DELETE /requests (the `ClearRequests` operationId) request.
 	ClearRequests(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListRequests performs a GET /requests (the `ListRequests` operationId) request.
 	//
-	// Every filter given must match. An unknown parameter name, a repeated one, or a value
-	// the sandbox does not know (provider, operation, method) is a 400 problem whose
-	// `problems` name each parameter and list the known values, never an empty list.
+	// Every filter given must match; a filter given several times matches any of its values
+	// (`?status=401&status=403`). An unknown parameter name, a repeated `since`, `limit` or
+	// `cursor`, a pair that cannot be read (a `;` in it, a bad `%`-escape) or a value the
+	// sandbox does not know (provider, operation, method) is a 400 problem whose `problems`
+	// name each parameter and list the known values, never an empty list. A page holds at most
+	// 1000 entries (`limit` above that is a 400); when more match, the `Link` header leads to
+	// the next page. Secrets in the entries are redacted unless the scenario says
+	// `journal: {redactSecrets: false}`.
 	ListRequests(ctx context.Context, params *ListRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetRequest performs a GET /requests/{id} (the `GetRequest` operationId) request.
@@ -1184,7 +1419,7 @@ type ClientInterface interface {
 	// landing page's data; everything live is fetched by the page from this API. Pages are
 	// Cache-Control no-store and carry a Content-Security-Policy that allows only this
 	// origin's script and stylesheet. Never creates the namespace of its /ns/{name} prefix.
-	GetDashboardHome(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetDashboardHome(ctx context.Context, params *GetDashboardHomeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetDashboardAsset performs a GET /ui/assets/{file} (the `GetDashboardAsset` operationId) request.
 	//
@@ -1194,7 +1429,7 @@ type ClientInterface interface {
 	GetDashboardAsset(ctx context.Context, file GetDashboardAssetParamsFile, params *GetDashboardAssetParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetDashboardView performs a GET /ui/{view} (the `GetDashboardView` operationId) request.
-	GetDashboardView(ctx context.Context, view GetDashboardViewParamsView, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetDashboardView(ctx context.Context, view GetDashboardViewParamsView, params *GetDashboardViewParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetVersion performs a GET /version (the `GetVersion` operationId) request.
 	GetVersion(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1202,7 +1437,8 @@ type ClientInterface interface {
 
 // ListCallbacks performs a GET /callbacks (the `ListCallbacks` operationId) request.
 //
-// Unknown parameter names or values are a 400 problem listing the known ones.
+// Unknown parameter names or values, and pairs that cannot be read, are a 400 problem
+// listing the known ones. `state` and `provider` given several times match any of their values.
 func (c *Client) ListCallbacks(ctx context.Context, params *ListCallbacksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListCallbacksRequest(c.Server, params)
 	if err != nil {
@@ -1418,6 +1654,48 @@ func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (
 	return c.Client.Do(req)
 }
 
+// VerifyIntargetWithBody performs a POST /intarget/verify (the `VerifyIntarget` operationId) request,
+// with any type of body and a specified content type.
+//
+// Runs the InTarget conformance verifier (docs/intarget.md) and answers its report. Without
+// baseUrl it checks the namespace's own reference API. With baseUrl it fetches that host
+// and port, any one the sandbox can reach, with the credentials given: it is a tool for the
+// sandbox's own admin callers, which the checks above (Host, cross-site, admin token,
+// Content-Type) keep to them. A body is optional; bounded to 48 windows, 2 minutes, 15 s
+// per request and 64 MiB per response.
+func (c *Client) VerifyIntargetWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyIntargetRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifyIntarget performs a POST /intarget/verify (the `VerifyIntarget` operationId) request.
+// Takes a body of the `application/json` content type.
+//
+// Runs the InTarget conformance verifier (docs/intarget.md) and answers its report. Without
+// baseUrl it checks the namespace's own reference API. With baseUrl it fetches that host
+// and port, any one the sandbox can reach, with the credentials given: it is a tool for the
+// sandbox's own admin callers, which the checks above (Host, cross-site, admin token,
+// Content-Type) keep to them. A body is optional; bounded to 48 windows, 2 minutes, 15 s
+// per request and 64 MiB per response.
+func (c *Client) VerifyIntarget(ctx context.Context, body VerifyIntargetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyIntargetRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListNamespaces performs a GET /namespaces (the `ListNamespaces` operationId) request.
 func (c *Client) ListNamespaces(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListNamespacesRequest(c.Server)
@@ -1548,6 +1826,49 @@ func (c *Client) ChangeNetfinityTokenWithApplicationMergePatchPlusJSONBody(ctx c
 	return c.Client.Do(req)
 }
 
+// GetPostmanCollection A Postman collection of every provider call
+//
+// A Postman collection (format v2.1) generated from the providers' OpenAPI documents and the
+// namespace's scenario: one folder per provider, its token request first (its test script
+// stores the token in a collection variable that the folder's calls send), every call with
+// the document's example body and a test on the status of its happy path. Every URL starts
+// with {{baseUrl}}, which the collection's variables set to the URL this request came in on
+// (scheme, host and /ns/{namespace} prefix; X-Forwarded-Proto is honoured), so the collection
+// alone runs against this namespace: `newman run <this URL>`. The credentials are the
+// scenario's, also as collection variables.
+//
+// Corresponds with GET /postman (the `GetPostmanCollection` operationId).
+func (c *Client) GetPostmanCollection(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPostmanCollectionRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPostmanEnvironment The Postman environment of that collection
+//
+// baseUrl (this request's scheme, host and /ns/{namespace} prefix) and the scenario's
+// credentials as a Postman environment, whose values override the collection's: import it
+// to point one collection at several sandboxes or namespaces (`newman run COLLECTION -e ENV`).
+//
+// Corresponds with GET /postman/environment (the `GetPostmanEnvironment` operationId).
+func (c *Client) GetPostmanEnvironment(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPostmanEnvironmentRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ClearRequests performs a DELETE /requests (the `ClearRequests` operationId) request.
 func (c *Client) ClearRequests(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewClearRequestsRequest(c.Server)
@@ -1563,9 +1884,14 @@ func (c *Client) ClearRequests(ctx context.Context, reqEditors ...RequestEditorF
 
 // ListRequests performs a GET /requests (the `ListRequests` operationId) request.
 //
-// Every filter given must match. An unknown parameter name, a repeated one, or a value
-// the sandbox does not know (provider, operation, method) is a 400 problem whose
-// `problems` name each parameter and list the known values, never an empty list.
+// Every filter given must match; a filter given several times matches any of its values
+// (`?status=401&status=403`). An unknown parameter name, a repeated `since`, `limit` or
+// `cursor`, a pair that cannot be read (a `;` in it, a bad `%`-escape) or a value the
+// sandbox does not know (provider, operation, method) is a 400 problem whose `problems`
+// name each parameter and list the known values, never an empty list. A page holds at most
+// 1000 entries (`limit` above that is a 400); when more match, the `Link` header leads to
+// the next page. Secrets in the entries are redacted unless the scenario says
+// `journal: {redactSecrets: false}`.
 func (c *Client) ListRequests(ctx context.Context, params *ListRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListRequestsRequest(c.Server, params)
 	if err != nil {
@@ -1801,8 +2127,8 @@ func (c *Client) RedirectToDashboard(ctx context.Context, reqEditors ...RequestE
 // landing page's data; everything live is fetched by the page from this API. Pages are
 // Cache-Control no-store and carry a Content-Security-Policy that allows only this
 // origin's script and stylesheet. Never creates the namespace of its /ns/{name} prefix.
-func (c *Client) GetDashboardHome(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetDashboardHomeRequest(c.Server)
+func (c *Client) GetDashboardHome(ctx context.Context, params *GetDashboardHomeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDashboardHomeRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1831,8 +2157,8 @@ func (c *Client) GetDashboardAsset(ctx context.Context, file GetDashboardAssetPa
 }
 
 // GetDashboardView performs a GET /ui/{view} (the `GetDashboardView` operationId) request.
-func (c *Client) GetDashboardView(ctx context.Context, view GetDashboardViewParamsView, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetDashboardViewRequest(c.Server, view)
+func (c *Client) GetDashboardView(ctx context.Context, view GetDashboardViewParamsView, params *GetDashboardViewParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDashboardViewRequest(c.Server, view, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1886,7 +2212,7 @@ func NewListCallbacksRequest(server string, params *ListCallbacksParams) (*http.
 
 		if params.State != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "state", *params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "state", *params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -1898,7 +2224,7 @@ func NewListCallbacksRequest(server string, params *ListCallbacksParams) (*http.
 
 		if params.Provider != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "provider", *params.Provider, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "provider", *params.Provider, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2223,6 +2549,46 @@ func NewGetHealthRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewVerifyIntargetRequest calls the generic VerifyIntarget builder with application/json body
+func NewVerifyIntargetRequest(server string, body VerifyIntargetJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewVerifyIntargetRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewVerifyIntargetRequestWithBody constructs an http.Request for the VerifyIntarget method, with any body, and a specified content type
+func NewVerifyIntargetRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/intarget/verify")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListNamespacesRequest constructs an http.Request for the ListNamespaces method
 func NewListNamespacesRequest(server string) (*http.Request, error) {
 	var err error
@@ -2382,6 +2748,60 @@ func NewChangeNetfinityTokenRequestWithBody(server string, token string, content
 	return req, nil
 }
 
+// NewGetPostmanCollectionRequest constructs an http.Request for the GetPostmanCollection method
+func NewGetPostmanCollectionRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/postman")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPostmanEnvironmentRequest constructs an http.Request for the GetPostmanEnvironment method
+func NewGetPostmanEnvironmentRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/postman/environment")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewClearRequestsRequest constructs an http.Request for the ClearRequests method
 func NewClearRequestsRequest(server string) (*http.Request, error) {
 	var err error
@@ -2439,7 +2859,7 @@ func NewListRequestsRequest(server string, params *ListRequestsParams) (*http.Re
 
 		if params.Provider != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "provider", *params.Provider, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "provider", *params.Provider, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2451,7 +2871,7 @@ func NewListRequestsRequest(server string, params *ListRequestsParams) (*http.Re
 
 		if params.Operation != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "operation", *params.Operation, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "operation", *params.Operation, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2463,7 +2883,7 @@ func NewListRequestsRequest(server string, params *ListRequestsParams) (*http.Re
 
 		if params.Status != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2475,7 +2895,7 @@ func NewListRequestsRequest(server string, params *ListRequestsParams) (*http.Re
 
 		if params.Method != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "method", *params.Method, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "method", *params.Method, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2487,7 +2907,7 @@ func NewListRequestsRequest(server string, params *ListRequestsParams) (*http.Re
 
 		if params.Path != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "path", *params.Path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "path", *params.Path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2512,6 +2932,18 @@ func NewListRequestsRequest(server string, params *ListRequestsParams) (*http.Re
 		if params.Limit != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2979,7 +3411,7 @@ func NewRedirectToDashboardRequest(server string) (*http.Request, error) {
 }
 
 // NewGetDashboardHomeRequest constructs an http.Request for the GetDashboardHome method
-func NewGetDashboardHomeRequest(server string) (*http.Request, error) {
+func NewGetDashboardHomeRequest(server string, params *GetDashboardHomeParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -2995,6 +3427,33 @@ func NewGetDashboardHomeRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Token != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "token", *params.Token, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -3067,7 +3526,7 @@ func NewGetDashboardAssetRequest(server string, file GetDashboardAssetParamsFile
 }
 
 // NewGetDashboardViewRequest constructs an http.Request for the GetDashboardView method
-func NewGetDashboardViewRequest(server string, view GetDashboardViewParamsView) (*http.Request, error) {
+func NewGetDashboardViewRequest(server string, view GetDashboardViewParamsView, params *GetDashboardViewParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3090,6 +3549,33 @@ func NewGetDashboardViewRequest(server string, view GetDashboardViewParamsView) 
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Token != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "token", *params.Token, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -3173,7 +3659,8 @@ type ClientWithResponsesInterface interface {
 
 	// ListCallbacksWithResponse performs a GET /callbacks (the `ListCallbacks` operationId) request.
 	//
-	// Unknown parameter names or values are a 400 problem listing the known ones.
+	// Unknown parameter names or values, and pairs that cannot be read, are a 400 problem
+	// listing the known ones. `state` and `provider` given several times match any of their values.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	ListCallbacksWithResponse(ctx context.Context, params *ListCallbacksParams, reqEditors ...RequestEditorFn) (*ListCallbacksResponse, error)
@@ -3279,6 +3766,30 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	GetHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetHealthResponse, error)
 
+	// VerifyIntargetWithBodyWithResponse performs a POST /intarget/verify (the `VerifyIntarget` operationId) request,
+	// with any type of body and a specified content type.
+	//
+	// Runs the InTarget conformance verifier (docs/intarget.md) and answers its report. Without
+	// baseUrl it checks the namespace's own reference API. With baseUrl it fetches that host
+	// and port, any one the sandbox can reach, with the credentials given: it is a tool for the
+	// sandbox's own admin callers, which the checks above (Host, cross-site, admin token,
+	// Content-Type) keep to them. A body is optional; bounded to 48 windows, 2 minutes, 15 s
+	// per request and 64 MiB per response.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	VerifyIntargetWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyIntargetResponse, error)
+
+	// VerifyIntargetWithResponse performs a POST /intarget/verify (the `VerifyIntarget` operationId) request.
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Runs the InTarget conformance verifier (docs/intarget.md) and answers its report. Without
+	// baseUrl it checks the namespace's own reference API. With baseUrl it fetches that host
+	// and port, any one the sandbox can reach, with the credentials given: it is a tool for the
+	// sandbox's own admin callers, which the checks above (Host, cross-site, admin token,
+	// Content-Type) keep to them. A body is optional; bounded to 48 windows, 2 minutes, 15 s
+	// per request and 64 MiB per response.
+	VerifyIntargetWithResponse(ctx context.Context, body VerifyIntargetJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyIntargetResponse, error)
+
 	// ListNamespacesWithResponse performs a GET /namespaces (the `ListNamespaces` operationId) request.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3347,6 +3858,33 @@ type ClientWithResponsesInterface interface {
 	// keep the callback URL they were sent with.
 	ChangeNetfinityTokenWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, token string, body ChangeNetfinityTokenApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangeNetfinityTokenResponse, error)
 
+	// GetPostmanCollectionWithResponse A Postman collection of every provider call
+	//
+	// A Postman collection (format v2.1) generated from the providers' OpenAPI documents and the
+	// namespace's scenario: one folder per provider, its token request first (its test script
+	// stores the token in a collection variable that the folder's calls send), every call with
+	// the document's example body and a test on the status of its happy path. Every URL starts
+	// with {{baseUrl}}, which the collection's variables set to the URL this request came in on
+	// (scheme, host and /ns/{namespace} prefix; X-Forwarded-Proto is honoured), so the collection
+	// alone runs against this namespace: `newman run <this URL>`. The credentials are the
+	// scenario's, also as collection variables.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /postman (the `GetPostmanCollection` operationId).
+	GetPostmanCollectionWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPostmanCollectionResponse, error)
+
+	// GetPostmanEnvironmentWithResponse The Postman environment of that collection
+	//
+	// baseUrl (this request's scheme, host and /ns/{namespace} prefix) and the scenario's
+	// credentials as a Postman environment, whose values override the collection's: import it
+	// to point one collection at several sandboxes or namespaces (`newman run COLLECTION -e ENV`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /postman/environment (the `GetPostmanEnvironment` operationId).
+	GetPostmanEnvironmentWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPostmanEnvironmentResponse, error)
+
 	// ClearRequestsWithResponse performs a DELETE /requests (the `ClearRequests` operationId) request.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3354,9 +3892,14 @@ type ClientWithResponsesInterface interface {
 
 	// ListRequestsWithResponse performs a GET /requests (the `ListRequests` operationId) request.
 	//
-	// Every filter given must match. An unknown parameter name, a repeated one, or a value
-	// the sandbox does not know (provider, operation, method) is a 400 problem whose
-	// `problems` name each parameter and list the known values, never an empty list.
+	// Every filter given must match; a filter given several times matches any of its values
+	// (`?status=401&status=403`). An unknown parameter name, a repeated `since`, `limit` or
+	// `cursor`, a pair that cannot be read (a `;` in it, a bad `%`-escape) or a value the
+	// sandbox does not know (provider, operation, method) is a 400 problem whose `problems`
+	// name each parameter and list the known values, never an empty list. A page holds at most
+	// 1000 entries (`limit` above that is a 400); when more match, the `Link` header leads to
+	// the next page. Secrets in the entries are redacted unless the scenario says
+	// `journal: {redactSecrets: false}`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	ListRequestsWithResponse(ctx context.Context, params *ListRequestsParams, reqEditors ...RequestEditorFn) (*ListRequestsResponse, error)
@@ -3460,7 +4003,7 @@ type ClientWithResponsesInterface interface {
 	// origin's script and stylesheet. Never creates the namespace of its /ns/{name} prefix.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	GetDashboardHomeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDashboardHomeResponse, error)
+	GetDashboardHomeWithResponse(ctx context.Context, params *GetDashboardHomeParams, reqEditors ...RequestEditorFn) (*GetDashboardHomeResponse, error)
 
 	// GetDashboardAssetWithResponse performs a GET /ui/assets/{file} (the `GetDashboardAsset` operationId) request.
 	//
@@ -3474,12 +4017,17 @@ type ClientWithResponsesInterface interface {
 	// GetDashboardViewWithResponse performs a GET /ui/{view} (the `GetDashboardView` operationId) request.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	GetDashboardViewWithResponse(ctx context.Context, view GetDashboardViewParamsView, reqEditors ...RequestEditorFn) (*GetDashboardViewResponse, error)
+	GetDashboardViewWithResponse(ctx context.Context, view GetDashboardViewParamsView, params *GetDashboardViewParams, reqEditors ...RequestEditorFn) (*GetDashboardViewResponse, error)
 
 	// GetVersionWithResponse performs a GET /version (the `GetVersion` operationId) request.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	GetVersionWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetVersionResponse, error)
+}
+
+// ListCallbacksResponse401Headers the declared response headers of an HTTP 401 response for ListCallbacks
+type ListCallbacksResponse401Headers struct {
+	WWWAuthenticate string
 }
 
 // ListCallbacksResponse503Headers the declared response headers of an HTTP 503 response for ListCallbacks
@@ -3494,10 +4042,16 @@ type ListCallbacksResponse struct {
 	JSON200 *[]Callback
 	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationProblemJSON400 *Problem
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationProblemJSON503 *TooManyNamespaces
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListCallbacksResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListCallbacksResponse503Headers
 }
@@ -3510,6 +4064,16 @@ func (r ListCallbacksResponse) GetJSON200() *[]Callback {
 // GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r ListCallbacksResponse) GetApplicationProblemJSON400() *Problem {
 	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListCallbacksResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListCallbacksResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -3551,6 +4115,11 @@ func (r ListCallbacksResponse) ContentType() string {
 	return ""
 }
 
+// ChangeCentiliPoolResponse401Headers the declared response headers of an HTTP 401 response for ChangeCentiliPool
+type ChangeCentiliPoolResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // ChangeCentiliPoolResponse503Headers the declared response headers of an HTTP 503 response for ChangeCentiliPool
 type ChangeCentiliPoolResponse503Headers struct {
 	RetryAfter int
@@ -3563,6 +4132,10 @@ type ChangeCentiliPoolResponse struct {
 	JSON200 *CentiliPool
 	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationProblemJSON400 *Problem
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationProblemJSON413 *Problem
 	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -3571,6 +4144,8 @@ type ChangeCentiliPoolResponse struct {
 	ApplicationProblemJSON503 *TooManyNamespaces
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ChangeCentiliPoolResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ChangeCentiliPoolResponse503Headers
 }
@@ -3583,6 +4158,16 @@ func (r ChangeCentiliPoolResponse) GetJSON200() *CentiliPool {
 // GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r ChangeCentiliPoolResponse) GetApplicationProblemJSON400() *Problem {
 	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ChangeCentiliPoolResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ChangeCentiliPoolResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -3634,6 +4219,11 @@ func (r ChangeCentiliPoolResponse) ContentType() string {
 	return ""
 }
 
+// GetClockResponse401Headers the declared response headers of an HTTP 401 response for GetClock
+type GetClockResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // GetClockResponse503Headers the declared response headers of an HTTP 503 response for GetClock
 type GetClockResponse503Headers struct {
 	RetryAfter int
@@ -3644,10 +4234,16 @@ type GetClockResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Clock
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationProblemJSON503 *TooManyNamespaces
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetClockResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetClockResponse503Headers
 }
@@ -3655,6 +4251,16 @@ type GetClockResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetClockResponse) GetJSON200() *Clock {
 	return r.JSON200
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetClockResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetClockResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -3696,6 +4302,11 @@ func (r GetClockResponse) ContentType() string {
 	return ""
 }
 
+// PostClockResponse401Headers the declared response headers of an HTTP 401 response for PostClock
+type PostClockResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // PostClockResponse503Headers the declared response headers of an HTTP 503 response for PostClock
 type PostClockResponse503Headers struct {
 	RetryAfter int
@@ -3708,10 +4319,18 @@ type PostClockResponse struct {
 	JSON200 *Clock
 	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationProblemJSON400 *Problem
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
 	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationProblemJSON503 *TooManyNamespaces
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PostClockResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *PostClockResponse503Headers
 }
@@ -3724,6 +4343,21 @@ func (r PostClockResponse) GetJSON200() *Clock {
 // GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r PostClockResponse) GetApplicationProblemJSON400() *Problem {
 	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PostClockResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PostClockResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PostClockResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
 }
 
 // GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -3771,6 +4405,11 @@ type StreamEventsResponse200Headers struct {
 	XAccelBuffering string
 }
 
+// StreamEventsResponse401Headers the declared response headers of an HTTP 401 response for StreamEvents
+type StreamEventsResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // StreamEventsResponse503Headers the declared response headers of an HTTP 503 response for StreamEvents
 type StreamEventsResponse503Headers struct {
 	RetryAfter int
@@ -3779,6 +4418,10 @@ type StreamEventsResponse503Headers struct {
 type StreamEventsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationProblemJSON404 *Problem
 	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -3787,8 +4430,20 @@ type StreamEventsResponse struct {
 	ApplicationProblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *StreamEventsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *StreamEventsResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *StreamEventsResponse503Headers
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -3835,6 +4490,11 @@ func (r StreamEventsResponse) ContentType() string {
 	return ""
 }
 
+// ClearFaultsResponse401Headers the declared response headers of an HTTP 401 response for ClearFaults
+type ClearFaultsResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // ClearFaultsResponse503Headers the declared response headers of an HTTP 503 response for ClearFaults
 type ClearFaultsResponse503Headers struct {
 	RetryAfter int
@@ -3843,12 +4503,35 @@ type ClearFaultsResponse503Headers struct {
 type ClearFaultsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
 	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationProblemJSON503 *TooManyNamespaces
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ClearFaultsResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ClearFaultsResponse503Headers
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ClearFaultsResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ClearFaultsResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ClearFaultsResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
 }
 
 // GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -3890,6 +4573,11 @@ func (r ClearFaultsResponse) ContentType() string {
 	return ""
 }
 
+// ListFaultsResponse401Headers the declared response headers of an HTTP 401 response for ListFaults
+type ListFaultsResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // ListFaultsResponse503Headers the declared response headers of an HTTP 503 response for ListFaults
 type ListFaultsResponse503Headers struct {
 	RetryAfter int
@@ -3900,10 +4588,16 @@ type ListFaultsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *[]RuleStatus
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationProblemJSON503 *TooManyNamespaces
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListFaultsResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListFaultsResponse503Headers
 }
@@ -3911,6 +4605,16 @@ type ListFaultsResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListFaultsResponse) GetJSON200() *[]RuleStatus {
 	return r.JSON200
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListFaultsResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListFaultsResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -3952,6 +4656,11 @@ func (r ListFaultsResponse) ContentType() string {
 	return ""
 }
 
+// AddFaultResponse401Headers the declared response headers of an HTTP 401 response for AddFault
+type AddFaultResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // AddFaultResponse503Headers the declared response headers of an HTTP 503 response for AddFault
 type AddFaultResponse503Headers struct {
 	RetryAfter int
@@ -3964,12 +4673,20 @@ type AddFaultResponse struct {
 	JSON201 *Rule
 	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationProblemJSON400 *Problem
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationProblemJSON413 *Problem
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
 	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationProblemJSON503 *TooManyNamespaces
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AddFaultResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *AddFaultResponse503Headers
 }
@@ -3984,9 +4701,24 @@ func (r AddFaultResponse) GetApplicationProblemJSON400() *Problem {
 	return r.ApplicationProblemJSON400
 }
 
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AddFaultResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AddFaultResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
 // GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r AddFaultResponse) GetApplicationProblemJSON413() *Problem {
 	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AddFaultResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
 }
 
 // GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -4028,6 +4760,11 @@ func (r AddFaultResponse) ContentType() string {
 	return ""
 }
 
+// DeleteFaultResponse401Headers the declared response headers of an HTTP 401 response for DeleteFault
+type DeleteFaultResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // DeleteFaultResponse503Headers the declared response headers of an HTTP 503 response for DeleteFault
 type DeleteFaultResponse503Headers struct {
 	RetryAfter int
@@ -4036,19 +4773,42 @@ type DeleteFaultResponse503Headers struct {
 type DeleteFaultResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationProblemJSON404 *Problem
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
 	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationProblemJSON503 *TooManyNamespaces
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteFaultResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *DeleteFaultResponse503Headers
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteFaultResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteFaultResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r DeleteFaultResponse) GetApplicationProblemJSON404() *Problem {
 	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r DeleteFaultResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
 }
 
 // GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -4090,6 +4850,11 @@ func (r DeleteFaultResponse) ContentType() string {
 	return ""
 }
 
+// GetHealthResponse401Headers the declared response headers of an HTTP 401 response for GetHealth
+type GetHealthResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // GetHealthResponse503Headers the declared response headers of an HTTP 503 response for GetHealth
 type GetHealthResponse503Headers struct {
 	RetryAfter int
@@ -4100,10 +4865,16 @@ type GetHealthResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Health
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationProblemJSON503 *TooManyNamespaces
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetHealthResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetHealthResponse503Headers
 }
@@ -4111,6 +4882,16 @@ type GetHealthResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetHealthResponse) GetJSON200() *Health {
 	return r.JSON200
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetHealthResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetHealthResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -4152,18 +4933,169 @@ func (r GetHealthResponse) ContentType() string {
 	return ""
 }
 
+// VerifyIntargetResponse401Headers the declared response headers of an HTTP 401 response for VerifyIntarget
+type VerifyIntargetResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// VerifyIntargetResponse503Headers the declared response headers of an HTTP 503 response for VerifyIntarget
+type VerifyIntargetResponse503Headers struct {
+	RetryAfter int
+}
+
+type VerifyIntargetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		BaseURL      string                   `json:"baseUrl"`
+		Conformant   bool                     `json:"conformant"`
+		Duration     *string                  `json:"duration,omitempty"`
+		FailedChecks *[]string                `json:"failedChecks"`
+		Format       *string                  `json:"format,omitempty"`
+		From         string                   `json:"from"`
+		Hints        []string                 `json:"hints"`
+		Requests     *int                     `json:"requests,omitempty"`
+		Results      []map[string]interface{} `json:"results"`
+		Rows         *int                     `json:"rows,omitempty"`
+		To           string                   `json:"to"`
+		Window       string                   `json:"window"`
+	}
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *Problem
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationProblemJSON502 *Problem
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *TooManyNamespaces
+	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *VerifyIntargetResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *VerifyIntargetResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r VerifyIntargetResponse) GetJSON200() *struct {
+	BaseURL      string                   `json:"baseUrl"`
+	Conformant   bool                     `json:"conformant"`
+	Duration     *string                  `json:"duration,omitempty"`
+	FailedChecks *[]string                `json:"failedChecks"`
+	Format       *string                  `json:"format,omitempty"`
+	From         string                   `json:"from"`
+	Hints        []string                 `json:"hints"`
+	Requests     *int                     `json:"requests,omitempty"`
+	Results      []map[string]interface{} `json:"results"`
+	Rows         *int                     `json:"rows,omitempty"`
+	To           string                   `json:"to"`
+	Window       string                   `json:"window"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r VerifyIntargetResponse) GetApplicationProblemJSON400() *Problem {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r VerifyIntargetResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r VerifyIntargetResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r VerifyIntargetResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r VerifyIntargetResponse) GetApplicationProblemJSON502() *Problem {
+	return r.ApplicationProblemJSON502
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r VerifyIntargetResponse) GetApplicationProblemJSON503() *TooManyNamespaces {
+	return r.ApplicationProblemJSON503
+}
+
+// GetApplicationProblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r VerifyIntargetResponse) GetApplicationProblemJSONDefault() *Problem {
+	return r.ApplicationProblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r VerifyIntargetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r VerifyIntargetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r VerifyIntargetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r VerifyIntargetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListNamespacesResponse401Headers the declared response headers of an HTTP 401 response for ListNamespaces
+type ListNamespacesResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 type ListNamespacesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Namespaces
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListNamespacesResponse401Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListNamespacesResponse) GetJSON200() *Namespaces {
 	return r.JSON200
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListNamespacesResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListNamespacesResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4200,15 +5132,38 @@ func (r ListNamespacesResponse) ContentType() string {
 	return ""
 }
 
+// DeleteNamespaceResponse401Headers the declared response headers of an HTTP 401 response for DeleteNamespace
+type DeleteNamespaceResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 type DeleteNamespaceResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationProblemJSON404 *Problem
 	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationProblemJSON409 *Problem
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteNamespaceResponse401Headers
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteNamespaceResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteNamespaceResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -4219,6 +5174,11 @@ func (r DeleteNamespaceResponse) GetApplicationProblemJSON404() *Problem {
 // GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r DeleteNamespaceResponse) GetApplicationProblemJSON409() *Problem {
 	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r DeleteNamespaceResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
 }
 
 // GetApplicationProblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4255,6 +5215,11 @@ func (r DeleteNamespaceResponse) ContentType() string {
 	return ""
 }
 
+// AddNetfinityTokenResponse401Headers the declared response headers of an HTTP 401 response for AddNetfinityToken
+type AddNetfinityTokenResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // AddNetfinityTokenResponse503Headers the declared response headers of an HTTP 503 response for AddNetfinityToken
 type AddNetfinityTokenResponse503Headers struct {
 	RetryAfter int
@@ -4267,6 +5232,10 @@ type AddNetfinityTokenResponse struct {
 	JSON201 *NetfinityToken
 	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationProblemJSON400 *Problem
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationProblemJSON409 *Problem
 	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -4277,6 +5246,8 @@ type AddNetfinityTokenResponse struct {
 	ApplicationProblemJSON503 *TooManyNamespaces
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AddNetfinityTokenResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *AddNetfinityTokenResponse503Headers
 }
@@ -4289,6 +5260,16 @@ func (r AddNetfinityTokenResponse) GetJSON201() *NetfinityToken {
 // GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r AddNetfinityTokenResponse) GetApplicationProblemJSON400() *Problem {
 	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AddNetfinityTokenResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AddNetfinityTokenResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
@@ -4345,6 +5326,11 @@ func (r AddNetfinityTokenResponse) ContentType() string {
 	return ""
 }
 
+// ChangeNetfinityTokenResponse401Headers the declared response headers of an HTTP 401 response for ChangeNetfinityToken
+type ChangeNetfinityTokenResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // ChangeNetfinityTokenResponse503Headers the declared response headers of an HTTP 503 response for ChangeNetfinityToken
 type ChangeNetfinityTokenResponse503Headers struct {
 	RetryAfter int
@@ -4357,6 +5343,10 @@ type ChangeNetfinityTokenResponse struct {
 	JSON200 *NetfinityToken
 	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationProblemJSON400 *Problem
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationProblemJSON404 *Problem
 	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -4367,6 +5357,8 @@ type ChangeNetfinityTokenResponse struct {
 	ApplicationProblemJSON503 *TooManyNamespaces
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ChangeNetfinityTokenResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ChangeNetfinityTokenResponse503Headers
 }
@@ -4379,6 +5371,16 @@ func (r ChangeNetfinityTokenResponse) GetJSON200() *NetfinityToken {
 // GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r ChangeNetfinityTokenResponse) GetApplicationProblemJSON400() *Problem {
 	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ChangeNetfinityTokenResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ChangeNetfinityTokenResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -4435,6 +5437,177 @@ func (r ChangeNetfinityTokenResponse) ContentType() string {
 	return ""
 }
 
+// GetPostmanCollectionResponse401Headers the declared response headers of an HTTP 401 response for GetPostmanCollection
+type GetPostmanCollectionResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// GetPostmanCollectionResponse503Headers the declared response headers of an HTTP 503 response for GetPostmanCollection
+type GetPostmanCollectionResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetPostmanCollectionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PostmanCollection
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *TooManyNamespaces
+	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPostmanCollectionResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPostmanCollectionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPostmanCollectionResponse) GetJSON200() *PostmanCollection {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPostmanCollectionResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPostmanCollectionResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPostmanCollectionResponse) GetApplicationProblemJSON503() *TooManyNamespaces {
+	return r.ApplicationProblemJSON503
+}
+
+// GetApplicationProblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetPostmanCollectionResponse) GetApplicationProblemJSONDefault() *Problem {
+	return r.ApplicationProblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPostmanCollectionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPostmanCollectionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPostmanCollectionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPostmanCollectionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPostmanEnvironmentResponse401Headers the declared response headers of an HTTP 401 response for GetPostmanEnvironment
+type GetPostmanEnvironmentResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// GetPostmanEnvironmentResponse503Headers the declared response headers of an HTTP 503 response for GetPostmanEnvironment
+type GetPostmanEnvironmentResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetPostmanEnvironmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PostmanEnvironment
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *TooManyNamespaces
+	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPostmanEnvironmentResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPostmanEnvironmentResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPostmanEnvironmentResponse) GetJSON200() *PostmanEnvironment {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPostmanEnvironmentResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPostmanEnvironmentResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPostmanEnvironmentResponse) GetApplicationProblemJSON503() *TooManyNamespaces {
+	return r.ApplicationProblemJSON503
+}
+
+// GetApplicationProblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetPostmanEnvironmentResponse) GetApplicationProblemJSONDefault() *Problem {
+	return r.ApplicationProblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPostmanEnvironmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPostmanEnvironmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPostmanEnvironmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPostmanEnvironmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ClearRequestsResponse401Headers the declared response headers of an HTTP 401 response for ClearRequests
+type ClearRequestsResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // ClearRequestsResponse503Headers the declared response headers of an HTTP 503 response for ClearRequests
 type ClearRequestsResponse503Headers struct {
 	RetryAfter int
@@ -4443,12 +5616,35 @@ type ClearRequestsResponse503Headers struct {
 type ClearRequestsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
 	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationProblemJSON503 *TooManyNamespaces
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ClearRequestsResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ClearRequestsResponse503Headers
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ClearRequestsResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ClearRequestsResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ClearRequestsResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
 }
 
 // GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -4490,6 +5686,16 @@ func (r ClearRequestsResponse) ContentType() string {
 	return ""
 }
 
+// ListRequestsResponse200Headers the declared response headers of an HTTP 200 response for ListRequests
+type ListRequestsResponse200Headers struct {
+	Link *string
+}
+
+// ListRequestsResponse401Headers the declared response headers of an HTTP 401 response for ListRequests
+type ListRequestsResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // ListRequestsResponse503Headers the declared response headers of an HTTP 503 response for ListRequests
 type ListRequestsResponse503Headers struct {
 	RetryAfter int
@@ -4502,10 +5708,18 @@ type ListRequestsResponse struct {
 	JSON200 *[]Entry
 	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationProblemJSON400 *Problem
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationProblemJSON503 *TooManyNamespaces
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListRequestsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListRequestsResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListRequestsResponse503Headers
 }
@@ -4518,6 +5732,16 @@ func (r ListRequestsResponse) GetJSON200() *[]Entry {
 // GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r ListRequestsResponse) GetApplicationProblemJSON400() *Problem {
 	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListRequestsResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListRequestsResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -4559,6 +5783,11 @@ func (r ListRequestsResponse) ContentType() string {
 	return ""
 }
 
+// GetRequestResponse401Headers the declared response headers of an HTTP 401 response for GetRequest
+type GetRequestResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // GetRequestResponse503Headers the declared response headers of an HTTP 503 response for GetRequest
 type GetRequestResponse503Headers struct {
 	RetryAfter int
@@ -4569,12 +5798,18 @@ type GetRequestResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Entry
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationProblemJSON404 *Problem
 	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationProblemJSON503 *TooManyNamespaces
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetRequestResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetRequestResponse503Headers
 }
@@ -4582,6 +5817,16 @@ type GetRequestResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetRequestResponse) GetJSON200() *Entry {
 	return r.JSON200
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetRequestResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetRequestResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -4628,6 +5873,11 @@ func (r GetRequestResponse) ContentType() string {
 	return ""
 }
 
+// PostResetResponse401Headers the declared response headers of an HTTP 401 response for PostReset
+type PostResetResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // PostResetResponse503Headers the declared response headers of an HTTP 503 response for PostReset
 type PostResetResponse503Headers struct {
 	RetryAfter int
@@ -4638,10 +5888,18 @@ type PostResetResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *ResetResult
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
 	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationProblemJSON503 *TooManyNamespaces
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PostResetResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *PostResetResponse503Headers
 }
@@ -4649,6 +5907,21 @@ type PostResetResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r PostResetResponse) GetJSON200() *ResetResult {
 	return r.JSON200
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PostResetResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PostResetResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PostResetResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
 }
 
 // GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -4690,6 +5963,11 @@ func (r PostResetResponse) ContentType() string {
 	return ""
 }
 
+// GetScenarioResponse401Headers the declared response headers of an HTTP 401 response for GetScenario
+type GetScenarioResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // GetScenarioResponse503Headers the declared response headers of an HTTP 503 response for GetScenario
 type GetScenarioResponse503Headers struct {
 	RetryAfter int
@@ -4700,10 +5978,16 @@ type GetScenarioResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Scenario
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationProblemJSON503 *TooManyNamespaces
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetScenarioResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetScenarioResponse503Headers
 }
@@ -4711,6 +5995,16 @@ type GetScenarioResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetScenarioResponse) GetJSON200() *Scenario {
 	return r.JSON200
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetScenarioResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetScenarioResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -4752,6 +6046,11 @@ func (r GetScenarioResponse) ContentType() string {
 	return ""
 }
 
+// PatchScenarioResponse401Headers the declared response headers of an HTTP 401 response for PatchScenario
+type PatchScenarioResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // PatchScenarioResponse503Headers the declared response headers of an HTTP 503 response for PatchScenario
 type PatchScenarioResponse503Headers struct {
 	RetryAfter int
@@ -4764,6 +6063,10 @@ type PatchScenarioResponse struct {
 	JSON200 *ScenarioLoaded
 	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationProblemJSON400 *Problem
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationProblemJSON413 *Problem
 	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -4772,6 +6075,8 @@ type PatchScenarioResponse struct {
 	ApplicationProblemJSON503 *TooManyNamespaces
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PatchScenarioResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *PatchScenarioResponse503Headers
 }
@@ -4784,6 +6089,16 @@ func (r PatchScenarioResponse) GetJSON200() *ScenarioLoaded {
 // GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r PatchScenarioResponse) GetApplicationProblemJSON400() *Problem {
 	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PatchScenarioResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PatchScenarioResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -4835,6 +6150,11 @@ func (r PatchScenarioResponse) ContentType() string {
 	return ""
 }
 
+// PutScenarioResponse401Headers the declared response headers of an HTTP 401 response for PutScenario
+type PutScenarioResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // PutScenarioResponse503Headers the declared response headers of an HTTP 503 response for PutScenario
 type PutScenarioResponse503Headers struct {
 	RetryAfter int
@@ -4847,12 +6167,20 @@ type PutScenarioResponse struct {
 	JSON200 *ScenarioLoaded
 	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationProblemJSON400 *Problem
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationProblemJSON413 *Problem
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
 	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationProblemJSON503 *TooManyNamespaces
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PutScenarioResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *PutScenarioResponse503Headers
 }
@@ -4867,9 +6195,24 @@ func (r PutScenarioResponse) GetApplicationProblemJSON400() *Problem {
 	return r.ApplicationProblemJSON400
 }
 
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutScenarioResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutScenarioResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
 // GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r PutScenarioResponse) GetApplicationProblemJSON413() *Problem {
 	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PutScenarioResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
 }
 
 // GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -4911,18 +6254,39 @@ func (r PutScenarioResponse) ContentType() string {
 	return ""
 }
 
+// ListLibraryScenariosResponse401Headers the declared response headers of an HTTP 401 response for ListLibraryScenarios
+type ListLibraryScenariosResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 type ListLibraryScenariosResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *[]LibraryScenario
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListLibraryScenariosResponse401Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListLibraryScenariosResponse) GetJSON200() *[]LibraryScenario {
 	return r.JSON200
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListLibraryScenariosResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListLibraryScenariosResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4959,13 +6323,34 @@ func (r ListLibraryScenariosResponse) ContentType() string {
 	return ""
 }
 
+// GetLibraryScenarioResponse401Headers the declared response headers of an HTTP 401 response for GetLibraryScenario
+type GetLibraryScenarioResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 type GetLibraryScenarioResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationProblemJSON404 *Problem
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetLibraryScenarioResponse401Headers
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetLibraryScenarioResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetLibraryScenarioResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -5007,6 +6392,11 @@ func (r GetLibraryScenarioResponse) ContentType() string {
 	return ""
 }
 
+// ListSpecsResponse401Headers the declared response headers of an HTTP 401 response for ListSpecs
+type ListSpecsResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // ListSpecsResponse503Headers the declared response headers of an HTTP 503 response for ListSpecs
 type ListSpecsResponse503Headers struct {
 	RetryAfter int
@@ -5017,10 +6407,16 @@ type ListSpecsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *[]SpecInfo
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationProblemJSON503 *TooManyNamespaces
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListSpecsResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListSpecsResponse503Headers
 }
@@ -5028,6 +6424,16 @@ type ListSpecsResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListSpecsResponse) GetJSON200() *[]SpecInfo {
 	return r.JSON200
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSpecsResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListSpecsResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -5069,6 +6475,11 @@ func (r ListSpecsResponse) ContentType() string {
 	return ""
 }
 
+// GetSpecResponse401Headers the declared response headers of an HTTP 401 response for GetSpec
+type GetSpecResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // GetSpecResponse503Headers the declared response headers of an HTTP 503 response for GetSpec
 type GetSpecResponse503Headers struct {
 	RetryAfter int
@@ -5081,12 +6492,18 @@ type GetSpecResponse struct {
 	JSON200 *map[string]interface{}
 	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationProblemJSON400 *Problem
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationProblemJSON404 *Problem
 	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationProblemJSON503 *TooManyNamespaces
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetSpecResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetSpecResponse503Headers
 }
@@ -5099,6 +6516,16 @@ func (r GetSpecResponse) GetJSON200() *map[string]interface{} {
 // GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r GetSpecResponse) GetApplicationProblemJSON400() *Problem {
 	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSpecResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetSpecResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -5145,6 +6572,11 @@ func (r GetSpecResponse) ContentType() string {
 	return ""
 }
 
+// GetStateResponse401Headers the declared response headers of an HTTP 401 response for GetState
+type GetStateResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // GetStateResponse503Headers the declared response headers of an HTTP 503 response for GetState
 type GetStateResponse503Headers struct {
 	RetryAfter int
@@ -5155,12 +6587,18 @@ type GetStateResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *map[string]interface{}
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationProblemJSON404 *Problem
 	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationProblemJSON503 *TooManyNamespaces
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetStateResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetStateResponse503Headers
 }
@@ -5168,6 +6606,16 @@ type GetStateResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetStateResponse) GetJSON200() *map[string]interface{} {
 	return r.JSON200
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetStateResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetStateResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -5214,6 +6662,11 @@ func (r GetStateResponse) ContentType() string {
 	return ""
 }
 
+// GetStatsResponse401Headers the declared response headers of an HTTP 401 response for GetStats
+type GetStatsResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // GetStatsResponse503Headers the declared response headers of an HTTP 503 response for GetStats
 type GetStatsResponse503Headers struct {
 	RetryAfter int
@@ -5224,10 +6677,16 @@ type GetStatsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Stats
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationProblemJSON503 *TooManyNamespaces
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetStatsResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetStatsResponse503Headers
 }
@@ -5235,6 +6694,16 @@ type GetStatsResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetStatsResponse) GetJSON200() *Stats {
 	return r.JSON200
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetStatsResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetStatsResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -5281,13 +6750,34 @@ type RedirectToDashboardResponse301Headers struct {
 	Location string
 }
 
+// RedirectToDashboardResponse401Headers the declared response headers of an HTTP 401 response for RedirectToDashboard
+type RedirectToDashboardResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 type RedirectToDashboardResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
 	// Headers301 the parsed response headers for an HTTP 301 response
 	Headers301 *RedirectToDashboardResponse301Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RedirectToDashboardResponse401Headers
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RedirectToDashboardResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RedirectToDashboardResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -5330,13 +6820,42 @@ type GetDashboardHomeResponse200Headers struct {
 	ContentSecurityPolicy *string
 }
 
+// GetDashboardHomeResponse303Headers the declared response headers of an HTTP 303 response for GetDashboardHome
+type GetDashboardHomeResponse303Headers struct {
+	Location  string
+	SetCookie string
+}
+
+// GetDashboardHomeResponse401Headers the declared response headers of an HTTP 401 response for GetDashboardHome
+type GetDashboardHomeResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 type GetDashboardHomeResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetDashboardHomeResponse200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetDashboardHomeResponse303Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetDashboardHomeResponse401Headers
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetDashboardHomeResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetDashboardHomeResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -5379,15 +6898,36 @@ type GetDashboardAssetResponse200Headers struct {
 	ETag         string
 }
 
+// GetDashboardAssetResponse401Headers the declared response headers of an HTTP 401 response for GetDashboardAsset
+type GetDashboardAssetResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 type GetDashboardAssetResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationProblemJSON404 *Problem
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetDashboardAssetResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetDashboardAssetResponse401Headers
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetDashboardAssetResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetDashboardAssetResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -5435,15 +6975,44 @@ type GetDashboardViewResponse200Headers struct {
 	ContentSecurityPolicy *string
 }
 
+// GetDashboardViewResponse303Headers the declared response headers of an HTTP 303 response for GetDashboardView
+type GetDashboardViewResponse303Headers struct {
+	Location  string
+	SetCookie string
+}
+
+// GetDashboardViewResponse401Headers the declared response headers of an HTTP 401 response for GetDashboardView
+type GetDashboardViewResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 type GetDashboardViewResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationProblemJSON404 *Problem
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetDashboardViewResponse200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetDashboardViewResponse303Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetDashboardViewResponse401Headers
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetDashboardViewResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetDashboardViewResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -5485,6 +7054,11 @@ func (r GetDashboardViewResponse) ContentType() string {
 	return ""
 }
 
+// GetVersionResponse401Headers the declared response headers of an HTTP 401 response for GetVersion
+type GetVersionResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // GetVersionResponse503Headers the declared response headers of an HTTP 503 response for GetVersion
 type GetVersionResponse503Headers struct {
 	RetryAfter int
@@ -5495,10 +7069,16 @@ type GetVersionResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Version
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationProblemJSON503 *TooManyNamespaces
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetVersionResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetVersionResponse503Headers
 }
@@ -5506,6 +7086,16 @@ type GetVersionResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetVersionResponse) GetJSON200() *Version {
 	return r.JSON200
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetVersionResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetVersionResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
 }
 
 // GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -5549,7 +7139,8 @@ func (r GetVersionResponse) ContentType() string {
 
 // ListCallbacksWithResponse performs a GET /callbacks (the `ListCallbacks` operationId) request.
 //
-// Unknown parameter names or values are a 400 problem listing the known ones.
+// Unknown parameter names or values, and pairs that cannot be read, are a 400 problem
+// listing the known ones. `state` and `provider` given several times match any of their values.
 //
 // Returns a wrapper object for the known response body format(s).
 func (c *ClientWithResponses) ListCallbacksWithResponse(ctx context.Context, params *ListCallbacksParams, reqEditors ...RequestEditorFn) (*ListCallbacksResponse, error) {
@@ -5733,6 +7324,42 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 	return ParseGetHealthResponse(rsp)
 }
 
+// VerifyIntargetWithBodyWithResponse performs a POST /intarget/verify (the `VerifyIntarget` operationId) request,
+// with any type of body and a specified content type.
+//
+// Runs the InTarget conformance verifier (docs/intarget.md) and answers its report. Without
+// baseUrl it checks the namespace's own reference API. With baseUrl it fetches that host
+// and port, any one the sandbox can reach, with the credentials given: it is a tool for the
+// sandbox's own admin callers, which the checks above (Host, cross-site, admin token,
+// Content-Type) keep to them. A body is optional; bounded to 48 windows, 2 minutes, 15 s
+// per request and 64 MiB per response.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) VerifyIntargetWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyIntargetResponse, error) {
+	rsp, err := c.VerifyIntargetWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyIntargetResponse(rsp)
+}
+
+// VerifyIntargetWithResponse performs a POST /intarget/verify (the `VerifyIntarget` operationId) request.
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Runs the InTarget conformance verifier (docs/intarget.md) and answers its report. Without
+// baseUrl it checks the namespace's own reference API. With baseUrl it fetches that host
+// and port, any one the sandbox can reach, with the credentials given: it is a tool for the
+// sandbox's own admin callers, which the checks above (Host, cross-site, admin token,
+// Content-Type) keep to them. A body is optional; bounded to 48 windows, 2 minutes, 15 s
+// per request and 64 MiB per response.
+func (c *ClientWithResponses) VerifyIntargetWithResponse(ctx context.Context, body VerifyIntargetJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyIntargetResponse, error) {
+	rsp, err := c.VerifyIntarget(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyIntargetResponse(rsp)
+}
+
 // ListNamespacesWithResponse performs a GET /namespaces (the `ListNamespaces` operationId) request.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -5843,6 +7470,45 @@ func (c *ClientWithResponses) ChangeNetfinityTokenWithApplicationMergePatchPlusJ
 	return ParseChangeNetfinityTokenResponse(rsp)
 }
 
+// GetPostmanCollectionWithResponse A Postman collection of every provider call
+//
+// A Postman collection (format v2.1) generated from the providers' OpenAPI documents and the
+// namespace's scenario: one folder per provider, its token request first (its test script
+// stores the token in a collection variable that the folder's calls send), every call with
+// the document's example body and a test on the status of its happy path. Every URL starts
+// with {{baseUrl}}, which the collection's variables set to the URL this request came in on
+// (scheme, host and /ns/{namespace} prefix; X-Forwarded-Proto is honoured), so the collection
+// alone runs against this namespace: `newman run <this URL>`. The credentials are the
+// scenario's, also as collection variables.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /postman (the `GetPostmanCollection` operationId).
+func (c *ClientWithResponses) GetPostmanCollectionWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPostmanCollectionResponse, error) {
+	rsp, err := c.GetPostmanCollection(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPostmanCollectionResponse(rsp)
+}
+
+// GetPostmanEnvironmentWithResponse The Postman environment of that collection
+//
+// baseUrl (this request's scheme, host and /ns/{namespace} prefix) and the scenario's
+// credentials as a Postman environment, whose values override the collection's: import it
+// to point one collection at several sandboxes or namespaces (`newman run COLLECTION -e ENV`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /postman/environment (the `GetPostmanEnvironment` operationId).
+func (c *ClientWithResponses) GetPostmanEnvironmentWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPostmanEnvironmentResponse, error) {
+	rsp, err := c.GetPostmanEnvironment(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPostmanEnvironmentResponse(rsp)
+}
+
 // ClearRequestsWithResponse performs a DELETE /requests (the `ClearRequests` operationId) request.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -5856,9 +7522,14 @@ func (c *ClientWithResponses) ClearRequestsWithResponse(ctx context.Context, req
 
 // ListRequestsWithResponse performs a GET /requests (the `ListRequests` operationId) request.
 //
-// Every filter given must match. An unknown parameter name, a repeated one, or a value
-// the sandbox does not know (provider, operation, method) is a 400 problem whose
-// `problems` name each parameter and list the known values, never an empty list.
+// Every filter given must match; a filter given several times matches any of its values
+// (`?status=401&status=403`). An unknown parameter name, a repeated `since`, `limit` or
+// `cursor`, a pair that cannot be read (a `;` in it, a bad `%`-escape) or a value the
+// sandbox does not know (provider, operation, method) is a 400 problem whose `problems`
+// name each parameter and list the known values, never an empty list. A page holds at most
+// 1000 entries (`limit` above that is a 400); when more match, the `Link` header leads to
+// the next page. Secrets in the entries are redacted unless the scenario says
+// `journal: {redactSecrets: false}`.
 //
 // Returns a wrapper object for the known response body format(s).
 func (c *ClientWithResponses) ListRequestsWithResponse(ctx context.Context, params *ListRequestsParams, reqEditors ...RequestEditorFn) (*ListRequestsResponse, error) {
@@ -6058,8 +7729,8 @@ func (c *ClientWithResponses) RedirectToDashboardWithResponse(ctx context.Contex
 // origin's script and stylesheet. Never creates the namespace of its /ns/{name} prefix.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) GetDashboardHomeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDashboardHomeResponse, error) {
-	rsp, err := c.GetDashboardHome(ctx, reqEditors...)
+func (c *ClientWithResponses) GetDashboardHomeWithResponse(ctx context.Context, params *GetDashboardHomeParams, reqEditors ...RequestEditorFn) (*GetDashboardHomeResponse, error) {
+	rsp, err := c.GetDashboardHome(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6084,8 +7755,8 @@ func (c *ClientWithResponses) GetDashboardAssetWithResponse(ctx context.Context,
 // GetDashboardViewWithResponse performs a GET /ui/{view} (the `GetDashboardView` operationId) request.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) GetDashboardViewWithResponse(ctx context.Context, view GetDashboardViewParamsView, reqEditors ...RequestEditorFn) (*GetDashboardViewResponse, error) {
-	rsp, err := c.GetDashboardView(ctx, view, reqEditors...)
+func (c *ClientWithResponses) GetDashboardViewWithResponse(ctx context.Context, view GetDashboardViewParamsView, params *GetDashboardViewParams, reqEditors ...RequestEditorFn) (*GetDashboardViewResponse, error) {
+	rsp, err := c.GetDashboardView(ctx, view, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6131,6 +7802,20 @@ func ParseListCallbacksResponse(rsp *http.Response) (*ListCallbacksResponse, err
 		}
 		response.ApplicationProblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest TooManyNamespaces
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6148,6 +7833,16 @@ func ParseListCallbacksResponse(rsp *http.Response) (*ListCallbacksResponse, err
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers ListCallbacksResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListCallbacksResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -6191,6 +7886,20 @@ func ParseChangeCentiliPoolResponse(rsp *http.Response) (*ChangeCentiliPoolRespo
 		}
 		response.ApplicationProblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6222,6 +7931,16 @@ func ParseChangeCentiliPoolResponse(rsp *http.Response) (*ChangeCentiliPoolRespo
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers ChangeCentiliPoolResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers ChangeCentiliPoolResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -6258,6 +7977,20 @@ func ParseGetClockResponse(rsp *http.Response) (*GetClockResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest TooManyNamespaces
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6275,6 +8008,16 @@ func ParseGetClockResponse(rsp *http.Response) (*GetClockResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers GetClockResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetClockResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -6318,6 +8061,27 @@ func ParsePostClockResponse(rsp *http.Response) (*PostClockResponse, error) {
 		}
 		response.ApplicationProblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest TooManyNamespaces
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6335,6 +8099,16 @@ func ParsePostClockResponse(rsp *http.Response) (*PostClockResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers PostClockResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers PostClockResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -6364,6 +8138,20 @@ func ParseStreamEventsResponse(rsp *http.Response) (*StreamEventsResponse, error
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6405,6 +8193,16 @@ func ParseStreamEventsResponse(rsp *http.Response) (*StreamEventsResponse, error
 			headers.XAccelBuffering = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers StreamEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers StreamEventsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -6437,6 +8235,27 @@ func ParseClearFaultsResponse(rsp *http.Response) (*ClearFaultsResponse, error) 
 	case rsp.StatusCode == 204:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest TooManyNamespaces
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6454,6 +8273,16 @@ func ParseClearFaultsResponse(rsp *http.Response) (*ClearFaultsResponse, error) 
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers ClearFaultsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers ClearFaultsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -6490,6 +8319,20 @@ func ParseListFaultsResponse(rsp *http.Response) (*ListFaultsResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest TooManyNamespaces
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6507,6 +8350,16 @@ func ParseListFaultsResponse(rsp *http.Response) (*ListFaultsResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers ListFaultsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListFaultsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -6550,12 +8403,33 @@ func ParseAddFaultResponse(rsp *http.Response) (*AddFaultResponse, error) {
 		}
 		response.ApplicationProblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest TooManyNamespaces
@@ -6574,6 +8448,16 @@ func ParseAddFaultResponse(rsp *http.Response) (*AddFaultResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers AddFaultResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers AddFaultResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -6606,12 +8490,33 @@ func ParseDeleteFaultResponse(rsp *http.Response) (*DeleteFaultResponse, error) 
 	case rsp.StatusCode == 204:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest TooManyNamespaces
@@ -6630,6 +8535,16 @@ func ParseDeleteFaultResponse(rsp *http.Response) (*DeleteFaultResponse, error) 
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers DeleteFaultResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers DeleteFaultResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -6666,6 +8581,20 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest TooManyNamespaces
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6683,8 +8612,129 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers GetHealthResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetHealthResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseVerifyIntargetResponse parses an HTTP response from a VerifyIntargetWithResponse call
+func ParseVerifyIntargetResponse(rsp *http.Response) (*VerifyIntargetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &VerifyIntargetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			BaseURL      string                   `json:"baseUrl"`
+			Conformant   bool                     `json:"conformant"`
+			Duration     *string                  `json:"duration,omitempty"`
+			FailedChecks *[]string                `json:"failedChecks"`
+			Format       *string                  `json:"format,omitempty"`
+			From         string                   `json:"from"`
+			Hints        []string                 `json:"hints"`
+			Requests     *int                     `json:"requests,omitempty"`
+			Results      []map[string]interface{} `json:"results"`
+			Rows         *int                     `json:"rows,omitempty"`
+			To           string                   `json:"to"`
+			Window       string                   `json:"window"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest TooManyNamespaces
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers VerifyIntargetResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers VerifyIntargetResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -6719,6 +8769,20 @@ func ParseListNamespacesResponse(rsp *http.Response) (*ListNamespacesResponse, e
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6726,6 +8790,19 @@ func ParseListNamespacesResponse(rsp *http.Response) (*ListNamespacesResponse, e
 		}
 		response.ApplicationProblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListNamespacesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -6748,6 +8825,20 @@ func ParseDeleteNamespaceResponse(rsp *http.Response) (*DeleteNamespaceResponse,
 	case rsp.StatusCode == 204:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6762,6 +8853,13 @@ func ParseDeleteNamespaceResponse(rsp *http.Response) (*DeleteNamespaceResponse,
 		}
 		response.ApplicationProblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6769,6 +8867,19 @@ func ParseDeleteNamespaceResponse(rsp *http.Response) (*DeleteNamespaceResponse,
 		}
 		response.ApplicationProblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DeleteNamespaceResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -6801,6 +8912,20 @@ func ParseAddNetfinityTokenResponse(rsp *http.Response) (*AddNetfinityTokenRespo
 			return nil, err
 		}
 		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest Problem
@@ -6840,6 +8965,16 @@ func ParseAddNetfinityTokenResponse(rsp *http.Response) (*AddNetfinityTokenRespo
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers AddNetfinityTokenResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers AddNetfinityTokenResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -6883,6 +9018,20 @@ func ParseChangeNetfinityTokenResponse(rsp *http.Response) (*ChangeNetfinityToke
 		}
 		response.ApplicationProblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6921,8 +9070,172 @@ func ParseChangeNetfinityTokenResponse(rsp *http.Response) (*ChangeNetfinityToke
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers ChangeNetfinityTokenResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers ChangeNetfinityTokenResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPostmanCollectionResponse parses an HTTP response from a GetPostmanCollectionWithResponse call
+func ParseGetPostmanCollectionResponse(rsp *http.Response) (*GetPostmanCollectionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPostmanCollectionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PostmanCollection
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest TooManyNamespaces
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetPostmanCollectionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPostmanCollectionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPostmanEnvironmentResponse parses an HTTP response from a GetPostmanEnvironmentWithResponse call
+func ParseGetPostmanEnvironmentResponse(rsp *http.Response) (*GetPostmanEnvironmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPostmanEnvironmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PostmanEnvironment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest TooManyNamespaces
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetPostmanEnvironmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPostmanEnvironmentResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -6953,6 +9266,27 @@ func ParseClearRequestsResponse(rsp *http.Response) (*ClearRequestsResponse, err
 	case rsp.StatusCode == 204:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest TooManyNamespaces
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6970,6 +9304,16 @@ func ParseClearRequestsResponse(rsp *http.Response) (*ClearRequestsResponse, err
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers ClearRequestsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers ClearRequestsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -7013,6 +9357,20 @@ func ParseListRequestsResponse(rsp *http.Response) (*ListRequestsResponse, error
 		}
 		response.ApplicationProblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest TooManyNamespaces
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7030,6 +9388,26 @@ func ParseListRequestsResponse(rsp *http.Response) (*ListRequestsResponse, error
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers ListRequestsResponse200Headers
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListRequestsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListRequestsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -7066,6 +9444,20 @@ func ParseGetRequestResponse(rsp *http.Response) (*GetRequestResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7090,6 +9482,16 @@ func ParseGetRequestResponse(rsp *http.Response) (*GetRequestResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers GetRequestResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetRequestResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -7126,6 +9528,27 @@ func ParsePostResetResponse(rsp *http.Response) (*PostResetResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest TooManyNamespaces
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7143,6 +9566,16 @@ func ParsePostResetResponse(rsp *http.Response) (*PostResetResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers PostResetResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers PostResetResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -7179,6 +9612,20 @@ func ParseGetScenarioResponse(rsp *http.Response) (*GetScenarioResponse, error) 
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest TooManyNamespaces
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7196,6 +9643,16 @@ func ParseGetScenarioResponse(rsp *http.Response) (*GetScenarioResponse, error) 
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers GetScenarioResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetScenarioResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -7239,6 +9696,20 @@ func ParsePatchScenarioResponse(rsp *http.Response) (*PatchScenarioResponse, err
 		}
 		response.ApplicationProblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7270,6 +9741,16 @@ func ParsePatchScenarioResponse(rsp *http.Response) (*PatchScenarioResponse, err
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers PatchScenarioResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers PatchScenarioResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -7313,12 +9794,33 @@ func ParsePutScenarioResponse(rsp *http.Response) (*PutScenarioResponse, error) 
 		}
 		response.ApplicationProblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest TooManyNamespaces
@@ -7337,6 +9839,16 @@ func ParsePutScenarioResponse(rsp *http.Response) (*PutScenarioResponse, error) 
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers PutScenarioResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers PutScenarioResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -7373,6 +9885,20 @@ func ParseListLibraryScenariosResponse(rsp *http.Response) (*ListLibraryScenario
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7380,6 +9906,19 @@ func ParseListLibraryScenariosResponse(rsp *http.Response) (*ListLibraryScenario
 		}
 		response.ApplicationProblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListLibraryScenariosResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -7399,6 +9938,20 @@ func ParseGetLibraryScenarioResponse(rsp *http.Response) (*GetLibraryScenarioRes
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7413,6 +9966,19 @@ func ParseGetLibraryScenarioResponse(rsp *http.Response) (*GetLibraryScenarioRes
 		}
 		response.ApplicationProblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetLibraryScenarioResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -7439,6 +10005,20 @@ func ParseListSpecsResponse(rsp *http.Response) (*ListSpecsResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest TooManyNamespaces
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7456,6 +10036,16 @@ func ParseListSpecsResponse(rsp *http.Response) (*ListSpecsResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers ListSpecsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListSpecsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -7499,6 +10089,20 @@ func ParseGetSpecResponse(rsp *http.Response) (*GetSpecResponse, error) {
 		}
 		response.ApplicationProblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7523,6 +10127,16 @@ func ParseGetSpecResponse(rsp *http.Response) (*GetSpecResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers GetSpecResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetSpecResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -7559,6 +10173,20 @@ func ParseGetStateResponse(rsp *http.Response) (*GetStateResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7583,6 +10211,16 @@ func ParseGetStateResponse(rsp *http.Response) (*GetStateResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers GetStateResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetStateResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -7619,6 +10257,20 @@ func ParseGetStatsResponse(rsp *http.Response) (*GetStatsResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest TooManyNamespaces
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7636,6 +10288,16 @@ func ParseGetStatsResponse(rsp *http.Response) (*GetStatsResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers GetStatsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetStatsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -7668,6 +10330,20 @@ func ParseRedirectToDashboardResponse(rsp *http.Response) (*RedirectToDashboardR
 	case rsp.StatusCode == 301:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7688,6 +10364,16 @@ func ParseRedirectToDashboardResponse(rsp *http.Response) (*RedirectToDashboardR
 			headers.Location = value
 		}
 		response.Headers301 = &headers
+	case rsp.StatusCode == 401:
+		var headers RedirectToDashboardResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -7707,6 +10393,23 @@ func ParseGetDashboardHomeResponse(rsp *http.Response) (*GetDashboardHomeRespons
 	}
 
 	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7734,6 +10437,33 @@ func ParseGetDashboardHomeResponse(rsp *http.Response) (*GetDashboardHomeRespons
 			headers.ContentSecurityPolicy = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetDashboardHomeResponse303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetDashboardHomeResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -7755,6 +10485,20 @@ func ParseGetDashboardAssetResponse(rsp *http.Response) (*GetDashboardAssetRespo
 	switch {
 	case rsp.StatusCode == 304:
 		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Problem
@@ -7790,6 +10534,16 @@ func ParseGetDashboardAssetResponse(rsp *http.Response) (*GetDashboardAssetRespo
 			headers.ETag = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetDashboardAssetResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -7809,6 +10563,23 @@ func ParseGetDashboardViewResponse(rsp *http.Response) (*GetDashboardViewRespons
 	}
 
 	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7843,6 +10614,33 @@ func ParseGetDashboardViewResponse(rsp *http.Response) (*GetDashboardViewRespons
 			headers.ContentSecurityPolicy = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetDashboardViewResponse303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetDashboardViewResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -7869,6 +10667,20 @@ func ParseGetVersionResponse(rsp *http.Response) (*GetVersionResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest TooManyNamespaces
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7886,6 +10698,16 @@ func ParseGetVersionResponse(rsp *http.Response) (*GetVersionResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers GetVersionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetVersionResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {

@@ -235,12 +235,15 @@ func TestReferenceProblems(t *testing.T) {
 	// parent folder).
 	beside := filepath.Join(filepath.Dir(repoRoot), "elsewhere", "notes.md")
 	throughParent := filepath.Base(repoRoot) + "/README.md"
+	// A checkout in a folder named like one of its own top-level entries
+	// (a worktree called postman) reads that path as inside: not a case.
+	_, ambiguous := os.Stat(filepath.Join(repoRoot, filepath.Base(repoRoot)))
 	tests := []struct {
 		file, line string
 		bad        bool
 	}{
 		{"docs/centili.md", "Sources: the manual (`" + beside + "`)", true},
-		{"docs/netrefer.md", "Behaviour comes from `" + throughParent + "`;", true},
+		{"docs/netrefer.md", "Behaviour comes from `" + throughParent + "`;", ambiguous != nil},
 		{"docs/x.md", "notes in `../../elsewhere/notes.md`", true},
 		{"docs/x.md", "Debian's `/usr/bin/chromium` and the path `/centili/datagifting/v1/transactions`", false},
 		{"docs/x.md", "see `docs/nope.md`", true},

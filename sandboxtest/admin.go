@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
 	"slices"
 
 	"github.com/provider-sandbox/provider-sandbox/adminclient"
@@ -19,10 +20,17 @@ func (sb *Sandbox) Admin() *adminclient.ClientWithResponses { return sb.ac }
 func (sb *Sandbox) newAdmin() {
 	sb.t.Helper()
 	var err error
-	if sb.ac, err = adminclient.New(sb.base, adminclient.WithHTTPClient(sb.client)); err != nil {
+	// A shared sandbox may have been started with --admin-token: the
+	// admin calls (only they) carry it from the environment.
+	token := ""
+	if sb.shared {
+		token = os.Getenv(adminclient.TokenEnv)
+	}
+	opts := []adminclient.ClientOption{adminclient.WithHTTPClient(sb.client), adminclient.WithAdminToken(token)}
+	if sb.ac, err = adminclient.New(sb.base, opts...); err != nil {
 		sb.t.Fatalf("sandboxtest: %v", err)
 	}
-	if sb.rootAC, err = adminclient.New(sb.root, adminclient.WithHTTPClient(sb.client)); err != nil {
+	if sb.rootAC, err = adminclient.New(sb.root, opts...); err != nil {
 		sb.t.Fatalf("sandboxtest: %v", err)
 	}
 }

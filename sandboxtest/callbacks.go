@@ -62,7 +62,7 @@ type CallbackFilter struct {
 // provider.
 func (sb *Sandbox) Callbacks(f CallbackFilter) []Callback {
 	sb.t.Helper()
-	p := &adminclient.ListCallbacksParams{Provider: opt(f.Provider), State: opt(adminclient.ListCallbacksParamsState(f.State))}
+	p := &adminclient.ListCallbacksParams{Provider: optList(f.Provider), State: optList(adminclient.ListCallbacksParamsState(f.State))}
 	if !f.Since.IsZero() {
 		p.Since = &f.Since
 	}

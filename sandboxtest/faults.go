@@ -95,6 +95,15 @@ func opt[T comparable](v T) *T {
 	return &v
 }
 
+// optList is opt for a filter the API lets repeat: one value, or none.
+func optList[T comparable](v T) *[]T {
+	var zero T
+	if v == zero {
+		return nil
+	}
+	return &[]T{v}
+}
+
 // optMap is opt for maps: nil for an empty one.
 func optMap(m map[string]string) *map[string]string {
 	if len(m) == 0 {

@@ -28,10 +28,20 @@ func (r *recorder) Errorf(format string, args ...any) {
 
 func (r *recorder) Helper() {}
 
-func (r *recorder) reported() []string {
+// want checks the reported errors, in order, against patterns.
+func (r *recorder) want(t *testing.T, want ...*regexp.Regexp) {
+	t.Helper()
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.errs...)
+	got := append([]string(nil), r.errs...)
+	r.mu.Unlock()
+	if len(got) != len(want) {
+		t.Fatalf("reported %d errors, want %d:\n%s", len(got), len(want), strings.Join(got, "\n---\n"))
+	}
+	for i, re := range want {
+		if !re.MatchString(got[i]) {
+			t.Errorf("error %d:\n%s\nwant it to match %s", i, got[i], re)
+		}
+	}
 }
 
 // TestHTTPClientReportsSpecMismatches: answers that break the documents
@@ -86,15 +96,7 @@ func TestHTTPClientReportsSpecMismatches(t *testing.T) {
 		regexp.MustCompile(`(?s)^sandboxtest: response does not match the spec: GET /centili/datagifting/v1/services → 299 does not match operation listServices: response body doesn.t match schema`),
 		regexp.MustCompile(`^sandboxtest: GET /no-id: response has no X-Sandbox-Request-Id header$`),
 	}
-	got := rec.reported()
-	if len(got) != len(want) {
-		t.Fatalf("reported %d errors, want %d:\n%s", len(got), len(want), strings.Join(got, "\n---\n"))
-	}
-	for i, re := range want {
-		if !re.MatchString(got[i]) {
-			t.Errorf("error %d:\n%s\nwant it to match %s", i, got[i], re)
-		}
-	}
+	rec.want(t, want...)
 }
 
 // TestExpectRequestsFailureMessage: a failed assertion names the filter and
@@ -113,21 +115,13 @@ func TestExpectRequestsFailureMessage(t *testing.T) {
 	sb.ExpectRequests(RequestFilter{Provider: "netfinity"}).None()
 	sb.ExpectRequests(RequestFilter{Provider: "centili", StatusClass: 4}).AtLeast(1)
 
-	got := rec.reported()
 	want := []*regexp.Regexp{
 		regexp.MustCompile(`^sandboxtest: want exactly 1 request\(s\) matching \{provider=netfinity operation=sendSmsNotification body.msisdn="359881234567"\}, got 0\n` +
 			`the journal's newest entries:\n  req_[0-9a-f]+ GET /netfinity/v2/sms/notification/send → 405 \[netfinity \(no operation\)\]$`),
 		regexp.MustCompile(`^sandboxtest: want no request\(s\) matching \{provider=netfinity\}, got 1\n  req_[0-9a-f]+ GET /netfinity/v2/sms/notification/send → 405 \[netfinity \(no operation\)\]$`),
 		regexp.MustCompile(`^sandboxtest: want at least 1 request\(s\) matching \{provider=centili status=4xx\}, got 0\n`),
 	}
-	if len(got) != len(want) {
-		t.Fatalf("reported %d errors, want %d:\n%s", len(got), len(want), strings.Join(got, "\n---\n"))
-	}
-	for i, re := range want {
-		if !re.MatchString(got[i]) {
-			t.Errorf("error %d:\n%s\nwant it to match %s", i, got[i], re)
-		}
-	}
+	rec.want(t, want...)
 }
 
 func TestNamespaceFor(t *testing.T) {

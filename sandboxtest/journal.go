@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -136,13 +137,13 @@ func (f RequestFilter) String() string {
 }
 
 func (f RequestFilter) params() *adminclient.ListRequestsParams {
-	p := &adminclient.ListRequestsParams{Provider: opt(f.Provider), Operation: opt(f.Operation),
-		Method: opt(f.Method), Path: opt(f.Path), Limit: opt(f.Limit)}
+	p := &adminclient.ListRequestsParams{Provider: optList(f.Provider), Operation: optList(f.Operation),
+		Method: optList(f.Method), Path: optList(f.Path), Limit: opt(f.Limit)}
 	switch {
 	case f.Status != 0:
-		p.Status = new(strconv.Itoa(f.Status))
+		p.Status = optList(strconv.Itoa(f.Status))
 	case f.StatusClass != 0:
-		p.Status = new(strconv.Itoa(f.StatusClass) + "xx")
+		p.Status = optList(strconv.Itoa(f.StatusClass) + "xx")
 	}
 	if !f.Since.IsZero() {
 		p.Since = &f.Since
@@ -208,9 +209,20 @@ func fieldText(doc any, path string) (string, bool) {
 // admin API.
 func (sb *Sandbox) Requests(f RequestFilter) []Request {
 	sb.t.Helper()
-	res, err := sb.ac.ListRequestsWithResponse(ctx, f.params())
-	sb.must("reading the journal", err, res.HTTPResponse, res.Body, http.StatusOK)
-	entries := *res.JSON200
+	// The journal answers a page at a time (newest first); without a Limit
+	// every page is read, following the cursor its Link header gives.
+	p := f.params()
+	var entries []adminclient.Entry
+	for {
+		res, err := sb.ac.ListRequestsWithResponse(ctx, p)
+		sb.must("reading the journal", err, res.HTTPResponse, res.Body, http.StatusOK)
+		entries = append(entries, *res.JSON200...)
+		next := nextCursor(res.HTTPResponse.Header.Get("Link"))
+		if f.Limit != 0 || next == "" {
+			break
+		}
+		p.Cursor = &next
+	}
 	out := make([]Request, 0, len(entries))
 	for i := len(entries) - 1; i >= 0; i-- { // the journal answers newest first
 		if r := sb.request(entries[i]); f.accepts(r) {
@@ -218,6 +230,20 @@ func (sb *Sandbox) Requests(f RequestFilter) []Request {
 		}
 	}
 	return out
+}
+
+// nextCursor reads the cursor of a Link header's rel="next" target, "" when
+// there is no next page.
+func nextCursor(link string) string {
+	target, ok := strings.CutSuffix(strings.TrimPrefix(link, "<"), `>; rel="next"`)
+	if !ok {
+		return ""
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		return ""
+	}
+	return u.Query().Get("cursor")
 }
 
 func (sb *Sandbox) request(e adminclient.Entry) Request {

@@ -55,7 +55,8 @@ type config struct {
 	clock        *time.Time
 	faults       []Fault
 	namespace    string
-	inProcess    bool // the project's own harness: never SANDBOX_URL
+	inProcess    bool                  // the project's own harness: never SANDBOX_URL
+	configure    func(*sandbox.Config) // the project's own harness: command-line settings
 	err          error
 }
 
@@ -163,7 +164,11 @@ func newInProcess(t testing.TB, c *config) *Sandbox {
 			t.Fatalf("sandboxtest.New: scenario %s is invalid:\n%s", c.scenarioName, probs.Error())
 		}
 	}
-	srv, err := sandbox.New(sandbox.Config{Scenario: sc, Library: scenarios.FS})
+	cfg := sandbox.Config{Scenario: sc, Library: scenarios.FS}
+	if c.configure != nil {
+		c.configure(&cfg)
+	}
+	srv, err := sandbox.New(cfg)
 	if err != nil {
 		t.Fatalf("sandboxtest.New: %v", err)
 	}
@@ -261,9 +266,9 @@ func (sb *Sandbox) Shared() bool { return sb.shared }
 func (sb *Sandbox) HTTPClient() *http.Client { return sb.client }
 
 func init() {
-	sbhook.NewInProcess = func(t testing.TB, name string, data []byte) sbhook.InProcess {
+	sbhook.NewInProcess = func(t testing.TB, name string, data []byte, configure func(*sandbox.Config)) sbhook.InProcess {
 		t.Helper()
-		sb := New(t, func(c *config) { c.inProcess, c.scenarioName, c.scenario = true, name, data })
+		sb := New(t, func(c *config) { c.inProcess, c.scenarioName, c.scenario, c.configure = true, name, data, configure })
 		return sbhook.InProcess{Sandbox: sb, Server: sb.server, HTTP: sb.http}
 	}
 	sbhook.CheckResponse = checkResponse

@@ -25,6 +25,24 @@ type CentiliState struct {
 	Services     []CentiliService     `json:"services"`
 	Transactions []CentiliTransaction `json:"transactions"`
 	Sessions     []CentiliSession     `json:"sessions"`
+	Limits       CentiliLimits        `json:"limits"`
+}
+
+// Retention is where a namespace's stored history stands against its
+// scenario's limits: how much is kept, the most that is, and how much was
+// dropped (oldest first) to stay within it.
+type Retention struct {
+	Count   int   `json:"count"`
+	Limit   int   `json:"limit"`
+	Evicted int64 `json:"evicted"`
+}
+
+// CentiliLimits is the transaction log against centili.limits.maxTransactions;
+// DroppedClientIDs counts the clientIds of evicted transactions still kept
+// (as fingerprints), so that a retry is refused rather than assigned again.
+type CentiliLimits struct {
+	Transactions     Retention `json:"transactions"`
+	DroppedClientIDs int       `json:"droppedClientIds"`
 }
 
 // CentiliService is a service with its packages and pools.
@@ -105,6 +123,17 @@ func (sb *Sandbox) CentiliState() CentiliState {
 // NetReferState is what each NetRefer client ingested.
 type NetReferState struct {
 	Clients []NetReferClient `json:"clients"`
+	Limits  NetReferLimits   `json:"limits"`
+}
+
+// NetReferLimits is the stored events against netrefer.limits.maxStoredEvents:
+// nothing is evicted; payloads that arrive at the limit are refused (507).
+type NetReferLimits struct {
+	StoredEvents struct {
+		Count           int64 `json:"count"`
+		Limit           int   `json:"limit"`
+		RefusedPayloads int64 `json:"refusedPayloads"`
+	} `json:"storedEvents"`
 }
 
 // NetReferClient is one API client's customers and transactions.
@@ -210,6 +239,15 @@ func (sb *Sandbox) NetReferState() NetReferState {
 type NetfinityState struct {
 	Messages   []NetfinityMessage   `json:"messages"`
 	RateLimits []NetfinityRateLimit `json:"rateLimits"`
+	Limits     NetfinityLimits      `json:"limits"`
+}
+
+// NetfinityLimits is the state view's messages against
+// netfinity.limits.maxMessages and the settled pingbacks GET /callbacks
+// keeps against netfinity.limits.maxPingbacks.
+type NetfinityLimits struct {
+	Messages  Retention `json:"messages"`
+	Pingbacks Retention `json:"pingbacks"`
 }
 
 // NetfinityMessage is an accepted send and the statuses it reached.

@@ -4,6 +4,10 @@
 # The seed corpora also run as ordinary tests in `go test ./...`; this script
 # is the longer, coverage-guided pass. A crash leaves its input under
 # testdata/fuzz/<FuzzName>/ in the package, which then replays as a test.
+# Targets are found by name, among them the journal's recording
+# (internal/journal FuzzRecord: any header or body through the caps and the
+# secret redaction) and the admin filters (internal/sandbox FuzzQueryCheck:
+# any query string of GET /requests and GET /callbacks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-30}

@@ -30,6 +30,7 @@ Probes a running sandbox's GET /__sandbox/health; prints "healthy" and exits 0
 on a 200, otherwise prints why and exits 1 (2: usage error). The Docker
 image's HEALTHCHECK runs it. URL may be the base URL (http://127.0.0.1:8080),
 a namespace's (http://127.0.0.1:8080/ns/ci-42) or the health endpoint itself.
+When SANDBOX_ADMIN_TOKEN is set it is sent as the bearer token.
 
 Flags:
   -timeout duration
@@ -114,6 +115,9 @@ Flags of sandbox / sandbox serve:
 		}
 		if !strings.Contains(out.String(), commands) {
 			t.Errorf("%v: help lacks the command table:\n%s", args, out.String())
+		}
+		if n := strings.Count(out.String(), "Usage:"); n != 1 {
+			t.Errorf("%v: the usage is printed %d times", args, n)
 		}
 		if first == "" {
 			first = out.String()

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -21,6 +22,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/provider-sandbox/provider-sandbox/adminclient"
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 	"github.com/provider-sandbox/provider-sandbox/internal/scenario"
@@ -30,6 +33,10 @@ import (
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
+
+// adminTokenEnv holds the admin token for the server and for the commands
+// that call a running sandbox (health).
+const adminTokenEnv = adminclient.TokenEnv
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -137,6 +144,8 @@ type serveOptions struct {
 	logLevel         string
 	journalSize      int
 	journalBodyBytes int
+	journalHeaders   int
+	journalMemory    byteSize
 	maxNamespaces    int
 	namespaceIdle    time.Duration
 	shutdownTimeout  time.Duration
@@ -144,6 +153,8 @@ type serveOptions struct {
 	watchInterval    time.Duration
 	accessLog        bool
 	version          bool
+	adminToken       string
+	allowedHosts     string
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
@@ -156,6 +167,9 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.IntVar(&o.journalSize, "journal-size", 10000, "request journal entries kept per namespace (ring buffer)")
 	fs.IntVar(&o.journalBodyBytes, "journal-body-bytes", 4096, "bytes of each request and response body kept in the journal")
+	fs.IntVar(&o.journalHeaders, "journal-header-bytes", 16384, "bytes of each request's and response's headers kept in the journal (one value: at most 4096)")
+	o.journalMemory = sandbox.DefaultJournalMemory
+	fs.Var(&o.journalMemory, "journal-memory", "the `SIZE` all namespaces' journals may hold together, e.g. 256MiB or 1GiB (MB and GB: powers of ten); past it the oldest entries go first")
 	fs.IntVar(&o.maxNamespaces, "max-namespaces", 256, "most namespaces users create under /ns/ (default is not counted); idle ones are evicted to make room")
 	fs.DurationVar(&o.namespaceIdle, "namespace-idle", 30*time.Minute, "a namespace unused this long is evicted")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
@@ -163,7 +177,25 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.DurationVar(&o.watchInterval, "watch-interval", 500*time.Millisecond, "how often --watch checks the file")
 	fs.BoolVar(&o.accessLog, "access-log", true, "log one line per request at level info (--access-log=false turns it off)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	// No environment default: --help prints defaults, and must not print the token.
+	fs.StringVar(&o.adminToken, "admin-token", "", "require this bearer token on /__sandbox/* and the landing page (env "+adminTokenEnv+"); a browser opens /?token=TOKEN once")
+	fs.StringVar(&o.allowedHosts, "allowed-hosts", os.Getenv("SANDBOX_ALLOWED_HOSTS"), "comma-separated Host names the admin API answers besides localhost and IP addresses; .example.test allows subdomains, * every host (env SANDBOX_ALLOWED_HOSTS; with --admin-token the default is every host)")
 	return fs, o
+}
+
+// byteSize is a flag value in bytes written with a unit: 256MiB, 1GiB,
+// 500MB (powers of ten), or a plain number of bytes.
+type byteSize int64
+
+func (b *byteSize) String() string { return humanize.IBytes(uint64(*b)) }
+
+func (b *byteSize) Set(v string) error {
+	n, err := humanize.ParseBytes(v)
+	if err != nil || n == 0 || n > math.MaxInt64 {
+		return fmt.Errorf("%q is not a size such as 256MiB or 1GiB", v)
+	}
+	*b = byteSize(n)
+	return nil
 }
 
 func envOr(key, def string) string {
@@ -219,6 +251,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, version)
 		return 0
 	}
+	if o.adminToken == "" {
+		o.adminToken = os.Getenv(adminTokenEnv)
+	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "sandbox: unexpected argument %q\n", fs.Arg(0))
 		return 2
@@ -272,8 +307,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := sandbox.Config{
 		Scenario: sc, JournalSize: o.journalSize, JournalBodyBytes: o.journalBodyBytes,
+		JournalHeaderBytes: o.journalHeaders, JournalMemory: int64(o.journalMemory),
 		MaxNamespaces: o.maxNamespaces, NamespaceIdle: o.namespaceIdle, Version: version, Logger: log,
-		Library: scenarios.FS,
+		Library: scenarios.FS, AdminToken: o.adminToken, AllowedHosts: splitList(o.allowedHosts),
 	}
 	if o.accessLog {
 		cfg.AccessLog = accessLogger(log, jsonLogs)
@@ -293,6 +329,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	base := "http://" + displayAddr(ln.Addr().String())
+	if msg := exposureWarning(ln.Addr(), o.adminToken); msg != "" {
+		log.Warn(msg, "addr", ln.Addr().String())
+	}
+	if o.adminToken != "" {
+		log.Info("the admin API and the dashboard need the admin token: send Authorization: Bearer TOKEN, or in a browser open " + base + "/?token=TOKEN once")
+	}
 	if jsonLogs {
 		printBannerJSON(stdout, base, sc)
 	} else {
@@ -322,10 +364,37 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx, hs); err != nil {
-		log.Warn("shutdown did not finish cleanly", "err", err)
+		// The requests still running are cut; a supervisor or CI job must
+		// see that the shutdown was not clean.
+		hs.Close()
+		log.Error("stopped: in-flight requests did not finish within --shutdown-timeout and were cut off", "timeout", o.shutdownTimeout, "err", err)
+		return 1
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// exposureWarning is the start-up warning for a listener that other hosts
+// can reach (0.0.0.0, as in the Docker image, or a network address) while
+// no admin token protects the admin API; "" when there is nothing to warn
+// about.
+func exposureWarning(addr net.Addr, token string) string {
+	if tcp, ok := addr.(*net.TCPAddr); token != "" || (ok && tcp.IP.IsLoopback()) {
+		return ""
+	}
+	return "THE ADMIN API IS OPEN TO OTHER HOSTS: anyone who can connect can read every credential and journal entry and change the sandbox; " +
+		"set --admin-token (or " + adminTokenEnv + "), or listen on 127.0.0.1 (see docs/security.md)"
 }
 
 // accessLogger writes one record per request at level info, message
@@ -523,6 +592,7 @@ Probes a running sandbox's GET /__sandbox/health; prints "healthy" and exits 0
 on a 200, otherwise prints why and exits 1 (2: usage error). The Docker
 image's HEALTHCHECK runs it. URL may be the base URL (http://127.0.0.1:8080),
 a namespace's (http://127.0.0.1:8080/ns/ci-42) or the health endpoint itself.
+When SANDBOX_ADMIN_TOKEN is set it is sent as the bearer token.
 
 Flags:
 `
@@ -557,7 +627,7 @@ func healthCmd(args []string, stdout, stderr io.Writer) int {
 	// The probe reads only the status, so it uses the client's plain
 	// GetHealth: any 200 is healthy, whatever the body.
 	client, err := adminclient.New(strings.TrimSuffix(target, adminclient.AdminPath+"/health"),
-		adminclient.WithHTTPClient(&http.Client{Timeout: *timeout}))
+		adminclient.WithHTTPClient(&http.Client{Timeout: *timeout}), adminclient.WithAdminToken(os.Getenv(adminTokenEnv)))
 	if err != nil {
 		fmt.Fprintln(stderr, "sandbox health:", err)
 		return 2

@@ -326,7 +326,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("--help exit %d", code)
 	}
-	for _, want := range []string{"-addr", "-scenario", "-log-format", "-log-level", "-journal-size", "-max-namespaces", "-namespace-idle", "-shutdown-timeout", "-watch", "-access-log", "-version", "scenario validate", "intarget verify"} {
+	for _, want := range []string{"-addr", "-scenario", "-log-format", "-log-level", "-journal-size", "-journal-memory", "-journal-header-bytes", "-max-namespaces", "-namespace-idle", "-shutdown-timeout", "-watch", "-access-log", "-version", "-admin-token", "-allowed-hosts", "scenario validate", "intarget verify"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--help does not mention %s", want)
 		}
@@ -346,11 +346,26 @@ func TestBadFlagsAndCommands(t *testing.T) {
 		{[]string{"frobnicate"}, 2, "unknown command"},
 		{[]string{"scenario"}, 2, "usage"},
 		{[]string{"--addr", "127.0.0.1:0", "--watch"}, 2, "--watch needs --scenario"},
+		{[]string{"--journal-memory", "lots"}, 2, `invalid value "lots" for flag -journal-memory: "lots" is not a size such as 256MiB or 1GiB`},
+		{[]string{"--journal-memory", "0"}, 2, `"0" is not a size such as 256MiB or 1GiB`},
+		{[]string{"--addr", "127.0.0.1:0", "--admin-token", "two words"}, 1, "sandbox: --admin-token: the token may hold only visible ASCII characters (no spaces)"},
+		{[]string{"--addr", "127.0.0.1:0", "--allowed-hosts", "sandbox,http://x/"}, 1, `sandbox: --allowed-hosts: "http://x/" is a host name`},
 	}
 	for _, tc := range tests {
 		code, _, errOut := runBin(t, nil, tc.args...)
 		if code != tc.code || !strings.Contains(errOut, tc.msg) {
 			t.Errorf("%v: exit %d (want %d), stderr %q (want %q)", tc.args, code, tc.code, errOut, tc.msg)
+		}
+	}
+}
+
+// TestJournalMemoryFlag reads sizes with units, binary and decimal.
+func TestJournalMemoryFlag(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]int64{"256MiB": 256 << 20, "1GiB": 1 << 30, "500MB": 500e6, "1048576": 1 << 20, "64 KiB": 64 << 10} {
+		var b byteSize
+		if err := b.Set(in); err != nil || int64(b) != want {
+			t.Errorf("%q: %d, %v; want %d", in, b, err, want)
 		}
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/clock"
+	"github.com/provider-sandbox/provider-sandbox/internal/retention"
 )
 
 // Policy is how hard a delivery is tried.
@@ -96,6 +97,10 @@ type Options struct {
 	// of one delivery arrive in order: it must not block and must not call
 	// the dispatcher (the sandbox's event hub never blocks).
 	Observe func(view func() Delivery)
+	// MaxSettled bounds the deliveries kept once settled (delivered, failed
+	// or cancelled): beyond it the oldest of them are dropped from List.
+	// Deliveries still pending are always kept. Zero keeps every one.
+	MaxSettled int
 }
 
 // Delivery states.
@@ -159,6 +164,8 @@ type delivery struct {
 	receiver string
 	// inFlight is set while a worker makes an attempt.
 	inFlight bool
+	// settled is set once it is delivered, failed or cancelled.
+	settled bool
 }
 
 // Dispatcher schedules, sends and records callbacks for one namespace.
@@ -171,7 +178,9 @@ type Dispatcher struct {
 
 	mu      sync.Mutex
 	seq     int
-	all     []*delivery
+	all     []*delivery            // oldest first
+	settled int                    // how many of all are settled
+	dropped int64                  // settled deliveries removed from all (MaxSettled)
 	queues  map[string][]*delivery // key → deliveries in order; the head is active
 	ready   map[string][]*delivery // receiver → due attempts waiting for a worker, FIFO
 	turns   []string               // receivers with ready attempts, served round-robin
@@ -430,6 +439,7 @@ func (d *Dispatcher) exchange(ctx context.Context, req Request) (int, []byte, er
 func (d *Dispatcher) finishLocked(dl *delivery, state string) {
 	dl.pub.State = state
 	dl.pub.NextAttemptAt = nil
+	d.settleLocked(dl)
 	now := d.opt.Clock.Now()
 	dl.pub.FinishedAt = &now
 	d.changedLocked(dl)
@@ -464,17 +474,72 @@ func (d *Dispatcher) cancelLocked(dl *delivery) {
 	}
 	dl.pub.State = StateCancelled
 	dl.pub.NextAttemptAt = nil
+	d.settleLocked(dl)
 }
 
-// List returns a copy of every delivery, oldest first.
+// settleLocked counts a delivery that reached its final state and, past
+// MaxSettled, drops the oldest settled deliveries. It compacts only once a
+// quarter of the limit has piled up beyond it, so that a settlement costs
+// O(1) amortised even when a delivery retried for long sits at the front;
+// List hides the excess in between.
+func (d *Dispatcher) settleLocked(dl *delivery) {
+	if dl.settled {
+		return
+	}
+	dl.settled = true
+	d.settled++
+	limit := d.opt.MaxSettled
+	if limit <= 0 || d.closed || d.settled <= limit+max(limit/4, 1) {
+		return // (Close cancels while it walks d.all: no compacting under it)
+	}
+	drop := d.settled - limit
+	kept := d.all[:0]
+	for _, x := range d.all {
+		if drop > 0 && x.settled {
+			drop--
+			continue
+		}
+		kept = append(kept, x)
+	}
+	clear(d.all[len(kept):]) // let the dropped ones be collected
+	d.dropped += int64(d.settled - limit)
+	d.settled = limit
+	d.all = kept
+}
+
+// hiddenLocked is how many of the oldest settled deliveries are over
+// MaxSettled but not compacted away yet: List leaves them out.
+func (d *Dispatcher) hiddenLocked() int {
+	if d.opt.MaxSettled <= 0 {
+		return 0
+	}
+	return max(d.settled-d.opt.MaxSettled, 0)
+}
+
+// List returns a copy of every delivery kept (every pending one, and the
+// newest MaxSettled settled ones), oldest first.
 func (d *Dispatcher) List() []Delivery {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := make([]Delivery, len(d.all))
-	for i, dl := range d.all {
-		out[i] = dl.viewLocked()
+	hide := d.hiddenLocked()
+	out := make([]Delivery, 0, len(d.all)-hide)
+	for _, dl := range d.all {
+		if hide > 0 && dl.settled {
+			hide--
+			continue
+		}
+		out = append(out, dl.viewLocked())
 	}
 	return out
+}
+
+// Settled reports the settled deliveries List shows against MaxSettled
+// (zero when unbounded) and how many were dropped to stay within it.
+func (d *Dispatcher) Settled() retention.Usage {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	hide := d.hiddenLocked()
+	return retention.Usage{Count: d.settled - hide, Limit: d.opt.MaxSettled, Evicted: d.dropped + int64(hide)}
 }
 
 // viewLocked renders a delivery for listings: a copy that later changes do
@@ -514,13 +579,7 @@ func (d *Dispatcher) changedLocked(dl *delivery) {
 func (d *Dispatcher) Pending() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	n := 0
-	for _, dl := range d.all {
-		if dl.pub.State == StatePending || dl.pub.State == StateSending {
-			n++
-		}
-	}
-	return n
+	return len(d.all) - d.settled
 }
 
 // Close stops scheduling, waits up to the shutdown timeout for attempts in

@@ -334,3 +334,43 @@ func TestObserveSeesEveryChangeInOrder(t *testing.T) {
 		t.Errorf("observed %v, want %v", seen, want)
 	}
 }
+
+// TestSettledDeliveriesAreBounded: beyond MaxSettled the oldest settled
+// deliveries leave the listing, counted as dropped; a pending one is kept
+// however old it is.
+func TestSettledDeliveriesAreBounded(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/fail" {
+			w.WriteHeader(500)
+		}
+	}))
+	defer srv.Close()
+	d := callback.New(callback.Options{Clock: frozen(), MaxSettled: 4})
+	defer d.Close()
+	retried := d.Send(t0, callback.Request{URL: srv.URL + "/fail", Policy: callback.Policy{Retries: 1, RetryDelay: time.Hour, Timeout: time.Second}})
+	var ids []string
+	for i := 0; i < 20; i++ {
+		ids = append(ids, d.Send(t0, callback.Request{URL: srv.URL, Policy: callback.Policy{Timeout: time.Second}}))
+		if i == 0 {
+			// The failing one's first attempt ends first: it then waits
+			// for its retry, in front of every settled delivery.
+			waitFor(t, "the first attempt to fail", func() bool { return len(d.List()[0].Attempts) == 1 })
+		}
+	}
+	waitFor(t, "every delivery but the retried one", func() bool { return d.Pending() == 1 })
+	var got []string
+	for _, dl := range d.List() {
+		got = append(got, dl.ID+" "+dl.State)
+	}
+	want := []string{retried + " pending"}
+	for _, id := range ids[16:] {
+		want = append(want, id+" delivered")
+	}
+	if strings.Join(got, ", ") != strings.Join(want, ", ") {
+		t.Errorf("listed %v\nwant   %v", got, want)
+	}
+	if u := d.Settled(); u.Count != 4 || u.Limit != 4 || u.Evicted != 16 {
+		t.Errorf("settled %+v, want 4 of 4 kept, 16 dropped", u)
+	}
+}

@@ -12,6 +12,12 @@ func entry(i int, provider string, status int) *Entry {
 		Time: time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC), Response: Message{Status: status}}
 }
 
+// listed is j.List without the cursor.
+func listed(j *Journal, f Filter) []*Entry {
+	page, _ := j.List(f)
+	return page
+}
+
 func ids(es []*Entry) string {
 	s := ""
 	for _, e := range es {
@@ -22,20 +28,20 @@ func ids(es []*Entry) string {
 
 func TestRingKeepsNewestFirst(t *testing.T) {
 	t.Parallel()
-	j := New(3)
-	if got := ids(j.List(Filter{})); got != "" {
+	j := New(3, nil)
+	if got := ids(listed(j, Filter{})); got != "" {
 		t.Fatalf("empty journal lists %q", got)
 	}
 	for i := 1; i <= 2; i++ {
 		j.Add(entry(i, "a", 200))
 	}
-	if got := ids(j.List(Filter{})); got != "2,1," {
+	if got := ids(listed(j, Filter{})); got != "2,1," {
 		t.Fatalf("partial ring: %q", got)
 	}
 	for i := 3; i <= 7; i++ {
 		j.Add(entry(i, "a", 200))
 	}
-	if got := ids(j.List(Filter{})); got != "7,6,5," {
+	if got := ids(listed(j, Filter{})); got != "7,6,5," {
 		t.Fatalf("full ring: %q", got)
 	}
 	if j.Len() != 3 || j.Total() != 7 {
@@ -48,18 +54,18 @@ func TestRingKeepsNewestFirst(t *testing.T) {
 		t.Fatal("held entry not found")
 	}
 	j.Clear()
-	if j.Len() != 0 || ids(j.List(Filter{})) != "" {
+	if j.Len() != 0 || ids(listed(j, Filter{})) != "" {
 		t.Fatal("clear kept entries")
 	}
 	j.Add(entry(9, "a", 200))
-	if got := ids(j.List(Filter{})); got != "9," {
+	if got := ids(listed(j, Filter{})); got != "9," {
 		t.Fatalf("after clear: %q", got)
 	}
 }
 
 func TestFilters(t *testing.T) {
 	t.Parallel()
-	j := New(100)
+	j := New(100, nil)
 	j.Add(entry(1, "netrefer", 200))
 	j.Add(entry(2, "centili", 401))
 	j.Add(entry(3, "centili", 200))
@@ -68,16 +74,19 @@ func TestFilters(t *testing.T) {
 		f    Filter
 		want string
 	}{
-		{Filter{Provider: "centili"}, "3,2,"},
-		{Filter{Status: 401}, "4,2,"},
-		{Filter{Provider: "centili", Status: 401}, "2,"},
-		{Filter{Operation: "opnetrefer"}, "4,1,"},
+		{Filter{Provider: []string{"centili"}}, "3,2,"},
+		{Filter{Status: []int{401}}, "4,2,"},
+		{Filter{Provider: []string{"centili"}, Status: []int{401}}, "2,"},
+		{Filter{Operation: []string{"opnetrefer"}}, "4,1,"},
 		{Filter{Since: time.Date(2026, 1, 1, 0, 0, 3, 0, time.UTC)}, "4,3,"},
 		{Filter{Limit: 1}, "4,"},
-		{Filter{Provider: "nobody"}, ""},
+		{Filter{Provider: []string{"nobody"}}, ""},
+		// Several values of one field: any of them.
+		{Filter{Provider: []string{"centili", "netrefer"}, Status: []int{200}}, "3,1,"},
+		{Filter{Status: []int{401}, StatusClass: []int{2}}, "4,3,2,1,"},
 	}
 	for _, tc := range tests {
-		if got := ids(j.List(tc.f)); got != tc.want {
+		if got := ids(listed(j, tc.f)); got != tc.want {
 			t.Errorf("%+v: got %q want %q", tc.f, got, tc.want)
 		}
 	}
@@ -85,7 +94,7 @@ func TestFilters(t *testing.T) {
 
 func TestConcurrentAddAndList(t *testing.T) {
 	t.Parallel()
-	j := New(50)
+	j := New(50, nil)
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
 		wg.Add(1)
@@ -94,7 +103,7 @@ func TestConcurrentAddAndList(t *testing.T) {
 			for i := 0; i < 200; i++ {
 				j.Add(entry(i, "p", 200))
 				if i%20 == 0 {
-					_ = j.List(Filter{Status: 200})
+					_, _ = j.List(Filter{Status: []int{200}})
 				}
 			}
 		}(g)
@@ -106,7 +115,7 @@ func TestConcurrentAddAndList(t *testing.T) {
 }
 
 func BenchmarkAdd(b *testing.B) {
-	j := New(10000)
+	j := New(10000, nil)
 	e := entry(1, "p", 200)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
@@ -116,7 +125,7 @@ func BenchmarkAdd(b *testing.B) {
 
 func TestFiltersOnMethodPathAndStatusClass(t *testing.T) {
 	t.Parallel()
-	j := New(10)
+	j := New(10, nil)
 	add := func(id, ns, provider, method, path string, status int) {
 		j.Add(&Entry{ID: id, Namespace: ns, Provider: provider,
 			Request: Message{Method: method, Path: path}, Response: Message{Status: status}})
@@ -129,18 +138,18 @@ func TestFiltersOnMethodPathAndStatusClass(t *testing.T) {
 		f    Filter
 		want string
 	}{
-		{Filter{PathPrefix: "/datagifting/v1/"}, "2,1,"},
-		{Filter{PathPrefix: "/datagifting/v1/services"}, "2,"},
-		{Filter{PathPrefix: "/v2/"}, "4,"},
-		{Filter{PathPrefix: "/centili"}, ""}, // the mount is not part of the path
-		{Filter{PathPrefix: "/"}, "4,3,2,1,"},
-		{Filter{Method: "POST"}, "4,3,1,"},
-		{Filter{StatusClass: 5}, "4,2,"},
-		{Filter{StatusClass: 4, Method: "POST"}, "3,"},
-		{Filter{StatusClass: 2, PathPrefix: "/realms/"}, ""},
+		{Filter{PathPrefix: []string{"/datagifting/v1/"}}, "2,1,"},
+		{Filter{PathPrefix: []string{"/datagifting/v1/services"}}, "2,"},
+		{Filter{PathPrefix: []string{"/v2/"}}, "4,"},
+		{Filter{PathPrefix: []string{"/centili"}}, ""}, // the mount is not part of the path
+		{Filter{PathPrefix: []string{"/"}}, "4,3,2,1,"},
+		{Filter{Method: []string{"POST"}}, "4,3,1,"},
+		{Filter{StatusClass: []int{5}}, "4,2,"},
+		{Filter{StatusClass: []int{4}, Method: []string{"POST"}}, "3,"},
+		{Filter{StatusClass: []int{2}, PathPrefix: []string{"/realms/"}}, ""},
 	}
 	for _, tc := range tests {
-		if got := ids(j.List(tc.f)); got != tc.want {
+		if got := ids(listed(j, tc.f)); got != tc.want {
 			t.Errorf("%+v: got %q want %q", tc.f, got, tc.want)
 		}
 	}

@@ -1,13 +1,16 @@
 package sandbox
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"runtime"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,12 +74,26 @@ func (s *Server) Routes() []adminRoute {
 		{"DELETE", "/namespaces/{name}", "close a namespace at once, pending callbacks cancelled", s.deleteNamespace},
 		{"GET", "/events", "live events of the namespace (Server-Sent Events)", s.getEvents},
 		{"GET", "/stats", "traffic per provider and the event streams", s.getStats},
+		{"GET", "/postman", "a Postman collection of every provider call, for this namespace and URL", s.getPostman},
+		{"GET", "/postman/environment", "the Postman environment of that collection", s.getPostmanEnvironment},
 	}
+}
+
+// coreRouteBodies are the core routes whose bodies are not JSON only;
+// every other route reads JSON or no body (BodyJSON).
+var coreRouteBodies = map[string]BodyTypes{
+	"PUT /scenario":   BodyDocument,
+	"PATCH /scenario": BodyMergePatch,
+	"POST /faults":    BodyDocument,
 }
 
 type nsKey struct{}
 
 func (s *Server) adminRouter() *mux.Router {
+	s.routeBodies = map[string]BodyTypes{}
+	for name, b := range coreRouteBodies {
+		s.routeBodies[name] = b
+	}
 	r := mux.NewRouter()
 	r.UseEncodedPath()
 	// Path before Methods: gorilla/mux v1.8.1 clears a "method mismatch" when
@@ -96,7 +113,9 @@ func (s *Server) adminRouter() *mux.Router {
 	for _, p := range Providers() {
 		for _, ar := range p.AdminRoutes {
 			ar := ar
-			r.Path(ar.Path).Methods(ar.Method).HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			name := ar.Method + " " + ar.Path
+			s.routeBodies[name] = ar.Body
+			r.Path(ar.Path).Methods(ar.Method).Name(name).HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 				a := req.Context().Value(nsKey{}).(*adminCall)
 				noteAdminRoute(w, ar.Path)
 				ar.Handler(a.ns, w, req)
@@ -123,9 +142,11 @@ var globalAdminRoutes = map[string]bool{
 	"DELETE /namespaces/{name}": true,
 }
 
-// serveAdmin routes an admin request. The route is matched before the
-// namespace is looked up, so that an unknown admin path or a global route
-// under /ns/{new}/ does not create a namespace.
+// serveAdmin routes an admin request. Who may ask is checked first
+// (checkAdminAccess), then the route is matched and its body type checked,
+// all before the namespace is looked up, so that a refused call, an
+// unknown admin path or a global route under /ns/{new}/ does not create a
+// namespace.
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, t target) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -133,6 +154,9 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, t target) {
 			writeProblem(w, http.StatusInternalServerError, "Internal error", fmt.Sprint(v), nil)
 		}
 	}()
+	if !s.checkAdminAccess(w, r) {
+		return
+	}
 	a := &adminCall{prefix: t.prefix}
 	u := *r.URL
 	u.Path, u.RawPath = t.rel, ""
@@ -140,6 +164,9 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, t target) {
 	r2.URL = &u
 	var rm mux.RouteMatch
 	s.admin.Match(r2, &rm)
+	if rm.MatchErr == nil && rm.Route != nil && !checkBodyType(w, r, s.routeBodies[rm.Route.GetName()]) {
+		return
+	}
 	switch {
 	case rm.MatchErr != nil:
 		// 404 or 405: answered without a namespace.
@@ -230,6 +257,8 @@ func ScenarioJSON(sc *Scenario) map[string]any {
 		"version": c.Version, "name": c.Name, "seed": c.Seed,
 		"clock": c.Clock, "http": c.HTTP, "reload": c.Reload, "source": sc.File.Name,
 		faultsKey: sc.Faults,
+		// The effective setting, so that the document says what is in force.
+		"journal": map[string]bool{"redactSecrets": c.Journal.RedactsSecrets()},
 	}
 	if sc.Faults == nil {
 		out[faultsKey] = faults.List{}
@@ -305,22 +334,65 @@ func (s *Server) getRequests(a *adminCall) {
 	c := newQueryCheck(a.r.URL.RawQuery, requestsParams)
 	f := journal.Filter{Provider: c.known("provider", "provider", registeredOps{}.ProviderNames())}
 	ops := allOperationIDs()
-	if f.Provider != "" {
-		ops = OperationIDs(f.Provider)
+	if len(f.Provider) > 0 {
+		ops = nil
+		for _, p := range f.Provider {
+			ops = append(ops, OperationIDs(p)...)
+		}
+		slices.Sort(ops)
+		ops = slices.Compact(ops)
 	}
 	f.Operation = c.known("operation", "operation", ops)
 	f.Status, f.StatusClass = c.status("status")
-	if m := c.get("method"); m != "" {
-		c.q.Set("method", strings.ToUpper(m))
-		f.Method = c.known("method", "method", journalMethods)
+	for i, m := range c.q["method"] {
+		c.q["method"][i] = strings.ToUpper(m)
 	}
-	f.PathPrefix = c.providerPath("path")
+	f.Method = c.known("method", "method", journalMethods)
+	f.PathPrefix = c.providerPaths("path")
 	f.Since = c.time("since")
-	f.Limit = c.positive("limit")
+	f.Limit = c.limit("limit", maxRequestsLimit)
+	f.Before = c.cursor("cursor")
 	if c.failed(a.w) {
 		return
 	}
-	a.json(http.StatusOK, a.ns.Journal.List(f))
+	page, next := a.ns.Journal.List(f)
+	if next != 0 {
+		q := c.q
+		q.Set("cursor", strconv.FormatUint(next, 10))
+		a.w.Header().Set("Link", "<"+a.prefix+"/__sandbox/requests?"+q.Encode()+`>; rel="next"`)
+	}
+	s.writeEntries(a, page)
+}
+
+// writeEntries answers a page of entries as a JSON array, formatted as
+// adminCall.json formats one, encoding one entry at a time: the answer
+// is never held whole in memory.
+func (s *Server) writeEntries(a *adminCall, page []*journal.Entry) {
+	a.w.Header().Set("Content-Type", "application/json")
+	a.w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(a.w, 32<<10)
+	defer bw.Flush()
+	if len(page) == 0 {
+		_, _ = bw.WriteString("[]\n")
+		return
+	}
+	_, _ = bw.WriteString("[\n  ")
+	for i, e := range page {
+		if i > 0 {
+			_, _ = bw.WriteString(",\n  ")
+		}
+		b, err := json.MarshalIndent(e, "  ", "  ")
+		if err != nil {
+			// Cannot happen for an entry's plain fields; the answer is
+			// left unfinished, so the client cannot take it for whole.
+			s.log.Error("journal entry could not be encoded", "id", e.ID, "err", err)
+			return
+		}
+		if _, err := bw.Write(b); err != nil {
+			return // the client went away
+		}
+	}
+	_, _ = bw.WriteString("\n]\n")
 }
 
 func (s *Server) deleteRequests(a *adminCall) {
@@ -354,21 +426,21 @@ func (s *Server) getState(a *adminCall) {
 
 func (s *Server) getCallbacks(a *adminCall) {
 	c := newQueryCheck(a.r.URL.RawQuery, callbacksParams)
-	state := c.known("state", "state", callbackStates)
-	provider := c.known("provider", "provider", registeredOps{}.ProviderNames())
+	states := c.known("state", "state", callbackStates)
+	providers := c.known("provider", "provider", registeredOps{}.ProviderNames())
 	since := c.time("since")
 	if c.failed(a.w) {
 		return
 	}
 	all := []any{}
 	for _, p := range Providers() {
-		if provider != "" && p.Name != provider {
+		if len(providers) > 0 && !slices.Contains(providers, p.Name) {
 			continue
 		}
 		if st, ok := a.ns.State(p.Name); ok {
 			if cs, ok := st.(CallbackSource); ok {
 				for _, d := range cs.Callbacks() {
-					if callbackMatches(d, state, since) {
+					if callbackMatches(d, states, since) {
 						all = append(all, d)
 					}
 				}

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"encoding/json"
 	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -171,7 +172,9 @@ func prefersJSON(accept string) bool {
 }
 
 // requestOrigin returns scheme://host as the client sees it, honouring
-// X-Forwarded-Proto so that URLs handed out behind a TLS proxy work.
+// X-Forwarded-Proto so that URLs handed out behind a TLS proxy work. Every
+// URL the sandbox hands out (issuers, discovery documents, links) starts
+// with it.
 func requestOrigin(r *http.Request) string {
 	scheme := "http"
 	if r.TLS != nil {
@@ -180,5 +183,18 @@ func requestOrigin(r *http.Request) string {
 	if p := r.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
 		scheme = p
 	}
-	return scheme + "://" + r.Host
+	return scheme + "://" + requestHost(r)
+}
+
+// requestHost is the host (and port) the client reached: its Host header,
+// or for a request without one (HTTP/1.0 allows that) the address the
+// connection arrived on, so that an issuer never reads "http:///...".
+func requestHost(r *http.Request) string {
+	if r.Host != "" {
+		return r.Host
+	}
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && a != nil {
+		return a.String()
+	}
+	return "127.0.0.1"
 }

@@ -58,8 +58,35 @@ func WriteChangeError(w http.ResponseWriter, ns *Namespace, provider string, err
 		"the "+provider+" provider is not mounted", nil)
 }
 
+// BodyTypes names the Content-Types an admin route reads its body from.
+// Every state-changing admin call is held to its route's types before it
+// is routed (checkBodyType): none of them is a type a web page can send
+// without a CORS preflight (a form, text/plain), so no page can drive the
+// sandbox with a simple request.
+type BodyTypes int
+
+const (
+	// BodyJSON is application/json; the zero value, also for routes that
+	// read no body (POST /reset), which may then be sent without one.
+	BodyJSON BodyTypes = iota
+	// BodyDocument is JSON or YAML, read by the scenario decoder.
+	BodyDocument
+	// BodyMergePatch is a JSON merge patch (RFC 7396) as JSON or YAML.
+	BodyMergePatch
+)
+
 // Media types of admin bodies, each mapped to whether it is YAML.
 var (
+	jsonMediaTypes = map[string]bool{"application/json": false}
+	// documentMediaTypes are the Content-Types a document (a scenario, a
+	// fault rule, a live-change POST body) is read from: the scenario
+	// decoder reads JSON and YAML alike.
+	documentMediaTypes = map[string]bool{
+		"application/json":   false,
+		"application/yaml":   true,
+		"application/x-yaml": true,
+		"text/yaml":          true,
+	}
 	// patchMediaTypes are the Content-Types a merge patch (PATCH
 	// /scenario, PATCH /netfinity/tokens/{token}) is read from. The JSON
 	// merge patch type is RFC 7396's; plain JSON is accepted because most
@@ -73,40 +100,66 @@ var (
 		"application/x-yaml":           true,
 		"text/yaml":                    true,
 	}
-	// documentMediaTypes are the Content-Types a live-change POST body is
-	// read from: the scenario decoder reads JSON and YAML alike.
-	documentMediaTypes = map[string]bool{
-		"application/json":   false,
-		"application/yaml":   true,
-		"application/x-yaml": true,
-		"text/yaml":          true,
-	}
 )
 
-// mediaType looks the request's Content-Type up in types; ok is false, and
-// a 415 has been answered, when it is not there.
-func mediaType(w http.ResponseWriter, r *http.Request, types map[string]bool, mergePatch bool) (isYAML, ok bool) {
+// mediaTypes are the Content-Types of b, each mapped to whether it is YAML.
+func (b BodyTypes) mediaTypes() map[string]bool {
+	switch b {
+	case BodyDocument:
+		return documentMediaTypes
+	case BodyMergePatch:
+		return patchMediaTypes
+	}
+	return jsonMediaTypes
+}
+
+// mediaType looks the request's Content-Type up in b's types; ok is false,
+// and a 415 naming the accepted types has been answered, when it is not
+// there.
+func mediaType(w http.ResponseWriter, r *http.Request, b BodyTypes) (isYAML, ok bool) {
 	ct := r.Header.Get("Content-Type")
 	media, _, _ := mime.ParseMediaType(ct)
-	isYAML, ok = types[strings.ToLower(media)]
+	isYAML, ok = b.mediaTypes()[strings.ToLower(media)]
 	if ok {
 		return isYAML, true
 	}
-	if mergePatch {
+	got := fmt.Sprintf("Content-Type %q is", ct)
+	switch b {
+	case BodyMergePatch:
 		writeProblem(w, http.StatusUnsupportedMediaType, "Unsupported merge patch type",
-			fmt.Sprintf("Content-Type %q is not a merge patch; send application/merge-patch+json (RFC 7396) or a YAML fragment as application/merge-patch+yaml", ct), nil)
-	} else {
+			got+" not a merge patch; send application/merge-patch+json (RFC 7396) or a YAML fragment as application/merge-patch+yaml", nil)
+	case BodyDocument:
 		writeProblem(w, http.StatusUnsupportedMediaType, "Unsupported body type",
-			fmt.Sprintf("Content-Type %q is not JSON or YAML; send application/json or a YAML document as application/yaml", ct), nil)
+			got+" not JSON or YAML; send application/json or a YAML document as application/yaml", nil)
+	default:
+		writeProblem(w, http.StatusUnsupportedMediaType, "Unsupported body type",
+			got+" not JSON; send application/json (curl: -H 'Content-Type: application/json', or --json)", nil)
 	}
 	return false, false
+}
+
+// checkBodyType holds a state-changing admin call to the Content-Types its
+// route reads (415 otherwise) and reports whether it passed. A call with
+// neither a body nor a Content-Type passes, so that `curl -X POST
+// .../reset` works; a browser cannot use that to drive the sandbox, since
+// checkAdminAccess refuses other sites' pages.
+func checkBodyType(w http.ResponseWriter, r *http.Request, b BodyTypes) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return true
+	}
+	if r.Header.Get("Content-Type") == "" && r.ContentLength == 0 {
+		return true
+	}
+	_, ok := mediaType(w, r, b)
+	return ok
 }
 
 // ReadAdminDocument reads the body of a live-change POST: JSON or YAML
 // (415 otherwise), at most max bytes (413 otherwise). ok is false when the
 // request has been answered.
 func ReadAdminDocument(w http.ResponseWriter, r *http.Request, max int64) (data []byte, ok bool) {
-	if _, ok := mediaType(w, r, documentMediaTypes, false); !ok {
+	if _, ok := mediaType(w, r, BodyDocument); !ok {
 		return nil, false
 	}
 	data, err := scenario.ReadAll(r.Body, max)
@@ -124,7 +177,7 @@ func ReadAdminDocument(w http.ResponseWriter, r *http.Request, max int64) (data 
 // decoded patch (numbers kept exact) and the raw body; ok is false when
 // the request has been answered.
 func ReadMergePatch(w http.ResponseWriter, r *http.Request, max int64, what, example string) (patch map[string]any, data []byte, ok bool) {
-	isYAML, ok := mediaType(w, r, patchMediaTypes, true)
+	isYAML, ok := mediaType(w, r, BodyMergePatch)
 	if !ok {
 		return nil, nil, false
 	}

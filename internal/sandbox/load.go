@@ -70,7 +70,7 @@ func LoadScenario(name string, data []byte) (*Scenario, scenario.Problems) {
 		probs = append(probs, scenario.Problem{
 			File: name, Line: f.Line(k), Path: k,
 			Message: fmt.Sprintf("unknown key %q", k),
-			Hint:    scenario.Suggest(k, append(known, "version", "name", "description", "seed", "clock", "keys", "http", "faults", "preferHeader", "reload", "source")),
+			Hint:    scenario.Suggest(k, append(known, "version", "name", "description", "seed", "clock", "keys", "http", "faults", "preferHeader", "reload", "journal", "source")),
 		})
 	}
 	if len(probs) > 0 {

@@ -191,7 +191,8 @@ func (ns *Namespace) shutdown() {
 	defer ns.resetMu.Unlock()
 	ns.deleted = true
 	ns.close()
-	ns.events.Close() // ends its event streams
+	ns.Journal.Close() // gives its share of the journal budget back
+	ns.events.Close()  // ends its event streams
 }
 
 func (ns *Namespace) close() {
@@ -361,7 +362,7 @@ func (s *Server) namespace(name string) (*Namespace, error) {
 			return nil, full
 		}
 	}
-	ns = &Namespace{Name: name, server: s, Journal: journal.New(s.cfg.JournalSize), events: events.New()}
+	ns = &Namespace{Name: name, server: s, Journal: journal.New(s.cfg.JournalSize, s.journalBudget), events: events.New()}
 	w, err := ns.build(s.template())
 	if err != nil {
 		set.mu.Unlock()

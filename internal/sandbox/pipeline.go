@@ -60,11 +60,34 @@ func (c *Call) Provider() *Provider { return c.mount.provider }
 // so that URLs handed out behind a TLS proxy work.
 func (c *Call) Origin() string { return requestOrigin(c.R) }
 
+// Host is the host and port the client reached (the Host header, or the
+// listener's address for a request without one), as Origin uses it.
+func (c *Call) Host() string { return requestHost(c.R) }
+
 // BaseURL returns the URL of the provider's mount as the client sees it,
 // namespace prefix included, e.g. http://127.0.0.1:8080/ns/ci-42/netrefer.
 // Every URL the sandbox hands out is built from it.
 func (c *Call) BaseURL() string {
 	return c.Origin() + c.prefix + "/" + c.mount.provider.Name
+}
+
+// MountPaths lists the URL paths of the provider's mount that reach this
+// call's namespace, the request's own first: "/ns/ci-42/netrefer" for a
+// namespace, and both "/netrefer" and "/ns/default/netrefer" for the
+// default one, which the bare URLs and /ns/default serve alike. A provider
+// that binds what it issues (a token's issuer) to its mount accepts any of
+// them, so that a token fetched from the bare URL works under
+// /ns/default and the other way round.
+func (c *Call) MountPaths() []string {
+	own := c.prefix + "/" + c.mount.provider.Name
+	if c.NS == nil || c.NS.Name != DefaultNamespace {
+		return []string{own}
+	}
+	bare, prefixed := "/"+c.mount.provider.Name, "/ns/"+DefaultNamespace+"/"+c.mount.provider.Name
+	if own == bare {
+		return []string{bare, prefixed}
+	}
+	return []string{prefixed, bare}
 }
 
 // Fail answers with the provider's native shape for a core error.
@@ -143,14 +166,7 @@ func (s *Server) runPipeline(c *Call, m *mount, rel string) {
 	r := c.R
 	op, params, rerr := m.match(r, rel)
 	if rerr != nil {
-		if rerr.Kind == ErrNotFound {
-			if hint := m.closest(r.Method, rel); hint != "" {
-				c.W.Header().Set(HeaderHint, "did you mean "+hint+"?")
-			}
-		} else if len(rerr.Allowed) > 0 {
-			c.W.Header().Set("Allow", strings.Join(rerr.Allowed, ", "))
-		}
-		c.Fail(rerr)
+		c.failUnmatched(rerr, rel)
 		return
 	}
 	c.Operation, c.Params = op.id, params
@@ -215,6 +231,36 @@ func (s *Server) runPipeline(c *Call, m *mount, rel string) {
 	op.handler(c)
 }
 
+// failUnmatched answers a request that matches no operation of the mount:
+// the provider's 404 with the closest operation as a hint, or its 405 with
+// Allow.
+func (c *Call) failUnmatched(rerr *Error, rel string) {
+	if rerr.Kind == ErrNotFound {
+		if hint := c.mount.closest(c.R.Method, rel); hint != "" {
+			c.W.Header().Set(HeaderHint, "did you mean "+hint+"?")
+		}
+	} else if len(rerr.Allowed) > 0 {
+		c.W.Header().Set("Allow", strings.Join(rerr.Allowed, ", "))
+	}
+	c.Fail(rerr)
+}
+
+// serveUnrouted answers, without creating the namespace, a request for a
+// namespace that is not live whose path is none of the mount's: a typo must
+// not take a namespace slot (nor keep one alive). It reports false when
+// the path is the mount's (any method), which is then served, and so
+// creates the namespace, as usual. Nothing is journaled: the journal
+// belongs to the namespace that was not created.
+func (s *Server) serveUnrouted(w http.ResponseWriter, r *http.Request, m *mount, prefix, rel string) bool {
+	_, _, rerr := m.match(r, rel)
+	if rerr == nil || rerr.Kind != ErrNotFound {
+		return false
+	}
+	c := &Call{W: w, R: r, prefix: prefix, mount: m}
+	c.failUnmatched(rerr, rel)
+	return true
+}
+
 // exchange is one request's call and writer, allocated together.
 type exchange struct {
 	Call
@@ -258,18 +304,17 @@ func (s *Server) record(ns *Namespace, wd *world, e *journal.Entry, r *http.Requ
 	if status == 0 && !cw.aborted && !cw.hijacked {
 		status = http.StatusOK
 	}
-	// Headers are kept without copying: once the handler has returned,
-	// neither net/http nor the sandbox changes these maps again.
-	e.Request = journal.Message{
-		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-		Header: r.Header, BodyBytes: int64(len(body)),
+	rec := journal.Recorder{Caps: s.journalCaps, Redact: wd.scenario.Common().Journal.RedactsSecrets()}
+	if sh, ok := wd.states[e.Provider].(SecretHeaders); ok && rec.Redact {
+		rec.SecretHeaders = sh.SecretHeaders()
 	}
-	if len(body) > s.cfg.JournalBodyBytes {
-		e.Request.Body, e.Request.Truncated = string(body[:s.cfg.JournalBodyBytes]), true
-	} else {
-		e.Request.Body = string(body)
-	}
-	e.Response = journal.Message{Status: status, Header: cw.Header(), Body: cw.buf.String(), BodyBytes: cw.n, Truncated: cw.n > int64(cw.buf.Len())}
+	// Headers that need no change are kept without copying: once the
+	// handler has returned, neither net/http nor the sandbox changes these
+	// maps again.
+	rec.Fill(e, journal.Exchange{
+		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, RequestHeader: r.Header, RequestBody: body,
+		Status: status, ResponseHeader: cw.Header(), ResponseBody: cw.buf.Bytes(), ResponseBytes: cw.n,
+	})
 	took := time.Since(start)
 	e.LatencyMicros = took.Microseconds()
 	ns.Journal.Add(e)

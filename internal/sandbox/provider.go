@@ -20,6 +20,7 @@ import (
 
 	"github.com/provider-sandbox/provider-sandbox/internal/callback"
 	"github.com/provider-sandbox/provider-sandbox/internal/clock"
+	"github.com/provider-sandbox/provider-sandbox/internal/postman"
 	"github.com/provider-sandbox/provider-sandbox/internal/tokens"
 )
 
@@ -60,7 +61,9 @@ type Provider struct {
 	BodyLimitAfterGuard bool
 	// WriteError answers with the provider's native error shape for a failure
 	// found by the core: unknown path, wrong method, body too large, spec
-	// validation failure, or an internal error.
+	// validation failure, or an internal error. An ErrNotFound for a
+	// namespace that is not live yet is answered without creating it, so
+	// that Call has no State, NS or clock: answer it from the request alone.
 	WriteError func(c *Call, e *Error)
 	// AdminRoutes are extra admin endpoints under /__sandbox/ (for example the
 	// InTarget verifier). They are served in every namespace.
@@ -74,6 +77,12 @@ type Provider struct {
 	// a table and its JSON form as label/value pairs; a line without a tab
 	// is a value with an empty label (a continuation).
 	Banner func(cfg any, baseURL string) []string
+	// Postman, when set, returns what the Postman collection needs beyond
+	// the spec for a scenario section: its credentials as variables, the
+	// token request, which value each security scheme sends (see
+	// internal/postman). Without it the provider's calls are listed without
+	// credentials.
+	Postman func(cfg any) postman.Plan
 }
 
 // Handler serves one operation.
@@ -87,8 +96,11 @@ type Command struct {
 
 // AdminRoute is an admin endpoint contributed by a provider.
 type AdminRoute struct {
-	Method  string
-	Path    string // relative to /__sandbox, e.g. /intarget/verify
+	Method string
+	Path   string // relative to /__sandbox, e.g. /intarget/verify
+	// Body is what the route reads its body from (default JSON); a call
+	// with another Content-Type is answered 415 before Handler runs.
+	Body    BodyTypes
 	Handler func(ns *Namespace, w http.ResponseWriter, r *http.Request)
 }
 
@@ -131,6 +143,13 @@ type CallbackSource interface {
 // count is taken from Callbacks.
 type PendingCallbacks interface {
 	PendingCallbacks() int
+}
+
+// SecretHeaders is implemented by provider state whose scenario names a
+// header that carries credentials (InTarget's auth.header): the journal
+// redacts it as it redacts Authorization (journal.DefaultSecretHeaders).
+type SecretHeaders interface {
+	SecretHeaders() []string
 }
 
 // Closer is implemented by provider state holding goroutines or timers. Close

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -22,24 +21,25 @@ import (
 // parameter name as path, a hint). A filter that names something the sandbox
 // does not know (a parameter, a provider, an operation, a method) is an
 // error that lists the known ones: a typo must never look like "no match".
+//
+// A filter given several times matches any of its values
+// (?status=401&status=403); onceParams, which have no such reading, must
+// be given once.
 type queryCheck struct {
 	q     url.Values
 	probs []scenario.Problem
 }
 
-// newQueryCheck refuses parameter names outside params and repeated ones.
-// It parses the raw query itself: url.URL.Query drops a pair it cannot read
-// (one with a ";" or a bad %-escape) without a word, and a filter silently
-// dropped would list every entry as if it had matched.
+// onceParams are the parameters that take one value.
+var onceParams = []string{"since", "limit", "cursor"}
+
+// newQueryCheck reads rawQuery and refuses parameter names outside params
+// and repeats of onceParams.
 func newQueryCheck(rawQuery string, params []string) *queryCheck {
-	q, err := url.ParseQuery(rawQuery)
-	c := &queryCheck{q: q}
-	if err != nil {
-		c.add("", "separate parameters with & and percent-encode ;, % and + inside values (%3B, %25, %2B)",
-			"the query string could not be read: %v", err)
-	}
-	names := make([]string, 0, len(q))
-	for name := range q {
+	c := &queryCheck{q: url.Values{}}
+	c.parse(rawQuery)
+	names := make([]string, 0, len(c.q))
+	for name := range c.q {
 		names = append(names, name)
 	}
 	sort.Strings(names)
@@ -48,29 +48,62 @@ func newQueryCheck(rawQuery string, params []string) *queryCheck {
 			c.add(name, closeTo(name, params), "unknown query parameter %q; parameters: %s", name, strings.Join(params, ", "))
 			continue
 		}
-		if len(q[name]) > 1 {
-			c.add(name, "give it once", "%s is given %d times", name, len(q[name]))
+		if len(c.q[name]) > 1 && slices.Contains(onceParams, name) {
+			c.add(name, "give it once", "%s is given %d times", name, len(c.q[name]))
 		}
 	}
 	return c
+}
+
+// parse splits the query itself rather than calling url.ParseQuery, which
+// stops at the first pair it cannot read and says neither which parameter
+// it was nor that the others were read: a pair with a ";" or a bad
+// %-escape is a problem named after its parameter, and the rest is read.
+func (c *queryCheck) parse(rawQuery string) {
+	const escHint = "write % inside a value as %25"
+	for _, pair := range strings.Split(rawQuery, "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		name, err := url.QueryUnescape(k)
+		if err != nil {
+			c.add(k, escHint, "parameter name %q is not valid percent-encoding (%v)", k, err)
+			continue
+		}
+		if strings.Contains(pair, ";") {
+			c.add(name, "separate parameters with &, and write ; inside a value as %3B",
+				"%s %q contains \";\", which does not separate parameters", name, v)
+			continue
+		}
+		value, err := url.QueryUnescape(v)
+		if err != nil {
+			c.add(name, escHint, "%s %q is not valid percent-encoding (%v)", name, v, err)
+			continue
+		}
+		c.q[name] = append(c.q[name], value)
+	}
 }
 
 func (c *queryCheck) add(path, hint, format string, args ...any) {
 	c.probs = append(c.probs, scenario.Problemf(path, hint, format, args...))
 }
 
-// get returns a parameter's value ("" when absent).
+// get returns a parameter's (first) value, "" when absent.
 func (c *queryCheck) get(name string) string { return c.q.Get(name) }
 
-// known returns the value of name when it is one of known (compared
-// exactly), and records a problem listing them otherwise.
-func (c *queryCheck) known(name, what string, known []string) string {
-	v := c.get(name)
-	if v == "" || slices.Contains(known, v) {
-		return v
+// known returns the values of name that are among known (compared
+// exactly), and records a problem listing them for each other one.
+func (c *queryCheck) known(name, what string, known []string) []string {
+	var out []string
+	for _, v := range c.q[name] {
+		if slices.Contains(known, v) {
+			out = append(out, v)
+			continue
+		}
+		c.add(name, closeTo(v, known), "unknown %s %q; known %ss: %s", what, v, what, strings.Join(known, ", "))
 	}
-	c.add(name, closeTo(v, known), "unknown %s %q; known %ss: %s", what, v, what, strings.Join(known, ", "))
-	return ""
+	return out
 }
 
 // time reads an RFC 3339 time.
@@ -91,18 +124,34 @@ func (c *queryCheck) time(name string) time.Time {
 	return t
 }
 
-// positive reads a whole number of at least 1.
-func (c *queryCheck) positive(name string) int {
+// limit reads a page size from 1 to most; absent, it is most.
+func (c *queryCheck) limit(name string, most int) int {
+	v := c.get(name)
+	if v == "" {
+		return most
+	}
+	n, err := strconv.Atoi(v)
+	if (err == nil && n > most) || (errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(v, "-")) {
+		c.add(name, `follow the Link header (rel="next") for the entries after a page`,
+			"%s %s is more than %d, the most one page holds", name, v, most)
+		return most
+	}
+	if err != nil || n < 1 {
+		c.add(name, "for example 20", "%s %q is not a positive whole number", name, v)
+		return most
+	}
+	return n
+}
+
+// cursor reads a cursor the sandbox handed out in a Link header.
+func (c *queryCheck) cursor(name string) uint64 {
 	v := c.get(name)
 	if v == "" {
 		return 0
 	}
-	n, err := strconv.Atoi(v)
-	if errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(v, "-") {
-		return math.MaxInt // more than any journal holds: all of them
-	}
-	if err != nil || n < 1 {
-		c.add(name, "for example 20", "%s %q is not a positive whole number", name, v)
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || n == 0 {
+		c.add(name, `pass back the cursor of the Link header (rel="next") unchanged`, "%s %q is not a cursor this sandbox hands out", name, v)
 		return 0
 	}
 	return n
@@ -156,38 +205,50 @@ var journalMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "
 
 // requestsParams are the query parameters of GET /__sandbox/requests; the
 // same list is checked against specs/admin.yaml by the tests.
-var requestsParams = []string{"provider", "operation", "status", "method", "path", "since", "limit"}
+var requestsParams = []string{"provider", "operation", "status", "method", "path", "since", "limit", "cursor"}
+
+// maxRequestsLimit is the most entries one page of GET /requests holds
+// (and what it holds without limit): an answer is built entry by entry,
+// but a bounded page keeps one request from tying up the journal's
+// readers and the client's memory. Link: rel="next" leads on.
+const maxRequestsLimit = 1000
 
 // callbacksParams are the query parameters of GET /__sandbox/callbacks.
 var callbacksParams = []string{"state", "provider", "since"}
 
-// statusFilter reads an exact status (503) or a class (5xx, 5XX): three
-// characters, as specs/admin.yaml's pattern says. strconv.Atoi alone would
-// also take "+200" and "0200", which the spec refuses.
-func (c *queryCheck) status(name string) (exact, class int) {
-	v := c.get(name)
-	if v == "" {
-		return 0, 0
+// status reads exact statuses (503) and classes (5xx, 5XX): three
+// characters each, as specs/admin.yaml's pattern says. strconv.Atoi alone
+// would also take "+200" and "0200", which the spec refuses.
+func (c *queryCheck) status(name string) (exact, class []int) {
+	for _, v := range c.q[name] {
+		if len(v) == 3 && strings.EqualFold(v[1:], "xx") && v[0] >= '1' && v[0] <= '5' {
+			class = append(class, int(v[0]-'0'))
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || len(v) != 3 || v[0] < '1' || v[0] > '5' {
+			c.add(name, "an exact status such as 503 or a class such as 5xx", "status %q is neither an HTTP status nor a class", v)
+			continue
+		}
+		exact = append(exact, n)
 	}
-	if len(v) == 3 && strings.EqualFold(v[1:], "xx") && v[0] >= '1' && v[0] <= '5' {
-		return 0, int(v[0] - '0')
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || len(v) != 3 || v[0] < '1' || v[0] > '5' {
-		c.add(name, "an exact status such as 503 or a class such as 5xx", "status %q is neither an HTTP status nor a class", v)
-		return 0, 0
-	}
-	return n, 0
+	return exact, class
 }
 
-// providerPath reads a prefix of the path below the mount. A value written
+// providerPaths reads prefixes of the path below the mount. A value written
 // with the mount or namespace prefix in front (the path the client sent)
 // would never match, so it is refused with the value that was meant.
-func (c *queryCheck) providerPath(name string) string {
-	v := c.get(name)
-	if v == "" {
-		return ""
+func (c *queryCheck) providerPaths(name string) []string {
+	var out []string
+	for _, v := range c.q[name] {
+		if p := c.providerPath(name, v); p != "" {
+			out = append(out, p)
+		}
 	}
+	return out
+}
+
+func (c *queryCheck) providerPath(name, v string) string {
 	if !strings.HasPrefix(v, "/") {
 		c.add(name, fmt.Sprintf("write it as %q", "/"+v), "path %q must start with /", v)
 		return ""
@@ -218,15 +279,15 @@ func (c *queryCheck) providerPath(name string) string {
 var callbackStates = []string{callback.StatePending, callback.StateSending, callback.StateDelivered, callback.StateFailed, callback.StateCancelled}
 
 // callbackMatches applies the state and since filters of GET /callbacks to
-// one listed delivery: since keeps those created at or after it (sandbox
-// time). Deliveries come from callback.Dispatcher; any other value a
+// one listed delivery: its state must be one of states, and since keeps
+// those created at or after it (sandbox time). Deliveries come from callback.Dispatcher; any other value a
 // provider lists is read through its JSON form.
-func callbackMatches(v any, state string, since time.Time) bool {
-	if state == "" && since.IsZero() {
+func callbackMatches(v any, states []string, since time.Time) bool {
+	if len(states) == 0 && since.IsZero() {
 		return true
 	}
 	st, created := callbackFields(v)
-	return (state == "" || st == state) && (since.IsZero() || !created.Before(since))
+	return (len(states) == 0 || slices.Contains(states, st)) && (since.IsZero() || !created.Before(since))
 }
 
 // callbackFields reads the state and creation time of one listed delivery.

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/journal"
 )
 
 // Config holds the server's settings (command-line flags, not scenario).
@@ -26,6 +28,16 @@ type Config struct {
 	JournalSize int
 	// JournalBodyBytes is how much of each body the journal keeps (default 4 KiB).
 	JournalBodyBytes int
+	// JournalHeaderBytes bounds the header names and values the journal
+	// keeps of one request or response (default 16 KiB), and
+	// JournalHeaderValueBytes one header value (default 4 KiB): a client
+	// sending megabytes of headers cannot make the journal keep them.
+	JournalHeaderBytes      int
+	JournalHeaderValueBytes int
+	// JournalMemory bounds the bytes every namespace's journal keeps
+	// together (default 256 MiB); past it the oldest entry of any
+	// namespace is evicted first. JournalSize still bounds each one.
+	JournalMemory int64
 	// MaxNamespaces bounds the namespaces users create under /ns/ (default
 	// 256); default, which always exists, is not counted.
 	MaxNamespaces int
@@ -38,6 +50,17 @@ type Config struct {
 	// Exchange), on the request's goroutine: keep it quick. The command
 	// line's access log is built on it; nil costs nothing.
 	AccessLog func(Exchange)
+	// AdminToken, when set, is required by the admin API, the dashboard and
+	// the landing page: Authorization: Bearer TOKEN, or the cookie a
+	// browser gets by opening a page once with ?token=TOKEN. Provider
+	// mounts never ask for it.
+	AdminToken string
+	// AllowedHosts are the Host names, beyond loopback names and IP
+	// addresses, that the admin API, the dashboard and the landing page
+	// answer (DNS rebinding protection); ".example.test" also allows its
+	// subdomains and "*" every host. Left empty with AdminToken set, every
+	// host is allowed: a rebinding page has no token.
+	AllowedHosts []string
 	// Library holds the shipped scenarios (*.yaml at its root), listed by
 	// GET /__sandbox/scenarios for the dashboard's scenario switcher; nil
 	// lists none.
@@ -61,7 +84,17 @@ type Server struct {
 	streamsStop chan struct{}
 	streamsOnce sync.Once
 	stream      streamSettings
+	// journalBudget is shared by every namespace's journal (JournalMemory).
+	journalBudget *journal.Budget
+	journalCaps   journal.Caps
+	access        adminAccess
+	// routeBodies maps each admin route's name ("PUT /scenario") to the
+	// body types it reads.
+	routeBodies map[string]BodyTypes
 }
+
+// DefaultJournalMemory is Config.JournalMemory's default: 256 MiB.
+const DefaultJournalMemory = 256 << 20
 
 // New compiles every registered provider and returns a ready handler. A
 // provider whose spec is invalid or has operations without handlers makes
@@ -74,7 +107,16 @@ func New(cfg Config) (*Server, error) {
 		cfg.JournalSize = 10000
 	}
 	if cfg.JournalBodyBytes <= 0 {
-		cfg.JournalBodyBytes = 4096
+		cfg.JournalBodyBytes = journal.DefaultBodyBytes
+	}
+	if cfg.JournalHeaderBytes <= 0 {
+		cfg.JournalHeaderBytes = journal.DefaultHeaderBytes
+	}
+	if cfg.JournalHeaderValueBytes <= 0 {
+		cfg.JournalHeaderValueBytes = journal.DefaultHeaderValueBytes
+	}
+	if cfg.JournalMemory <= 0 {
+		cfg.JournalMemory = DefaultJournalMemory
 	}
 	if cfg.MaxNamespaces <= 0 {
 		cfg.MaxNamespaces = 256
@@ -90,7 +132,14 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mounts: map[string]*mount{}, stop: make(chan struct{}), streamsStop: make(chan struct{}),
 		stream: streamSettings{buffer: defaultEventBuffer, keepalive: defaultKeepalive, pace: defaultEventPace, writeStall: defaultWriteStall}}
+	s.journalBudget = journal.NewBudget(cfg.JournalMemory)
+	s.journalCaps = journal.Caps{BodyBytes: cfg.JournalBodyBytes, HeaderBytes: cfg.JournalHeaderBytes, HeaderValueBytes: cfg.JournalHeaderValueBytes}
 	s.spaces = namespaces{byID: map[string]*Namespace{}, max: cfg.MaxNamespaces, idle: cfg.NamespaceIdle}
+	access, err := newAdminAccess(cfg.AdminToken, cfg.AllowedHosts)
+	if err != nil {
+		return nil, err
+	}
+	s.access = access
 	// Every spec is parsed and validated before New returns, so a broken
 	// document fails start-up instead of the first request; in parallel.
 	if err := CompileAll(); err != nil {
@@ -199,7 +248,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}()
 	}
 	if ok && t.mount == "" && t.rel == "/" {
-		s.serveLanding(w, r, t.namespace)
+		if s.checkAdminAccess(w, r) {
+			s.serveLanding(w, r, t.namespace)
+		}
 		return
 	}
 	if !ok {
@@ -217,6 +268,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// nowhere must not create (or keep alive) a namespace.
 		writeProblem(w, http.StatusNotFound, "Not found",
 			fmt.Sprintf("no provider is mounted at /%s; mounts: %s", t.mount, strings.Join(s.mountNames(), ", ")), nil)
+		return
+	}
+	if _, live := s.lookup(t.namespace); !live && s.serveUnrouted(w, r, m, t.prefix, t.rel) {
 		return
 	}
 	ns, ok := s.namespaceOrFail(w, t.namespace)

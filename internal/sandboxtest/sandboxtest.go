@@ -26,10 +26,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -59,10 +61,7 @@ type Harness struct {
 // embedded default scenario. The sandbox is closed when the test ends.
 func New(t testing.TB, scenarioYAML string) *Harness {
 	t.Helper()
-	if scenarioYAML == "" {
-		return NewFromBytes(t, "default.yaml", nil)
-	}
-	return NewFromBytes(t, "test scenario", []byte(scenarioYAML))
+	return NewWithConfig(t, scenarioYAML, nil)
 }
 
 // NewFromFile starts a sandbox with a scenario file.
@@ -79,7 +78,22 @@ func NewFromFile(t testing.TB, path string) *Harness {
 // embedded default).
 func NewFromBytes(t testing.TB, name string, data []byte) *Harness {
 	t.Helper()
-	in := sbhook.NewInProcess(t, name, data)
+	return newHarness(t, name, data, nil)
+}
+
+// NewWithConfig is New with settings of the command line's kind (journal
+// limits, namespace limits) changed by configure before the sandbox starts.
+func NewWithConfig(t testing.TB, scenarioYAML string, configure func(*sandbox.Config)) *Harness {
+	t.Helper()
+	if scenarioYAML == "" {
+		return newHarness(t, "default.yaml", nil, configure)
+	}
+	return newHarness(t, "test scenario", []byte(scenarioYAML), configure)
+}
+
+func newHarness(t testing.TB, name string, data []byte, configure func(*sandbox.Config)) *Harness {
+	t.Helper()
+	in := sbhook.NewInProcess(t, name, data, configure)
 	return &Harness{T: t, Sandbox: in.Sandbox.(*public.Sandbox), Server: in.Server, HTTP: in.HTTP,
 		URL: in.HTTP.URL, Client: in.HTTP.Client()}
 }
@@ -210,6 +224,45 @@ func (h *Harness) Admin(method, namespace, path string, body any, out any) int {
 		}
 	}
 	return res.Status
+}
+
+// Raw writes raw bytes as a request on a new connection and reads one
+// response, for requests net/http's client will not send (HTTP/1.0
+// without Host, control characters in a header). The response is not
+// checked against a spec.
+func (h *Harness) Raw(request string) (*http.Response, []byte) {
+	h.T.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(h.URL, "http://"))
+	if err != nil {
+		h.T.Fatalf("raw request: %v", err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte(request)); err != nil {
+		h.T.Fatalf("raw request: %v", err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		h.T.Fatalf("raw request %q: reading the response: %v", truncate([]byte(request)), err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.T.Fatalf("raw request: reading the body: %v", err)
+	}
+	return resp, body
+}
+
+// Namespaces lists the live namespaces (GET /__sandbox/namespaces), sorted.
+func (h *Harness) Namespaces() []string {
+	h.T.Helper()
+	var out struct {
+		Namespaces []string `json:"namespaces"`
+	}
+	if st := h.Admin("GET", "", "/namespaces", nil, &out); st != 200 {
+		h.T.Fatalf("GET /__sandbox/namespaces: %d", st)
+	}
+	sort.Strings(out.Namespaces)
+	return out.Namespaces
 }
 
 // WantStatus fails the test unless the status is want.

@@ -19,8 +19,10 @@ var (
 	// NewInProcess starts an in-process sandbox whatever SANDBOX_URL says,
 	// from a named scenario document (nil: the embedded default). The
 	// project's own tests reach into the server (ages, stream settings),
-	// which a shared sandbox cannot offer.
-	NewInProcess func(t testing.TB, scenarioName string, scenario []byte) InProcess
+	// which a shared sandbox cannot offer. configure, when not nil, changes
+	// the command line's kind of settings (journal and namespace limits)
+	// before the server starts.
+	NewInProcess func(t testing.TB, scenarioName string, scenario []byte, configure func(*sandbox.Config)) InProcess
 
 	// CheckResponse is the check sandboxtest's HTTP client runs on every
 	// answer (the request id, then the OpenAPI document); the harness's Do

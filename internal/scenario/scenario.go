@@ -45,6 +45,8 @@ type Scenario struct {
 	PreferHeader *bool `yaml:"preferHeader" json:"preferHeader,omitempty"`
 	// Reload says what a hot reload (--watch) does with existing namespaces.
 	Reload ReloadConfig `yaml:"reload" json:"reload"`
+	// Journal says what the request journal keeps.
+	Journal JournalConfig `yaml:"journal" json:"journal"`
 	// Source is where GET /__sandbox/scenario says the scenario came from.
 	// It is accepted and ignored on load, so that what GET returns can be
 	// PUT back unchanged.
@@ -84,6 +86,17 @@ type ReloadConfig struct {
 	// scenario; without it only namespaces created afterwards use it.
 	Reset bool `yaml:"reset" json:"reset"`
 }
+
+// JournalConfig is the scenario's `journal:` section.
+type JournalConfig struct {
+	// RedactSecrets replaces credentials, tokens and cookies with a mark
+	// in what the journal keeps and serves (default true); false keeps
+	// them whole, for debugging a client's authentication.
+	RedactSecrets *bool `yaml:"redactSecrets" json:"redactSecrets,omitempty"`
+}
+
+// RedactsSecrets reports whether the journal redacts secrets.
+func (j JournalConfig) RedactsSecrets() bool { return j.RedactSecrets == nil || *j.RedactSecrets }
 
 // PreferEnabled reports whether the Prefer header may force outcomes.
 func (s *Scenario) PreferEnabled() bool { return s.PreferHeader == nil || *s.PreferHeader }
@@ -156,6 +169,9 @@ func (f *File) DecodeSection(key string, into any) Problems {
 	if node, ok := f.Scenario.Providers[key]; ok && !(node.Kind == yaml.ScalarNode && node.Tag == "!!null") {
 		probs = append(probs, f.decode(&node, into, key)...)
 	}
+	if r, ok := into.(Reconciler); ok {
+		r.Reconcile(writtenKeys(f.Scenario.Providers[key]))
+	}
 	// Validation runs even when decoding found problems, so that one pass
 	// reports everything (a bad IP is not hidden behind an unrelated bad
 	// duration). yaml.v3 decodes every field it can; a field it could not
@@ -213,6 +229,28 @@ func prefixed(key string, p Problem) Problem {
 // Locate makes a problem found outside DecodeSection (paths relative to
 // section key) point at its file and line.
 func (f *File) Locate(key string, p Problem) Problem { return f.locate(prefixed(key, p)) }
+
+// Reconciler is implemented by configuration types whose defaults depend on
+// each other, such as default entries that name a default table's keys.
+// DecodeSection calls Reconcile after decoding and before Validate, with a
+// function that says whether the section wrote a top-level key, so that a
+// default the user never wrote can follow what they did write instead of
+// failing validation because of it.
+type Reconciler interface {
+	Reconcile(written func(key string) bool)
+}
+
+// writtenKeys reports the top-level keys of a section's mapping node (none
+// for an absent or null section).
+func writtenKeys(node yaml.Node) func(key string) bool {
+	keys := map[string]bool{}
+	if node.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			keys[node.Content[i].Value] = true
+		}
+	}
+	return func(key string) bool { return keys[key] }
+}
 
 // Validator is implemented by configuration types that check themselves
 // after decoding. Paths in the returned problems are relative to the section.

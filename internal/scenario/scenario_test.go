@@ -153,3 +153,46 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// reconciled records what Reconcile was told, and when (before Validate).
+type reconciled struct {
+	Table   []string `yaml:"table"`
+	Entries []string `yaml:"entries"`
+	wrote   map[string]bool
+	order   []string
+}
+
+func (r *reconciled) Reconcile(written func(string) bool) {
+	r.wrote = map[string]bool{}
+	for _, k := range []string{"table", "entries", "absent"} {
+		r.wrote[k] = written(k)
+	}
+	r.order = append(r.order, "reconcile")
+}
+
+func (r *reconciled) Validate() []Problem {
+	r.order = append(r.order, "validate")
+	return nil
+}
+
+// TestReconcileIsToldWhatTheSectionWrote: DecodeSection tells a Reconciler
+// which top-level keys the section wrote, after decoding and before
+// validation; an absent section wrote none.
+func TestReconcileIsToldWhatTheSectionWrote(t *testing.T) {
+	f, probs := Parse("r.yaml", []byte("version: 1\nsec:\n  table: [a]\n"))
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	var r reconciled
+	if probs := f.DecodeSection("sec", &r); len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	if !r.wrote["table"] || r.wrote["entries"] || r.wrote["absent"] || strings.Join(r.order, ",") != "reconcile,validate" || len(r.Table) != 1 {
+		t.Errorf("wrote %v, calls %v, table %v", r.wrote, r.order, r.Table)
+	}
+	var none reconciled
+	f.DecodeSection("other", &none)
+	if none.wrote["table"] || none.wrote["entries"] || strings.Join(none.order, ",") != "reconcile,validate" {
+		t.Errorf("absent section: wrote %v, calls %v", none.wrote, none.order)
+	}
+}

@@ -69,8 +69,9 @@ func init() {
 		Guard:      guard,
 		WriteError: writeError,
 		Banner:     banner,
+		Postman:    postmanPlan,
 		AdminRoutes: []sandbox.AdminRoute{
-			{Method: http.MethodPost, Path: "/centili/pools", Handler: adminPools},
+			{Method: http.MethodPost, Path: "/centili/pools", Body: sandbox.BodyDocument, Handler: adminPools},
 		},
 	})
 }

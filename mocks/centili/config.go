@@ -44,6 +44,17 @@ type Config struct {
 	// MagicMsisdns make a transaction fail with a chosen business error, like
 	// the test card numbers of payment sandboxes.
 	MagicMsisdns []MagicMsisdn `yaml:"magicMsisdns" json:"magicMsisdns"`
+	// Limits bound what a namespace keeps.
+	Limits LimitsConfig `yaml:"limits" json:"limits"`
+}
+
+// LimitsConfig bounds a namespace's Centili state.
+type LimitsConfig struct {
+	// MaxTransactions is how many transactions (COMPLETED and FAILED) the
+	// transaction log keeps; beyond it the oldest are dropped. Their
+	// (serviceKey, clientId) stay known, so a retry is never assigned
+	// again (default 100,000).
+	MaxTransactions int `yaml:"maxTransactions" json:"maxTransactions"`
 }
 
 // ClientConfig is one OAuth client of the realm.
@@ -195,6 +206,32 @@ func newConfig() any {
 			{Msisdn: "4366000004", ErrorType: errPoolExpired},
 			{Msisdn: "4366000005", ErrorType: errServiceInactive},
 		},
+		Limits: LimitsConfig{MaxTransactions: 100000},
+	}
+}
+
+// Reconcile fits the defaults the section did not write to an `operators`
+// table it did write: the default magic msisdns that match none of its
+// prefixes are left out (they would name no operator; UNSUPPORTED_OPERATOR
+// ones need none and stay), and so are the default services' packages and
+// pools of operators the table no longer has. What the section writes
+// itself is validated as written.
+func (c *Config) Reconcile(written func(key string) bool) {
+	if !written("operators") {
+		return
+	}
+	if !written("magicMsisdns") {
+		c.MagicMsisdns = slices.DeleteFunc(c.MagicMsisdns, func(m MagicMsisdn) bool {
+			return m.ErrorType != errUnsupportedOperator && !c.hasPrefix(m.Msisdn)
+		})
+	}
+	if !written("services") {
+		ops := c.operatorCodes()
+		for i := range c.Services {
+			sv := &c.Services[i]
+			sv.Packages = slices.DeleteFunc(sv.Packages, func(p PackageConfig) bool { return !slices.Contains(ops, p.Operator) })
+			sv.Pools = slices.DeleteFunc(sv.Pools, func(p PoolConfig) bool { return !slices.Contains(ops, p.Operator) })
+		}
 	}
 }
 
@@ -224,6 +261,9 @@ func (c *Config) Validate() []scenario.Problem {
 	}
 	if c.MaxBodyBytes < 0 {
 		add("maxBodyBytes", "omit it for the default of 16384", "maxBodyBytes must not be negative, got %d", c.MaxBodyBytes)
+	}
+	if c.Limits.MaxTransactions < 1 {
+		add("limits.maxTransactions", "omit it for the default of 100000", "maxTransactions must be at least 1, got %d", c.Limits.MaxTransactions)
 	}
 	seen := map[string]bool{}
 	for i, cl := range c.Clients {

@@ -205,6 +205,12 @@ func (s *State) assign(now time.Time, merchant int64, req transactionRequest) (T
 		}
 		return Transaction{}, true, newProblem(prev.status, *prev.ErrorType, "%s", *prev.ErrorMessage)
 	}
+	if s.dropped.Has(key) {
+		p := newProblem(http.StatusConflict, errClientIDUsed,
+			"clientId %q was already used on service %s; its transaction is no longer kept, so its outcome cannot be replayed. Nothing was assigned", req.ClientID, sv.key)
+		p.hint = fmt.Sprintf("the sandbox keeps the last %d transactions of a namespace (centili.limits.maxTransactions) and only the clientIds of older ones", s.cfg.Limits.MaxTransactions)
+		return Transaction{}, true, p
+	}
 	tx := &Transaction{
 		TransactionID: strconv.FormatInt(s.nextTxID, 10), ServiceKey: sv.key, Msisdn: req.Msisdn,
 		ClientID: req.ClientID, Amount: req.Amount, TimeCreated: now.UTC().Format(timeLayout), status: http.StatusOK,
@@ -224,8 +230,7 @@ func (s *State) assign(now time.Time, merchant int64, req transactionRequest) (T
 	} else {
 		tx.Status = statusCompleted
 	}
-	s.txs = append(s.txs, tx)
-	s.byClient[key] = tx
+	s.recordLocked(key, tx)
 	return *tx, false, p
 }
 
@@ -319,7 +324,7 @@ func (s *State) listTransactions(c *sandbox.Call) {
 	key, msisdn := q.Get("serviceKey"), q.Get("msisdn")
 	s.serveOwned(c, key, func(*service) any {
 		out := []Transaction{}
-		for _, t := range s.txs {
+		for t := range s.txs.All() {
 			if t.ServiceKey == key && (msisdn == "" || t.Msisdn == msisdn) {
 				out = append(out, *t)
 			}

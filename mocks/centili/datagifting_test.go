@@ -14,6 +14,19 @@ import (
 	"github.com/provider-sandbox/provider-sandbox/internal/sandboxtest"
 )
 
+// TestDefaultNamespaceHasTwoURLs: the bare URLs and /ns/default are the
+// same namespace, so an access token (and a refresh token) issued under
+// either is accepted under the other.
+func TestDefaultNamespaceHasTwoURLs(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozenScenario)
+	for _, tc := range []struct{ from, to string }{{"/centili", "/ns/default/centili"}, {"/ns/default/centili", "/centili"}} {
+		tok := login(t, h, tc.from, merchantUser)
+		h.Do("GET", tc.to+"/datagifting/v1/services", nil, sandboxtest.Bearer(tok.AccessToken)).WantStatus(200)
+		refresh(h, tc.to, publicClient, tok.RefreshToken).WantStatus(200)
+	}
+}
+
 // Authentication comes first (before any validation), accepts the token in
 // Authorization or in Centili's `token` header, and refuses with RFC 6750's
 // challenges.

@@ -30,6 +30,10 @@ const (
 	errServiceUnavailable  = "SERVICE_UNAVAILABLE"
 	errBadGateway          = "BAD_GATEWAY"
 	errGatewayTimeout      = "GATEWAY_TIMEOUT"
+	// errClientIDUsed [sandbox]: a repeated clientId whose transaction is
+	// no longer kept (limits.maxTransactions), so its outcome cannot be
+	// replayed.
+	errClientIDUsed = "CLIENT_ID_ALREADY_USED"
 )
 
 // apiError is Centili's error body. Both fields are always present.
@@ -41,6 +45,7 @@ type apiError struct {
 // problem is a Data Gifting failure with its HTTP status.
 type problem struct {
 	status int
+	hint   string // the X-Sandbox-Hint header, when the sandbox has more to say
 	apiError
 }
 
@@ -53,7 +58,12 @@ func validationf(format string, args ...any) *problem {
 }
 
 // write answers with the problem.
-func (p *problem) write(c *sandbox.Call) { c.JSON(p.status, p.apiError) }
+func (p *problem) write(c *sandbox.Call) {
+	if p.hint != "" {
+		c.W.Header().Set(sandbox.HeaderHint, p.hint)
+	}
+	c.JSON(p.status, p.apiError)
+}
 
 // oauthError is Keycloak's error body. The unknown-realm answer has no
 // error_description, hence omitempty.

@@ -266,17 +266,19 @@ func (s *State) refreshGrant(c *sandbox.Call, f *tokenForm, client *ClientConfig
 
 // issuedHere reports whether iss is this realm in this namespace, in either
 // URL form. Only the path is compared, so a token obtained through
-// 127.0.0.1 still works through localhost or a Docker host name.
+// 127.0.0.1 still works through localhost or a Docker host name, and one
+// obtained from the bare URL works under /ns/default (the same namespace).
 func (s *State) issuedHere(c *sandbox.Call, iss string) bool {
 	u, err := url.Parse(iss)
 	if err != nil {
 		return false
 	}
-	b, err := url.Parse(c.BaseURL())
-	if err != nil {
-		return false
+	for _, mount := range c.MountPaths() {
+		if u.Path == mount+"/realms/"+s.cfg.Realm || u.Path == mount+"/auth/realms/"+s.cfg.Realm {
+			return true
+		}
 	}
-	return u.Path == b.Path+"/realms/"+s.cfg.Realm || u.Path == b.Path+"/auth/realms/"+s.cfg.Realm
+	return false
 }
 
 // issue signs the access, refresh and (for openid) ID tokens of a session.

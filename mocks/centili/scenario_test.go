@@ -116,6 +116,73 @@ func TestScenarioValidation(t *testing.T) {
 	}
 }
 
+// TestOperatorsOverrideKeepsDefaultsValid: a section that writes only
+// `operators` gets the default magic msisdns and services fitted to it (the
+// ones naming operators it no longer has are left out) instead of
+// validation errors about entries the user never wrote; entries the user
+// does write are still checked.
+func TestOperatorsOverrideKeepsDefaultsValid(t *testing.T) {
+	t.Parallel()
+	type section struct {
+		Services []struct {
+			Packages []struct {
+				Operator string `json:"operator"`
+			} `json:"packages"`
+			Pools []struct {
+				Operator string `json:"operator"`
+			} `json:"pools"`
+		} `json:"services"`
+		MagicMsisdns []struct {
+			Msisdn string `json:"msisdn"`
+		} `json:"magicMsisdns"`
+	}
+	tests := []struct {
+		name, operators string
+		magic           string // the magic msisdns kept, in order
+		operatorsUsed   string // the operators of the first service's packages and pools
+	}{
+		{"a country of its own", `[{prefix: "49", operator: DE_TELEKOM}]`,
+			"33600000001 4366000001", ""},
+		{"one of the default operators", `[{prefix: "33", operator: FR_ORANGE}]`,
+			"33600000001 33600000002 33600000003 33600000004 33600000005 4366000001", "FR_ORANGE FR_ORANGE"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sc, probs := sandbox.LoadScenario("ops.yaml", []byte(frozenScenario+"centili:\n  operators: "+tc.operators+"\n"))
+			if len(probs) > 0 {
+				t.Fatalf("refused for defaults the scenario never wrote:\n%v", probs)
+			}
+			b, _ := json.Marshal(sc.Configs["centili"])
+			var got section
+			_ = json.Unmarshal(b, &got)
+			var magic, used []string
+			for _, m := range got.MagicMsisdns {
+				magic = append(magic, m.Msisdn)
+			}
+			for _, p := range got.Services[0].Packages {
+				used = append(used, p.Operator)
+			}
+			for _, p := range got.Services[0].Pools {
+				used = append(used, p.Operator)
+			}
+			if strings.Join(magic, " ") != tc.magic {
+				t.Errorf("magic msisdns %v, want %s", magic, tc.magic)
+			}
+			if strings.Join(used, " ") != tc.operatorsUsed {
+				t.Errorf("first service's packages and pools on %v, want %s", used, tc.operatorsUsed)
+			}
+		})
+	}
+	// What the section writes is checked as written.
+	_, probs := sandbox.LoadScenario("ops.yaml", []byte(frozenScenario+`centili:
+  operators: [{prefix: "49", operator: DE_TELEKOM}]
+  magicMsisdns: [{msisdn: "33600000003", errorType: INSUFFICIENT_BALANCE}]
+`))
+	if len(probs) != 1 || probs[0].Path != "centili.magicMsisdns[0].msisdn" {
+		t.Errorf("a written magic msisdn without a prefix: %v, want one problem at centili.magicMsisdns[0].msisdn", probs)
+	}
+}
+
 // GET /__sandbox/state/centili shows balances, transactions and sessions,
 // per namespace; a reset restores the scenario's pools.
 func TestStateEndpoint(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/clock"
+	"github.com/provider-sandbox/provider-sandbox/internal/retention"
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 	"github.com/provider-sandbox/provider-sandbox/internal/tokens"
 )
@@ -38,8 +39,11 @@ type State struct {
 	sessions map[string]*session // by session id
 	services map[string]*service // by serviceKey
 	order    []string            // serviceKeys in scenario order
-	txs      []*Transaction
-	byClient map[string]*Transaction // serviceKey + "\x00" + clientId
+	txs      *retention.Log[*Transaction]
+	byClient map[string]*Transaction // serviceKey + "\x00" + clientId, of the kept transactions
+	// dropped holds the keys of transactions the log no longer keeps: a
+	// retry of one is still refused, though its outcome is gone.
+	dropped  *retention.IDs
 	nextTxID int64
 }
 
@@ -118,7 +122,9 @@ func newState(env sandbox.Env) (any, error) {
 		magic:     map[string]string{},
 		sessions:  map[string]*session{},
 		services:  map[string]*service{},
+		txs:       retention.NewLog[*Transaction](cfg.Limits.MaxTransactions),
 		byClient:  map[string]*Transaction{},
+		dropped:   retention.NewIDs(),
 		nextTxID:  17000000001,
 	}
 	h := fnv.New64a()
@@ -224,9 +230,9 @@ func (s *State) Snapshot() any {
 		}
 		services = append(services, v)
 	}
-	txs := make([]Transaction, len(s.txs))
-	for i, t := range s.txs {
-		txs[i] = *t
+	txs := make([]Transaction, 0, s.txs.Len())
+	for t := range s.txs.All() {
+		txs = append(txs, *t)
 	}
 	sessions := make([]session, 0, len(s.sessions))
 	for _, se := range s.sessions {
@@ -243,7 +249,19 @@ func (s *State) Snapshot() any {
 		"services":     services,
 		"transactions": txs,
 		"sessions":     sessions,
+		"limits":       map[string]any{"transactions": s.txs.Usage(), "droppedClientIds": s.dropped.Len()},
 	}
+}
+
+// recordLocked adds a transaction to the log. A transaction the log drops
+// to make room leaves its key in s.dropped.
+func (s *State) recordLocked(key string, tx *Transaction) {
+	if old, ok := s.txs.Add(tx); ok {
+		oldKey := old.ServiceKey + "\x00" + old.ClientID
+		delete(s.byClient, oldKey)
+		s.dropped.Add(oldKey)
+	}
+	s.byClient[key] = tx
 }
 
 // poolView is a pool as the state view and the admin API show it.

@@ -44,6 +44,15 @@ func (s *state) Snapshot() any {
 	}
 }
 
+// SecretHeaders names the token header of `auth.type: header`, so that the
+// journal redacts it as it redacts Authorization.
+func (s *state) SecretHeaders() []string {
+	if s.cfg.Auth.Type == "header" && s.cfg.Auth.Header != "" {
+		return []string{s.cfg.Auth.Header}
+	}
+	return nil
+}
+
 func init() {
 	ops := map[string]sandbox.Handler{}
 	for op, ent := range operations {
@@ -68,6 +77,7 @@ func init() {
 		Commands: map[string]sandbox.Command{
 			"verify": {Summary: "check an operator's product API against InTarget's requirements", Run: runVerify},
 		},
+		Postman: postmanPlan,
 		Banner: func(cfg any, baseURL string) []string {
 			c := cfg.(*Config)
 			auth := "no auth"

@@ -43,6 +43,22 @@ type Config struct {
 	FloodPath string `yaml:"floodPath" json:"floodPath"`
 	// Callback sets how pingbacks are delivered.
 	Callback CallbackConfig `yaml:"callback" json:"callback"`
+	// Limits bound what a namespace keeps.
+	Limits LimitsConfig `yaml:"limits" json:"limits"`
+}
+
+// LimitsConfig bounds a namespace's Netfinity state; history beyond a limit
+// is dropped oldest first.
+type LimitsConfig struct {
+	// MaxMessages is how many messages the state view keeps with their
+	// status histories (default 100,000). A dropped message still walks
+	// its status path and sends its pingbacks, and its client id still
+	// counts for flood protection.
+	MaxMessages int `yaml:"maxMessages" json:"maxMessages"`
+	// MaxPingbacks is how many settled pingback deliveries (delivered,
+	// failed or cancelled) GET /__sandbox/callbacks keeps (default
+	// 100,000); pending ones are always kept.
+	MaxPingbacks int `yaml:"maxPingbacks" json:"maxPingbacks"`
 }
 
 // TokenConfig is one bearer token and what it may do.
@@ -149,6 +165,7 @@ func defaultConfig() *Config {
 			Timeout: scenario.Duration(30 * time.Second), Retries: 3, RetryDelay: scenario.Duration(3 * time.Second),
 			MaxInFlight: 16, MaxInFlightPerReceiver: 8, ShutdownTimeout: scenario.Duration(5 * time.Second),
 		},
+		Limits: LimitsConfig{MaxMessages: 100000, MaxPingbacks: 100000},
 	}
 }
 
@@ -176,6 +193,12 @@ func (c *Config) Validate() []scenario.Problem {
 	}
 	if c.FloodWindow < 0 {
 		add("floodWindow", "use 0 to turn the text check off", "floodWindow must not be negative")
+	}
+	if c.Limits.MaxMessages < 1 {
+		add("limits.maxMessages", "omit it for the default of 100000", "maxMessages must be at least 1, got %d", c.Limits.MaxMessages)
+	}
+	if c.Limits.MaxPingbacks < 1 {
+		add("limits.maxPingbacks", "omit it for the default of 100000", "maxPingbacks must be at least 1, got %d", c.Limits.MaxPingbacks)
 	}
 	names := make([]string, 0, len(c.Paths))
 	for name, steps := range c.Paths {

@@ -25,8 +25,8 @@ const requestBody = "request body"
 // changed, so a reset returns to its tokens (PATCH /__sandbox/scenario
 // changes both).
 var adminRoutes = []sandbox.AdminRoute{
-	{Method: http.MethodPost, Path: "/netfinity/tokens", Handler: adminAddToken},
-	{Method: http.MethodPatch, Path: "/netfinity/tokens/{token}", Handler: adminChangeToken},
+	{Method: http.MethodPost, Path: "/netfinity/tokens", Body: sandbox.BodyDocument, Handler: adminAddToken},
+	{Method: http.MethodPatch, Path: "/netfinity/tokens/{token}", Body: sandbox.BodyMergePatch, Handler: adminChangeToken},
 }
 
 // change runs fn on the namespace's Netfinity under the reset lock

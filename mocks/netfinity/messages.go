@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"hash/maphash"
 	"math/rand/v2"
 	"net/http"
 	"net/netip"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/provider-sandbox/provider-sandbox/internal/callback"
 	"github.com/provider-sandbox/provider-sandbox/internal/clock"
+	"github.com/provider-sandbox/provider-sandbox/internal/retention"
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 )
 
@@ -52,15 +54,25 @@ type state struct {
 	proxies  []netip.Prefix
 	limits   *limiter
 	disp     *callback.Dispatcher
+	// awaiting counts messages with a callback URL whose status path has
+	// steps still to come: their pingbacks exist only as clock timers until
+	// then, and the namespace must not be evicted for idling meanwhile.
+	awaiting atomic.Int64
 
 	rngMu sync.Mutex
 	rng   *rand.ChaCha8
 
 	mu       sync.Mutex
 	closed   bool
-	messages []*message
-	ids      map[string]bool      // token + client id: ids already used
-	texts    map[string]time.Time // token + msisdn + text: last send
+	messages *retention.Log[*message] // the newest limits.maxMessages
+	ids      *retention.IDs           // token + client id: ids already used, dropped messages' too
+	// texts holds the last send of each token + msisdn + text, by
+	// fingerprint (textSeed), in sandbox unix nanoseconds. Sends older
+	// than the flood window cannot make a flood and are swept out once a
+	// window (textsSwept) has passed.
+	texts      map[uint64]int64
+	textSeed   maphash.Seed
+	textsSwept time.Time
 }
 
 // message is an accepted request and the statuses it reached.
@@ -129,7 +141,8 @@ func newState(env sandbox.Env) (*state, error) {
 	cfg := env.Config.(*Config)
 	s := &state{
 		cfg: cfg, clock: env.Clock,
-		ids: map[string]bool{}, texts: map[string]time.Time{},
+		messages: retention.NewLog[*message](cfg.Limits.MaxMessages),
+		ids:      retention.NewIDs(), texts: map[uint64]int64{}, textSeed: maphash.MakeSeed(), textsSwept: env.Clock.Now(),
 	}
 	s.limits = &limiter{by: map[string]*window{}, tokens: &s.tokens}
 	tokens := map[string]*token{}
@@ -162,6 +175,7 @@ func newState(env sandbox.Env) (*state, error) {
 		MaxInFlight: cfg.Callback.MaxInFlight, MaxPerReceiver: cfg.Callback.MaxInFlightPerReceiver,
 		ShutdownTimeout: cfg.Callback.ShutdownTimeout.D(),
 		Observe:         env.ObserveCallback,
+		MaxSettled:      cfg.Limits.MaxPingbacks,
 	})
 	return s, nil
 }
@@ -224,7 +238,10 @@ func send(c *sandbox.Call) {
 	}
 	m.Flood = s.floodLocked(tok, in, now)
 	m.Path = s.pathFor(m)
-	s.messages = append(s.messages, m)
+	s.messages.Add(m) // a message dropped from the view keeps its timers and pingbacks
+	if m.CallbackURL != "" {
+		s.awaiting.Add(1) // until its last step is reached (reach)
+	}
 	s.mu.Unlock()
 
 	s.schedule(m, s.cfg.Paths[m.Path], 0, now)
@@ -237,18 +254,23 @@ func send(c *sandbox.Call) {
 // the flood window.
 func (s *state) floodLocked(tok *token, in sendInput, now time.Time) string {
 	reason := ""
-	if in.ID != nil {
-		k := tok.cfg.Token + "\x00" + *in.ID
-		if s.ids[k] {
-			reason = fmt.Sprintf("id %q was used before", *in.ID)
+	if in.ID != nil && !s.ids.Add(tok.cfg.Token+"\x00"+*in.ID) {
+		reason = fmt.Sprintf("id %q was used before", *in.ID)
+	}
+	window := s.cfg.FloodWindow.D()
+	k := maphash.String(s.textSeed, tok.cfg.Token+"\x00"+in.Msisdn+"\x00"+in.Text)
+	if last, seen := s.texts[k]; seen && reason == "" && now.Sub(time.Unix(0, last)) < window {
+		reason = fmt.Sprintf("same text to the same number %s ago", now.Sub(time.Unix(0, last)))
+	}
+	s.texts[k] = now.UnixNano()
+	if now.Sub(s.textsSwept) >= window {
+		for k, last := range s.texts {
+			if now.Sub(time.Unix(0, last)) >= window {
+				delete(s.texts, k)
+			}
 		}
-		s.ids[k] = true
+		s.textsSwept = now
 	}
-	k := tok.cfg.Token + "\x00" + in.Msisdn + "\x00" + in.Text
-	if last, seen := s.texts[k]; seen && reason == "" && now.Sub(last) < s.cfg.FloodWindow.D() {
-		reason = fmt.Sprintf("same text to the same number %s ago", now.Sub(last))
-	}
-	s.texts[k] = now
 	return reason
 }
 
@@ -313,6 +335,9 @@ func (s *state) reach(m *message, steps []StepConfig, i int, at time.Time) {
 		s.mu.Lock()
 		m.Callbacks = append(m.Callbacks, id)
 		s.mu.Unlock()
+		if i == len(steps)-1 {
+			s.awaiting.Add(-1) // its last pingback is now a delivery
+		}
 	}
 	if i+1 < len(steps) {
 		s.schedule(m, steps, i+1, at)
@@ -383,8 +408,8 @@ func containsString(v any, s string) bool {
 func (s *state) Snapshot() any {
 	now := s.clock.Now()
 	s.mu.Lock()
-	msgs := make([]message, len(s.messages))
-	for i, m := range s.messages {
+	msgs := make([]message, 0, s.messages.Len())
+	for m := range s.messages.All() {
 		cp := *m
 		// Non-nil copies: an empty list is [] in the state view, not null.
 		cp.History = append([]statusEvent{}, m.History...)
@@ -392,10 +417,12 @@ func (s *state) Snapshot() any {
 			cp.Status = &cp.History[len(cp.History)-1]
 		}
 		cp.Callbacks = append([]string{}, m.Callbacks...)
-		msgs[i] = cp
+		msgs = append(msgs, cp)
 	}
+	usage := s.messages.Usage()
 	s.mu.Unlock()
-	return map[string]any{"messages": msgs, "rateLimits": s.limits.snapshot(now)}
+	return map[string]any{"messages": msgs, "rateLimits": s.limits.snapshot(now),
+		"limits": map[string]any{"messages": usage, "pingbacks": s.disp.Settled()}}
 }
 
 // Callbacks lists every pingback delivery (GET /__sandbox/callbacks).
@@ -411,13 +438,22 @@ func (s *state) Callbacks() []any {
 // MaxBodyBytes sets the request body limit (413 beyond it).
 func (s *state) MaxBodyBytes() int64 { return s.cfg.MaxBodyBytes }
 
-// Close stops the status paths and waits for pingbacks in flight.
-// Busy keeps the namespace from idle eviction while pingbacks are pending.
-func (s *state) Busy() bool { return s.disp.Pending() > 0 }
+// Busy keeps the namespace from idle eviction while pingbacks are pending:
+// deliveries not yet settled, and statuses still to be reached (on a frozen
+// clock they wait for POST /__sandbox/clock) by messages that have a
+// callback URL.
+// Once closed, no status is to come.
+func (s *state) Busy() bool {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	return !closed && s.awaiting.Load() > 0 || s.disp.Pending() > 0
+}
 
 // PendingCallbacks counts the pingbacks not yet settled, for GET /__sandbox/stats.
 func (s *state) PendingCallbacks() int { return s.disp.Pending() }
 
+// Close stops the status paths and waits for pingbacks in flight.
 func (s *state) Close() {
 	s.mu.Lock()
 	s.closed = true

@@ -25,6 +25,7 @@ func init() {
 		Guard:       guard,
 		WriteError:  writeError,
 		Banner:      banner,
+		Postman:     postmanPlan,
 		AdminRoutes: adminRoutes,
 	})
 }

@@ -66,13 +66,21 @@ type TokenConfig struct {
 	Issuer string `yaml:"issuer" json:"issuer"`
 }
 
-// LimitsConfig holds the payload limits of the ingestion API.
+// LimitsConfig holds the payload limits of the ingestion API and the
+// bound of what a namespace stores.
 type LimitsConfig struct {
 	// MaxPayloadBytes: larger bodies get 413 after the gateway checks,
 	// before parsing (default 921600).
 	MaxPayloadBytes int64 `yaml:"maxPayloadBytes" json:"maxPayloadBytes"`
 	// MaxEvents: more events in one payload get a whole-payload 400 (default 2500).
 	MaxEvents int `yaml:"maxEvents" json:"maxEvents"`
+	// MaxStoredEvents [sandbox] bounds the accepted events a namespace
+	// stores, all clients together (default 100,000). Every stored event
+	// is needed for later answers (duplicate eventIds, originals of
+	// corrections, registered customers), so none is dropped: a payload
+	// that arrives once the namespace holds this many is refused whole
+	// with 507 and X-Sandbox-Hint.
+	MaxStoredEvents int `yaml:"maxStoredEvents" json:"maxStoredEvents"`
 }
 
 // WindowConfig is a fixed window counter on the sandbox clock.
@@ -105,7 +113,7 @@ func newConfig() any {
 			Brands:           []int{1, 2},
 		}},
 		Token:  TokenConfig{Format: "v1", LifetimeSeconds: 3599, Issuer: "sandbox"},
-		Limits: LimitsConfig{MaxPayloadBytes: 921600, MaxEvents: 2500},
+		Limits: LimitsConfig{MaxPayloadBytes: 921600, MaxEvents: 2500, MaxStoredEvents: 100000},
 	}
 }
 
@@ -183,6 +191,9 @@ func (c *Config) Validate() []scenario.Problem {
 	}
 	if c.Limits.MaxEvents < 1 {
 		add("limits.maxEvents", "for example 2500", "maxEvents must be positive, got %d", c.Limits.MaxEvents)
+	}
+	if c.Limits.MaxStoredEvents < 1 {
+		add("limits.maxStoredEvents", "omit it for the default of 100000", "maxStoredEvents must be positive, got %d", c.Limits.MaxStoredEvents)
 	}
 	for name, w := range map[string]WindowConfig{"rateLimit": c.RateLimit, "quota": c.Quota} {
 		if w.Calls < 0 {

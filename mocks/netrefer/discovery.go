@@ -106,7 +106,7 @@ func (s *state) handleInstanceDiscovery(c *sandbox.Call) {
 			}
 		}
 	}
-	host := c.R.Host
+	host := c.Host()
 	cacheable(c)
 	c.JSON(http.StatusOK, map[string]any{
 		"tenant_discovery_endpoint": c.BaseURL() + "/login/" + url.PathEscape(tenant) + "/v2.0/.well-known/openid-configuration",

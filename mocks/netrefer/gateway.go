@@ -142,7 +142,8 @@ func (s *state) validToken(c *sandbox.Call, cl *client) bool {
 // trustedIssuer accepts the v1 and v2 issuers of the tenant. In sandbox
 // mode the scheme and host are not compared, only the path (namespace prefix
 // included): a token fetched through localhost is good through 127.0.0.1 or
-// a Docker service name, but not in another namespace.
+// a Docker service name, and one fetched from the bare URL is good under
+// /ns/default (the same namespace), but not in another namespace.
 func (s *state) trustedIssuer(c *sandbox.Call, iss, tenant string) bool {
 	if s.cfg.Token.Issuer == "microsoft" {
 		return iss == s.issuer("", tenant, "v1") || iss == s.issuer("", tenant, "v2")
@@ -151,8 +152,12 @@ func (s *state) trustedIssuer(c *sandbox.Call, iss, tenant string) bool {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return false
 	}
-	mount := strings.TrimPrefix(c.BaseURL(), c.Origin())
-	return u.Path == s.issuer(mount, tenant, "v1") || u.Path == s.issuer(mount, tenant, "v2")
+	for _, mount := range c.MountPaths() {
+		if u.Path == s.issuer(mount, tenant, "v1") || u.Path == s.issuer(mount, tenant, "v2") {
+			return true
+		}
+	}
+	return false
 }
 
 // windowCounts holds a key's rate-limit and quota windows.

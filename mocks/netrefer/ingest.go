@@ -44,8 +44,21 @@ type EventResult struct {
 func ingestHandler(k kind) sandbox.Handler {
 	return func(c *sandbox.Call) {
 		s := c.State.(*state)
+		// Checked before the payload is read: a payload in progress may
+		// take the count past the limit, by at most limits.maxEvents.
+		if limit, n := s.cfg.Limits.MaxStoredEvents, s.stored.Load(); n >= int64(limit) {
+			s.refused.Add(1)
+			c.W.Header().Set(sandbox.HeaderHint, fmt.Sprintf("the sandbox stores at most %d events per namespace (netrefer.limits.maxStoredEvents) "+
+				"and drops none, since later answers depend on them; POST /__sandbox/reset empties this namespace, or raise the limit", limit))
+			writeAPIM(c, http.StatusInsufficientStorage, fmt.Sprintf("The payload was not processed: this namespace stores %d events, the most the sandbox keeps.", n))
+			return
+		}
 		cl := s.keys[subscriptionKey(c.R)]
-		c.JSON(s.ingest(cl, k, c.R.Header.Get("Content-Type"), c.Body, c.Now()))
+		status, body := s.ingest(cl, k, c.R.Header.Get("Content-Type"), c.Body, c.Now())
+		if res, ok := body.(IngestResponse); ok {
+			s.stored.Add(int64(res.Accepted))
+		}
+		c.JSON(status, body)
 	}
 }
 

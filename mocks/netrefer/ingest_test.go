@@ -429,6 +429,21 @@ func TestNamespacesAreIsolated(t *testing.T) {
 	}
 }
 
+// TestDefaultNamespaceHasTwoURLs: the bare URLs and /ns/default are the
+// same namespace, so a token issued under either is accepted under the
+// other (and what one stores, the other sees).
+func TestDefaultNamespaceHasTwoURLs(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozen)
+	bare, prefixed := token(t, h, ""), token(t, h, "/ns/default")
+	h.Do("POST", "/ns/default/netrefer/di/v1/registrations", sandboxtest.JSONBody(reg("n1", "c1")),
+		sandboxtest.Header("Ocp-Apim-Subscription-Key", subKey), sandboxtest.Bearer(bare)).WantStatus(200)
+	ingest(h, prefixed, "registrations", reg("n2", "c2")).WantStatus(200)
+	if d := state(t, h, ""); d.Clients[0].ProcessedEvents != 2 {
+		t.Fatalf("default namespace stored %d events, want 2", d.Clients[0].ProcessedEvents)
+	}
+}
+
 func TestDefaultEventLimit(t *testing.T) {
 	t.Parallel()
 	h := sandboxtest.New(t, frozen)

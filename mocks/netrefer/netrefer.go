@@ -39,6 +39,7 @@ func init() {
 		BodyLimitAfterGuard: true,
 		WriteError:          writeError,
 		Banner:              banner,
+		Postman:             postmanPlan,
 	})
 }
 

@@ -34,6 +34,9 @@ type state struct {
 	order   []*client
 	keys    map[string]*client // active subscription keys
 	idSeq   atomic.Uint64
+	// stored counts the accepted events of every client, against
+	// limits.maxStoredEvents; refused counts the payloads refused for it.
+	stored, refused atomic.Int64
 
 	gwMu    sync.Mutex
 	windows map[string]*windowCounts // by subscription (client id)
@@ -113,6 +116,20 @@ func guidFrom(seed int64, parts ...any) string {
 // Snapshot is the ingested state of every client.
 type Snapshot struct {
 	Clients []ClientSnapshot `json:"clients"`
+	Limits  LimitsSnapshot   `json:"limits"`
+}
+
+// LimitsSnapshot is where the namespace stands against limits.maxStoredEvents.
+type LimitsSnapshot struct {
+	StoredEvents StoredEvents `json:"storedEvents"`
+}
+
+// StoredEvents counts the accepted events of every client and the payloads
+// refused because the namespace held the limit. Nothing is evicted.
+type StoredEvents struct {
+	Count           int64 `json:"count"`
+	Limit           int   `json:"limit"`
+	RefusedPayloads int64 `json:"refusedPayloads"`
 }
 
 // ClientSnapshot is what one client ingested.
@@ -193,7 +210,8 @@ func mp(m Money) *Money { return &m }
 
 // Snapshot returns a copy of everything ingested, clients in scenario order.
 func (s *state) Snapshot() any {
-	out := Snapshot{Clients: []ClientSnapshot{}}
+	out := Snapshot{Clients: []ClientSnapshot{}, Limits: LimitsSnapshot{StoredEvents: StoredEvents{
+		Count: s.stored.Load(), Limit: s.cfg.Limits.MaxStoredEvents, RefusedPayloads: s.refused.Load()}}}
 	for _, cl := range s.order {
 		out.Clients = append(out.Clients, cl.store.snapshot(cl.cfg.ClientID))
 	}

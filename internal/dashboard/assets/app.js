@@ -568,6 +568,8 @@
       h('pre', { class: 'curl', testid: 'detail-curl', text: curl }),
       h('button', { type: 'button', class: 'copy', data: { copy: curl }, testid: 'detail-curl-copy', text: 'Copy curl' }),
       req.truncated ? h('p', { class: 'muted', text: 'The request body was truncated in the journal, so the replay sends only what was kept.' }) : null,
+      req.redacted && req.redacted.length ? h('p', { class: 'muted', testid: 'detail-curl-redacted',
+        text: 'The journal keeps ' + req.redacted.join(', ') + ' only as marks ("…(N bytes, sha256:…)"), so the replay sends the marks: put in the real values (or a fresh token) before running it.' }) : null,
     ];
   }
 
