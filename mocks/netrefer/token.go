@@ -184,8 +184,13 @@ func (s *state) handleToken(c *sandbox.Call) {
 		}
 		s.rtMu.Lock()
 		g, ok := s.refresh[rt]
+		forgotten := s.rtOrder.Usage().Evicted
 		s.rtMu.Unlock()
 		if !ok || g.client != cl {
+			if !ok && forgotten > 0 {
+				c.W.Header().Set(sandbox.HeaderHint, fmt.Sprintf("this namespace keeps the newest %d refresh tokens (netrefer.limits.maxRefreshTokens) "+
+					"and has forgotten %d older %s; it may be one of them", s.cfg.Limits.MaxRefreshTokens, forgotten, map[bool]string{true: "one", false: "ones"}[forgotten == 1]))
+			}
 			s.writeAAD(c, 400, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
 			return
 		}
@@ -326,6 +331,9 @@ func (s *state) issue(c *sandbox.Call, cl *client, u *UserConfig, tenant, reques
 		rt := "0.sandbox." + strings.ReplaceAll(s.guid(), "-", "") + strings.ReplaceAll(s.guid(), "-", "")
 		s.rtMu.Lock()
 		s.refresh[rt] = refreshGrant{client: cl, user: u, scope: requested, tenant: tenant}
+		if old, full := s.rtOrder.Add(rt); full {
+			delete(s.refresh, old)
+		}
 		s.rtMu.Unlock()
 		res.RefreshToken = rt
 	}
