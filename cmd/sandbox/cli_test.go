@@ -206,7 +206,7 @@ func TestBannerAligned(t *testing.T) {
 		t.Fatal(probs.Error())
 	}
 	var b bytes.Buffer
-	printBanner(&b, "http://127.0.0.1:8080", sc)
+	printBanner(&b, "http://127.0.0.1:8080", "", sc)
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
 	head := `provider-sandbox dev listening on http://127.0.0.1:8080 (scenario "default")
   home         http://127.0.0.1:8080/  (the dashboard: credentials, live journal, state, controls)
