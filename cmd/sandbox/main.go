@@ -531,14 +531,13 @@ func printBannerJSON(w io.Writer, base, httpsBase string, sc *sandbox.Scenario) 
 			creds[p.Name] = sandbox.SplitBanner(p.Banner(sc.Configs[p.Name], base+"/"+p.Name))
 		}
 	}
-	var also []any
+	attrs := []any{"url", base, "version", version, "scenario", sc.Common().Name, "mounts", mounts,
+		"admin", base + "/__sandbox", "health", base + "/__sandbox/health", "namespaces", base + "/ns/{name}/",
+		"credentials", creds}
 	if httpsBase != "" {
-		also = []any{"https", httpsBase}
+		attrs = append(attrs, "https", httpsBase)
 	}
-	slog.New(slog.NewJSONHandler(w, nil)).Info("listening", append([]any{
-		"url", base, "version", version, "scenario", sc.Common().Name, "mounts", mounts,
-		"admin", base+"/__sandbox", "health", base+"/__sandbox/health", "namespaces", base+"/ns/{name}/",
-		"credentials", creds}, also...)...)
+	slog.New(slog.NewJSONHandler(w, nil)).Info("listening", attrs...)
 }
 
 const scenarioUsage = `usage: sandbox scenario COMMAND
