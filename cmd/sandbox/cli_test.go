@@ -212,14 +212,21 @@ func TestHealthAcceptsBaseURL(t *testing.T) {
 	p.stop(t)
 }
 
-// The banner lists the entry points and every provider's credentials with
-// all values in one column.
-func TestBannerAligned(t *testing.T) {
-	t.Parallel()
+// defaultScenario is the embedded default scenario, loaded.
+func defaultScenario(t *testing.T) *sandbox.Scenario {
+	t.Helper()
 	sc, probs := sandbox.LoadScenario("default", scenarios.Default())
 	if len(probs) > 0 {
 		t.Fatal(probs.Error())
 	}
+	return sc
+}
+
+// The banner lists the entry points and every provider's credentials with
+// all values in one column.
+func TestBannerAligned(t *testing.T) {
+	t.Parallel()
+	sc := defaultScenario(t)
 	var b bytes.Buffer
 	printBanner(&b, "http://127.0.0.1:8080", "", sc)
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")

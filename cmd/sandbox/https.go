@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/tls"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -157,22 +156,9 @@ Flags:
 // so that "sandbox ca > ca.pem" saves just the certificate.
 func caCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ca", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {} // help goes to stdout, below
 	dataDir := fs.String("data-dir", os.Getenv(dataDirEnv), dataDirUsage)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, caUsage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return 0
-		}
-		fmt.Fprintln(stderr, `run "sandbox ca --help" for its flags`)
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "sandbox ca: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if code, done := parseCommand(fs, caUsage, args, stdout, stderr); done {
+		return code
 	}
 	ca, err := loadCA(*dataDir)
 	if err != nil {

@@ -18,9 +18,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 	"github.com/provider-sandbox/provider-sandbox/internal/tlsca"
-	"github.com/provider-sandbox/provider-sandbox/scenarios"
 )
 
 // The default scenario's NetRefer client (scenarios/default.yaml).
@@ -230,10 +228,7 @@ func TestHTTPSRefusesABrokenCA(t *testing.T) {
 // "https" field of the JSON banner.
 func TestBannerNamesHTTPS(t *testing.T) {
 	t.Parallel()
-	sc, probs := sandbox.LoadScenario("default", scenarios.Default())
-	if len(probs) > 0 {
-		t.Fatal(probs.Error())
-	}
+	sc := defaultScenario(t)
 	var b bytes.Buffer
 	printBanner(&b, "http://127.0.0.1:8080", "https://127.0.0.1:8443", sc)
 	if first, _, _ := strings.Cut(b.String(), "\n"); first != `provider-sandbox dev listening on http://127.0.0.1:8080 and https://127.0.0.1:8443 (scenario "default")` {

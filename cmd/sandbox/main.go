@@ -639,27 +639,37 @@ When SANDBOX_ADMIN_TOKEN is set it is sent as the bearer token.
 Flags:
 `
 
+// parseCommand parses the flags of "sandbox NAME" (fs is named NAME), which
+// takes no arguments. done says the command is over with exit status code:
+// --help printed usage and the flags to stdout (0), or a usage error (2).
+func parseCommand(fs *flag.FlagSet, usage string, args []string, stdout, stderr io.Writer) (code int, done bool) {
+	fs.SetOutput(stderr)
+	fs.Usage = func() {} // help goes to stdout, below
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return 0, true
+		}
+		fmt.Fprintf(stderr, "run \"sandbox %s --help\" for its flags\n", fs.Name())
+		return 2, true
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "sandbox %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return 2, true
+	}
+	return 0, false
+}
+
 // healthCmd probes /__sandbox/health; the Docker image's HEALTHCHECK uses it
 // because the image has no shell or curl.
 func healthCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("health", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {} // help goes to stdout, below
 	base := fs.String("url", "http://"+displayAddr(envOr("SANDBOX_ADDR", "127.0.0.1:8080")), "sandbox base URL, or its /__sandbox/health URL (default from env SANDBOX_ADDR)")
 	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, healthUsage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return 0
-		}
-		fmt.Fprintln(stderr, `run "sandbox health --help" for its flags`)
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "sandbox health: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if code, done := parseCommand(fs, healthUsage, args, stdout, stderr); done {
+		return code
 	}
 	target, err := healthURL(*base)
 	if err != nil {
