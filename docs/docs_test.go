@@ -41,6 +41,9 @@ const (
 	// docPort is the address the docs are written against; it is rewritten
 	// to the per-file sandbox's real address.
 	docHostPort = "127.0.0.1:8080"
+	// docHTTPSHostPort is the HTTPS listener the docs are written against
+	// (--https-addr 127.0.0.1:8443); every file's sandbox has one too.
+	docHTTPSHostPort = "127.0.0.1:8443"
 	// docReceiverHostPort is where the docs' example callback receiver
 	// listens; it is rewritten to a free port per file, so that two test runs
 	// on one machine (or anything else on 9000) do not take each other's
@@ -372,6 +375,8 @@ type docRun struct {
 	logs    *bytes.Buffer
 	// receiver replaces docReceiverHostPort in this file's blocks.
 	receiver string
+	// https is the sandbox's --https-addr, replacing docHTTPSHostPort.
+	https string
 }
 
 // freeHostPort is a 127.0.0.1 address with a port that was free a moment ago.
@@ -441,13 +446,14 @@ func blockEnv(work, hostPort string) []string {
 }
 
 // cleanEnv is the test's environment without proxies (every request goes to
-// 127.0.0.1) and without sandbox settings of the developer's shell.
+// 127.0.0.1) and without sandbox settings of the developer's shell (nor
+// XDG_CONFIG_HOME, which would place the local CA outside HOME).
 func cleanEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch strings.ToLower(k) {
-		case "http_proxy", "https_proxy", "all_proxy", "no_proxy", "path":
+		case "http_proxy", "https_proxy", "all_proxy", "no_proxy", "path", "xdg_config_home":
 			continue
 		}
 		if strings.HasPrefix(k, "SANDBOX_") {
@@ -467,9 +473,17 @@ func (d *docRun) start(t *testing.T) error {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
+	if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		return err
+	}
+	httpsAddr := ln.Addr().String()
+	ln.Close()
 	d.logs = &bytes.Buffer{}
-	cmd := exec.Command(filepath.Join(binDir, "sandbox"), "--addr", addr)
-	cmd.Env = cleanEnv()
+	cmd := exec.Command(filepath.Join(binDir, "sandbox"), "--addr", addr, "--https-addr", httpsAddr)
+	// HOME as the blocks have it (exec keeps the last HOME): the local CA
+	// is made in the working directory's .config, where a block's
+	// "sandbox ca" finds it.
+	cmd.Env = append(cleanEnv(), "HOME="+d.work)
 	cmd.Stdout, cmd.Stderr = &syncWriter{w: d.logs}, &syncWriter{w: d.logs}
 	cmd.SysProcAttr = childProcAttr()
 	if err := cmd.Start(); err != nil {
@@ -499,7 +513,7 @@ func (d *docRun) start(t *testing.T) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	d.base, d.sandbox = base, cmd
+	d.base, d.https, d.sandbox = base, httpsAddr, cmd
 	t.Cleanup(func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		select {
@@ -520,6 +534,10 @@ func (d *docRun) rewrite(s string) string {
 	s = strings.ReplaceAll(s, "go run ./cmd/sandbox", filepath.Join(binDir, "sandbox"))
 	s = strings.ReplaceAll(s, docHostPort, hostPort)
 	s = strings.ReplaceAll(s, "localhost:8080", hostPort)
+	if d.https != "" {
+		s = strings.ReplaceAll(s, docHTTPSHostPort, d.https)
+		s = strings.ReplaceAll(s, "localhost:8443", d.https)
+	}
 	if d.receiver != "" {
 		_, port, _ := net.SplitHostPort(d.receiver)
 		s = strings.ReplaceAll(s, docReceiverHostPort, d.receiver)

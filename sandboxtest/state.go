@@ -126,14 +126,17 @@ type NetReferState struct {
 	Limits  NetReferLimits   `json:"limits"`
 }
 
-// NetReferLimits is the stored events against netrefer.limits.maxStoredEvents:
-// nothing is evicted; payloads that arrive at the limit are refused (507).
+// NetReferLimits is the stored events against netrefer.limits.maxStoredEvents
+// (nothing is evicted; payloads that arrive at the limit are refused, 507)
+// and the remembered refresh tokens against netrefer.limits.maxRefreshTokens
+// (the oldest are forgotten).
 type NetReferLimits struct {
 	StoredEvents struct {
 		Count           int64 `json:"count"`
 		Limit           int   `json:"limit"`
 		RefusedPayloads int64 `json:"refusedPayloads"`
 	} `json:"storedEvents"`
+	RefreshTokens Retention `json:"refreshTokens"`
 }
 
 // NetReferClient is one API client's customers and transactions.

@@ -52,6 +52,18 @@ Commands:
 
 Run "sandbox intarget COMMAND --help" for a command's flags.
 `
+	caHelp := `usage: sandbox ca [--data-dir DIR]
+
+Prints the certificate of the local CA that signs the sandbox's HTTPS
+certificates (--https-addr without --tls-cert), in PEM, on stdout; on stderr
+where it is kept and how to make clients trust it. Makes the CA when there is
+none yet, so it can be trusted before the sandbox first starts. Exit status:
+0 printed, 1 the CA cannot be read or made, 2 usage error.
+
+Flags:
+  -data-dir DIR
+    	DIR the sandbox keeps files in: the local CA in DIR/ca (env SANDBOX_DATA_DIR; default: the user's config directory, ~/.config/provider-sandbox on Linux)
+`
 	versionHelp := `usage: sandbox version
 
 Prints the version the binary was built with (also: sandbox --version).
@@ -71,6 +83,8 @@ Prints the version the binary was built with (also: sandbox --version).
 		{[]string{"intarget", "--help"}, intargetHelp},
 		{[]string{"intarget", "help"}, intargetHelp},
 		{[]string{"help", "intarget"}, intargetHelp},
+		{[]string{"ca", "--help"}, caHelp},
+		{[]string{"help", "ca"}, caHelp},
 		{[]string{"version", "--help"}, versionHelp},
 		{[]string{"--version"}, "dev\n"},
 		{[]string{"-version"}, "dev\n"},
@@ -97,6 +111,7 @@ func TestTopLevelHelp(t *testing.T) {
   sandbox [flags]                    run the sandbox (same as "sandbox serve [flags]")
   sandbox scenario validate FILE...  check scenario files offline
   sandbox health [--url URL]         probe a running sandbox (for container health checks)
+  sandbox ca [--data-dir DIR]        print the local CA certificate --https-addr uses, and how to trust it
   sandbox version                    print the version (same as sandbox --version)
   sandbox intarget verify ...        check an operator's product API against InTarget's requirements
   sandbox help [COMMAND]             this help, or a command's (same as "sandbox COMMAND --help")
@@ -197,16 +212,23 @@ func TestHealthAcceptsBaseURL(t *testing.T) {
 	p.stop(t)
 }
 
-// The banner lists the entry points and every provider's credentials with
-// all values in one column.
-func TestBannerAligned(t *testing.T) {
-	t.Parallel()
+// defaultScenario is the embedded default scenario, loaded.
+func defaultScenario(t *testing.T) *sandbox.Scenario {
+	t.Helper()
 	sc, probs := sandbox.LoadScenario("default", scenarios.Default())
 	if len(probs) > 0 {
 		t.Fatal(probs.Error())
 	}
+	return sc
+}
+
+// The banner lists the entry points and every provider's credentials with
+// all values in one column.
+func TestBannerAligned(t *testing.T) {
+	t.Parallel()
+	sc := defaultScenario(t)
 	var b bytes.Buffer
-	printBanner(&b, "http://127.0.0.1:8080", sc)
+	printBanner(&b, "http://127.0.0.1:8080", "", sc)
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
 	head := `provider-sandbox dev listening on http://127.0.0.1:8080 (scenario "default")
   home         http://127.0.0.1:8080/  (the dashboard: credentials, live journal, state, controls)

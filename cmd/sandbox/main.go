@@ -63,6 +63,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 0
 		case "health":
 			return healthCmd(args[1:], stdout, stderr)
+		case "ca":
+			return caCmd(args[1:], stdout, stderr)
 		case "help":
 			// "sandbox help COMMAND ..." is "sandbox COMMAND ... --help".
 			if len(args) > 1 && args[1] != "help" {
@@ -93,6 +95,7 @@ func commandRows() [][2]string {
 		{"sandbox [flags]", `run the sandbox (same as "sandbox serve [flags]")`},
 		{"sandbox scenario validate FILE...", "check scenario files offline"},
 		{"sandbox health [--url URL]", "probe a running sandbox (for container health checks)"},
+		{"sandbox ca [--data-dir DIR]", "print the local CA certificate --https-addr uses, and how to trust it"},
 		{"sandbox version", "print the version (same as sandbox --version)"},
 	}
 	for _, p := range sandbox.Providers() {
@@ -139,6 +142,10 @@ Prints the version the binary was built with (also: sandbox --version).
 
 type serveOptions struct {
 	addr             string
+	httpsAddr        string
+	tlsCert          string
+	tlsKey           string
+	dataDir          string
 	scenarioFile     string
 	logFormat        string
 	logLevel         string
@@ -161,7 +168,11 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
 	o := &serveOptions{}
 	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.addr, "addr", envOr("SANDBOX_ADDR", "127.0.0.1:8080"), "listen address (env SANDBOX_ADDR); use 0.0.0.0:8080 to accept other hosts, :0 for a free port")
+	fs.StringVar(&o.addr, "addr", envOr("SANDBOX_ADDR", "127.0.0.1:8080"), "listen address (env SANDBOX_ADDR); use 0.0.0.0:8080 to accept other hosts, :0 for a free port; \"\" for HTTPS only")
+	fs.StringVar(&o.httpsAddr, "https-addr", os.Getenv("SANDBOX_HTTPS_ADDR"), "also serve HTTPS (HTTP/2 and HTTP/1.1) on this address, e.g. 127.0.0.1:8443 (env SANDBOX_HTTPS_ADDR); the certificate comes from the local CA (see sandbox ca) unless --tls-cert is given")
+	fs.StringVar(&o.tlsCert, "tls-cert", os.Getenv("SANDBOX_TLS_CERT"), "PEM certificate (chain) `FILE` for --https-addr instead of one from the local CA (env SANDBOX_TLS_CERT; needs --tls-key)")
+	fs.StringVar(&o.tlsKey, "tls-key", os.Getenv("SANDBOX_TLS_KEY"), "PEM private key `FILE` of --tls-cert (env SANDBOX_TLS_KEY)")
+	fs.StringVar(&o.dataDir, "data-dir", os.Getenv(dataDirEnv), dataDirUsage)
 	fs.StringVar(&o.scenarioFile, "scenario", envOr("SANDBOX_SCENARIO", ""), "scenario file (YAML or JSON) replacing the embedded default (env SANDBOX_SCENARIO)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -197,6 +208,12 @@ func (b *byteSize) Set(v string) error {
 	*b = byteSize(n)
 	return nil
 }
+
+// dataDirEnv and dataDirUsage describe --data-dir, a flag of serve and ca.
+const (
+	dataDirEnv   = "SANDBOX_DATA_DIR"
+	dataDirUsage = "`DIR` the sandbox keeps files in: the local CA in DIR/ca (env " + dataDirEnv + "; default: the user's config directory, ~/.config/provider-sandbox on Linux)"
+)
 
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {
@@ -262,6 +279,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sandbox: --watch needs --scenario FILE (the embedded default cannot change)")
 		return 2
 	}
+	if msg := listenUsage(o); msg != "" {
+		fmt.Fprintln(stderr, "sandbox:", msg)
+		return 2
+	}
 	log, err := newLogger(o.logFormat, o.logLevel, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "sandbox:", err)
@@ -319,7 +340,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("sandbox cannot start", err)
 	}
-	ln, err := net.Listen("tcp", o.addr)
+	ls, err := listen(o, log)
 	if err != nil {
 		srv.Close()
 		return fail("cannot listen", err)
@@ -328,17 +349,22 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	// banner may signal at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	base := "http://" + displayAddr(ln.Addr().String())
-	if msg := exposureWarning(ln.Addr(), o.adminToken); msg != "" {
-		log.Warn(msg, "addr", ln.Addr().String())
+	base, httpsBase := ls.urls()
+	for _, ln := range []net.Listener{ls.plain, ls.tls} {
+		if ln == nil {
+			continue
+		}
+		if msg := exposureWarning(ln.Addr(), o.adminToken); msg != "" {
+			log.Warn(msg, "addr", ln.Addr().String())
+		}
 	}
 	if o.adminToken != "" {
 		log.Info("the admin API and the dashboard need the admin token: send Authorization: Bearer TOKEN, or in a browser open " + base + "/?token=TOKEN once")
 	}
 	if jsonLogs {
-		printBannerJSON(stdout, base, sc)
+		printBannerJSON(stdout, base, httpsBase, sc)
 	} else {
-		printBanner(stdout, base, sc)
+		printBanner(stdout, base, httpsBase, sc)
 	}
 
 	if o.watch {
@@ -350,10 +376,17 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	// WriteTimeout because InTarget windows stream for as long as they take.
 	hs := &http.Server{
 		Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn), TLSConfig: ls.tlsConfig,
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	// One server for both listeners, so that Shutdown drains both.
+	errc := make(chan error, 2)
+	if ls.plain != nil {
+		go func() { errc <- hs.Serve(ls.plain) }()
+	}
+	if ls.tls != nil {
+		// ServeTLS enables HTTP/2, which the config offers by ALPN.
+		go func() { errc <- hs.ServeTLS(ls.tls, "", "") }()
+	}
 	select {
 	case err := <-errc:
 		srv.Close()
@@ -459,7 +492,9 @@ func bannerSections(base string, sc *sandbox.Scenario) []bannerSection {
 }
 
 // printBanner writes the start-up banner with every value in one column.
-func printBanner(w io.Writer, base string, sc *sandbox.Scenario) {
+// base is the first listener's URL, the plain one unless only HTTPS is
+// served; httpsBase is the HTTPS listener's beside a plain one, else "".
+func printBanner(w io.Writer, base, httpsBase string, sc *sandbox.Scenario) {
 	secs := bannerSections(base, sc)
 	width := 0
 	for _, s := range secs {
@@ -468,7 +503,11 @@ func printBanner(w io.Writer, base string, sc *sandbox.Scenario) {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "provider-sandbox %s listening on %s (scenario %q)\n", version, base, sc.Common().Name)
+	also := ""
+	if httpsBase != "" {
+		also = " and " + httpsBase
+	}
+	fmt.Fprintf(&b, "provider-sandbox %s listening on %s%s (scenario %q)\n", version, base, also, sc.Common().Name)
 	for _, s := range secs {
 		if s.title != "" {
 			b.WriteString(s.title + "\n")
@@ -481,9 +520,9 @@ func printBanner(w io.Writer, base string, sc *sandbox.Scenario) {
 }
 
 // printBannerJSON writes the banner as one JSON record, for --log-format
-// json: msg "listening", the base URL, the mounts and each provider's
-// credentials as label/value pairs.
-func printBannerJSON(w io.Writer, base string, sc *sandbox.Scenario) {
+// json: msg "listening", the base URL (and the HTTPS one beside it), the
+// mounts and each provider's credentials as label/value pairs.
+func printBannerJSON(w io.Writer, base, httpsBase string, sc *sandbox.Scenario) {
 	mounts := map[string]string{}
 	creds := map[string][]sandbox.BannerLine{}
 	for _, p := range sandbox.Providers() {
@@ -492,10 +531,13 @@ func printBannerJSON(w io.Writer, base string, sc *sandbox.Scenario) {
 			creds[p.Name] = sandbox.SplitBanner(p.Banner(sc.Configs[p.Name], base+"/"+p.Name))
 		}
 	}
-	slog.New(slog.NewJSONHandler(w, nil)).Info("listening",
-		"url", base, "version", version, "scenario", sc.Common().Name, "mounts", mounts,
-		"admin", base+"/__sandbox", "health", base+"/__sandbox/health", "namespaces", base+"/ns/{name}/",
-		"credentials", creds)
+	attrs := []any{"url", base, "version", version, "scenario", sc.Common().Name, "mounts", mounts,
+		"admin", base + "/__sandbox", "health", base + "/__sandbox/health", "namespaces", base + "/ns/{name}/",
+		"credentials", creds}
+	if httpsBase != "" {
+		attrs = append(attrs, "https", httpsBase)
+	}
+	slog.New(slog.NewJSONHandler(w, nil)).Info("listening", attrs...)
 }
 
 const scenarioUsage = `usage: sandbox scenario COMMAND
@@ -597,27 +639,37 @@ When SANDBOX_ADMIN_TOKEN is set it is sent as the bearer token.
 Flags:
 `
 
+// parseCommand parses the flags of "sandbox NAME" (fs is named NAME), which
+// takes no arguments. done says the command is over with exit status code:
+// --help printed usage and the flags to stdout (0), or a usage error (2).
+func parseCommand(fs *flag.FlagSet, usage string, args []string, stdout, stderr io.Writer) (code int, done bool) {
+	fs.SetOutput(stderr)
+	fs.Usage = func() {} // help goes to stdout, below
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return 0, true
+		}
+		fmt.Fprintf(stderr, "run \"sandbox %s --help\" for its flags\n", fs.Name())
+		return 2, true
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "sandbox %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return 2, true
+	}
+	return 0, false
+}
+
 // healthCmd probes /__sandbox/health; the Docker image's HEALTHCHECK uses it
 // because the image has no shell or curl.
 func healthCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("health", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {} // help goes to stdout, below
 	base := fs.String("url", "http://"+displayAddr(envOr("SANDBOX_ADDR", "127.0.0.1:8080")), "sandbox base URL, or its /__sandbox/health URL (default from env SANDBOX_ADDR)")
 	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, healthUsage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return 0
-		}
-		fmt.Fprintln(stderr, `run "sandbox health --help" for its flags`)
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "sandbox health: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if code, done := parseCommand(fs, healthUsage, args, stdout, stderr); done {
+		return code
 	}
 	target, err := healthURL(*base)
 	if err != nil {

@@ -62,8 +62,11 @@ func TestMain(m *testing.M) {
 
 // proc is a running sandbox process.
 type proc struct {
-	cmd    *exec.Cmd
-	base   string
+	cmd  *exec.Cmd
+	base string
+	// https is the HTTPS listener's URL when it listens beside a plain one
+	// (the banner's first line names both), else "".
+	https  string
 	stderr *syncBuffer
 	done   chan error
 }
@@ -98,7 +101,7 @@ func start(t *testing.T, args ...string) *proc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	baseCh := make(chan string, 1)
+	baseCh := make(chan []string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		sent := false
@@ -106,7 +109,11 @@ func start(t *testing.T, args ...string) *proc {
 			line := sc.Text()
 			if i := strings.Index(line, "listening on "); i >= 0 && !sent {
 				f := strings.Fields(line[i+len("listening on "):])
-				baseCh <- f[0]
+				urls := []string{f[0], ""}
+				if f[1] == "and" {
+					urls[1] = f[2]
+				}
+				baseCh <- urls
 				sent = true
 			}
 		}
@@ -118,7 +125,8 @@ func start(t *testing.T, args ...string) *proc {
 		}
 	})
 	select {
-	case p.base = <-baseCh:
+	case urls := <-baseCh:
+		p.base, p.https = urls[0], urls[1]
 	case err := <-p.done:
 		t.Fatalf("sandbox exited before listening: %v\n%s", err, p.stderr.String())
 	case <-time.After(20 * time.Second):
@@ -326,7 +334,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("--help exit %d", code)
 	}
-	for _, want := range []string{"-addr", "-scenario", "-log-format", "-log-level", "-journal-size", "-journal-memory", "-journal-header-bytes", "-max-namespaces", "-namespace-idle", "-shutdown-timeout", "-watch", "-access-log", "-version", "-admin-token", "-allowed-hosts", "scenario validate", "intarget verify"} {
+	for _, want := range []string{"-addr", "-scenario", "-log-format", "-log-level", "-journal-size", "-journal-memory", "-journal-header-bytes", "-max-namespaces", "-namespace-idle", "-shutdown-timeout", "-watch", "-access-log", "-version", "-admin-token", "-allowed-hosts", "-https-addr", "-tls-cert", "-tls-key", "-data-dir", "scenario validate", "intarget verify", "sandbox ca"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--help does not mention %s", want)
 		}
@@ -350,6 +358,11 @@ func TestBadFlagsAndCommands(t *testing.T) {
 		{[]string{"--journal-memory", "0"}, 2, `"0" is not a size such as 256MiB or 1GiB`},
 		{[]string{"--addr", "127.0.0.1:0", "--admin-token", "two words"}, 1, "sandbox: --admin-token: the token may hold only visible ASCII characters (no spaces)"},
 		{[]string{"--addr", "127.0.0.1:0", "--allowed-hosts", "sandbox,http://x/"}, 1, `sandbox: --allowed-hosts: "http://x/" is a host name`},
+		{[]string{"--addr", ""}, 2, `sandbox: --addr "" needs --https-addr ADDR: the sandbox would listen nowhere`},
+		{[]string{"--https-addr", "127.0.0.1:0", "--tls-cert", "c.pem"}, 2, "sandbox: --tls-cert and --tls-key go together"},
+		{[]string{"--tls-cert", "c.pem", "--tls-key", "k.pem"}, 2, "sandbox: --tls-cert is for the HTTPS listener: add --https-addr ADDR"},
+		{[]string{"--addr", "127.0.0.1:0", "--https-addr", "127.0.0.1:0", "--tls-cert", "/does/not/exist.pem", "--tls-key", "/does/not/exist.pem"}, 1, "sandbox: --tls-cert/--tls-key: open /does/not/exist.pem: no such file or directory"},
+		{[]string{"ca", "extra"}, 2, `sandbox ca: unexpected argument "extra"`},
 	}
 	for _, tc := range tests {
 		code, _, errOut := runBin(t, nil, tc.args...)

@@ -64,12 +64,27 @@ func (rec *Recorder) Fill(e *Entry, x Exchange) {
 		e.Request.Query = r.form(x.Query)
 		e.Request.Redacted, r.names = r.names, nil
 	}
+	// The request line may be a megabyte long, and a validator's detail
+	// quotes the values it refuses: both are cut like a header value.
+	e.Request.Path = capValue(e.Request.Path, rec.Caps.HeaderValueBytes)
+	e.Request.Query = capValue(e.Request.Query, rec.Caps.HeaderValueBytes)
 	rec.fill(&e.Request, &r, x.RequestHeader, x.RequestBody, int64(len(x.RequestBody)))
 	e.Response = Message{Status: x.Status}
 	rec.fill(&e.Response, &r, x.ResponseHeader, x.ResponseBody, x.ResponseBytes)
 	if len(r.pairs) > 0 && e.Validation != "" {
 		e.Validation = strings.NewReplacer(r.pairs...).Replace(e.Validation)
 	}
+	e.Validation = capValue(e.Validation, rec.Caps.BodyBytes)
+}
+
+// capValue cuts s to n bytes (0: no cut) and ends it in "…(N bytes)", N
+// its full length. The result is a copy, so a kept prefix never holds on
+// to the memory of the whole text it was cut from.
+func capValue(s string, n int) string {
+	if n <= 0 || len(s) <= n {
+		return s
+	}
+	return cutText(s, n) + "…(" + strconv.Itoa(len(s)) + " bytes)"
 }
 
 // fill redacts and cuts one message's headers and body; full is the body's
@@ -83,11 +98,12 @@ func (rec *Recorder) fill(m *Message, r *redaction, h http.Header, body []byte, 
 		r.names = nil
 	}
 	m.Header, m.HeadersTruncated, m.HeadersOmitted = rec.Caps.headers(h)
-	kept := string(body)
-	if c := rec.Caps.BodyBytes; c > 0 && len(kept) > c {
-		kept, cut = cutText(kept, c), true
+	// Cut before converting: a string cut from string(body) would keep the
+	// whole body's memory alive while the budget counts only the cut.
+	if c := rec.Caps.BodyBytes; c > 0 && len(body) > c {
+		body, cut = cutText(body, c), true
 	}
-	m.Body, m.BodyBytes, m.Truncated = kept, full, cut
+	m.Body, m.BodyBytes, m.Truncated = string(body), full, cut
 }
 
 // headers applies HeaderValueBytes and HeaderBytes. Headers that fit are
@@ -106,9 +122,7 @@ func (c Caps) headers(h http.Header) (kept http.Header, truncated bool, omitted 
 	used := 0
 	for _, k := range names {
 		for _, v := range h[k] {
-			if c.HeaderValueBytes > 0 && len(v) > c.HeaderValueBytes {
-				v = cutText(v, c.HeaderValueBytes) + "…(" + strconv.Itoa(len(v)) + " bytes)"
-			}
+			v = capValue(v, c.HeaderValueBytes)
 			if c.HeaderBytes > 0 && used+len(k)+len(v) > c.HeaderBytes {
 				omitted++
 				continue
@@ -137,7 +151,7 @@ func (c Caps) fits(h http.Header) bool {
 }
 
 // cutText returns at most n bytes of s, ending on a whole UTF-8 character.
-func cutText(s string, n int) string {
+func cutText[T string | []byte](s T, n int) T {
 	if len(s) <= n {
 		return s
 	}

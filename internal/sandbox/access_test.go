@@ -227,3 +227,35 @@ func TestAdminAccessSettingsAreChecked(t *testing.T) {
 		}
 	}
 }
+
+// A page of another site can reach the provider mounts (an <img> or a
+// form needs no CORS), but must not create namespaces: 256 image tags
+// would take every slot, and re-requesting them would keep them for as long
+// as the page stays open. A namespace that is live serves such requests
+// as before. Sent raw: the refusal is the sandbox's problem document, not
+// an answer the provider's spec describes.
+func TestCrossSitePageCreatesNoNamespace(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, echoScenario)
+	const refusal = `{"type":"about:blank","title":"Cross-origin request refused","status":403,"detail":"namespace \"page1\" is not live, and a request another site's page sent (%s) does not create one: a web page must not take namespace slots; create it first with any request from a script or a test (POST /ns/page1/__sandbox/reset), then pages may use it; see docs/security.md"}`
+	for _, tc := range []struct{ header, why string }{
+		{"Sec-Fetch-Site: cross-site\r\nSec-Fetch-Mode: no-cors\r\nSec-Fetch-Dest: image", "Sec-Fetch-Site: cross-site"},
+		{"Sec-Fetch-Site: same-site\r\nSec-Fetch-Mode: cors\r\nOrigin: http://localhost:3000", "Sec-Fetch-Site: same-site"},
+		{"Origin: https://evil.test", "Origin: https://evil.test"},
+	} {
+		resp, body := h.Raw("GET /ns/page1/echo/items HTTP/1.1\r\nHost: 127.0.0.1\r\n" + tc.header + "\r\n\r\n")
+		want := strings.Replace(refusal, "%s", tc.why, 1)
+		if resp.StatusCode != 403 || resp.Header.Get("Content-Type") != "application/problem+json" || string(body) != want {
+			t.Errorf("%q: %d %s\nwant %s", tc.header, resp.StatusCode, body, want)
+		}
+	}
+	if ns := h.Namespaces(); len(ns) != 1 {
+		t.Fatalf("namespaces after cross-site requests: %v", ns)
+	}
+	// Created by a client that is no browser, the namespace then serves pages too.
+	h.Do("POST", "/ns/page1/__sandbox/reset", nil).WantStatus(200)
+	resp, body := h.Raw("GET /ns/page1/echo/items HTTP/1.1\r\nHost: 127.0.0.1\r\nSec-Fetch-Site: cross-site\r\nSec-Fetch-Mode: no-cors\r\n\r\n")
+	if resp.StatusCode != 200 {
+		t.Errorf("a live namespace refused a cross-site request: %d %s", resp.StatusCode, body)
+	}
+}

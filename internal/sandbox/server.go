@@ -273,8 +273,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("no provider is mounted at /%s; mounts: %s", t.mount, strings.Join(s.mountNames(), ", ")), nil)
 		return
 	}
-	if _, live := s.lookup(t.namespace); !live && s.serveUnrouted(w, r, m, t.prefix, t.rel) {
-		return
+	if _, live := s.lookup(t.namespace); !live {
+		if s.serveUnrouted(w, r, m, t.prefix, t.rel) {
+			return
+		}
+		if why := crossSite(r); why != "" {
+			// Any page can send an <img> or a form to a mount; were it to
+			// create namespaces, 256 image tags would take every slot.
+			writeProblem(w, http.StatusForbidden, "Cross-origin request refused", fmt.Sprintf(
+				"namespace %q is not live, and a request another site's page sent (%s) does not create one: a web page must not take namespace slots; "+
+					"create it first with any request from a script or a test (POST /ns/%s/__sandbox/reset), then pages may use it; see docs/security.md",
+				t.namespace, why, t.namespace), nil)
+			return
+		}
 	}
 	ns, ok := s.namespaceOrFail(w, t.namespace)
 	if !ok {

@@ -2,6 +2,7 @@ package intarget
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -108,6 +109,15 @@ func adminVerify(ns *sandbox.Namespace, w http.ResponseWriter, r *http.Request) 
 	sandbox.WriteJSON(w, http.StatusOK, append(data, '\n'))
 }
 
+// selfTLSClient calls the sandbox's own HTTPS listener. It skips
+// certificate verification: it dials the very address the request arrived
+// on, and the sandbox need not trust its own certificate (a local CA's, or
+// --tls-cert's for a public name that the local address does not match).
+var selfTLSClient = &http.Client{Transport: &http.Transport{
+	TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // see above
+	IdleConnTimeout: 30 * time.Second, ForceAttemptHTTP2: true,
+}}
+
 // selfTarget points a run at the namespace's own reference API, reached
 // through the request's host, with its credentials and clock. A settle wait
 // on a frozen clock advances that clock.
@@ -115,6 +125,9 @@ func selfTarget(ns *sandbox.Namespace, r *http.Request, o *verify.Options) {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
+		if o.Client == nil {
+			o.Client = selfTLSClient
+		}
 	}
 	prefix := ""
 	if ns.Name != "default" {

@@ -88,6 +88,12 @@ type LimitsConfig struct {
 	// that arrives once the namespace holds this many is refused whole
 	// with 507 and X-Sandbox-Hint.
 	MaxStoredEvents int `yaml:"maxStoredEvents" json:"maxStoredEvents"`
+	// MaxRefreshTokens [sandbox] bounds the refresh tokens (offline_access)
+	// a namespace remembers (default 100,000). Azure AD's stay valid for
+	// months and a refresh issues a new one without revoking the old, so
+	// without a bound every token request would be kept for good; past
+	// it the oldest is forgotten and refused as an unknown one is.
+	MaxRefreshTokens int `yaml:"maxRefreshTokens" json:"maxRefreshTokens"`
 }
 
 // WindowConfig is a fixed window counter on the sandbox clock.
@@ -120,7 +126,7 @@ func newConfig() any {
 			Brands:           []int{1, 2},
 		}},
 		Token:  TokenConfig{Format: "v1", LifetimeSeconds: 3599, Issuer: "sandbox"},
-		Limits: LimitsConfig{MaxPayloadBytes: 921600, MaxEvents: 2500, MaxStoredEvents: 100000},
+		Limits: LimitsConfig{MaxPayloadBytes: 921600, MaxEvents: 2500, MaxStoredEvents: 100000, MaxRefreshTokens: 100000},
 	}
 }
 
@@ -201,6 +207,9 @@ func (c *Config) Validate() []scenario.Problem {
 	}
 	if c.Limits.MaxStoredEvents < 1 {
 		add("limits.maxStoredEvents", "omit it for the default of 100000", "maxStoredEvents must be positive, got %d", c.Limits.MaxStoredEvents)
+	}
+	if c.Limits.MaxRefreshTokens < 1 {
+		add("limits.maxRefreshTokens", "omit it for the default of 100000", "maxRefreshTokens must be positive, got %d", c.Limits.MaxRefreshTokens)
 	}
 	for name, w := range map[string]WindowConfig{"rateLimit": c.RateLimit, "quota": c.Quota} {
 		if w.Calls < 0 {

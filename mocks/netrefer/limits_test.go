@@ -2,6 +2,7 @@ package netrefer_test
 
 import (
 	"fmt"
+	"net/url"
 	"testing"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandboxtest"
@@ -31,7 +32,7 @@ func TestStoredEventsAreBounded(t *testing.T) {
 		Limits any `json:"limits"`
 	}
 	h.Admin("GET", "", "/state/netrefer", nil, &view)
-	if got := fmt.Sprint(view.Limits); got != "map[storedEvents:map[count:4 limit:3 refusedPayloads:1]]" {
+	if got := fmt.Sprint(view.Limits); got != "map[refreshTokens:map[count:0 evicted:0 limit:100000] storedEvents:map[count:4 limit:3 refusedPayloads:1]]" {
 		t.Errorf("state view limits %s", got)
 	}
 	if view.Clients[0].ProcessedEvents != 4 {
@@ -39,4 +40,56 @@ func TestStoredEventsAreBounded(t *testing.T) {
 	}
 	h.Do("POST", "/__sandbox/reset", nil).WantStatus(200)
 	ingest(h, tok, "registrations", reg("e1", "c1")).WantStatus(200)
+}
+
+// TestRefreshTokensAreBounded: every offline_access grant used to be kept
+// for ever (a flood of 60,000 token requests grew the sandbox by 35 MiB and
+// it never came back). A namespace keeps the newest
+// limits.maxRefreshTokens; an older one is refused as an unknown one is,
+// with a hint, and the state view counts what was forgotten.
+func TestRefreshTokensAreBounded(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozen+"netrefer:\n  limits: {maxRefreshTokens: 2}\n")
+	offline := passwordForm()
+	offline.Set("scope", scope+" offline_access")
+	issue := func(f url.Values) string {
+		t.Helper()
+		var tr struct {
+			RefreshToken string `json:"refresh_token"`
+		}
+		h.Do("POST", tokenPath, sandboxtest.FormBody(f)).WantStatus(200).JSON(&tr)
+		return tr.RefreshToken
+	}
+	refresh := func(rt string) url.Values {
+		return url.Values{"grant_type": {"refresh_token"}, "client_id": {clientID}, "client_secret": {secret}, "refresh_token": {rt}}
+	}
+	rt1, rt2, rt3 := issue(offline), issue(offline), issue(offline)
+	res := h.Do("POST", tokenPath, sandboxtest.FormBody(refresh(rt1))).WantStatus(400)
+	var aad struct {
+		Error      string `json:"error"`
+		ErrorCodes []int  `json:"error_codes"`
+	}
+	res.JSON(&aad)
+	if aad.Error != "invalid_grant" || fmt.Sprint(aad.ErrorCodes) != "[9002313]" {
+		t.Errorf("a forgotten refresh token: %s", res.Body)
+	}
+	if hint := res.Header.Get("X-Sandbox-Hint"); hint != "this namespace keeps the newest 2 refresh tokens (netrefer.limits.maxRefreshTokens) and has forgotten 1 older one; it may be one of them" {
+		t.Errorf("hint %q", hint)
+	}
+	issue(refresh(rt2)) // a refresh issues a new refresh token: rt2 is now the oldest and goes
+	issue(refresh(rt3))
+	var view struct {
+		Limits struct {
+			RefreshTokens any `json:"refreshTokens"`
+		} `json:"limits"`
+	}
+	h.Admin("GET", "", "/state/netrefer", nil, &view)
+	if got := fmt.Sprint(view.Limits.RefreshTokens); got != "map[count:2 evicted:3 limit:2]" {
+		t.Errorf("state view refreshTokens %s", got)
+	}
+	// An unknown token in a namespace that forgot none gets no hint.
+	fresh := sandboxtest.New(t, frozen)
+	if hint := fresh.Do("POST", tokenPath, sandboxtest.FormBody(refresh("0.sandbox.nope"))).WantStatus(400).Header.Get("X-Sandbox-Hint"); hint != "" {
+		t.Errorf("hint without evictions: %q", hint)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/clock"
+	"github.com/provider-sandbox/provider-sandbox/internal/retention"
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 	"github.com/provider-sandbox/provider-sandbox/internal/tokens"
 )
@@ -47,6 +48,9 @@ type state struct {
 
 	rtMu    sync.Mutex
 	refresh map[string]refreshGrant
+	// rtOrder holds the refresh tokens in the order issued, to forget the
+	// oldest past limits.maxRefreshTokens.
+	rtOrder *retention.Log[string]
 }
 
 // refreshGrant is what a refresh token redeems: the v2 scope it was
@@ -63,7 +67,7 @@ func newState(env sandbox.Env) (any, error) {
 	cfg := env.Config.(*Config)
 	st := &state{cfg: cfg, clock: env.Clock, tokens: env.Tokens, seed: env.Seed, ns: env.Namespace,
 		tenants: map[string]string{}, clients: map[string]*client{}, keys: map[string]*client{}, domains: map[string]bool{},
-		windows: map[string]*windowCounts{}, refresh: map[string]refreshGrant{}}
+		windows: map[string]*windowCounts{}, refresh: map[string]refreshGrant{}, rtOrder: retention.NewLog[string](cfg.Limits.MaxRefreshTokens)}
 	for _, t := range cfg.Tenants {
 		st.tenants[strings.ToLower(t)] = t
 	}
@@ -130,9 +134,11 @@ type Snapshot struct {
 	Limits  LimitsSnapshot   `json:"limits"`
 }
 
-// LimitsSnapshot is where the namespace stands against limits.maxStoredEvents.
+// LimitsSnapshot is where the namespace stands against limits.maxStoredEvents
+// and limits.maxRefreshTokens.
 type LimitsSnapshot struct {
-	StoredEvents StoredEvents `json:"storedEvents"`
+	StoredEvents  StoredEvents    `json:"storedEvents"`
+	RefreshTokens retention.Usage `json:"refreshTokens"`
 }
 
 // StoredEvents counts the accepted events of every client and the payloads
@@ -223,6 +229,9 @@ func mp(m Money) *Money { return &m }
 func (s *state) Snapshot() any {
 	out := Snapshot{Clients: []ClientSnapshot{}, Limits: LimitsSnapshot{StoredEvents: StoredEvents{
 		Count: s.stored.Load(), Limit: s.cfg.Limits.MaxStoredEvents, RefusedPayloads: s.refused.Load()}}}
+	s.rtMu.Lock()
+	out.Limits.RefreshTokens = s.rtOrder.Usage()
+	s.rtMu.Unlock()
 	for _, cl := range s.order {
 		out.Clients = append(out.Clients, cl.store.snapshot(cl.cfg.ClientID))
 	}

@@ -202,8 +202,13 @@ func (s *state) authenticate(c *sandbox.Call) *tokenRequest {
 		}
 		s.rtMu.Lock()
 		g, ok := s.refresh[rt]
+		forgotten := s.rtOrder.Usage().Evicted
 		s.rtMu.Unlock()
 		if !ok || g.client != cl {
+			if !ok && forgotten > 0 {
+				c.W.Header().Set(sandbox.HeaderHint, fmt.Sprintf("this namespace keeps the newest %d refresh tokens (netrefer.limits.maxRefreshTokens) "+
+					"and has forgotten %d older %s; it may be one of them", s.cfg.Limits.MaxRefreshTokens, forgotten, map[bool]string{true: "one", false: "ones"}[forgotten == 1]))
+			}
 			s.writeAAD(c, 400, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
 			return nil
 		}
@@ -401,6 +406,9 @@ func (s *state) mint(c *sandbox.Call, tr *tokenRequest, aud, idFormat string, ke
 		out.refresh = "0.sandbox." + strings.ReplaceAll(s.guid(), "-", "") + strings.ReplaceAll(s.guid(), "-", "")
 		s.rtMu.Lock()
 		s.refresh[out.refresh] = *keep
+		if old, full := s.rtOrder.Add(out.refresh); full {
+			delete(s.refresh, old)
+		}
 		s.rtMu.Unlock()
 	}
 	if tr.form["client_info"] == "1" {
