@@ -107,6 +107,8 @@ func init() {
 			}
 			return true
 		},
+		// /echo-root/{id} at the host root is the mount's /items/{id}.
+		RootAliases: []sandbox.RootAlias{{Prefix: "/echo-root/", Target: "/items/"}},
 		Banner: func(cfg any, baseURL string) []string {
 			return []string{"greeting\t" + cfg.(*echoConfig).Greeting, "items\t" + baseURL + "/items", "(a continuation line)"}
 		},

@@ -83,6 +83,10 @@ type Provider struct {
 	// internal/postman). Without it the provider's calls are listed without
 	// credentials.
 	Postman func(cfg any) postman.Plan
+	// RootAliases are paths outside the mount that the provider serves as
+	// paths of its own, for clients that build a URL from the host alone
+	// (see RootAlias).
+	RootAliases []RootAlias
 }
 
 // Handler serves one operation.
@@ -240,7 +244,13 @@ func Register(p *Provider) {
 	if _, dup := registry[p.Name]; dup {
 		panic("sandbox: provider registered twice: " + p.Name)
 	}
+	if err := checkRootAliases(p); err != nil {
+		panic("sandbox: " + err.Error())
+	}
 	registry[p.Name] = p
+	for _, a := range p.RootAliases {
+		rootAliases = append(rootAliases, rootAlias{RootAlias: a, provider: p.Name})
+	}
 }
 
 // Providers returns the registered providers sorted by name.

@@ -71,6 +71,9 @@ func checkTarget(req *http.Request) (*mount, string, bool) {
 		return am, t.rel, err == nil
 	}
 	p, ok := Lookup(t.mount)
+	if !ok && t.resolveAlias() {
+		p, ok = Lookup(t.mount)
+	}
 	if !ok {
 		return nil, "", false
 	}

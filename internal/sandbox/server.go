@@ -227,6 +227,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := s.nextID()
 	w.Header().Set(HeaderRequestID, id)
 	t, ok := parseTarget(r.URL)
+	if _, mounted := s.mounts[t.mount]; ok && !mounted {
+		t.resolveAlias()
+	}
 	journaled := false // reported by record, with the journal's view of it
 	if s.cfg.AccessLog != nil {
 		aw := &accessWriter{ResponseWriter: w}

@@ -16,7 +16,7 @@ func TestUnknownProviderPathsCreateNoNamespace(t *testing.T) {
 	t.Parallel()
 	h := sandboxtest.New(t, "")
 	paths := []string{
-		"/netrefer/di/v1/deposit", "/netrefer/login/x/oauth2/token",
+		"/netrefer/di/v1/deposit", "/netrefer/login/x/oauth2/v3/token",
 		"/centili/datagifting/v1/transactions", "/centili/realms/api/nosuch",
 		"/netfinity/v2/sms/send",
 		"/intarget/api/user",

@@ -42,6 +42,13 @@ type ClientConfig struct {
 	InactiveSubscriptionKeys []string `yaml:"inactiveSubscriptionKeys" json:"inactiveSubscriptionKeys"`
 	// Brands are the brand ids events may carry.
 	Brands []int `yaml:"brands" json:"brands"`
+	// AllowPublicClient is the app registration's "Allow public client
+	// flows" (manifest allowPublicClient): the password and refresh grants
+	// succeed without a client secret, as public clients such as
+	// azure-identity's UsernamePasswordCredential send them. Off by
+	// default, as NetRefer's docs send a secret: then a request without
+	// one gets AADSTS7000218. A secret that is sent is still checked.
+	AllowPublicClient bool `yaml:"allowPublicClient" json:"allowPublicClient"`
 }
 
 // UserConfig is a directory user that may use the password grant.
@@ -155,8 +162,8 @@ func (c *Config) Validate() []scenario.Problem {
 			add(p+".clientId", "each client appears once", "clientId %q is listed twice", cl.ClientID)
 		}
 		clientIDs[strings.ToLower(cl.ClientID)] = true
-		if cl.ClientSecret == "" {
-			add(p+".clientSecret", "set the secret the client sends", "clientSecret is empty")
+		if cl.ClientSecret == "" && !cl.AllowPublicClient {
+			add(p+".clientSecret", "set the secret the client sends, or allowPublicClient: true for an app used without one", "clientSecret is empty")
 		}
 		if !tenants[strings.ToLower(cl.Tenant)] {
 			add(p+".tenant", scenario.SuggestOneOf(cl.Tenant, c.Tenants), "tenant %q is not listed under netrefer.tenants", cl.Tenant)

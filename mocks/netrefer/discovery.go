@@ -70,8 +70,13 @@ func (s *state) openIDConfiguration(version string) sandbox.Handler {
 			"kerberos_endpoint":     login + "/kerberos",
 		}
 		if version == "v1" {
+			// The v1 document names the v1 protocol endpoints; of them
+			// the sandbox serves the token endpoint and the keys.
 			doc["jwks_uri"] = login + "/discovery/keys"
 			doc["token_endpoint"] = login + "/oauth2/token"
+			doc["authorization_endpoint"] = login + "/oauth2/authorize"
+			doc["device_authorization_endpoint"] = login + "/oauth2/devicecode"
+			doc["end_session_endpoint"] = login + "/oauth2/logout"
 		}
 		cacheable(c)
 		c.JSON(http.StatusOK, doc)
@@ -91,30 +96,65 @@ func (s *state) handleJWKS(c *sandbox.Call) {
 	sandbox.WriteJSON(c.W, http.StatusOK, jwks)
 }
 
-// handleInstanceDiscovery answers MSAL's instance-discovery call with the
-// sandbox as the only cloud alias, so MSAL keeps talking to the sandbox.
+// handleInstanceDiscovery answers MSAL's instance discovery
+// (GET {host}/common/discovery/instance?api-version=…&authorization_endpoint=…)
+// for whatever authority the client has: the authority's host is its own
+// cloud's only alias and preferred name, so MSAL keeps its URLs as
+// configured, and tenant_discovery_endpoint is the authority's own OpenID
+// document (v2.0 for a v2.0 authorize endpoint, as MSAL sends it, v1
+// otherwise). Real Azure AD answers invalid_instance for a host it does
+// not know; the sandbox trusts every host, because the host is the
+// sandbox. Without an authorization_endpoint the answer is the sandbox's
+// own common authority.
 func (s *state) handleInstanceDiscovery(c *sandbox.Call) {
-	tenant := c.Params["tenant"]
-	if ae := c.R.URL.Query().Get("authorization_endpoint"); ae != "" {
-		if u, err := url.Parse(ae); err == nil {
-			segs := strings.Split(strings.Trim(u.Path, "/"), "/")
-			for i, seg := range segs {
-				if seg == "oauth2" && i > 0 {
-					tenant = segs[i-1]
-					break
-				}
+	host := c.Host()
+	endpoint := c.BaseURL() + "/login/" + url.PathEscape(c.Params["tenant"]) + "/v2.0/.well-known/openid-configuration"
+	if u, err := url.Parse(c.R.URL.Query().Get("authorization_endpoint")); err == nil && u.Host != "" && (u.Scheme == "https" || u.Scheme == "http") {
+		for suffix, doc := range map[string]string{"/oauth2/v2.0/authorize": "/v2.0/.well-known/openid-configuration", "/oauth2/authorize": "/.well-known/openid-configuration"} {
+			if authority, ok := strings.CutSuffix(u.EscapedPath(), suffix); ok && authority != "" {
+				host = u.Host
+				endpoint = u.Scheme + "://" + u.Host + authority + doc
+				break
 			}
 		}
 	}
-	host := c.Host()
+	version := c.R.URL.Query().Get("api-version")
+	if version == "" {
+		version = "1.1"
+	}
 	cacheable(c)
 	c.JSON(http.StatusOK, map[string]any{
-		"tenant_discovery_endpoint": c.BaseURL() + "/login/" + url.PathEscape(tenant) + "/v2.0/.well-known/openid-configuration",
-		"api-version":               "1.1",
+		"tenant_discovery_endpoint": endpoint,
+		"api-version":               version,
 		"metadata": []map[string]any{{
 			"preferred_network": host,
 			"preferred_cache":   host,
 			"aliases":           []string{host},
 		}},
 	})
+}
+
+// userRealm is the user-realm (home realm discovery) document.
+type userRealm struct {
+	Ver               string `json:"ver"`
+	AccountType       string `json:"account_type"`
+	DomainName        string `json:"domain_name,omitempty"`
+	CloudInstanceName string `json:"cloud_instance_name"`
+	CloudAudienceURN  string `json:"cloud_audience_urn,omitempty"`
+}
+
+// handleUserRealm answers the user-realm lookup MSAL makes before a
+// username/password grant (GET /common/userrealm/{user}?api-version=1.0):
+// account_type "Managed" for a user of a domain the directory has (the
+// domain of any configured user), so MSAL goes on with the password grant;
+// "Unknown" for any other, as Azure AD answers for a domain it does not
+// know. The sandbox has no federated domains (no WS-Trust).
+func (s *state) handleUserRealm(c *sandbox.Call) {
+	user := strings.ToLower(c.Params["user"])
+	doc := userRealm{Ver: "1.0", AccountType: "Unknown", CloudInstanceName: "microsoftonline.com"}
+	if at := strings.LastIndexByte(user, '@'); at >= 0 && s.domains[user[at+1:]] {
+		doc.AccountType, doc.DomainName, doc.CloudAudienceURN = "Managed", user[at+1:], "urn:federation:MicrosoftOnline"
+	}
+	noStore(c, s.guid())
+	c.JSON(http.StatusOK, doc)
 }

@@ -20,6 +20,8 @@ const (
 	scope     = "api://5a324196-7727-45fd-8ac3-1436cd541d76/Events.Injestion"
 	subKey    = "baea25a9f0fe4687845575c07e539a9e9"
 	tokenPath = "/netrefer/login/" + tenant + "/oauth2/v2.0/token"
+	// tokenV1Path is Azure AD's v1 token endpoint.
+	tokenV1Path = "/netrefer/login/" + tenant + "/oauth2/token"
 )
 
 // frozen is the default scenario with a frozen clock, so timestamps and

@@ -18,6 +18,9 @@ import (
 func init() {
 	ops := map[string]sandbox.Handler{
 		"token":                 withState((*state).handleToken),
+		"tokenV1":               withState((*state).handleTokenV1),
+		"userRealm":             withState((*state).handleUserRealm),
+		"userRealmMixedCase":    withState((*state).handleUserRealm),
 		"openidConfiguration":   func(c *sandbox.Call) { c.State.(*state).openIDConfiguration("v2")(c) },
 		"openidConfigurationV1": func(c *sandbox.Call) { c.State.(*state).openIDConfiguration("v1")(c) },
 		"jwks":                  withState((*state).handleJWKS),
@@ -40,6 +43,14 @@ func init() {
 		WriteError:          writeError,
 		Banner:              banner,
 		Postman:             postmanPlan,
+		// MSAL asks these at the root of its authority's host, whatever
+		// the authority's path: https://{host}/common/userrealm/{user}
+		// (MSAL Go writes UserRealm), and its instance discovery.
+		RootAliases: []sandbox.RootAlias{
+			{Prefix: "/common/userrealm/", Target: "/login/common/userrealm/"},
+			{Prefix: "/common/UserRealm/", Target: "/login/common/UserRealm/"},
+			{Prefix: "/common/discovery/instance", Target: "/login/common/discovery/instance"},
+		},
 	})
 }
 
@@ -57,10 +68,15 @@ func isLogin(c *sandbox.Call) bool {
 }
 
 // isTokenPath reports whether a request path (namespace prefix included) is
-// the token endpoint, which routing did not match because of its method.
+// a token endpoint (v2 or v1), which routing did not match because of its
+// method.
 func isTokenPath(p string) bool {
 	i := strings.Index(p, "/netrefer/login/")
-	return i >= 0 && strings.HasSuffix(p, "/oauth2/v2.0/token") && strings.Count(p[i+len("/netrefer/login/"):], "/") == 3
+	if i < 0 {
+		return false
+	}
+	slashes := strings.Count(p[i+len("/netrefer/login/"):], "/")
+	return strings.HasSuffix(p, "/oauth2/v2.0/token") && slashes == 3 || strings.HasSuffix(p, "/oauth2/token") && slashes == 2
 }
 
 // writeError renders core failures the way the real hosts do: APIM's

@@ -34,6 +34,10 @@ type state struct {
 	clients map[string]*client // by lower-case client id
 	order   []*client
 	keys    map[string]*client // active subscription keys
+	// domains are the lower-case domains of every user's name: the
+	// directory's verified domains, which the user-realm endpoint calls
+	// Managed.
+	domains map[string]bool
 	idSeq   atomic.Uint64
 	// stored counts the accepted events of every client, against
 	// limits.maxStoredEvents; refused counts the payloads refused for it.
@@ -49,17 +53,20 @@ type state struct {
 	rtOrder *retention.Log[string]
 }
 
+// refreshGrant is what a refresh token redeems: the v2 scope it was
+// issued for, or the v1 resource.
 type refreshGrant struct {
-	client *client
-	user   *UserConfig
-	scope  string
-	tenant string
+	client   *client
+	user     *UserConfig
+	scope    string
+	resource string
+	tenant   string
 }
 
 func newState(env sandbox.Env) (any, error) {
 	cfg := env.Config.(*Config)
 	st := &state{cfg: cfg, clock: env.Clock, tokens: env.Tokens, seed: env.Seed, ns: env.Namespace,
-		tenants: map[string]string{}, clients: map[string]*client{}, keys: map[string]*client{},
+		tenants: map[string]string{}, clients: map[string]*client{}, keys: map[string]*client{}, domains: map[string]bool{},
 		windows: map[string]*windowCounts{}, refresh: map[string]refreshGrant{}, rtOrder: retention.NewLog[string](cfg.Limits.MaxRefreshTokens)}
 	for _, t := range cfg.Tenants {
 		st.tenants[strings.ToLower(t)] = t
@@ -71,7 +78,11 @@ func newState(env sandbox.Env) (any, error) {
 			cl.brands[b] = true
 		}
 		for j := range cc.Users {
-			cl.users[strings.ToLower(cc.Users[j].Username)] = &cc.Users[j]
+			name := strings.ToLower(cc.Users[j].Username)
+			cl.users[name] = &cc.Users[j]
+			if at := strings.LastIndexByte(name, '@'); at >= 0 {
+				st.domains[name[at+1:]] = true
+			}
 		}
 		for _, k := range cc.SubscriptionKeys {
 			st.keys[k] = cl

@@ -2,6 +2,7 @@ package netrefer
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"mime"
 	"net"
@@ -33,6 +34,7 @@ type tokenResponse struct {
 	AccessToken  string `json:"access_token"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	IDToken      string `json:"id_token,omitempty"`
+	ClientInfo   string `json:"client_info,omitempty"`
 }
 
 const aadTimeLayout = "2006-01-02 15:04:05Z"
@@ -114,31 +116,49 @@ func basicCredentials(r *http.Request) (id, secret string, ok bool) {
 	return u, p, true
 }
 
-func (s *state) handleToken(c *sandbox.Call) {
+// tokenRequest is what the checks both token endpoints share established:
+// the form, the authenticated client and the user the grant is for.
+type tokenRequest struct {
+	form   map[string]string
+	client *client
+	user   *UserConfig
+	tenant string
+	// refresh is the grant a refresh_token request redeems (nil for the
+	// password grant).
+	refresh *refreshGrant
+}
+
+// missingParam answers AADSTS900144 for a required parameter.
+func (s *state) missingParam(c *sandbox.Call, p string) {
+	s.writeAAD(c, 400, "invalid_request", 900144, fmt.Sprintf("The request body must contain the following parameter: '%s'.", p))
+}
+
+// authenticate runs what the v1 and v2 token endpoints check alike, in
+// Azure AD's order: tenant, form, grant type, client and its secret, then
+// the user's credentials or the refresh token. It returns nil when it has
+// answered with the error.
+func (s *state) authenticate(c *sandbox.Call) *tokenRequest {
 	tenantParam := c.Params["tenant"]
 	lt := strings.ToLower(tenantParam)
 	tenant, known := s.tenants[lt]
 	multi := lt == "common" || lt == "consumers" || lt == "organizations"
 	if !known && !multi {
 		s.writeAAD(c, 400, "invalid_request", 90002, fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.", shorten(tenantParam)))
-		return
+		return nil
 	}
 	form := parseTokenForm(c.R.Header.Get("Content-Type"), c.Body)
-	missing := func(p string) {
-		s.writeAAD(c, 400, "invalid_request", 900144, fmt.Sprintf("The request body must contain the following parameter: '%s'.", p))
-	}
 	grant := form["grant_type"]
 	if grant == "" {
-		missing("grant_type")
-		return
+		s.missingParam(c, "grant_type")
+		return nil
 	}
 	if grant != "password" && grant != "refresh_token" {
 		s.writeAAD(c, 400, "unsupported_grant_type", 70003, fmt.Sprintf("The app requested an unsupported grant type '%s'.", shorten(grant)))
-		return
+		return nil
 	}
 	if lt == "common" || lt == "consumers" {
 		s.writeAAD(c, 400, "invalid_request", 9001023, "The grant type is not supported over the /common or /consumers endpoints. Please use the /organizations or tenant-specific endpoint.")
-		return
+		return nil
 	}
 	clientID, secret := form["client_id"], form["client_secret"]
 	if bid, bsecret, ok := basicCredentials(c.R); ok {
@@ -150,8 +170,8 @@ func (s *state) handleToken(c *sandbox.Call) {
 		}
 	}
 	if clientID == "" {
-		missing("client_id")
-		return
+		s.missingParam(c, "client_id")
+		return nil
 	}
 	cl := s.clients[strings.ToLower(clientID)]
 	if cl != nil && known && !strings.EqualFold(cl.cfg.Tenant, tenant) {
@@ -163,24 +183,22 @@ func (s *state) handleToken(c *sandbox.Call) {
 	}
 	if cl == nil {
 		s.writeAAD(c, 400, "unauthorized_client", 700016, fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", shorten(clientID), shorten(dir)))
-		return
+		return nil
 	}
-	tenant = cl.cfg.Tenant
-	if secret == "" {
+	if secret == "" && !cl.cfg.AllowPublicClient {
 		s.writeAAD(c, 401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
-		return
+		return nil
 	}
-	if secret != cl.cfg.ClientSecret {
+	if secret != "" && secret != cl.cfg.ClientSecret {
 		s.writeAAD(c, 401, "invalid_client", 7000215, fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", cl.cfg.ClientID))
-		return
+		return nil
 	}
-	var user *UserConfig
-	scope := form["scope"]
+	tr := &tokenRequest{form: form, client: cl, tenant: cl.cfg.Tenant}
 	if grant == "refresh_token" {
 		rt := form["refresh_token"]
 		if rt == "" {
-			missing("refresh_token")
-			return
+			s.missingParam(c, "refresh_token")
+			return nil
 		}
 		s.rtMu.Lock()
 		g, ok := s.refresh[rt]
@@ -192,38 +210,48 @@ func (s *state) handleToken(c *sandbox.Call) {
 					"and has forgotten %d older %s; it may be one of them", s.cfg.Limits.MaxRefreshTokens, forgotten, map[bool]string{true: "one", false: "ones"}[forgotten == 1]))
 			}
 			s.writeAAD(c, 400, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
-			return
+			return nil
 		}
-		user = g.user
-		if scope == "" {
-			scope = g.scope
-		}
-	} else {
-		if form["username"] == "" {
-			missing("username")
-			return
-		}
-		if form["password"] == "" {
-			missing("password")
-			return
-		}
-		u := cl.users[strings.ToLower(form["username"])]
-		if u == nil || u.Password != form["password"] {
-			s.writeAAD(c, 400, "invalid_grant", 50126, "Error validating credentials due to invalid username or password.")
-			return
-		}
-		user = u
+		tr.user, tr.refresh = g.user, &g
+		return tr
+	}
+	if form["username"] == "" {
+		s.missingParam(c, "username")
+		return nil
+	}
+	if form["password"] == "" {
+		s.missingParam(c, "password")
+		return nil
+	}
+	u := cl.users[strings.ToLower(form["username"])]
+	if u == nil || u.Password != form["password"] {
+		s.writeAAD(c, 400, "invalid_grant", 50126, "Error validating credentials due to invalid username or password.")
+		return nil
+	}
+	tr.user = u
+	return tr
+}
+
+// handleToken is the v2 endpoint: the scope names the API permission.
+func (s *state) handleToken(c *sandbox.Call) {
+	tr := s.authenticate(c)
+	if tr == nil {
+		return
+	}
+	scope := tr.form["scope"]
+	if scope == "" && tr.refresh != nil {
+		scope = tr.refresh.scope
 	}
 	if strings.TrimSpace(scope) == "" {
 		s.writeAAD(c, 400, "invalid_scope", 70011, "The provided request must include a 'scope' input parameter.")
 		return
 	}
-	granted, openid, offline, bad := s.parseScope(cl, scope)
+	granted, openid, offline, bad := s.parseScope(tr.client, scope)
 	if bad != "" {
 		s.writeAAD(c, 400, "invalid_scope", 70011, fmt.Sprintf("The provided value for the input parameter 'scope' is not valid. The scope '%s' does not exist.", shorten(bad)))
 		return
 	}
-	s.issue(c, cl, user, tenant, scope, granted, openid, offline)
+	s.issue(c, tr, scope, granted, openid, offline)
 }
 
 // parseScope checks each requested scope: the client's own
@@ -275,13 +303,14 @@ func clientIP(r *http.Request) string {
 }
 
 // accessClaims builds the access token's claims in the scenario's format.
-func (s *state) accessClaims(c *sandbox.Call, cl *client, u *UserConfig, tenant string, now time.Time) map[string]any {
+// aud overrides the v1 format's audience (the v1 endpoint's resource, as
+// the client named it); "" is the default api://{client}.
+func (s *state) accessClaims(c *sandbox.Call, cl *client, u *UserConfig, tenant, aud string, now time.Time) map[string]any {
 	life := int64(s.cfg.Token.LifetimeSeconds)
-	oid := guidFrom(s.seed, "oid", strings.ToLower(u.Username))
 	claims := map[string]any{
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Unix() + life,
 		"aio": s.guid(), "uti": s.guid(), "rh": "0.sandbox",
-		"tid": tenant, "oid": oid, "sub": guidFrom(s.seed, "sub", cl.cfg.ClientID, strings.ToLower(u.Username)),
+		"tid": tenant, "oid": s.oid(u), "sub": s.sub(cl, u),
 		"scp": ScopeName, "name": u.Name,
 	}
 	if s.cfg.Token.Format == "v2" {
@@ -292,8 +321,11 @@ func (s *state) accessClaims(c *sandbox.Call, cl *client, u *UserConfig, tenant 
 		claims["preferred_username"] = u.Username
 		claims["ver"] = "2.0"
 	} else {
+		if aud == "" {
+			aud = "api://" + cl.cfg.ClientID
+		}
 		claims["iss"] = s.issuer(c.BaseURL(), tenant, "v1")
-		claims["aud"] = "api://" + cl.cfg.ClientID
+		claims["aud"] = aud
 		claims["appid"] = cl.cfg.ClientID
 		claims["appidacr"] = "1"
 		claims["acr"] = "1"
@@ -306,37 +338,102 @@ func (s *state) accessClaims(c *sandbox.Call, cl *client, u *UserConfig, tenant 
 	return claims
 }
 
-func (s *state) issue(c *sandbox.Call, cl *client, u *UserConfig, tenant, requested, granted string, openid, offline bool) {
-	now := c.Now()
-	at, err := s.tokens.Sign(s.accessClaims(c, cl, u, tenant, now))
-	if err != nil {
-		c.Fail(&sandbox.Error{Kind: sandbox.ErrInternal, Status: 500, Message: "signing failed: " + err.Error()})
-		return
+// oid is the user's object id, the same for every client.
+func (s *state) oid(u *UserConfig) string {
+	return guidFrom(s.seed, "oid", strings.ToLower(u.Username))
+}
+
+// sub is the user's pairwise subject for a client.
+func (s *state) sub(cl *client, u *UserConfig) string {
+	return guidFrom(s.seed, "sub", cl.cfg.ClientID, strings.ToLower(u.Username))
+}
+
+// idClaims builds an id token in the v2 endpoint's format or the v1
+// endpoint's ("v1": issuer of v1 tokens, upn and unique_name).
+func (s *state) idClaims(c *sandbox.Call, tr *tokenRequest, format string, now time.Time) map[string]any {
+	u := tr.user
+	claims := map[string]any{
+		"iss": s.issuer(c.BaseURL(), tr.tenant, format), "aud": tr.client.cfg.ClientID,
+		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Unix() + 3600,
+		"tid": tr.tenant, "oid": s.oid(u), "sub": s.sub(tr.client, u), "name": u.Name,
 	}
-	life := s.cfg.Token.LifetimeSeconds
-	res := tokenResponse{TokenType: "Bearer", Scope: granted, ExpiresIn: life, ExtExpiresIn: life, AccessToken: at}
-	if openid {
-		res.IDToken, err = s.tokens.Sign(map[string]any{
-			"iss": s.issuer(c.BaseURL(), tenant, "v2"), "aud": cl.cfg.ClientID, "iat": now.Unix(), "nbf": now.Unix(),
-			"exp": now.Unix() + 3600, "tid": tenant, "oid": guidFrom(s.seed, "oid", strings.ToLower(u.Username)),
-			"sub": guidFrom(s.seed, "sub", cl.cfg.ClientID, strings.ToLower(u.Username)), "preferred_username": u.Username,
-			"name": u.Name, "ver": "2.0",
-		})
-		if err != nil {
-			c.Fail(&sandbox.Error{Kind: sandbox.ErrInternal, Status: 500, Message: "signing failed: " + err.Error()})
-			return
+	if format == "v1" {
+		claims["amr"] = []string{"pwd"}
+		claims["upn"] = u.Username
+		claims["unique_name"] = u.Username
+		claims["ver"] = "1.0"
+	} else {
+		claims["preferred_username"] = u.Username
+		claims["ver"] = "2.0"
+	}
+	return claims
+}
+
+// clientInfo is Azure AD's client_info: base64url JSON of the user's object
+// id and home tenant, from which MSAL builds its account id (uid.utid).
+func clientInfo(uid, utid string) string {
+	b, _ := json.Marshal(struct {
+		UID  string `json:"uid"`
+		UTID string `json:"utid"`
+	}{uid, utid})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// minted is what one token request hands out, whichever endpoint.
+type minted struct{ access, id, refresh, clientInfo string }
+
+// mint signs the access token for aud (see accessClaims), the id token when
+// idFormat is set, and keeps a refresh token for keep when it is not nil.
+// client_info comes along when the request asked with client_info=1. It
+// reports false when it has already answered with an internal error.
+func (s *state) mint(c *sandbox.Call, tr *tokenRequest, aud, idFormat string, keep *refreshGrant) (minted, bool) {
+	now := c.Now()
+	var out minted
+	var err error
+	fail := func(err error) (minted, bool) {
+		c.Fail(&sandbox.Error{Kind: sandbox.ErrInternal, Status: 500, Message: "signing failed: " + err.Error()})
+		return minted{}, false
+	}
+	if out.access, err = s.tokens.Sign(s.accessClaims(c, tr.client, tr.user, tr.tenant, aud, now)); err != nil {
+		return fail(err)
+	}
+	if idFormat != "" {
+		if out.id, err = s.tokens.Sign(s.idClaims(c, tr, idFormat, now)); err != nil {
+			return fail(err)
 		}
 	}
-	if offline {
-		rt := "0.sandbox." + strings.ReplaceAll(s.guid(), "-", "") + strings.ReplaceAll(s.guid(), "-", "")
+	if keep != nil {
+		out.refresh = "0.sandbox." + strings.ReplaceAll(s.guid(), "-", "") + strings.ReplaceAll(s.guid(), "-", "")
 		s.rtMu.Lock()
-		s.refresh[rt] = refreshGrant{client: cl, user: u, scope: requested, tenant: tenant}
-		if old, full := s.rtOrder.Add(rt); full {
+		s.refresh[out.refresh] = *keep
+		if old, full := s.rtOrder.Add(out.refresh); full {
 			delete(s.refresh, old)
 		}
 		s.rtMu.Unlock()
-		res.RefreshToken = rt
 	}
+	if tr.form["client_info"] == "1" {
+		out.clientInfo = clientInfo(s.oid(tr.user), tr.tenant)
+	}
+	return out, true
+}
+
+// issue answers the v2 endpoint: the id token with openid, a refresh token
+// with offline_access.
+func (s *state) issue(c *sandbox.Call, tr *tokenRequest, requested, granted string, openid, offline bool) {
+	idFormat := ""
+	if openid {
+		idFormat = "v2"
+	}
+	var keep *refreshGrant
+	if offline {
+		keep = &refreshGrant{client: tr.client, user: tr.user, scope: requested, tenant: tr.tenant}
+	}
+	m, ok := s.mint(c, tr, "", idFormat, keep)
+	if !ok {
+		return
+	}
+	life := s.cfg.Token.LifetimeSeconds
 	noStore(c, s.guid())
-	c.JSON(http.StatusOK, res)
+	c.JSON(http.StatusOK, tokenResponse{TokenType: "Bearer", Scope: granted, ExpiresIn: life, ExtExpiresIn: life,
+		AccessToken: m.access, RefreshToken: m.refresh, IDToken: m.id, ClientInfo: m.clientInfo})
 }

@@ -133,11 +133,14 @@ func aadAnswer(t *testing.T, res *sandboxtest.Response) aadBody {
 func TestTokenEndpointWrongMethod(t *testing.T) {
 	t.Parallel()
 	h := sandboxtest.New(t, frozen)
-	for _, method := range []string{"GET", "PUT", "DELETE", "PATCH"} {
-		t.Run(method, func(t *testing.T) {
+	for _, tc := range []struct{ method, path string }{
+		{"GET", tokenPath}, {"PUT", tokenPath}, {"DELETE", tokenPath}, {"PATCH", tokenPath}, {"GET", tokenV1Path}, {"PUT", tokenV1Path},
+	} {
+		method := tc.method
+		t.Run(method+" "+tc.path, func(t *testing.T) {
 			t.Parallel()
 			h := h.With(t)
-			res := h.Do(method, tokenPath, nil)
+			res := h.Do(method, tc.path, nil)
 			res.WantStatus(400)
 			e := aadAnswer(t, res)
 			if a := res.Header.Get("Allow"); a != "" {
