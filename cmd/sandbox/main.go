@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -27,6 +28,7 @@ import (
 	"github.com/provider-sandbox/provider-sandbox/adminclient"
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 	"github.com/provider-sandbox/provider-sandbox/internal/scenario"
+	"github.com/provider-sandbox/provider-sandbox/internal/tokens"
 	_ "github.com/provider-sandbox/provider-sandbox/mocks/all"
 	"github.com/provider-sandbox/provider-sandbox/scenarios"
 )
@@ -209,10 +211,12 @@ func (b *byteSize) Set(v string) error {
 	return nil
 }
 
-// dataDirEnv and dataDirUsage describe --data-dir, a flag of serve and ca.
+// dataDirEnv and dataDirUsage describe --data-dir, a flag of serve and ca;
+// signingKeyFile is where in it the token signing key is kept.
 const (
-	dataDirEnv   = "SANDBOX_DATA_DIR"
-	dataDirUsage = "`DIR` the sandbox keeps files in: the local CA in DIR/ca (env " + dataDirEnv + "; default: the user's config directory, ~/.config/provider-sandbox on Linux)"
+	dataDirEnv     = "SANDBOX_DATA_DIR"
+	dataDirUsage   = "`DIR` the sandbox keeps files in: the local CA in DIR/ca, and the token signing key in DIR/" + signingKeyFile + " so tokens survive a restart (env " + dataDirEnv + "; default: the CA in the user's config directory, ~/.config/provider-sandbox on Linux, and a new signing key per run)"
+	signingKeyFile = "keys/signing-key.pem"
 )
 
 func envOr(key, def string) string {
@@ -309,6 +313,13 @@ func serve(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "sandbox:", err)
 		}
 		return 1
+	}
+	if o.dataDir != "" {
+		// Before the scenario is loaded: loading picks the process-wide
+		// issuer for scenarios without keys.signingKeyPEM.
+		if err := tokens.KeepShared(filepath.Join(o.dataDir, signingKeyFile)); err != nil {
+			return fail("signing key cannot be kept", err)
+		}
 	}
 	sc, probs, err := loadScenario(o.scenarioFile)
 	if err != nil {
