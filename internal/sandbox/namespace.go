@@ -79,6 +79,7 @@ func (ns *Namespace) build(sc *Scenario) (*world, error) {
 			Logger:    ns.server.log.With("namespace", ns.Name, "provider", p.Name),
 
 			ObserveCallback: ns.observeCallback,
+			CallbackOutcome: ns.server.metrics.callbackOutcome(p.Name),
 		})
 		if err != nil {
 			w.close()
