@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,7 +59,10 @@ type metrics struct {
 	latency   *prometheus.HistogramVec // provider, operation
 	faults    *prometheus.CounterVec   // provider, kind
 	refused   prometheus.Counter
-	callbacks map[string]*[4]prometheus.Counter // provider → by callback.Outcome
+	callbacks *prometheus.CounterVec // provider, outcome
+
+	cbMu       sync.Mutex
+	byProvider map[string]*[4]prometheus.Counter // callbacks' children by callback.Outcome
 }
 
 // statusLabels are the status codes' label values, made once: a request
@@ -97,20 +101,13 @@ func newMetrics(s *Server) *metrics {
 			Name: "sandbox_namespaces_refused_total",
 			Help: "Requests answered 503 because every namespace slot was taken (--max-namespaces).",
 		}),
-		callbacks: map[string]*[4]prometheus.Counter{},
+		byProvider: map[string]*[4]prometheus.Counter{},
 	}
-	cbs := prometheus.NewCounterVec(prometheus.CounterOpts{
+	m.callbacks = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sandbox_callbacks_total",
 		Help: "Callback deliveries (Netfinity pingbacks) by provider and outcome: delivered, failed (every attempt failed), cancelled (namespace reset, deleted or evicted, or the sandbox stopped first); retried counts failed attempts followed by another.",
 	}, []string{"provider", "outcome"})
-	for _, p := range Providers() {
-		var byOutcome [4]prometheus.Counter
-		for o := range byOutcome {
-			byOutcome[o] = cbs.WithLabelValues(p.Name, callback.Outcome(o).String())
-		}
-		m.callbacks[p.Name] = &byOutcome
-	}
-	m.reg.MustRegister(m.requests, m.latency, m.faults, m.refused, cbs, stateCollector{s},
+	m.reg.MustRegister(m.requests, m.latency, m.faults, m.refused, m.callbacks, stateCollector{s},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -149,12 +146,30 @@ func (m *metrics) observeFaults(provider string, d *faults.Decision) {
 	}
 }
 
+// callbacksOf returns a provider's sandbox_callbacks_total counters, one
+// per outcome, creating them (at 0) on first use: build does that for the
+// providers whose state sends callbacks, so that their outcomes are shown
+// before the first one happens, and the others show none.
+func (m *metrics) callbacksOf(provider string) *[4]prometheus.Counter {
+	m.cbMu.Lock()
+	defer m.cbMu.Unlock()
+	c := m.byProvider[provider]
+	if c == nil {
+		c = new([4]prometheus.Counter)
+		for o := range c {
+			c[o] = m.callbacks.WithLabelValues(provider, callback.Outcome(o).String())
+		}
+		m.byProvider[provider] = c
+	}
+	return c
+}
+
 // callbackOutcome is the callback.Options.Outcome of a provider's states.
 func (m *metrics) callbackOutcome(provider string) func(callback.Outcome) {
-	byOutcome := m.callbacks[provider]
+	counters := sync.OnceValue(func() *[4]prometheus.Counter { return m.callbacksOf(provider) })
 	return func(o callback.Outcome) {
-		if int(o) < len(byOutcome) {
-			byOutcome[o].Inc()
+		if c := counters(); int(o) < len(c) {
+			c[o].Inc()
 		}
 	}
 }

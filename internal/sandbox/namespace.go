@@ -87,6 +87,9 @@ func (ns *Namespace) build(sc *Scenario) (*world, error) {
 		}
 		w.states[p.Name] = st
 		w.counters[p.Name] = &providerCounters{}
+		if _, sends := st.(CallbackSource); sends {
+			ns.server.metrics.callbacksOf(p.Name)
+		}
 	}
 	return w, nil
 }
