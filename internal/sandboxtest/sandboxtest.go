@@ -226,6 +226,31 @@ func (h *Harness) Admin(method, namespace, path string, body any, out any) int {
 	return res.Status
 }
 
+// Snapshot saves a namespace ("" = default) with GET /__sandbox/snapshot
+// (?journal=true with withJournal) and returns the file, failing the test
+// unless it is a 200.
+func (h *Harness) Snapshot(namespace string, withJournal bool) []byte {
+	h.T.Helper()
+	path := "/__sandbox/snapshot"
+	if namespace != "" {
+		path = "/ns/" + namespace + path
+	}
+	if withJournal {
+		path += "?journal=true"
+	}
+	return h.Do("GET", path, nil).WantStatus(200).Body
+}
+
+// Restore PUTs a snapshot file into a namespace ("" = default).
+func (h *Harness) Restore(namespace string, snapshot []byte) *Response {
+	h.T.Helper()
+	path := "/__sandbox/snapshot"
+	if namespace != "" {
+		path = "/ns/" + namespace + path
+	}
+	return h.Do("PUT", path, RawBody("application/json", snapshot))
+}
+
 // Raw writes raw bytes as a request on a new connection and reads one
 // response, for requests net/http's client will not send (HTTP/1.0
 // without Host, control characters in a header). The response is not
