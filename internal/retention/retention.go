@@ -129,8 +129,12 @@ const (
 	fnvPrime  = 1099511628211
 )
 
-func (s *IDs) sum(id string) uint64 {
-	h := uint64(fnvOffset) ^ s.key
+func (s *IDs) sum(id string) uint64 { return Fingerprint(s.key, id) }
+
+// Fingerprint is the keyed 64-bit hash IDs keeps, for providers that keep
+// fingerprints of their own (Netfinity's flood memory) and must save them.
+func Fingerprint(key uint64, id string) uint64 {
+	h := uint64(fnvOffset) ^ key
 	for i := 0; i < len(id); i++ {
 		h ^= uint64(id[i])
 		h *= fnvPrime
