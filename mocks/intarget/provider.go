@@ -6,7 +6,9 @@
 package intarget
 
 import (
+	"bytes"
 	"crypto/subtle"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -29,7 +31,41 @@ var operations = map[string]string{
 // state is one namespace's reference API: its generated world and settings.
 type state struct {
 	cfg   *Config
+	seed  int64
 	world *world
+}
+
+// savedState is InTarget's part of a namespace snapshot. Its rows are
+// derived from the seed, the configuration and the instant the world
+// starts from (its first hour), so that instant is all it keeps: a world of
+// world.days built on a running clock starts where the clock stood then,
+// not where it stands at the restore. The verifier keeps no state.
+type savedState struct {
+	Version    int       `json:"version"`
+	WorldStart time.Time `json:"worldStart"`
+}
+
+// SaveState returns InTarget's state for a namespace snapshot.
+func (s *state) SaveState() (json.RawMessage, error) {
+	return json.Marshal(savedState{Version: 1, WorldStart: s.world.start})
+}
+
+// RestoreState rebuilds the generated world from its saved start.
+func (s *state) RestoreState(data json.RawMessage) error {
+	var in savedState
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return fmt.Errorf("not InTarget state: %v", err)
+	}
+	if in.Version != 1 {
+		return fmt.Errorf("version %d is not supported; this sandbox reads version 1", in.Version)
+	}
+	if in.WorldStart.IsZero() {
+		return fmt.Errorf("worldStart is missing")
+	}
+	s.world = &world{seed: s.seed, start: in.WorldStart.UTC().Truncate(bucketLen), cfg: s.cfg.World}
+	return nil
 }
 
 // Snapshot shows where the generated world starts and how it is configured;
@@ -66,7 +102,7 @@ func init() {
 		NewConfig: newConfig,
 		New: func(env sandbox.Env) (any, error) {
 			cfg := env.Config.(*Config)
-			return &state{cfg: cfg, world: newWorld(env.Seed, cfg.World, env.Clock.Now())}, nil
+			return &state{cfg: cfg, seed: env.Seed, world: newWorld(env.Seed, cfg.World, env.Clock.Now())}, nil
 		},
 		Operations: ops,
 		Guard:      guard,
