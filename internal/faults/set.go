@@ -185,7 +185,7 @@ func (s *Set) listLocked() []View {
 // would have.
 type Saved struct {
 	Rules  []View `json:"rules"`
-	NextID int         `json:"nextId"`
+	NextID int    `json:"nextId"`
 	// Generator is the PCG state (math/rand/v2's binary form, base64).
 	Generator []byte `json:"generator"`
 }

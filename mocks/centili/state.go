@@ -36,7 +36,7 @@ type State struct {
 
 	mu       sync.Mutex
 	rng      *rand.Rand
-	src      *rand.PCG // rng's source, whose state a snapshot saves
+	src      *rand.PCG           // rng's source, whose state a snapshot saves
 	sessions map[string]*session // by session id
 	services map[string]*service // by serviceKey
 	order    []string            // serviceKeys in scenario order
