@@ -239,15 +239,15 @@ func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
 
 // loadScenario reads the --scenario file, or the embedded default.
 func loadScenario(file string) (*sandbox.Scenario, scenario.Problems, error) {
-	name, data := "scenarios/"+scenarios.DefaultName+" (embedded)", scenarios.Default()
-	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return nil, nil, err
-		}
-		name, data = file, b
+	if file == "" {
+		sc, probs := sandbox.LoadScenario("scenarios/"+scenarios.DefaultName+" (embedded)", scenarios.Default())
+		return sc, probs, nil
 	}
-	sc, probs := sandbox.LoadScenario(name, data)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	sc, probs := sandbox.LoadScenarioFile(file, data)
 	return sc, probs, nil
 }
 
@@ -586,7 +586,7 @@ func scenarioCmd(args []string, stdout, stderr io.Writer) int {
 			status = 1
 			continue
 		}
-		if _, probs := sandbox.LoadScenario(file, data); len(probs) > 0 {
+		if _, probs := sandbox.LoadScenarioFile(file, data); len(probs) > 0 {
 			for _, p := range probs {
 				fmt.Fprintln(stderr, p.String())
 			}

@@ -156,10 +156,10 @@ func ParseSnapshot(data []byte) (*Scenario, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&snap); err != nil {
-		return nil, &SnapshotError{Status: 400, Detail: "the body is not a snapshot file: " + jsonProblem(err)}
+		return nil, &SnapshotError{Status: 400, Detail: "not a snapshot file: " + jsonProblem(err)}
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, &SnapshotError{Status: 400, Detail: "the body is not a snapshot file: more data follows the JSON object"}
+		return nil, &SnapshotError{Status: 400, Detail: "not a snapshot file: more data follows the JSON object"}
 	}
 	if snap.Format != SnapshotFormat {
 		return nil, &SnapshotError{Status: 400, Detail: fmt.Sprintf("format is %q, expected %q (save one with GET /__sandbox/snapshot)", snap.Format, SnapshotFormat)}
@@ -211,7 +211,7 @@ func jsonProblem(err error) string {
 	case errors.As(err, &te):
 		return fmt.Sprintf("%s is %s, expected %s", te.Field, te.Value, te.Type)
 	case errors.Is(err, io.EOF):
-		return "the body is empty"
+		return "it is empty"
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return "the JSON ends too early"
 	}
