@@ -65,6 +65,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return healthCmd(args[1:], stdout, stderr)
 		case "ca":
 			return caCmd(args[1:], stdout, stderr)
+		case "snapshot":
+			return snapshotCmd(args[1:], stdout, stderr)
 		case "help":
 			// "sandbox help COMMAND ..." is "sandbox COMMAND ... --help".
 			if len(args) > 1 && args[1] != "help" {
@@ -96,6 +98,7 @@ func commandRows() [][2]string {
 		{"sandbox scenario validate FILE...", "check scenario files offline"},
 		{"sandbox health [--url URL]", "probe a running sandbox (for container health checks)"},
 		{"sandbox ca [--data-dir DIR]", "print the local CA certificate --https-addr uses, and how to trust it"},
+		{"sandbox snapshot save|load ...", "save a namespace of a running sandbox to a file, or restore one"},
 		{"sandbox version", "print the version (same as sandbox --version)"},
 	}
 	for _, p := range sandbox.Providers() {
