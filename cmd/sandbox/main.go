@@ -706,13 +706,9 @@ func healthCmd(args []string, stdout, stderr io.Writer) int {
 // /__sandbox/health appended, /__sandbox gets /health, and the health URL
 // itself is kept. A missing scheme means http.
 func healthURL(raw string) (string, error) {
-	full := raw
-	if !strings.Contains(full, "://") {
-		full = "http://" + full
-	}
-	u, err := url.Parse(full)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return "", fmt.Errorf("--url %q is not an http(s) URL such as http://127.0.0.1:8080", raw)
+	u, err := parseBaseURL(raw)
+	if err != nil {
+		return "", err
 	}
 	p := strings.TrimRight(u.Path, "/")
 	switch {
@@ -724,4 +720,18 @@ func healthURL(raw string) (string, error) {
 	}
 	u.Path, u.RawPath, u.RawQuery, u.Fragment = p, "", "", ""
 	return u.String(), nil
+}
+
+// parseBaseURL reads what a user gives --url: an http(s) URL, http when
+// the scheme is left out.
+func parseBaseURL(raw string) (*url.URL, error) {
+	full := raw
+	if !strings.Contains(full, "://") {
+		full = "http://" + full
+	}
+	u, err := url.Parse(full)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("--url %q is not an http(s) URL such as http://127.0.0.1:8080", raw)
+	}
+	return u, nil
 }

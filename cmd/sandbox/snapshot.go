@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -117,13 +116,9 @@ func snapshotCmd(args []string, stdout, stderr io.Writer) int {
 
 // namespaceURL is the base URL of a namespace of the sandbox at raw.
 func namespaceURL(raw, ns string) (string, error) {
-	full := raw
-	if !strings.Contains(full, "://") {
-		full = "http://" + full
-	}
-	u, err := url.Parse(full)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return "", fmt.Errorf("--url %q is not an http(s) URL such as http://127.0.0.1:8080", raw)
+	u, err := parseBaseURL(raw)
+	if err != nil {
+		return "", err
 	}
 	if ns == "" {
 		return strings.TrimRight(u.String(), "/"), nil

@@ -310,3 +310,22 @@ func (s *Server) seqAtLeast(entries []*journal.Entry) {
 		}
 	}
 }
+
+// SavedState is a provider's saved state as RestoreState decodes it: it
+// says which version of the provider's format it is.
+type SavedState interface{ StateVersion() int }
+
+// DecodeState is how a provider's RestoreState reads its saved state:
+// strictly (an unknown field is an error, as in a scenario), then checks
+// that it is version want. what names the provider in the error.
+func DecodeState(data json.RawMessage, what string, into SavedState, want int) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil {
+		return fmt.Errorf("not %s state: %v", what, err)
+	}
+	if v := into.StateVersion(); v != want {
+		return fmt.Errorf("version %d is not supported; this sandbox reads version %d", v, want)
+	}
+	return nil
+}

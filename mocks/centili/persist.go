@@ -1,9 +1,9 @@
 package centili
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -85,13 +85,8 @@ func (s *State) SaveState() (json.RawMessage, error) {
 // have is refused.
 func (s *State) RestoreState(data json.RawMessage) error {
 	var in saved
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return fmt.Errorf("not Centili state: %v", err)
-	}
-	if in.Version != savedVersion {
-		return fmt.Errorf("version %d is not supported; this sandbox reads version %d", in.Version, savedVersion)
+	if err := sandbox.DecodeState(data, "Centili", &in, savedVersion); err != nil {
+		return err
 	}
 	pools := map[string][]*pool{}
 	for i, sv := range in.Services {
@@ -161,3 +156,6 @@ func sortSessions(list []session) {
 		return strings.Compare(a.ID, b.ID)
 	})
 }
+
+// StateVersion says which format version the saved state is.
+func (v *saved) StateVersion() int { return v.Version }

@@ -6,7 +6,6 @@
 package intarget
 
 import (
-	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
@@ -53,13 +52,8 @@ func (s *state) SaveState() (json.RawMessage, error) {
 // RestoreState rebuilds the generated world from its saved start.
 func (s *state) RestoreState(data json.RawMessage) error {
 	var in savedState
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return fmt.Errorf("not InTarget state: %v", err)
-	}
-	if in.Version != 1 {
-		return fmt.Errorf("version %d is not supported; this sandbox reads version 1", in.Version)
+	if err := sandbox.DecodeState(data, "InTarget", &in, 1); err != nil {
+		return err
 	}
 	if in.WorldStart.IsZero() {
 		return fmt.Errorf("worldStart is missing")
@@ -225,3 +219,6 @@ func writeError(c *sandbox.Call, e *sandbox.Error) {
 		fail(c, http.StatusInternalServerError, "internal_error", e.Message)
 	}
 }
+
+// StateVersion says which format version the saved state is.
+func (v *savedState) StateVersion() int { return v.Version }

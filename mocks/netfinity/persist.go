@@ -1,9 +1,9 @@
 package netfinity
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -102,13 +102,8 @@ func (s *state) SaveState() (json.RawMessage, error) {
 // refused.
 func (s *state) RestoreState(data json.RawMessage) error {
 	var in saved
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return fmt.Errorf("not Netfinity state: %v", err)
-	}
-	if in.Version != savedVersion {
-		return fmt.Errorf("version %d is not supported; this sandbox reads version %d", in.Version, savedVersion)
+	if err := sandbox.DecodeState(data, "Netfinity", &in, savedVersion); err != nil {
+		return err
 	}
 	tokens := map[string]*token{}
 	for i, tc := range in.Tokens {
@@ -204,3 +199,6 @@ func (s *state) SaveCallbacks() callback.Outbox { return s.disp.Save() }
 func (s *state) RestoreCallbacks(o callback.Outbox) error {
 	return s.disp.Restore(o, func(d callback.SavedDelivery) func(int, []byte) error { return acceptsPingback(d.Key) })
 }
+
+// StateVersion says which format version the saved state is.
+func (v *saved) StateVersion() int { return v.Version }

@@ -1,9 +1,9 @@
 package netrefer
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 	"slices"
 	"strings"
 	"time"
@@ -108,13 +108,8 @@ func (s *state) SaveState() (json.RawMessage, error) {
 // does not have is refused.
 func (s *state) RestoreState(data json.RawMessage) error {
 	var in saved
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return fmt.Errorf("not NetRefer state: %v", err)
-	}
-	if in.Version != savedVersion {
-		return fmt.Errorf("version %d is not supported; this sandbox reads version %d", in.Version, savedVersion)
+	if err := sandbox.DecodeState(data, "NetRefer", &in, savedVersion); err != nil {
+		return err
 	}
 	stores := map[*client]*clientStore{}
 	for i, sc := range in.Clients {
@@ -206,3 +201,6 @@ func restoreStore(sc savedClient) (*clientStore, error) {
 	}
 	return st, nil
 }
+
+// StateVersion says which format version the saved state is.
+func (v *saved) StateVersion() int { return v.Version }
