@@ -34,8 +34,8 @@ const (
 )
 
 // MaxSnapshotBytes caps a snapshot uploaded through PUT /__sandbox/snapshot
-// or named by a scenario: a namespace holding a million NetRefer events
-// saves to about 200 MiB.
+// or named by a scenario. A NetRefer registration takes about 400 bytes of
+// a snapshot (50,000 of them: 20 MB), so the cap holds some 600,000 events.
 const MaxSnapshotBytes = 256 << 20
 
 // Snapshot is the snapshot file. Maps are written with sorted keys and
