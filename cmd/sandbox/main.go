@@ -214,10 +214,12 @@ func (b *byteSize) Set(v string) error {
 	return nil
 }
 
-// dataDirEnv and dataDirUsage describe --data-dir, a flag of serve and ca;
-// signingKeyFile is where in it the token signing key is kept.
+// dataDirEnv and dataDirUsage describe --data-dir, a flag of serve and ca
+// (caDataDirUsage: ca reads only the CA); signingKeyFile is where in it the
+// token signing key is kept.
 const (
 	dataDirEnv     = "SANDBOX_DATA_DIR"
+	caDataDirUsage = "`DIR` the sandbox keeps files in: the local CA in DIR/ca (env " + dataDirEnv + "; default: the user's config directory, ~/.config/provider-sandbox on Linux)"
 	dataDirUsage   = "`DIR` the sandbox keeps files in: the local CA in DIR/ca, and the token signing key in DIR/" + signingKeyFile + " so tokens survive a restart (env " + dataDirEnv + "; default: the CA in the user's config directory, ~/.config/provider-sandbox on Linux, and a new signing key per run)"
 	signingKeyFile = "keys/signing-key.pem"
 )

@@ -405,8 +405,12 @@ type Saved struct {
 	Entries []*Entry `json:"entries"`
 }
 
-// Save returns copies of the entries held, oldest first.
+// Save returns copies of the entries held, oldest first. It holds the
+// budget's lock too: an entry's age links (copied with it, then cleared)
+// are written under that lock alone when a later entry is added.
 func (j *Journal) Save() Saved {
+	j.b.mu.Lock()
+	defer j.b.mu.Unlock()
 	j.mu.RLock()
 	defer j.mu.RUnlock()
 	out := Saved{Total: j.total, Entries: make([]*Entry, 0, j.n)}
