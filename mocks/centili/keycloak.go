@@ -223,14 +223,25 @@ func (s *State) sessionAlive(se *session, now time.Time) bool {
 	return !now.After(se.LastUsed.Add(idle)) && !now.After(se.Started.Add(max))
 }
 
-func (s *State) refreshGrant(c *sandbox.Call, f *tokenForm, client *ClientConfig) *oauthFailure {
+// readRefreshToken reads the form's refresh_token as Keycloak's
+// verifyRefreshToken does (the refresh grant and logout share it): present,
+// signed here, a refresh token, issued by this realm in this namespace.
+func (s *State) readRefreshToken(c *sandbox.Call, f *tokenForm) (*accessClaims, *oauthFailure) {
 	raw, ok := f.get("refresh_token")
 	if !ok {
-		return &oauthFailure{http.StatusBadRequest, "invalid_request", "No refresh token"}
+		return nil, &oauthFailure{http.StatusBadRequest, "invalid_request", "No refresh token"}
 	}
 	var rc accessClaims
 	if err := s.tokens.Verify(raw, &rc); err != nil || rc.Typ != "Refresh" || !s.issuedHere(c, rc.Iss) {
-		return &oauthFailure{http.StatusBadRequest, "invalid_grant", descInvalidRefresh}
+		return nil, &oauthFailure{http.StatusBadRequest, "invalid_grant", descInvalidRefresh}
+	}
+	return &rc, nil
+}
+
+func (s *State) refreshGrant(c *sandbox.Call, f *tokenForm, client *ClientConfig) *oauthFailure {
+	rc, fail := s.readRefreshToken(c, f)
+	if fail != nil {
+		return fail
 	}
 	now := c.Now()
 	if now.Unix() >= rc.Exp {
@@ -249,7 +260,7 @@ func (s *State) refreshGrant(c *sandbox.Call, f *tokenForm, client *ClientConfig
 		s.mu.Unlock()
 		return &oauthFailure{http.StatusBadRequest, "invalid_grant", descSessionNotActive}
 	}
-	if fail := s.checkReuseLocked(se, &rc); fail != nil {
+	if fail := s.checkReuseLocked(se, rc); fail != nil {
 		s.mu.Unlock()
 		return fail
 	}

@@ -192,29 +192,35 @@ func (s *State) introspect(c *sandbox.Call) {
 // token's session, so its refresh tokens fail with "Session not active" and
 // its access tokens turn inactive. The refresh token's expiry is not checked.
 func (s *State) logout(c *sandbox.Call) {
+	s.clientEndpoint(c, false, s.endSession, http.StatusNoContent)
+}
+
+// clientEndpoint runs a client-authenticated form endpoint (logout,
+// revoke): realm, client authentication, duplicated parameters when the
+// endpoint refuses them, then do; success is status with no body.
+func (s *State) clientEndpoint(c *sandbox.Call, refuseDuplicates bool, do func(*sandbox.Call, *tokenForm, *ClientConfig) *oauthFailure, status int) {
 	if !s.realmOK(c) {
 		return
 	}
 	f, client, fail := s.clientForm(c)
+	if fail == nil && refuseDuplicates && f.duplicated != "" {
+		fail = &oauthFailure{http.StatusBadRequest, "invalid_request", "duplicated parameter"}
+	}
 	if fail == nil {
-		fail = s.endSession(c, f, client)
+		fail = do(c, f, client)
 	}
 	if fail != nil {
 		writeOAuth(c, fail.status, fail.code, fail.description)
 		return
 	}
 	c.W.Header().Set("Cache-Control", "no-store")
-	c.W.WriteHeader(http.StatusNoContent)
+	c.W.WriteHeader(status)
 }
 
 func (s *State) endSession(c *sandbox.Call, f *tokenForm, client *ClientConfig) *oauthFailure {
-	raw, ok := f.get("refresh_token")
-	if !ok {
-		return &oauthFailure{http.StatusBadRequest, "invalid_request", "No refresh token"}
-	}
-	var rc accessClaims
-	if err := s.tokens.Verify(raw, &rc); err != nil || rc.Typ != "Refresh" || !s.issuedHere(c, rc.Iss) {
-		return &oauthFailure{http.StatusBadRequest, "invalid_grant", descInvalidRefresh}
+	rc, fail := s.readRefreshToken(c, f)
+	if fail != nil {
+		return fail
 	}
 	if rc.Azp != client.ClientID {
 		return &oauthFailure{http.StatusBadRequest, "invalid_grant", descClientMismatch}
@@ -231,22 +237,7 @@ func (s *State) endSession(c *sandbox.Call, f *tokenForm, client *ClientConfig) 
 // A token Keycloak cannot decode or whose session is gone answers 200 with
 // {"error":"invalid_token"}, as Keycloak does; success is 200 and no body.
 func (s *State) revoke(c *sandbox.Call) {
-	if !s.realmOK(c) {
-		return
-	}
-	f, client, fail := s.clientForm(c)
-	if fail == nil && f.duplicated != "" {
-		fail = &oauthFailure{http.StatusBadRequest, "invalid_request", "duplicated parameter"}
-	}
-	if fail == nil {
-		fail = s.revokeToken(c, f, client)
-	}
-	if fail != nil {
-		writeOAuth(c, fail.status, fail.code, fail.description)
-		return
-	}
-	c.W.Header().Set("Cache-Control", "no-store")
-	c.W.WriteHeader(http.StatusOK)
+	s.clientEndpoint(c, true, s.revokeToken, http.StatusOK)
 }
 
 func (s *State) revokeToken(c *sandbox.Call, f *tokenForm, client *ClientConfig) *oauthFailure {

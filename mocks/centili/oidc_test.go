@@ -45,6 +45,23 @@ func confLogin(t testing.TB, h *sandboxtest.Harness, user string) tokenResponse 
 	return tr
 }
 
+// formCase is one request to a form endpoint and its exact answer.
+type formCase struct {
+	name   string
+	body   *sandboxtest.Body
+	status int
+	want   string
+}
+
+func runFormCases(t *testing.T, h *sandboxtest.Harness, path string, cases []formCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h.With(t).Do("POST", path, tc.body).WantStatus(tc.status).WantJSON(tc.want)
+		})
+	}
+}
+
 func introspect(h *sandboxtest.Harness, token string) *sandboxtest.Response {
 	return h.Do("POST", oidcBase+"/token/introspect", confForm("token", token))
 }
@@ -92,6 +109,21 @@ func TestUserinfo(t *testing.T) {
 	res.WantJSON(tokenVerifyErr)
 }
 
+// An access token that outlives its session's idle timeout is refused by
+// userinfo with Keycloak's "Session expired" and is inactive.
+func TestUserinfoSessionExpired(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozenScenario+"centili:\n  accessTokenLifespan: 3600\n  ssoSessionIdleTimeout: 600\n")
+	tr := login(t, h, "/centili", merchantUser)
+	advance(t, h, "", "601s")
+	res := h.Do("GET", oidcBase+"/userinfo", nil, sandboxtest.Bearer(tr.AccessToken)).WantStatus(401)
+	res.WantJSON(`{"error":"invalid_token","error_description":"Session expired"}`)
+	if got, want := res.Header.Get("WWW-Authenticate"), `Bearer realm="api", error="invalid_token", error_description="Session expired"`; got != want {
+		t.Errorf("WWW-Authenticate = %q, want %q", got, want)
+	}
+	introspect(h, tr.AccessToken).WantStatus(200).WantJSON(inactive)
+}
+
 func TestIntrospect(t *testing.T) {
 	t.Parallel()
 	h := sandboxtest.New(t, frozenScenario)
@@ -121,12 +153,7 @@ func TestIntrospect(t *testing.T) {
 
 	other := login(t, h, "/ns/other/centili", merchantUser)
 	conf := confLogin(t, h, otherUser)
-	tests := []struct {
-		name   string
-		body   *sandboxtest.Body
-		status int
-		want   string
-	}{
+	runFormCases(t, h, oidcBase+"/token/introspect", []formCase{
 		{"unknown token", confForm("token", "nope"), 200, inactive},
 		{"empty token", confForm("token", ""), 200, inactive},
 		{"token of another namespace", confForm("token", other.AccessToken), 200, inactive},
@@ -137,13 +164,7 @@ func TestIntrospect(t *testing.T) {
 		{"wrong secret", sandboxtest.FormBody(values("client_id", confClient, "client_secret", "x", "token", tr.AccessToken)), 401, `{"error":"unauthorized_client","error_description":"Invalid client or Invalid client credentials"}`},
 		{"unknown client", sandboxtest.FormBody(values("client_id", "nope", "token", tr.AccessToken)), 401, `{"error":"invalid_client","error_description":"Invalid client or Invalid client credentials"}`},
 		{"no client", sandboxtest.FormBody(values("token", tr.AccessToken)), 400, `{"error":"invalid_client","error_description":"Missing client_id parameter"}`},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			h := h.With(t)
-			h.Do("POST", oidcBase+"/token/introspect", tc.body).WantStatus(tc.status).WantJSON(tc.want)
-		})
-	}
+	})
 	// The hint only orders Keycloak's look-up: a refresh_token hint still
 	// finds an access token (here one of another client of the realm).
 	got = nil
@@ -173,25 +194,14 @@ func TestLogout(t *testing.T) {
 	refresh(h, "/centili", publicClient, tr.RefreshToken).WantStatus(200).JSON(&r1)
 	conf := confLogin(t, h, merchantUser)
 
-	errs := []struct {
-		name   string
-		body   *sandboxtest.Body
-		status int
-		want   string
-	}{
+	runFormCases(t, h, oidcBase+"/logout", []formCase{
 		{"no refresh_token", sandboxtest.FormBody(values("client_id", publicClient)), 400, `{"error":"invalid_request","error_description":"No refresh token"}`},
 		{"not a JWT", sandboxtest.FormBody(values("client_id", publicClient, "refresh_token", "nope")), 400, `{"error":"invalid_grant","error_description":"Invalid refresh token"}`},
 		{"access token", sandboxtest.FormBody(values("client_id", publicClient, "refresh_token", tr.AccessToken)), 400, `{"error":"invalid_grant","error_description":"Invalid refresh token"}`},
 		{"token of another client", sandboxtest.FormBody(values("client_id", publicClient, "refresh_token", conf.RefreshToken)), 400, `{"error":"invalid_grant","error_description":"Invalid refresh token. Token client and authorized client don't match"}`},
 		{"wrong secret", sandboxtest.FormBody(values("client_id", confClient, "client_secret", "x", "refresh_token", conf.RefreshToken)), 401, `{"error":"unauthorized_client","error_description":"Invalid client or Invalid client credentials"}`},
 		{"no client", sandboxtest.FormBody(values("refresh_token", tr.RefreshToken)), 400, `{"error":"invalid_client","error_description":"Missing client_id parameter"}`},
-	}
-	for _, tc := range errs {
-		t.Run(tc.name, func(t *testing.T) {
-			h := h.With(t)
-			h.Do("POST", oidcBase+"/logout", tc.body).WantStatus(tc.status).WantJSON(tc.want)
-		})
-	}
+	})
 	res := h.Do("POST", oidcBase+"/logout", sandboxtest.FormBody(values("client_id", publicClient, "refresh_token", tr.RefreshToken))).WantStatus(204)
 	if len(res.Body) != 0 {
 		t.Errorf("logout body = %q, want empty", res.Body)
@@ -227,23 +237,13 @@ func TestRevoke(t *testing.T) {
 	revokeAt := func(base string, body *sandboxtest.Body) *sandboxtest.Response {
 		return h.Do("POST", base+"/revoke", body)
 	}
-	errs := []struct {
-		name   string
-		body   *sandboxtest.Body
-		status int
-		want   string
-	}{
+	runFormCases(t, h, oidcBase+"/revoke", []formCase{
 		{"no token", confForm(), 400, `{"error":"invalid_request","error_description":"Token not provided"}`},
 		{"unknown token", confForm("token", "nope"), 200, `{"error":"invalid_token","error_description":"Invalid token"}`},
 		{"token of another client", confForm("token", pub.AccessToken), 400, `{"error":"invalid_request","error_description":"Unmatching clients"}`},
 		{"duplicated parameter", confForm("token", a.AccessToken, "token", "x"), 400, `{"error":"invalid_request","error_description":"duplicated parameter"}`},
 		{"wrong secret", sandboxtest.FormBody(values("client_id", confClient, "client_secret", "x", "token", a.AccessToken)), 401, `{"error":"unauthorized_client","error_description":"Invalid client or Invalid client credentials"}`},
-	}
-	for _, tc := range errs {
-		t.Run(tc.name, func(t *testing.T) {
-			h.With(t).Do("POST", oidcBase+"/revoke", tc.body).WantStatus(tc.status).WantJSON(tc.want)
-		})
-	}
+	})
 	// Revoking an access token revokes it alone.
 	res := revokeAt(oidcBase, confForm("token", a.AccessToken, "token_type_hint", "access_token")).WantStatus(200)
 	if len(res.Body) != 0 {
@@ -340,6 +340,9 @@ func TestRefreshRotation(t *testing.T) {
 			var next tokenResponse
 			for i := 0; i <= maxReuse; i++ {
 				refresh(h, "/centili", publicClient, tr.RefreshToken).WantStatus(200).JSON(&next)
+			}
+			if st := state(t, h, ""); len(st.Sessions) != 1 || st.Sessions[0].RefreshTokenUses != maxReuse+1 {
+				t.Errorf("sessions = %+v, want one with refreshTokenUses %d", st.Sessions, maxReuse+1)
 			}
 			refresh(h, "/centili", publicClient, tr.RefreshToken).WantStatus(400).WantJSON(reuse)
 			// The failed reuse ends the session: the rotated token is dead too.
