@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/retention"
 )
@@ -30,9 +31,20 @@ type saved struct {
 	// transactions: a retry of one is still refused.
 	DroppedClientIDs retention.SavedIDs `json:"droppedClientIds"`
 	NextTxID         int64              `json:"nextTransactionId"`
-	Sessions         []session          `json:"sessions"`
+	Sessions         []savedSession     `json:"sessions"`
+	// RevokedAccessTokens are the jti of access tokens revoked one by one
+	// (POST .../revoke), each until its exp.
+	RevokedAccessTokens map[string]time.Time `json:"revokedAccessTokens"`
 	// Generator is the PCG state behind session and token ids (base64).
 	Generator []byte `json:"generator"`
+}
+
+// savedSession is a session with what the refresh-token reuse check needs
+// (revokeRefreshToken): the refresh token last used and when it was issued.
+type savedSession struct {
+	session
+	CurrentRefresh string `json:"currentRefresh,omitempty"`
+	LastIssued     int64  `json:"lastIssued,omitempty"`
 }
 
 type savedService struct {
@@ -60,7 +72,8 @@ func (s *State) SaveState() (json.RawMessage, error) {
 	defer s.mu.Unlock()
 	gen, _ := s.src.MarshalBinary()
 	out := saved{Version: savedVersion, Services: []savedService{}, Transactions: []savedTransaction{},
-		DroppedClientIDs: s.dropped.Save(), NextTxID: s.nextTxID, Sessions: []session{}, Generator: gen}
+		DroppedClientIDs: s.dropped.Save(), NextTxID: s.nextTxID, Sessions: []savedSession{},
+		RevokedAccessTokens: map[string]time.Time{}, Generator: gen}
 	for _, k := range s.order {
 		sv := savedService{ServiceKey: k, Pools: []savedPool{}}
 		for _, p := range s.services[k].pools {
@@ -74,9 +87,12 @@ func (s *State) SaveState() (json.RawMessage, error) {
 	}
 	out.Evicted = evicted
 	for _, se := range s.sessions {
-		out.Sessions = append(out.Sessions, *se)
+		out.Sessions = append(out.Sessions, savedSession{session: *se, CurrentRefresh: se.currentRefresh, LastIssued: se.lastIssued})
 	}
-	sortSessions(out.Sessions)
+	slices.SortFunc(out.Sessions, func(a, b savedSession) int { return compareSessions(a.session, b.session) })
+	for jti, exp := range s.revoked {
+		out.RevokedAccessTokens[jti] = exp
+	}
 	return json.Marshal(out)
 }
 
@@ -126,7 +142,8 @@ func (s *State) RestoreState(data json.RawMessage) error {
 	}
 	sessions := map[string]*session{}
 	for i := range in.Sessions {
-		se := in.Sessions[i]
+		se := in.Sessions[i].session
+		se.currentRefresh, se.lastIssued = in.Sessions[i].CurrentRefresh, in.Sessions[i].LastIssued
 		if se.ID == "" {
 			return fmt.Errorf("sessions[%d]: sessionId is missing", i)
 		}
@@ -143,18 +160,22 @@ func (s *State) RestoreState(data json.RawMessage) error {
 		byClient[t.ServiceKey+"\x00"+t.ClientID] = t
 	}
 	s.byClient, s.dropped, s.nextTxID, s.sessions = byClient, dropped, in.NextTxID, sessions
+	s.revoked = map[string]time.Time{}
+	for jti, exp := range in.RevokedAccessTokens {
+		s.revoked[jti] = exp
+	}
 	s.src, s.rng = src, rand.New(src)
 	return nil
 }
 
 // sortSessions orders sessions by start, then id: the state view's order.
-func sortSessions(list []session) {
-	slices.SortFunc(list, func(a, b session) int {
-		if c := a.Started.Compare(b.Started); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
+func sortSessions(list []session) { slices.SortFunc(list, compareSessions) }
+
+func compareSessions(a, b session) int {
+	if c := a.Started.Compare(b.Started); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
 }
 
 // StateVersion says which format version the saved state is.

@@ -2,6 +2,7 @@ package centili_test
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandboxtest"
@@ -59,4 +60,30 @@ func TestCentiliSnapshotRoundTrip(t *testing.T) {
 	if a, b := state(t, h, "a"), state(t, h, "b"); poolOf(t, a, serviceKey, "AT_A1") != poolOf(t, b, serviceKey, "AT_A1") {
 		t.Errorf("pools differ after the same requests: %+v and %+v", poolOf(t, a, serviceKey, "AT_A1"), poolOf(t, b, serviceKey, "AT_A1"))
 	}
+}
+
+// What the Keycloak endpoints remember survives a snapshot: an access token
+// revoked alone stays refused, and with rotation on the refresh token
+// already used up stays refused while the rotated one still works once.
+func TestCentiliSnapshotKeepsRevocationsAndRotation(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, fmt.Sprintf(rotationScenario, 0))
+	revoked := confLogin(t, h, merchantUser)
+	h.Do("POST", oidcBase+"/revoke", confForm("token", revoked.AccessToken, "token_type_hint", "access_token")).WantStatus(200)
+	tr := login(t, h, "/centili", merchantUser)
+	var next tokenResponse
+	refresh(h, "/centili", publicClient, tr.RefreshToken).WantStatus(200).JSON(&next)
+
+	snap := h.Snapshot("", false)
+	h.Restore("", snap).WantStatus(200)
+
+	introspect(h, revoked.AccessToken).WantStatus(200).WantJSON(inactive)
+	h.Do("GET", oidcBase+"/userinfo", nil, sandboxtest.Bearer(revoked.AccessToken)).WantStatus(401).WantJSON(tokenVerifyErr)
+	refresh(h, "/centili", publicClient, next.RefreshToken).WantStatus(200)
+	if again := h.Snapshot("", false); bytes.Equal(again, snap) {
+		t.Error("a refresh after the restore did not change the saved state")
+	}
+	h.Restore("", snap).WantStatus(200)
+	refresh(h, "/centili", publicClient, tr.RefreshToken).WantStatus(400).
+		WantJSON(`{"error":"invalid_grant","error_description":"Maximum allowed refresh token reuse exceeded"}`)
 }

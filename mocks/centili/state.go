@@ -36,10 +36,11 @@ type State struct {
 
 	mu       sync.Mutex
 	rng      *rand.Rand
-	src      *rand.PCG           // rng's source, whose state a snapshot saves
-	sessions map[string]*session // by session id
-	services map[string]*service // by serviceKey
-	order    []string            // serviceKeys in scenario order
+	src      *rand.PCG            // rng's source, whose state a snapshot saves
+	sessions map[string]*session  // by session id
+	revoked  map[string]time.Time // revoked access tokens' jti, until their exp
+	services map[string]*service  // by serviceKey
+	order    []string             // serviceKeys in scenario order
 	txs      *retention.Log[*Transaction]
 	byClient map[string]*Transaction // serviceKey + "\x00" + clientId, of the kept transactions
 	// dropped holds the keys of transactions the log no longer keeps: a
@@ -64,6 +65,14 @@ type session struct {
 	Started   time.Time `json:"started"`
 	LastUsed  time.Time `json:"lastRefresh"`
 	Refreshes int       `json:"refreshes"`
+	// RefreshTokenUses counts uses of the current refresh token when the
+	// realm revokes refresh tokens (revokeRefreshToken).
+	RefreshTokenUses int `json:"refreshTokenUses,omitempty"`
+	// currentRefresh is the jti of the refresh token last used, lastIssued
+	// the Unix second of the last refresh (Keycloak's client-session
+	// timestamp), both for the reuse check.
+	currentRefresh string
+	lastIssued     int64
 }
 
 type service struct {
@@ -122,6 +131,7 @@ func newState(env sandbox.Env) (any, error) {
 		usersByID: map[string]*userEntry{},
 		magic:     map[string]string{},
 		sessions:  map[string]*session{},
+		revoked:   map[string]time.Time{},
 		services:  map[string]*service{},
 		txs:       retention.NewLog[*Transaction](cfg.Limits.MaxTransactions),
 		byClient:  map[string]*Transaction{},
