@@ -20,6 +20,10 @@ try {
   if (resource) params.resource = resource;
   const tok = await client.genericGrantRequest(config, "password", params);
   const fresh = await client.refreshTokenGrant(config, tok.refresh_token);
+  // TODO(centili userinfo/introspect/logout/revoke): once Keycloak's
+  // endpoints are in the sandbox, add client.fetchUserInfo,
+  // client.tokenIntrospection, client.tokenRevocation and the end-session URL
+  // for the centili issuer here, with their answers in the JSON below.
   console.log(JSON.stringify({
     issuer: config.serverMetadata().issuer,
     tokenEndpoint: config.serverMetadata().token_endpoint,
