@@ -2,6 +2,7 @@ package clients
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -75,23 +76,47 @@ func checkNetReferClaims(t *testing.T, c nrClaims) {
 func TestMSALPython(t *testing.T) {
 	t.Parallel()
 	need(t, !pythonModule("msal"), debianPython+" has no msal: apt-get install python3-msal")
+	checkMSAL(t, "MSAL Python", []string{"REQUESTS_CA_BUNDLE=" + sb.caFile}, debianPython, "python/msal_password.py")
+}
+
+// checkMSAL runs an MSAL script (both print the same JSON) for the default
+// NetRefer user and checks its token, the account MSAL built and that the
+// token passes the gateway.
+func checkMSAL(t *testing.T, lib string, env []string, interpreter, script string) {
+	t.Helper()
 	var out struct {
-		Claims        nrClaims
-		TokenType     string `json:"token_type"`
-		Account       string
-		HomeAccountID string `json:"home_account_id"`
-		AccessToken   string `json:"access_token"`
+		Claims                             nrClaims
+		TokenType, Username, HomeAccountID string
+		AccessToken                        string
 	}
-	runScript(t, []string{"REQUESTS_CA_BUNDLE=" + sb.caFile}, &out, debianPython, "python/msal_password.py",
-		sb.https, nrTenant, nrClientID, nrSecret, nrUser, password)
+	runScript(t, env, &out, interpreter, script, sb.https, nrTenant, nrClientID, nrSecret, nrUser, password)
 	checkNetReferClaims(t, out.Claims)
-	// MSAL builds its account from client_info: uid.utid is oid.tid.
-	if out.TokenType != "Bearer" || out.Account != nrUser || !strings.HasSuffix(out.HomeAccountID, "."+nrTenant) {
-		t.Errorf("token_type %q, account %q, home_account_id %q", out.TokenType, out.Account, out.HomeAccountID)
+	var oid struct{ Oid string }
+	if err := json.Unmarshal(claimsJSON(t, out.AccessToken), &oid); err != nil || oid.Oid == "" {
+		t.Fatalf("%s's token has no oid (%v)", lib, err)
 	}
-	if code, body := postBatch(t, out.AccessToken, "msal-python"); code != 200 {
-		t.Errorf("batch POST with MSAL Python's token: %d %s", code, body)
+	// MSAL builds its account from client_info: uid.utid, the user's oid
+	// and the tenant.
+	if out.TokenType != "Bearer" || out.Username != nrUser || out.HomeAccountID != oid.Oid+"."+nrTenant {
+		t.Errorf("%s: tokenType %q, username %q, homeAccountId %q (oid %s)", lib, out.TokenType, out.Username, out.HomeAccountID, oid.Oid)
 	}
+	if code, body := postBatch(t, out.AccessToken, strings.ReplaceAll(strings.ToLower(lib), " ", "-")); code != 200 {
+		t.Errorf("batch POST with %s's token: %d %s", lib, code, body)
+	}
+}
+
+// claimsJSON is the payload of a JWT.
+func claimsJSON(t *testing.T, jwt string) []byte {
+	t.Helper()
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", jwt)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatalf("JWT payload: %v", err)
+	}
+	return b
 }
 
 // ceClaims are the Centili access-token claims the tests check.
@@ -148,20 +173,7 @@ func TestMSALNode(t *testing.T) {
 	t.Parallel()
 	dir := nodeModules("@azure/msal-node")
 	need(t, dir == "", "no node or no @azure/msal-node in SANDBOX_NODE_MODULES (npm install --prefix DIR @azure/msal-node; SANDBOX_NODE_MODULES=DIR/node_modules)")
-	var out struct {
-		Claims                             nrClaims
-		TokenType, Username, HomeAccountID string
-		AccessToken                        string
-	}
-	runScript(t, []string{"NODE_EXTRA_CA_CERTS=" + sb.caFile, "SANDBOX_NODE_MODULES=" + dir}, &out, "node", "node/msal_password.mjs",
-		sb.https, nrTenant, nrClientID, nrSecret, nrUser, password)
-	checkNetReferClaims(t, out.Claims)
-	if out.TokenType != "Bearer" || out.Username != nrUser || !strings.HasSuffix(out.HomeAccountID, "."+nrTenant) {
-		t.Errorf("tokenType %q, username %q, homeAccountId %q", out.TokenType, out.Username, out.HomeAccountID)
-	}
-	if code, body := postBatch(t, out.AccessToken, "msal-node"); code != 200 {
-		t.Errorf("batch POST with MSAL Node's token: %d %s", code, body)
-	}
+	checkMSAL(t, "MSAL Node", []string{"NODE_EXTRA_CA_CERTS=" + sb.caFile, "SANDBOX_NODE_MODULES=" + dir}, "node", "node/msal_password.mjs")
 }
 
 // TestOpenIDClient is openid-client v6 against NetRefer's v2 and v1 issuers

@@ -44,10 +44,11 @@ if "access_token" not in result:
 payload = result["access_token"].split(".")[1]
 claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 accounts = app.get_accounts()
+# The same shape as ../node/msal_password.mjs prints.
 print(json.dumps({
     "claims": claims,
-    "token_type": result.get("token_type"),
-    "account": accounts[0]["username"] if accounts else None,
-    "home_account_id": accounts[0]["home_account_id"] if accounts else None,
-    "access_token": result["access_token"],
+    "tokenType": result.get("token_type"),
+    "username": accounts[0]["username"] if accounts else None,
+    "homeAccountId": accounts[0]["home_account_id"] if accounts else None,
+    "accessToken": result["access_token"],
 }))
