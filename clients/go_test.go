@@ -138,9 +138,16 @@ func TestGoOIDCAndOAuth2(t *testing.T) {
 			if _, err := verifier.Verify(ctx, fresh.AccessToken); err != nil {
 				t.Errorf("go-oidc verifies the refreshed token: %v", err)
 			}
-			// TODO(centili userinfo/introspect/logout/revoke): once Keycloak's
-			// endpoints are in the sandbox, check provider.UserInfo here for
-			// centili (go-oidc reads userinfo_endpoint from discovery).
+			if tc.name == "centili" {
+				// go-oidc reads userinfo_endpoint from discovery.
+				info, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(fresh))
+				if err != nil {
+					t.Fatalf("go-oidc userinfo: %v", err)
+				}
+				if info.Subject != at.Subject || info.Email != tc.user {
+					t.Errorf("userinfo sub %q email %q, want %q and %q", info.Subject, info.Email, at.Subject, tc.user)
+				}
+			}
 			if tc.gateway {
 				if code, body := postBatch(t, fresh.AccessToken, "go-"+strings.ReplaceAll(tc.name, " ", "-")); code != 200 {
 					t.Errorf("batch POST with the refreshed token: %d %s", code, body)
