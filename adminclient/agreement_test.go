@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -374,6 +375,22 @@ var cases = map[string]agreementCase{
 		res, err := c.GetStatsWithResponse(t.Context())
 		if err == nil && res.JSON200 != nil && res.JSON200.Providers["netfinity"].Requests != 1 {
 			t.Errorf("stats: %+v", res.JSON200.Providers)
+		}
+		return must(t, err, answer{res, 200})
+	},
+	"getMetrics": func(t *testing.T, c *adminclient.ClientWithResponses, h *sandboxtest.Harness, ns string) []answer {
+		res, err := c.GetMetricsWithResponse(t.Context())
+		if err == nil {
+			if ct := res.HTTPResponse.Header.Get("Content-Type"); ct != "text/plain; version=0.0.4; charset=utf-8" {
+				t.Errorf("metrics Content-Type %q", ct)
+			}
+			if !bytes.Contains(res.Body, []byte("\n# TYPE sandbox_namespaces gauge\n")) {
+				t.Errorf("metrics body without the namespaces gauge: %.500s", res.Body)
+			}
+			// Process-wide figures under a namespace's prefix: it is not created.
+			if slices.Contains(h.Server.NamespaceNames(), ns) {
+				t.Errorf("GET /ns/%s/__sandbox/metrics created the namespace", ns)
+			}
 		}
 		return must(t, err, answer{res, 200})
 	},

@@ -1431,6 +1431,22 @@ type ClientInterface interface {
 	// per request and 64 MiB per response.
 	VerifyIntarget(ctx context.Context, body VerifyIntargetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetMetrics The process's metrics for Prometheus
+	//
+	// Every metric of this sandbox process in the Prometheus text exposition format, version
+	// 0.0.4 (always this format, whatever Accept asks for): provider requests by provider,
+	// operationId (`unrouted` when none matched) and status; their latency; fault actions;
+	// callback outcomes; namespaces, journal entries and bytes, pending callbacks, event
+	// streams; the Go runtime and the process (`go_*`, `process_*`). docs/metrics.md lists
+	// them. The figures are the process's, never one namespace's (no metric has a namespace
+	// label): under /ns/{namespace}/__sandbox/metrics the answer is the same, and no namespace
+	// is created. Scraping goes through the same checks as every admin call: with
+	// --admin-token, send it as a bearer token (Prometheus: `authorization: {credentials: ...}`),
+	// and scrape by a host name that --allowed-hosts lists, or by IP address.
+	//
+	// Corresponds with GET /metrics (the `GetMetrics` operationId).
+	GetMetrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListNamespaces performs a GET /namespaces (the `ListNamespaces` operationId) request.
 	ListNamespaces(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1901,6 +1917,32 @@ func (c *Client) VerifyIntargetWithBody(ctx context.Context, contentType string,
 // per request and 64 MiB per response.
 func (c *Client) VerifyIntarget(ctx context.Context, body VerifyIntargetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewVerifyIntargetRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMetrics The process's metrics for Prometheus
+//
+// Every metric of this sandbox process in the Prometheus text exposition format, version
+// 0.0.4 (always this format, whatever Accept asks for): provider requests by provider,
+// operationId (`unrouted` when none matched) and status; their latency; fault actions;
+// callback outcomes; namespaces, journal entries and bytes, pending callbacks, event
+// streams; the Go runtime and the process (`go_*`, `process_*`). docs/metrics.md lists
+// them. The figures are the process's, never one namespace's (no metric has a namespace
+// label): under /ns/{namespace}/__sandbox/metrics the answer is the same, and no namespace
+// is created. Scraping goes through the same checks as every admin call: with
+// --admin-token, send it as a bearer token (Prometheus: `authorization: {credentials: ...}`),
+// and scrape by a host name that --allowed-hosts lists, or by IP address.
+//
+// Corresponds with GET /metrics (the `GetMetrics` operationId).
+func (c *Client) GetMetrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMetricsRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -2862,6 +2904,33 @@ func NewVerifyIntargetRequestWithBody(server string, contentType string, body io
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetMetricsRequest constructs an http.Request for the GetMetrics method
+func NewGetMetricsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/metrics")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -4160,6 +4229,24 @@ type ClientWithResponsesInterface interface {
 	// Content-Type) keep to them. A body is optional; bounded to 48 windows, 2 minutes, 15 s
 	// per request and 64 MiB per response.
 	VerifyIntargetWithResponse(ctx context.Context, body VerifyIntargetJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyIntargetResponse, error)
+
+	// GetMetricsWithResponse The process's metrics for Prometheus
+	//
+	// Every metric of this sandbox process in the Prometheus text exposition format, version
+	// 0.0.4 (always this format, whatever Accept asks for): provider requests by provider,
+	// operationId (`unrouted` when none matched) and status; their latency; fault actions;
+	// callback outcomes; namespaces, journal entries and bytes, pending callbacks, event
+	// streams; the Go runtime and the process (`go_*`, `process_*`). docs/metrics.md lists
+	// them. The figures are the process's, never one namespace's (no metric has a namespace
+	// label): under /ns/{namespace}/__sandbox/metrics the answer is the same, and no namespace
+	// is created. Scraping goes through the same checks as every admin call: with
+	// --admin-token, send it as a bearer token (Prometheus: `authorization: {credentials: ...}`),
+	// and scrape by a host name that --allowed-hosts lists, or by IP address.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /metrics (the `GetMetrics` operationId).
+	GetMetricsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMetricsResponse, error)
 
 	// ListNamespacesWithResponse performs a GET /namespaces (the `ListNamespaces` operationId) request.
 	//
@@ -5464,6 +5551,75 @@ func (r VerifyIntargetResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r VerifyIntargetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetMetricsResponse200Headers the declared response headers of an HTTP 200 response for GetMetrics
+type GetMetricsResponse200Headers struct {
+	CacheControl string
+}
+
+// GetMetricsResponse401Headers the declared response headers of an HTTP 401 response for GetMetrics
+type GetMetricsResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type GetMetricsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationProblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetMetricsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetMetricsResponse401Headers
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetMetricsResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetMetricsResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetMetricsResponse) GetApplicationProblemJSONDefault() *Problem {
+	return r.ApplicationProblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMetricsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMetricsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMetricsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMetricsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7975,6 +8131,30 @@ func (c *ClientWithResponses) VerifyIntargetWithResponse(ctx context.Context, bo
 	return ParseVerifyIntargetResponse(rsp)
 }
 
+// GetMetricsWithResponse The process's metrics for Prometheus
+//
+// Every metric of this sandbox process in the Prometheus text exposition format, version
+// 0.0.4 (always this format, whatever Accept asks for): provider requests by provider,
+// operationId (`unrouted` when none matched) and status; their latency; fault actions;
+// callback outcomes; namespaces, journal entries and bytes, pending callbacks, event
+// streams; the Go runtime and the process (`go_*`, `process_*`). docs/metrics.md lists
+// them. The figures are the process's, never one namespace's (no metric has a namespace
+// label): under /ns/{namespace}/__sandbox/metrics the answer is the same, and no namespace
+// is created. Scraping goes through the same checks as every admin call: with
+// --admin-token, send it as a bearer token (Prometheus: `authorization: {credentials: ...}`),
+// and scrape by a host name that --allowed-hosts lists, or by IP address.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /metrics (the `GetMetrics` operationId).
+func (c *ClientWithResponses) GetMetricsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMetricsResponse, error) {
+	rsp, err := c.GetMetrics(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMetricsResponse(rsp)
+}
+
 // ListNamespacesWithResponse performs a GET /namespaces (the `ListNamespaces` operationId) request.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -9412,6 +9592,69 @@ func ParseVerifyIntargetResponse(rsp *http.Response) (*VerifyIntargetResponse, e
 			headers.RetryAfter = value
 		}
 		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetMetricsResponse parses an HTTP response from a GetMetricsWithResponse call
+func ParseGetMetricsResponse(rsp *http.Response) (*GetMetricsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMetricsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetMetricsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetMetricsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil

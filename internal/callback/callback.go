@@ -101,6 +101,46 @@ type Options struct {
 	// or cancelled): beyond it the oldest of them are dropped from List.
 	// Deliveries still pending are always kept. Zero keeps every one.
 	MaxSettled int
+	// Outcome, when set, is told once per settled delivery (delivered,
+	// failed or cancelled) and once per failed attempt that is retried, so
+	// that the sandbox can count outcomes for its metrics without
+	// rendering deliveries (Observe's view copies headers and body). Like
+	// Observe it runs with the dispatcher's lock held: it must be quick
+	// and must not call the dispatcher.
+	Outcome func(Outcome)
+}
+
+// Outcome is what became of a delivery or one of its attempts, as
+// Options.Outcome reports it.
+type Outcome int
+
+// Outcomes. A delivery ends in exactly one of Delivered, Failed and
+// Cancelled, after zero or more Retried.
+const (
+	// OutcomeDelivered: an attempt succeeded.
+	OutcomeDelivered Outcome = iota
+	// OutcomeRetried: an attempt failed and another one was scheduled.
+	OutcomeRetried
+	// OutcomeFailed: the last attempt failed; the delivery was given up.
+	OutcomeFailed
+	// OutcomeCancelled: the dispatcher was closed (the namespace reset,
+	// deleted or evicted, the sandbox stopped) before the delivery settled.
+	OutcomeCancelled
+)
+
+// String names the outcome as the sandbox's metrics label it.
+func (o Outcome) String() string {
+	switch o {
+	case OutcomeDelivered:
+		return "delivered"
+	case OutcomeRetried:
+		return "retried"
+	case OutcomeFailed:
+		return "failed"
+	case OutcomeCancelled:
+		return "cancelled"
+	}
+	return "unknown"
 }
 
 // Delivery states.
@@ -397,6 +437,7 @@ func (d *Dispatcher) attempt(dl *delivery) {
 		d.cancelLocked(dl)
 		d.changedLocked(dl)
 	case a.N <= req.Policy.Retries:
+		d.outcomeLocked(OutcomeRetried)
 		next := dl.next.Add(req.Policy.RetryDelay)
 		if !d.opt.Clock.Frozen() {
 			if after := d.opt.Clock.Now().Add(req.Policy.RetryDelay); after.After(next) {
@@ -488,6 +529,14 @@ func (d *Dispatcher) settleLocked(dl *delivery) {
 	}
 	dl.settled = true
 	d.settled++
+	switch dl.pub.State {
+	case StateDelivered:
+		d.outcomeLocked(OutcomeDelivered)
+	case StateFailed:
+		d.outcomeLocked(OutcomeFailed)
+	default:
+		d.outcomeLocked(OutcomeCancelled)
+	}
 	limit := d.opt.MaxSettled
 	if limit <= 0 || d.closed || d.settled <= limit+max(limit/4, 1) {
 		return // (Close cancels while it walks d.all: no compacting under it)
@@ -566,6 +615,13 @@ func (dl *delivery) viewLocked() Delivery {
 		p.FinishedAt = &t
 	}
 	return p
+}
+
+// outcomeLocked reports an outcome to Options.Outcome, if set.
+func (d *Dispatcher) outcomeLocked(o Outcome) {
+	if d.opt.Outcome != nil {
+		d.opt.Outcome(o)
+	}
 }
 
 // changedLocked tells the observer, if any, that dl changed.

@@ -374,3 +374,58 @@ func TestSettledDeliveriesAreBounded(t *testing.T) {
 		t.Errorf("settled %+v, want 4 of 4 kept, 16 dropped", u)
 	}
 }
+
+// TestOutcomeCountsEachSettlementAndRetry holds Options.Outcome to its
+// promise: one call per retried attempt and exactly one per delivery when
+// it settles, whichever way (the sandbox's metrics count these calls).
+func TestOutcomeCountsEachSettlementAndRetry(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		switch string(b) {
+		case "fails-twice":
+			if calls.Add(1) <= 2 {
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+		case "always-fails":
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	defer srv.Close()
+	clk := frozen()
+	var mu sync.Mutex
+	got := map[string]int{}
+	d := callback.New(callback.Options{Clock: clk, Outcome: func(o callback.Outcome) {
+		mu.Lock()
+		got[o.String()]++
+		mu.Unlock()
+	}})
+	p := callback.Policy{Retries: 2, RetryDelay: time.Second, Timeout: time.Second}
+	d.Send(t0, callback.Request{URL: srv.URL, Body: []byte("ok"), Policy: p})
+	d.Send(t0, callback.Request{URL: srv.URL, Body: []byte("fails-twice"), Policy: p})
+	d.Send(t0, callback.Request{URL: srv.URL, Body: []byte("always-fails"), Policy: p})
+	d.Send(t0.Add(time.Hour), callback.Request{URL: srv.URL, Body: []byte("never-due"), Policy: p})
+	for i := 0; i < 2; i++ {
+		// Each retry is due one second (sandbox time) after the attempt before it.
+		waitFor(t, "the retries to be scheduled", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return got["retried"] == 2*(i+1)
+		})
+		clk.Advance(time.Second)
+	}
+	waitFor(t, "three deliveries to settle", func() bool { return d.Pending() == 1 })
+	d.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	want := map[string]int{"delivered": 2, "retried": 4, "failed": 1, "cancelled": 1}
+	if len(got) != len(want) {
+		t.Fatalf("outcomes %v, want %v", got, want)
+	}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("outcome %s reported %d times, want %d (all: %v)", k, got[k], n, got)
+		}
+	}
+}

@@ -76,6 +76,7 @@ func (s *Server) Routes() []adminRoute {
 		{"DELETE", "/namespaces/{name}", "close a namespace at once, pending callbacks cancelled", s.deleteNamespace},
 		{"GET", "/events", "live events of the namespace (Server-Sent Events)", s.getEvents},
 		{"GET", "/stats", "traffic per provider and the event streams", s.getStats},
+		{"GET", "/metrics", "the process's metrics in the Prometheus text format (no namespace labels)", s.getMetrics},
 		{"GET", "/postman", "a Postman collection of every provider call, for this namespace and URL", s.getPostman},
 		{"GET", "/postman/environment", "the Postman environment of that collection", s.getPostmanEnvironment},
 	}
@@ -142,6 +143,7 @@ func (s *Server) adminRouter() *mux.Router {
 var globalAdminRoutes = map[string]bool{
 	"GET /namespaces":           true,
 	"DELETE /namespaces/{name}": true,
+	"GET /metrics":              true,
 }
 
 // serveAdmin routes an admin request. Who may ask is checked first

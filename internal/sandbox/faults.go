@@ -47,6 +47,7 @@ func (s *Server) applyFaults(c *Call, rel string, set *faults.Set) bool {
 	if !d.Fired() {
 		return false
 	}
+	s.metrics.observeFaults(c.mount.provider.Name, &d)
 	for _, id := range d.Rules {
 		c.NoteFault(id)
 	}

@@ -82,6 +82,7 @@ func (ns *Namespace) build(sc *Scenario) (*world, error) {
 			Logger:    ns.server.log.With("namespace", ns.Name, "provider", p.Name),
 
 			ObserveCallback: ns.observeCallback,
+			CallbackOutcome: ns.server.metrics.callbackOutcome(p.Name),
 		})
 		if err != nil {
 			w.close()
@@ -89,6 +90,9 @@ func (ns *Namespace) build(sc *Scenario) (*world, error) {
 		}
 		w.states[p.Name] = st
 		w.counters[p.Name] = &providerCounters{}
+		if _, sends := st.(CallbackSource); sends {
+			ns.server.metrics.callbacksOf(p.Name)
+		}
 	}
 	if sc.Snapshot != nil {
 		if err := w.restore(sc.Snapshot); err != nil {

@@ -318,6 +318,7 @@ func (s *Server) record(ns *Namespace, wd *world, e *journal.Entry, r *http.Requ
 	took := time.Since(start)
 	e.LatencyMicros = took.Microseconds()
 	ns.Journal.Add(e)
+	s.metrics.observeRequest(e.Provider, e.Operation, status, took)
 	if c := wd.counters[e.Provider]; c != nil {
 		c.add(status, start)
 	}

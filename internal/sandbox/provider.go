@@ -128,6 +128,10 @@ type Env struct {
 	// callback.Options.Observe: it puts every delivery change on the
 	// namespace's event stream (GET /__sandbox/events). It never blocks.
 	ObserveCallback func(view func() callback.Delivery)
+	// CallbackOutcome is what a provider that sends callbacks passes as
+	// callback.Options.Outcome: it counts deliveries and retries in
+	// GET /__sandbox/metrics (sandbox_callbacks_total). It never blocks.
+	CallbackOutcome func(callback.Outcome)
 }
 
 // Snapshotter is implemented by provider state that can be shown by

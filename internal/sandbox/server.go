@@ -91,6 +91,8 @@ type Server struct {
 	// routeBodies maps each admin route's name ("PUT /scenario") to the
 	// body types it reads.
 	routeBodies map[string]BodyTypes
+	// metrics are served by GET /__sandbox/metrics (metrics.go).
+	metrics *metrics
 }
 
 // DefaultJournalMemory is Config.JournalMemory's default: 256 MiB.
@@ -153,6 +155,7 @@ func New(cfg Config) (*Server, error) {
 		s.mounts[p.Name] = m
 	}
 	s.tmpl.Store(cfg.Scenario)
+	s.metrics = newMetrics(s)
 	s.admin = s.adminRouter()
 	if _, err := s.namespace(DefaultNamespace); err != nil {
 		return nil, err
@@ -304,6 +307,7 @@ func (s *Server) namespaceOrFail(w http.ResponseWriter, name string) (*Namespace
 		return ns, true
 	}
 	if full := (*slotsFull)(nil); errors.As(err, &full) {
+		s.metrics.refused.Inc()
 		secs := int((full.wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		writeProblem(w, http.StatusServiceUnavailable, "Too many namespaces", full.detail(s.spaces.max, s.spaces.idle, secs), nil)

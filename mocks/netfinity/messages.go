@@ -174,6 +174,7 @@ func newState(env sandbox.Env) (*state, error) {
 		MaxInFlight: cfg.Callback.MaxInFlight, MaxPerReceiver: cfg.Callback.MaxInFlightPerReceiver,
 		ShutdownTimeout: cfg.Callback.ShutdownTimeout.D(),
 		Observe:         env.ObserveCallback,
+		Outcome:         env.CallbackOutcome,
 		MaxSettled:      cfg.Limits.MaxPingbacks,
 	})
 	return s, nil
