@@ -130,6 +130,7 @@ type hostEntry struct {
 	provider string
 	name     string // the ProviderHost.Name
 	paths    []HostPath
+	written  bool // named by the scenario, not the provider's own name
 }
 
 // route maps a request path on the host to the path below the mount.
@@ -195,7 +196,8 @@ func compileHosts(cfg HostsConfig) (*hostTable, []scenario.Problem) {
 		for _, h := range p.Hosts {
 			host := h.Host
 			path := "names." + p.Name + "." + h.Name
-			if v, ok := cfg.Names[p.Name][h.Name]; ok {
+			v, written := cfg.Names[p.Name][h.Name]
+			if written {
 				host = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(v)), ".")
 				if host != "" {
 					if msg := hostNameProblem(host); msg != "" {
@@ -212,11 +214,17 @@ func compileHosts(cfg HostsConfig) (*hostTable, []scenario.Problem) {
 				continue
 			}
 			if other, taken := t.byHost[host]; taken {
-				probs = append(probs, scenario.Problemf(path, "give one of them another name under hosts.names",
-					"host %q is also %s's host %q", host, other.provider, other.name))
+				// Reported where the scenario wrote the name: the clash
+				// is the renaming's.
+				at, self, them := path, p.Name+"'s host \""+h.Name+"\"", other.provider+"'s host \""+other.name+"\""
+				if !written && other.written {
+					at, self, them = "names."+other.provider+"."+other.name, them, self
+				}
+				probs = append(probs, scenario.Problemf(at, "give one of them another name under hosts.names",
+					"host %q of %s is also %s", host, self, them))
 				continue
 			}
-			e := &hostEntry{host: host, provider: p.Name, name: h.Name, paths: h.Paths}
+			e := &hostEntry{host: host, provider: p.Name, name: h.Name, paths: h.Paths, written: written}
 			t.byHost[host] = e
 			t.byProvider[p.Name] = append(t.byProvider[p.Name], e)
 		}
