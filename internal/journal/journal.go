@@ -32,9 +32,10 @@ type Entry struct {
 	// rejected by its OpenAPI document.
 	Validation string `json:"validation,omitempty"`
 
-	// providerPath is the path below the mount of a request routed by
-	// its host (Exchange.ProviderPath), "" for one routed by path.
-	providerPath string
+	// MountPath is the path below the mount a request routed by its
+	// Host was served as (Exchange.ProviderPath), "" for one routed by
+	// path, whose Request.Path says it. Kept in snapshots with the rest.
+	MountPath string `json:"mountPath,omitempty"`
 
 	// Set by Journal.Add, under the budget's lock.
 	seq          uint64   // position in its journal (1, 2, ...), the listing cursor
@@ -81,7 +82,7 @@ const (
 // Size is what an entry costs in memory, approximately: the bytes of every
 // text it keeps plus allowances for Go's bookkeeping. Budgets count it.
 func (e *Entry) Size() int64 {
-	n := entryOverhead + len(e.ID) + len(e.Namespace) + len(e.Provider) + len(e.Operation) + len(e.Validation) + len(e.providerPath)
+	n := entryOverhead + len(e.ID) + len(e.Namespace) + len(e.Provider) + len(e.Operation) + len(e.Validation) + len(e.MountPath)
 	for _, f := range e.Faults {
 		n += len(f) + valueOverhead
 	}
@@ -172,8 +173,8 @@ func (f *Filter) pathMatches(e *Entry) bool {
 // The recorded Request.Path keeps the full path the client sent. For a
 // request routed by its host it is the path that host's path mapped to.
 func (e *Entry) ProviderPath() string {
-	if e.providerPath != "" {
-		return e.providerPath
+	if e.MountPath != "" {
+		return e.MountPath
 	}
 	p := e.Request.Path
 	if rest, ok := strings.CutPrefix(p, "/ns/"+e.Namespace); ok && (rest == "" || rest[0] == '/') {
@@ -407,4 +408,42 @@ func (j *Journal) Total() uint64 {
 	j.mu.RLock()
 	defer j.mu.RUnlock()
 	return j.total
+}
+
+// Saved is a journal as a namespace snapshot keeps it: the entries held,
+// oldest first, and how many were ever added.
+type Saved struct {
+	Total   uint64   `json:"total"`
+	Entries []*Entry `json:"entries"`
+}
+
+// Save returns copies of the entries held, oldest first. It holds the
+// budget's lock too: an entry's age links (copied with it, then cleared)
+// are written under that lock alone when a later entry is added.
+func (j *Journal) Save() Saved {
+	j.b.mu.Lock()
+	defer j.b.mu.Unlock()
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	out := Saved{Total: j.total, Entries: make([]*Entry, 0, j.n)}
+	for i := j.n - 1; i >= 0; i-- {
+		e := *j.at(i)
+		e.seq, e.size, e.j, e.older, e.newer = 0, 0, nil, nil, nil
+		out.Entries = append(out.Entries, &e)
+	}
+	return out
+}
+
+// Restore replaces the journal's entries with saved ones (oldest first),
+// charged to the budget as Add charges them, and sets the count of entries
+// ever added to v.Total (at least the entries given).
+func (j *Journal) Restore(v Saved) {
+	j.Clear()
+	j.mu.Lock()
+	j.total = v.Total - min(v.Total, uint64(len(v.Entries)))
+	j.mu.Unlock()
+	for _, e := range v.Entries {
+		cp := *e
+		j.Add(&cp)
+	}
 }

@@ -64,7 +64,7 @@ type Recorder struct {
 func (rec *Recorder) Fill(e *Entry, x Exchange) {
 	var r redaction
 	e.Request = Message{Method: x.Method, Path: x.Path, Query: x.Query, Host: capValue(x.Host, rec.Caps.HeaderValueBytes)}
-	e.providerPath = capValue(x.ProviderPath, rec.Caps.HeaderValueBytes)
+	e.MountPath = capValue(x.ProviderPath, rec.Caps.HeaderValueBytes)
 	if rec.Redact {
 		e.Request.Query = r.form(x.Query)
 		e.Request.Redacted, r.names = r.names, nil

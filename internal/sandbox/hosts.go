@@ -249,15 +249,6 @@ func hostNamesOf(p *Provider) []string {
 	return out
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // json is the section as GET /__sandbox/scenario shows it: the effective
 // name of every declared host, so that the document says what is served
 // and PUT accepts it back unchanged.

@@ -3,7 +3,8 @@
 //
 // One Issuer holds one RSA key. Without a key in the scenario the key is
 // generated on first use (not at start-up, which keeps start-up fast) and
-// shared by the whole process; with `keys.signingKeyPEM` every run signs with
+// shared by the whole process, or read from the data directory (KeepShared)
+// so that it survives restarts; with `keys.signingKeyPEM` every run signs with
 // the same key and tokens are reproducible byte for byte under a frozen clock.
 package tokens
 
@@ -17,6 +18,9 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sync"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -39,10 +43,80 @@ var (
 	sharedIssuer *Issuer
 )
 
-// Shared returns the process-wide issuer with a generated key.
+// Shared returns the process-wide issuer: a generated key, or the key
+// kept in a file when KeepShared was called first.
 func Shared() *Issuer {
 	sharedOnce.Do(func() { sharedIssuer = &Issuer{} })
 	return sharedIssuer
+}
+
+// KeepShared makes the process-wide issuer sign with the RSA key kept in
+// file, so that tokens issued before a restart still verify after it (and
+// the JWKS and kid stay the same): the key is read when the file exists,
+// else generated and written there in PKCS#8 PEM (0600, its directory
+// made 0700). It must be called before Shared is first used; a second call
+// with the same file is a no-op. A file that holds no RSA key is an error,
+// never replaced: tokens someone holds may depend on it.
+func KeepShared(file string) error {
+	keyPEM, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		keyPEM, err = createKeyFile(file)
+	}
+	if err != nil {
+		return fmt.Errorf("signing key: %w", err)
+	}
+	if _, err := ParsePrivateKey(string(keyPEM)); err != nil {
+		return fmt.Errorf("signing key in %s: %w (remove the file for a new key; tokens signed with the old one stop verifying)", file, err)
+	}
+	set := false
+	sharedOnce.Do(func() {
+		sharedIssuer = &Issuer{pem: string(keyPEM)}
+		set = true
+	})
+	if !set && sharedIssuer.pem != string(keyPEM) {
+		return errors.New("signing key: the process already signs with another key")
+	}
+	return nil
+}
+
+// createKeyFile generates a key and writes it to file atomically (a
+// temporary file linked into place), so a crash never leaves half a key;
+// when another process made the file first, its key is the one used.
+func createKeyFile(file string) ([]byte, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	dir := filepath.Dir(file)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(dir, ".signing-key-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(keyPEM); err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Link(tmp.Name(), file)
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return os.ReadFile(file)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return keyPEM, nil
 }
 
 // New returns an issuer for a PEM-encoded RSA private key; an empty string
@@ -108,6 +182,24 @@ func ParsePrivateKey(s string) (*rsa.PrivateKey, error) {
 		return nil, errors.New("the key is not an RSA key")
 	}
 	return rk, nil
+}
+
+// PrivateKeyPEM returns the signing key as PKCS#8 PEM. A namespace
+// snapshot of a scenario without keys.signingKeyPEM carries the process's
+// generated key, so that tokens issued before it verify after a restore in
+// another process.
+func (i *Issuer) PrivateKeyPEM() (string, error) {
+	if err := i.init(); err != nil {
+		return "", err
+	}
+	if i.pem != "" {
+		return i.pem, nil
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(i.key)
+	if err != nil {
+		return "", err
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), nil
 }
 
 // KeyID returns the `kid` placed in every token header and in the JWKS.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 )
@@ -129,3 +130,62 @@ func BenchmarkSign(b *testing.B) {
 }
 
 func decodeSegment(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
+
+// The data directory's key: made once with private permissions, then read
+// back, so the process-wide issuer signs with it and a restart (a new
+// process reading the same file) keeps the kid and verifies old tokens.
+// Not parallel: it must run before the parallel tests, one of which uses the
+// process-wide issuer (and so fixes its key).
+func TestKeepSharedKeepsTheKeyInItsFile(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/keys/signing-key.pem"
+	if err := KeepShared(file); err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(file); fi.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode %v, want 0600", fi.Mode().Perm())
+	}
+	if fi, _ := os.Stat(dir + "/keys"); fi.Mode().Perm() != 0o700 {
+		t.Errorf("key directory mode %v, want 0700", fi.Mode().Perm())
+	}
+	if !strings.HasPrefix(string(keyPEM), "-----BEGIN PRIVATE KEY-----") {
+		t.Errorf("key file is not PKCS#8 PEM: %.40q", keyPEM)
+	}
+	// A new process reading the file: an issuer from the same PEM.
+	again, err := New(string(keyPEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := Shared().Sign(map[string]any{"sub": "before-restart"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims map[string]any
+	if err := again.Verify(tok, &claims); err != nil || claims["sub"] != "before-restart" {
+		t.Fatalf("a token from the kept key does not verify with the file's key: %v %v", err, claims)
+	}
+	k1, _ := Shared().KeyID()
+	k2, _ := again.KeyID()
+	if k1 != k2 {
+		t.Errorf("kid %q after a restart, want %q", k2, k1)
+	}
+	if err := KeepShared(file); err != nil {
+		t.Errorf("a second KeepShared with the same file: %v", err)
+	}
+	other := dir + "/other.pem"
+	if err := KeepShared(other); err == nil || err.Error() != "signing key: the process already signs with another key" {
+		t.Errorf("KeepShared with another file once signing = %v", err)
+	}
+	bad := dir + "/bad.pem"
+	os.WriteFile(bad, []byte("not a key"), 0o600)
+	if err := KeepShared(bad); err == nil || !strings.Contains(err.Error(), "signing key in "+bad+": no PEM block found (remove the file for a new key") {
+		t.Errorf("KeepShared with a corrupt file = %v", err)
+	}
+	if b, _ := os.ReadFile(bad); string(b) != "not a key" {
+		t.Errorf("the corrupt file was replaced: %q", b)
+	}
+}

@@ -36,6 +36,7 @@ type State struct {
 
 	mu       sync.Mutex
 	rng      *rand.Rand
+	src      *rand.PCG           // rng's source, whose state a snapshot saves
 	sessions map[string]*session // by session id
 	services map[string]*service // by serviceKey
 	order    []string            // serviceKeys in scenario order
@@ -129,7 +130,8 @@ func newState(env sandbox.Env) (any, error) {
 	}
 	h := fnv.New64a()
 	h.Write([]byte(env.Namespace))
-	s.rng = rand.New(rand.NewPCG(uint64(env.Seed), h.Sum64()))
+	s.src = rand.NewPCG(uint64(env.Seed), h.Sum64())
+	s.rng = rand.New(s.src)
 	for i := range cfg.Clients {
 		s.clients[cfg.Clients[i].ClientID] = &cfg.Clients[i]
 	}
@@ -238,12 +240,7 @@ func (s *State) Snapshot() any {
 	for _, se := range s.sessions {
 		sessions = append(sessions, *se)
 	}
-	sort.Slice(sessions, func(i, j int) bool {
-		if !sessions[i].Started.Equal(sessions[j].Started) {
-			return sessions[i].Started.Before(sessions[j].Started)
-		}
-		return sessions[i].ID < sessions[j].ID
-	})
+	sortSessions(sessions)
 	return map[string]any{
 		"now":          now.UTC().Format(timeLayout),
 		"services":     services,

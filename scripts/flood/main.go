@@ -41,12 +41,19 @@ func main() {
 	msgs := flag.Int("netfinity", 276000, "Netfinity messages to send")
 	conc := flag.Int("c", 8, "requests in flight at once")
 	every := flag.Int("every", 50000, "print the resident memory after this many requests of a run")
+	journal := flag.Int("journal", 0, "instead of gifts and messages: this many journaled requests with 4 KB bodies and headers, spread over -namespaces, then -readers reading one namespace's journal at once")
+	spaces := flag.Int("namespaces", 30, "namespaces the -journal requests are spread over")
+	readers := flag.Int("readers", 8, "concurrent readers of a whole journal after the -journal flood")
 	flag.Parse()
 	if u, err := url.Parse(*base); err != nil || (u.Hostname() != "127.0.0.1" && u.Hostname() != "::1") {
 		fail("-base must be a loopback URL, got %q", *base)
 	}
-	ns := *base + "/ns/flood"
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conc}, Timeout: 30 * time.Second}
+	if *journal > 0 {
+		floodJournal(client, *base, *journal, *spaces, *readers, *conc, *every, *pid)
+		return
+	}
+	ns := *base + "/ns/flood"
 	put(client, ns+"/__sandbox/scenario", "application/yaml", netfinityScenario)
 	fmt.Printf("%-28s %10s %8s\n", "run", "requests", "RSS MiB")
 	fmt.Printf("%-28s %10d %8d\n", "start", 0, rss(*pid))
@@ -104,6 +111,86 @@ func run(client *http.Client, name string, n, conc, every, pid int, build func(i
 	}
 	wg.Wait()
 	fmt.Printf("%-28s %10.0f req/s\n", name+" rate", float64(n)/time.Since(start).Seconds())
+}
+
+// floodJournal sends n unauthenticated Centili gifts (401s, each journaled
+// with a 4,000-byte body and a 4,000-byte header) spread over the given
+// number of namespaces, then has readers fetch namespace j0's whole journal
+// at once: as one answer where the sandbox allows limit=100000, else page
+// by page (limit=1000 and the Link cursor). It prints the resident memory
+// after the flood and the highest seen while the readers ran.
+func floodJournal(client *http.Client, base string, n, spaces, readers, conc, every, pid int) {
+	fmt.Printf("%-28s %10s %8s\n", "run", "requests", "RSS MiB")
+	fmt.Printf("%-28s %10d %8d\n", "start", 0, rss(pid))
+	body, pad := strings.Repeat("a", 4000), strings.Repeat("b", 4000)
+	run(client, "journaled requests", n, conc, every, pid, func(i int) *http.Request {
+		r, _ := http.NewRequest("POST", fmt.Sprintf("%s/ns/j%d/centili/datagifting/v1/service/transaction", base, i%spaces), strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("X-Pad", pad)
+		return r
+	}, func(status int) bool { return status == 401 })
+
+	stop := make(chan struct{})
+	peak := make(chan int)
+	go func() {
+		high := 0
+		for {
+			high = max(high, rss(pid))
+			select {
+			case <-stop:
+				peak <- high
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	var entries atomic.Int64
+	for range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			entries.Add(int64(readJournal(client, base+"/ns/j0")))
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	fmt.Printf("%-28s %10d %8d\n", fmt.Sprintf("%d readers, peak", readers), entries.Load(), <-peak)
+}
+
+// readJournal reads a namespace's whole journal and counts its entries.
+func readJournal(client *http.Client, ns string) int {
+	count := func(res *http.Response) int {
+		var page []json.RawMessage
+		if err := json.NewDecoder(res.Body).Decode(&page); err != nil {
+			fail("journal page: %v", err)
+		}
+		return len(page)
+	}
+	res, err := client.Get(ns + "/__sandbox/requests?limit=100000")
+	if err != nil {
+		fail("journal: %v", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode == 200 {
+		return count(res)
+	}
+	total := 0
+	for next := ns + "/__sandbox/requests?limit=1000"; next != ""; {
+		res, err := client.Get(next)
+		if err != nil || res.StatusCode != 200 {
+			fail("journal page %s: %v %v", next, err, res)
+		}
+		total += count(res)
+		res.Body.Close()
+		next = ""
+		if l := res.Header.Get("Link"); strings.HasPrefix(l, "<") && strings.Contains(l, `rel="next"`) {
+			u, _ := url.Parse(ns)
+			ref, _ := url.Parse(l[1:strings.Index(l, ">")])
+			next = u.ResolveReference(ref).String()
+		}
+	}
+	return total
 }
 
 func token(client *http.Client, ns string) string {
