@@ -34,13 +34,13 @@ func TestHostPathsMapOntoTheMount(t *testing.T) {
 		t.Errorf("404 body %s", res.Body)
 	}
 	var entries []struct {
-		Operation string
-		Request   struct{ Host, Path string }
+		Operation, MountPath string
+		Request              struct{ Host, Path string }
 	}
 	// Newest first: the unmapped /items (its own path is all it has), then
 	// /v1/items, found by the path below the mount.
 	h.Admin("GET", "", "/requests?provider=echo&path=/items", nil, &entries)
-	if len(entries) != 2 || entries[1].Operation != "listItems" || entries[1].Request.Host != "api.echo.test" || entries[1].Request.Path != "/v1/items" ||
+	if len(entries) != 2 || entries[1].Operation != "listItems" || entries[1].Request.Host != "api.echo.test" || entries[1].Request.Path != "/v1/items" || entries[1].MountPath != "/items" ||
 		entries[0].Operation != "" || entries[0].Request.Path != "/items" {
 		t.Errorf("path filter: %+v", entries)
 	}
