@@ -121,7 +121,7 @@ func TestHostsWithGivenCertificate(t *testing.T) {
 		!strings.Contains(p.stderr.String(), "hosts=api.netfinity.bg,api.netrefer.com,login.microsoftonline.com,sts.windows.net") {
 		t.Errorf("no warning naming the uncovered hosts:\n%s", p.stderr.String())
 	}
-	if _, err := os.Stat(dataDir); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(dataDir, "ca")); !os.IsNotExist(err) {
 		t.Errorf("with --tls-cert the local CA was made anyway (%v)", err)
 	}
 }
