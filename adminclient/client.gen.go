@@ -349,13 +349,16 @@ type Entry struct {
 	Faults        *[]string `json:"faults,omitempty"`
 	ID            string    `json:"id"`
 	LatencyMicros int       `json:"latencyMicros"`
-	Namespace     string    `json:"namespace"`
-	Operation     *string   `json:"operation,omitempty"`
-	Provider      *string   `json:"provider,omitempty"`
-	Request       Message   `json:"request"`
-	Response      Message   `json:"response"`
-	Time          time.Time `json:"time"`
-	Validation    *string   `json:"validation,omitempty"`
+
+	// MountPath for a request routed by its Host (docs/hosts.md): the path below the provider's mount it was served as; the path filter matches it
+	MountPath  *string   `json:"mountPath,omitempty"`
+	Namespace  string    `json:"namespace"`
+	Operation  *string   `json:"operation,omitempty"`
+	Provider   *string   `json:"provider,omitempty"`
+	Request    Message   `json:"request"`
+	Response   Message   `json:"response"`
+	Time       time.Time `json:"time"`
+	Validation *string   `json:"validation,omitempty"`
 }
 
 // Health defines model for Health.
@@ -394,10 +397,13 @@ type Message struct {
 	HeadersOmitted *int                 `json:"headersOmitted,omitempty"`
 
 	// HeadersTruncated a header value was cut (it ends in "…(N bytes)") or left out (headersOmitted counts those)
-	HeadersTruncated *bool   `json:"headersTruncated,omitempty"`
-	Method           *string `json:"method,omitempty"`
-	Path             *string `json:"path,omitempty"`
-	Query            *string `json:"query,omitempty"`
+	HeadersTruncated *bool `json:"headersTruncated,omitempty"`
+
+	// Host the Host a request routed by it to a provider host sent (docs/hosts.md); its path is then that host's own path
+	Host   *string `json:"host,omitempty"`
+	Method *string `json:"method,omitempty"`
+	Path   *string `json:"path,omitempty"`
+	Query  *string `json:"query,omitempty"`
 
 	// Redacted the headers and fields whose secret values were replaced by a mark
 	Redacted  *[]string `json:"redacted,omitempty"`
@@ -630,8 +636,12 @@ type Scenario struct {
 	Clock       ScenarioClock `json:"clock"`
 	Description *string       `json:"description,omitempty"`
 	Faults      []Rule        `json:"faults"`
-	HTTP        ScenarioHTTP  `json:"http"`
-	Journal     *struct {
+
+	// Hosts Host routing (docs/hosts.md): whether the scenario turns it on (--hosts turns it on too), and
+	// every provider host with the name it is served under ("" for none).
+	Hosts   ScenarioHosts `json:"hosts"`
+	HTTP    ScenarioHTTP  `json:"http"`
+	Journal *struct {
 		// RedactSecrets the journal replaces secrets with a mark (docs/admin.md#secrets-in-the-journal)
 		RedactSecrets *bool `json:"redactSecrets,omitempty"`
 	} `json:"journal,omitempty"`
@@ -665,6 +675,15 @@ type ScenarioClock struct {
 type ScenarioHTTP struct {
 	// MaxBodyBytes request body limit on every mount; absent means 1 MiB
 	MaxBodyBytes *int64 `json:"maxBodyBytes,omitempty"`
+}
+
+// ScenarioHosts Host routing (docs/hosts.md): whether the scenario turns it on (--hosts turns it on too), and
+// every provider host with the name it is served under ("" for none).
+type ScenarioHosts struct {
+	Enabled bool `json:"enabled"`
+
+	// Names provider → host → the host name served, e.g. {"netrefer": {"apim": "api.netrefer.com"}}
+	Names map[string]map[string]string `json:"names"`
 }
 
 // ScenarioKeys defines model for ScenarioKeys.
@@ -1076,6 +1095,14 @@ func (a *Scenario) UnmarshalJSON(b []byte) error {
 		delete(object, "faults")
 	}
 
+	if raw, found := object["hosts"]; found {
+		err = json.Unmarshal(raw, &a.Hosts)
+		if err != nil {
+			return fmt.Errorf("error reading 'hosts': %w", err)
+		}
+		delete(object, "hosts")
+	}
+
 	if raw, found := object["http"]; found {
 		err = json.Unmarshal(raw, &a.HTTP)
 		if err != nil {
@@ -1184,6 +1211,11 @@ func (a Scenario) MarshalJSON() ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("error marshaling 'faults': %w", err)
 		}
+	}
+
+	object["hosts"], err = json.Marshal(a.Hosts)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'hosts': %w", err)
 	}
 
 	object["http"], err = json.Marshal(a.HTTP)

@@ -229,7 +229,7 @@ func TestBannerAligned(t *testing.T) {
 	t.Parallel()
 	sc := defaultScenario(t)
 	var b bytes.Buffer
-	printBanner(&b, "http://127.0.0.1:8080", "", sc)
+	printBanner(&b, "http://127.0.0.1:8080", "", sc, false)
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
 	head := `provider-sandbox dev listening on http://127.0.0.1:8080 (scenario "default")
   home         http://127.0.0.1:8080/  (the dashboard: credentials, live journal, state, controls)

@@ -230,12 +230,12 @@ func TestBannerNamesHTTPS(t *testing.T) {
 	t.Parallel()
 	sc := defaultScenario(t)
 	var b bytes.Buffer
-	printBanner(&b, "http://127.0.0.1:8080", "https://127.0.0.1:8443", sc)
+	printBanner(&b, "http://127.0.0.1:8080", "https://127.0.0.1:8443", sc, false)
 	if first, _, _ := strings.Cut(b.String(), "\n"); first != `provider-sandbox dev listening on http://127.0.0.1:8080 and https://127.0.0.1:8443 (scenario "default")` {
 		t.Errorf("first line %q", first)
 	}
 	b.Reset()
-	printBannerJSON(&b, "http://127.0.0.1:8080", "https://127.0.0.1:8443", sc)
+	printBannerJSON(&b, "http://127.0.0.1:8080", "https://127.0.0.1:8443", sc, false)
 	var rec struct{ URL, HTTPS string }
 	if err := json.Unmarshal(b.Bytes(), &rec); err != nil || rec.URL != "http://127.0.0.1:8080" || rec.HTTPS != "https://127.0.0.1:8443" {
 		t.Errorf("JSON banner %s (%v)", b.String(), err)

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -167,6 +168,7 @@ type serveOptions struct {
 	version          bool
 	adminToken       string
 	allowedHosts     string
+	hosts            bool
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
@@ -196,7 +198,15 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
 	// No environment default: --help prints defaults, and must not print the token.
 	fs.StringVar(&o.adminToken, "admin-token", "", "require this bearer token on /__sandbox/* and the landing page (env "+adminTokenEnv+"); a browser opens /?token=TOKEN once")
 	fs.StringVar(&o.allowedHosts, "allowed-hosts", os.Getenv("SANDBOX_ALLOWED_HOSTS"), "comma-separated Host names the admin API answers besides localhost and IP addresses; .example.test allows subdomains, * every host (env SANDBOX_ALLOWED_HOSTS; with --admin-token the default is every host)")
+	fs.BoolVar(&o.hosts, "hosts", envBool("SANDBOX_HOSTS"), "route requests by Host to the provider owning the name (login.microsoftonline.com, api.centili.com, ...) and answer proxy requests (HTTPS_PROXY) for those names only, so an application keeps its production URLs (env SANDBOX_HOSTS; see docs/hosts.md)")
 	return fs, o
+}
+
+// envBool reads a boolean environment variable (1, true, ...); anything
+// else, or nothing, is false.
+func envBool(key string) bool {
+	v, err := strconv.ParseBool(os.Getenv(key))
+	return err == nil && v
 }
 
 // byteSize is a flag value in bytes written with a unit: 256MiB, 1GiB,
@@ -351,12 +361,27 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if o.accessLog {
 		cfg.AccessLog = accessLogger(log, jsonLogs)
 	}
-	srv, err := sandbox.New(cfg)
+	hostsOn := o.hosts || sc.HostsEnabled()
+	var srv *sandbox.Server
+	certs := &certSource{o: o, isProviderHost: func(name string) bool { return srv.IsProviderHost(name) }}
+	if hostsOn {
+		for _, h := range sc.HostNames() {
+			certs.providerHosts = append(certs.providerHosts, h.Host)
+		}
+	}
+	cfg.Hosts, cfg.TunnelTLS = o.hosts, certs.tunnelConfig
+	srv, err = sandbox.New(cfg)
 	debug.SetGCPercent(gcPercent)
 	if err != nil {
 		return fail("sandbox cannot start", err)
 	}
-	ls, err := listen(o, log)
+	if hostsOn && o.tlsCert != "" {
+		if missing := uncoveredHosts(o.tlsCert, o.tlsKey, certs.providerHosts); len(missing) > 0 {
+			log.Warn("--tls-cert does not cover these provider hosts: HTTPS clients and HTTPS_PROXY tunnels will refuse them; add them to the certificate or drop --tls-cert to use the local CA",
+				"hosts", strings.Join(missing, ","))
+		}
+	}
+	ls, err := listen(o, certs, log)
 	if err != nil {
 		srv.Close()
 		return fail("cannot listen", err)
@@ -378,9 +403,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		log.Info("the admin API and the dashboard need the admin token: send Authorization: Bearer TOKEN, or in a browser open " + base + "/?token=TOKEN once")
 	}
 	if jsonLogs {
-		printBannerJSON(stdout, base, httpsBase, sc)
+		printBannerJSON(stdout, base, httpsBase, sc, hostsOn)
 	} else {
-		printBanner(stdout, base, httpsBase, sc)
+		printBanner(stdout, base, httpsBase, sc, hostsOn)
 	}
 
 	if o.watch {
@@ -487,7 +512,7 @@ type bannerSection struct {
 
 // bannerSections lists what the banner shows: the entry points, then each
 // provider's demo credentials from the scenario in force.
-func bannerSections(base string, sc *sandbox.Scenario) []bannerSection {
+func bannerSections(base string, sc *sandbox.Scenario, hostsOn bool) []bannerSection {
 	urls := bannerSection{rows: []sandbox.BannerLine{{Label: "home", Value: base + "/  (the dashboard: credentials, live journal, state, controls)"}}}
 	for _, p := range sandbox.Providers() {
 		urls.rows = append(urls.rows, sandbox.BannerLine{Label: p.Name, Value: base + "/" + p.Name})
@@ -496,6 +521,13 @@ func bannerSections(base string, sc *sandbox.Scenario) []bannerSection {
 		sandbox.BannerLine{Label: "admin", Value: base + "/__sandbox  (health: " + base + "/__sandbox/health)"},
 		sandbox.BannerLine{Label: "namespaces", Value: base + "/ns/{name}/...  (isolated copies, created on first use)"})
 	out := []bannerSection{urls}
+	if hostsOn {
+		hosts := bannerSection{title: "Provider hosts (routed by Host, and served as HTTP(S) proxy; docs/hosts.md):"}
+		for _, h := range sc.HostNames() {
+			hosts.rows = append(hosts.rows, sandbox.BannerLine{Label: h.Provider, Value: h.Host})
+		}
+		out = append(out, hosts)
+	}
 	for _, p := range sandbox.Providers() {
 		if p.Banner == nil {
 			continue
@@ -510,8 +542,8 @@ func bannerSections(base string, sc *sandbox.Scenario) []bannerSection {
 // printBanner writes the start-up banner with every value in one column.
 // base is the first listener's URL, the plain one unless only HTTPS is
 // served; httpsBase is the HTTPS listener's beside a plain one, else "".
-func printBanner(w io.Writer, base, httpsBase string, sc *sandbox.Scenario) {
-	secs := bannerSections(base, sc)
+func printBanner(w io.Writer, base, httpsBase string, sc *sandbox.Scenario, hostsOn bool) {
+	secs := bannerSections(base, sc, hostsOn)
 	width := 0
 	for _, s := range secs {
 		for _, r := range s.rows {
@@ -538,7 +570,7 @@ func printBanner(w io.Writer, base, httpsBase string, sc *sandbox.Scenario) {
 // printBannerJSON writes the banner as one JSON record, for --log-format
 // json: msg "listening", the base URL (and the HTTPS one beside it), the
 // mounts and each provider's credentials as label/value pairs.
-func printBannerJSON(w io.Writer, base, httpsBase string, sc *sandbox.Scenario) {
+func printBannerJSON(w io.Writer, base, httpsBase string, sc *sandbox.Scenario, hostsOn bool) {
 	mounts := map[string]string{}
 	creds := map[string][]sandbox.BannerLine{}
 	for _, p := range sandbox.Providers() {
@@ -552,6 +584,13 @@ func printBannerJSON(w io.Writer, base, httpsBase string, sc *sandbox.Scenario) 
 		"credentials", creds}
 	if httpsBase != "" {
 		attrs = append(attrs, "https", httpsBase)
+	}
+	if hostsOn {
+		hosts := map[string]string{}
+		for _, h := range sc.HostNames() {
+			hosts[h.Host] = h.Provider
+		}
+		attrs = append(attrs, "hosts", hosts)
 	}
 	slog.New(slog.NewJSONHandler(w, nil)).Info("listening", attrs...)
 }

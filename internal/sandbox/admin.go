@@ -261,6 +261,7 @@ func ScenarioJSON(sc *Scenario) map[string]any {
 		"version": c.Version, "name": c.Name, "seed": c.Seed,
 		"clock": c.Clock, "http": c.HTTP, "reload": c.Reload, "source": sc.File.Name,
 		faultsKey: sc.Faults,
+		hostsKey:  sc.hosts.json(),
 		// The effective setting, so that the document says what is in force.
 		"journal": map[string]bool{"redactSecrets": c.Journal.RedactsSecrets()},
 	}

@@ -31,6 +31,8 @@ type Scenario struct {
 	Tokens  *tokens.Issuer
 	// Faults are the scenario's fault rules, checked against the specs.
 	Faults faults.List
+	// hosts is the compiled `hosts:` section (never nil).
+	hosts *hostTable
 	// Snapshot, when set, is restored into every world built from the
 	// scenario (ParseSnapshot): a reset goes back to it.
 	Snapshot *Snapshot
@@ -94,19 +96,29 @@ func loadScenario(name string, data []byte, read func(rel string) (path string, 
 		}
 	}
 	s.Faults = rules
+	var hc HostsConfig
+	if probs2 := f.DecodeSection(hostsKey, &hc); len(probs2) > 0 {
+		probs = append(probs, probs2...)
+	} else {
+		table, hprobs := compileHosts(hc)
+		for _, p := range hprobs {
+			probs = append(probs, f.Locate(hostsKey, p))
+		}
+		s.hosts = table
+	}
 	var keys []string
 	for k := range f.Scenario.Providers {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if _, ok := s.Configs[k]; ok || k == faultsKey {
+		if _, ok := s.Configs[k]; ok || k == faultsKey || k == hostsKey {
 			continue
 		}
 		probs = append(probs, scenario.Problem{
 			File: name, Line: f.Line(k), Path: k,
 			Message: fmt.Sprintf("unknown key %q", k),
-			Hint:    scenario.Suggest(k, append(known, "version", "name", "description", "seed", "clock", "keys", "http", "faults", "preferHeader", "reload", "journal", "source", "snapshot")),
+			Hint:    scenario.Suggest(k, append(known, "version", "name", "description", "seed", "clock", "keys", "http", "faults", "hosts", "preferHeader", "reload", "journal", "source", "snapshot")),
 		})
 	}
 	if len(probs) > 0 {

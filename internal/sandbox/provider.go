@@ -88,6 +88,10 @@ type Provider struct {
 	// paths of its own, for clients that build a URL from the host alone
 	// (see RootAlias).
 	RootAliases []RootAlias
+	// Hosts are the real service's host names and how their paths map
+	// onto the mount, for host routing (see ProviderHost): an application
+	// keeps its production URLs once those names resolve to the sandbox.
+	Hosts []ProviderHost
 }
 
 // Handler serves one operation.
@@ -273,6 +277,9 @@ func Register(p *Provider) {
 		panic("sandbox: provider registered twice: " + p.Name)
 	}
 	if err := checkRootAliases(p); err != nil {
+		panic("sandbox: " + err.Error())
+	}
+	if err := checkHosts(p); err != nil {
 		panic("sandbox: " + err.Error())
 	}
 	registry[p.Name] = p

@@ -198,12 +198,80 @@ func (h *Harness) Send(req *http.Request) *Response {
 		h.T.Fatalf("reading response: %v", err)
 	}
 	res := &Response{t: h.T, Status: resp.StatusCode, Header: resp.Header, Body: data}
-	matched, err := sbhook.CheckResponse(req, reqBody, resp, data)
+	matched, err := sbhook.CheckResponse(h.checkable(req), reqBody, resp, data)
 	res.Matched = matched
 	if err != nil {
 		h.T.Errorf("%v", err)
 	}
 	return res
+}
+
+// Host sends the request with this Host header (a provider host, with
+// host routing on: docs/hosts.md), whatever address it is sent to.
+func Host(name string) Option {
+	return func(r *http.Request) { r.Host = name }
+}
+
+// checkable is req as the answer checker needs it: a request the server
+// routes by its Host header gets the path it maps to under the mounts, so
+// that its answer is checked against the provider's document too.
+func (h *Harness) checkable(req *http.Request) *http.Request {
+	if h.Server == nil {
+		return req
+	}
+	p, ok := h.Server.RoutedPath(req)
+	if !ok {
+		return req
+	}
+	c := req.Clone(req.Context())
+	u := *req.URL
+	u.Path, u.RawPath = p, ""
+	c.URL = &u
+	return c
+}
+
+// CheckingTransport wraps next so that every answer of this sandbox is
+// checked against its OpenAPI document, as Do checks it, however the
+// request reached it: for clients configured with the providers' real URLs
+// (a Transport whose DialContext reaches the harness for any address).
+// A mismatch fails the test.
+func (h *Harness) CheckingTransport(next http.RoundTripper) http.RoundTripper {
+	return checkingTransport{h: h, next: next}
+}
+
+type checkingTransport struct {
+	h    *Harness
+	next http.RoundTripper
+}
+
+func (c checkingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	// The body as sent, from a copy: clients of the production URLs
+	// (x/oauth2, http.NewRequest with a strings.Reader) set GetBody.
+	var reqBody []byte
+	if req.GetBody != nil {
+		if b, err := req.GetBody(); err == nil {
+			reqBody, _ = io.ReadAll(b)
+		}
+	}
+	resp, err := c.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	check := req
+	if req.Host == "" {
+		check = req.Clone(req.Context())
+		check.Host = req.URL.Host
+	}
+	if _, err := sbhook.CheckResponse(c.h.checkable(check), reqBody, resp, body); err != nil {
+		c.h.T.Errorf("%v", err)
+	}
+	return resp, nil
 }
 
 // Admin calls the admin API of a namespace ("" = default) and decodes JSON into out (if not nil).

@@ -88,6 +88,14 @@ func init() {
 		AdminRoutes: []sandbox.AdminRoute{
 			{Method: http.MethodPost, Path: "/centili/pools", Body: sandbox.BodyDocument, Handler: adminPools},
 		},
+		// The real hosts (docs/hosts.md): the Data Gifting API and the old
+		// Keycloak (/auth/realms/...) on api.centili.com, the current
+		// Keycloak (/realms/...) on auth-capi.centili.com.
+		Hosts: []sandbox.ProviderHost{
+			{Name: "api", Host: "api.centili.com", Paths: []sandbox.HostPath{
+				{Prefix: "/datagifting/", Target: "/datagifting/"}, {Prefix: "/auth/realms/", Target: "/auth/realms/"}}},
+			{Name: "auth", Host: "auth-capi.centili.com", Paths: []sandbox.HostPath{{Prefix: "/realms/", Target: "/realms/"}}},
+		},
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,12 +33,13 @@ const (
 var defaultScopes = []string{"email", "profile"}
 
 // realmURL is the realm's URL in the form the caller used, namespace
-// included: the token's issuer and the base of every discovery URL.
+// included (or on the host it came to: https://auth-capi.centili.com/realms/api):
+// the token's issuer and the base of every discovery URL.
 func (s *State) realmURL(c *sandbox.Call) string {
 	if operations[c.Operation].legacy {
-		return c.BaseURL() + "/auth/realms/" + s.cfg.Realm
+		return c.URL("/auth/realms/" + s.cfg.Realm)
 	}
-	return c.BaseURL() + "/realms/" + s.cfg.Realm
+	return c.URL("/realms/" + s.cfg.Realm)
 }
 
 // realmOK answers Keycloak's 404 when the path names another realm.
@@ -284,13 +286,20 @@ func (s *State) refreshGrant(c *sandbox.Call, f *tokenForm, client *ClientConfig
 // URL form. Only the path is compared, so a token obtained through
 // 127.0.0.1 still works through localhost or a Docker host name, and one
 // obtained from the bare URL works under /ns/default (the same namespace).
+// With host routing on, a token from Centili's own hosts is good too (its
+// issuer names no namespace).
 func (s *State) issuedHere(c *sandbox.Call, iss string) bool {
 	u, err := url.Parse(iss)
 	if err != nil {
 		return false
 	}
-	for _, mount := range c.MountPaths() {
-		if u.Path == mount+"/realms/"+s.cfg.Realm || u.Path == mount+"/auth/realms/"+s.cfg.Realm {
+	for _, rel := range []string{"/realms/" + s.cfg.Realm, "/auth/realms/" + s.cfg.Realm} {
+		for _, mount := range c.MountPaths() {
+			if u.Path == mount+rel {
+				return true
+			}
+		}
+		if slices.Contains(c.HostPaths(rel), u.Path) {
 			return true
 		}
 	}

@@ -108,6 +108,10 @@ func init() {
 			"verify": {Summary: "check an operator's product API against InTarget's requirements", Run: runVerify},
 		},
 		Postman: postmanPlan,
+		// InTarget calls the operator's own API, so there is no real host:
+		// the scenario names the operator's (hosts.names.intarget.api), and
+		// its paths are the reference API's (docs/hosts.md).
+		Hosts: []sandbox.ProviderHost{{Name: "api", Paths: []sandbox.HostPath{{Prefix: "/", Target: "/"}}}},
 		Banner: func(cfg any, baseURL string) []string {
 			c := cfg.(*Config)
 			auth := "no auth"
