@@ -10,7 +10,8 @@ port 443 whatever port the authority names (msal/authority.py builds that URL
 from the host name alone). cfg["userRealm"] says how this run copes:
 "port443" stands in for a sandbox served on port 443 by sending MSAL's
 port-less https URLs to the sandbox's port; "skip" tells MSAL the host has no
-user realm endpoint, as MSAL itself notes after a 404 from one.
+user realm endpoint, as MSAL itself notes after a 404 from one; "none" does
+neither, and MSAL fails to connect to port 443.
 """
 import base64
 import json
@@ -38,7 +39,7 @@ class Port443(requests.Session):
 options = {}
 if cfg["userRealm"] == "port443":
     options["http_client"] = Port443()
-else:
+elif cfg["userRealm"] == "skip":
     # MSAL's own memo of hosts whose user realm lookup answered 404.
     msal.authority.Authority._domains_without_user_realm_discovery.add(urlsplit(cfg["base"]).hostname)
 
