@@ -23,7 +23,8 @@ func python(t *testing.T, module, debianPackage string) (string, string) {
 		py = "/usr/bin/python3"
 	}
 	if out, err := exec.Command(py, "-c", "import "+module).CombinedOutput(); err != nil {
-		missing(t, py+" cannot import "+module+" (apt-get install "+debianPackage+"): "+strings.TrimSpace(string(out)))
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		missing(t, py+" cannot import "+module+" (apt-get install "+debianPackage+"): "+lines[len(lines)-1])
 	}
 	dir, err := filepath.Abs("python")
 	if err != nil {
