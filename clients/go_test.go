@@ -72,7 +72,7 @@ func TestGoOIDCAndOAuth2(t *testing.T) {
 			ops:  []string{"keycloakDiscovery", "keycloakToken", "keycloakCerts", "keycloakToken", "getBalance"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			before := len(p.journal(t))
+			before := len(p.journal(t, ""))
 			provider, err := oidc.NewProvider(ctx, c.issuer)
 			if err != nil {
 				t.Fatalf("discovery: %v", err)
@@ -136,7 +136,7 @@ func TestGoOIDCAndOAuth2(t *testing.T) {
 			if resp.ProtoMajor != 2 {
 				t.Errorf("API call over %s, want HTTP/2", resp.Proto)
 			}
-			if ops := checkJournal(t, p)[before:]; !slices.Equal(ops, c.ops) {
+			if ops := checkJournal(t, p, "")[before:]; !slices.Equal(ops, c.ops) {
 				t.Errorf("requests: %q, want %q", ops, c.ops)
 			}
 		})

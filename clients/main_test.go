@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -158,11 +159,11 @@ func startSandbox(t *testing.T) *proc {
 	return p
 }
 
-// journal is every exchange the sandbox's default namespace recorded, oldest
+// journal is every exchange namespace ns ("" for default) recorded, oldest
 // first, read over the plain listener.
-func (p *proc) journal(t *testing.T) []adminclient.Entry {
+func (p *proc) journal(t *testing.T, ns string) []adminclient.Entry {
 	t.Helper()
-	ac, err := adminclient.NewClientWithResponses(p.plain + "/__sandbox")
+	ac, err := adminclient.NewClientWithResponses(p.plain + nsPrefix(ns) + "/__sandbox")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,10 +187,10 @@ func (p *proc) journal(t *testing.T) []adminclient.Entry {
 // a Go test receives; these answers went to Node and Python) and returns
 // the operations in the order they were called. Secrets in the journal are
 // replaced by marks that are still strings of the same JSON shape.
-func checkJournal(t *testing.T, p *proc) []string {
+func checkJournal(t *testing.T, p *proc, ns string) []string {
 	t.Helper()
 	var ops []string
-	for _, e := range p.journal(t) {
+	for _, e := range p.journal(t, ns) {
 		req, res := e.Request, e.Response
 		if deref(req.Truncated) || deref(res.Truncated) {
 			t.Errorf("%s: body cut in the journal; --journal-body-bytes is too small to check it", e.ID)
@@ -214,6 +215,40 @@ func checkJournal(t *testing.T, p *proc) []string {
 		ops = append(ops, op)
 	}
 	return ops
+}
+
+// nsPrefix is the path prefix of namespace ns: "" for the default one.
+func nsPrefix(ns string) string {
+	if ns == "" {
+		return ""
+	}
+	return "/ns/" + ns
+}
+
+// publicClients loads the default scenario with NetRefer's app registration
+// allowing public client flows (allowPublicClient) into namespace ns, as a CI
+// job that tests a public client would.
+func (p *proc) publicClients(t *testing.T, ns string) {
+	t.Helper()
+	def, err := os.ReadFile(filepath.Join("..", "scenarios", "default.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	yaml := strings.Replace(string(def), "allowPublicClient: false", "allowPublicClient: true", 1)
+	if yaml == string(def) {
+		t.Fatal("scenarios/default.yaml no longer says allowPublicClient: false")
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), "PUT", p.plain+nsPrefix(ns)+"/__sandbox/scenario", strings.NewReader(yaml))
+	req.Header.Set("Content-Type", "application/yaml")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("PUT %s/__sandbox/scenario: %d %s", nsPrefix(ns), resp.StatusCode, body)
+	}
 }
 
 func deref[T any](p *T) T {

@@ -83,10 +83,11 @@ func readJSON(t *testing.T, path string, v any) {
 
 // msalNodeOut is what node/msal-node.mjs prints.
 type msalNodeOut struct {
-	TokenType string   `json:"tokenType"`
-	Scopes    []string `json:"scopes"`
-	TenantID  string   `json:"tenantId"`
-	Account   struct {
+	Application string   `json:"application"`
+	TokenType   string   `json:"tokenType"`
+	Scopes      []string `json:"scopes"`
+	TenantID    string   `json:"tenantId"`
+	Account     struct {
 		HomeAccountID string `json:"homeAccountId"`
 		Username      string `json:"username"`
 		Environment   string `json:"environment"`
@@ -100,58 +101,78 @@ type msalNodeOut struct {
 	SilentSameToken bool `json:"silentSameToken"`
 }
 
-// TestMSALNode: @azure/msal-node's ConfidentialClientApplication gets a
-// token with acquireTokenByUsernamePassword from the sandbox's tenant over
-// HTTPS (the CA trusted through NODE_EXTRA_CA_CERTS, the sandbox's host in
-// knownAuthorities), builds its account from client_info, serves the second
-// ask from its cache, and the token passes the NetRefer gateway. Without
-// the CA, or on http://, MSAL refuses before it asks for a token.
+// TestMSALNode: @azure/msal-node gets a token with
+// acquireTokenByUsernamePassword from the sandbox's tenant over HTTPS (the
+// CA trusted through NODE_EXTRA_CA_CERTS, the sandbox's host in
+// knownAuthorities), as a ConfidentialClientApplication, and as a
+// PublicClientApplication in a CI namespace whose scenario allows public
+// clients; it builds its account from client_info, serves the second ask
+// from its cache, and the token passes the NetRefer gateway. Without the
+// CA, or on http://, MSAL refuses before it asks for a token.
 func TestMSALNode(t *testing.T) {
 	t.Parallel()
 	dir := nodeScripts(t)
 	p := startSandbox(t)
+	p.publicClients(t, "public-clients")
 	cfg := map[string]any{"base": p.https, "tenant": nrTenant, "clientId": nrClientID, "clientSecret": nrSecret,
-		"scope": nrScope, "username": nrUser, "password": nrPassword, "subscriptionKey": nrSubKey, "batch": registration("msal-node")}
+		"scope": nrScope, "username": nrUser, "password": nrPassword, "subscriptionKey": nrSubKey}
 	trust := []string{"NODE_EXTRA_CA_CERTS=" + p.caFile}
-
-	var out msalNodeOut
-	run(t, dir, trust, cfg, &out, "node", "msal-node.mjs").mustSucceed(t, "msal-node")
-	if out.TokenType != "Bearer" || !slices.Equal(out.Scopes, []string{nrScope}) || out.TenantID != nrTenant {
-		t.Errorf("token type %q, scopes %q, tenant %q", out.TokenType, out.Scopes, out.TenantID)
-	}
 	host := strings.TrimPrefix(p.https, "https://")
-	if out.Account.HomeAccountID != nrOID+"."+nrTenant || out.Account.Username != nrUser || out.Account.Environment != host {
-		t.Errorf("account %+v, want home account %s.%s (client_info), user %s, environment %s", out.Account, nrOID, nrTenant, nrUser, host)
-	}
-	out.Claims.want(t, "access token", map[string]any{"iss": p.https + "/netrefer/login/" + nrTenant + "/",
-		"aud": "api://" + nrClientID, "appid": nrClientID, "tid": nrTenant, "oid": nrOID, "upn": nrUser,
-		"scp": "Events.Injestion", "ver": "1.0"})
-	if out.Gateway.Status != 200 || !jsonEqual(out.Gateway.Body, accepted("msal-node")) {
-		t.Errorf("gateway: %d %v", out.Gateway.Status, out.Gateway.Body)
-	}
-	if !out.SilentFromCache || !out.SilentSameToken {
-		t.Errorf("acquireTokenSilent: fromCache %v, same token %v", out.SilentFromCache, out.SilentSameToken)
-	}
-	// knownAuthorities: no instance discovery; one discovery, one token.
-	if ops := checkJournal(t, p); !slices.Equal(ops, []string{"openidConfiguration", "token", "ingestRegistrations"}) {
-		t.Errorf("MSAL's requests: %q", ops)
+
+	for _, c := range []struct {
+		name, ns, secret, application string
+	}{
+		{"confidential client", "", nrSecret, "ConfidentialClientApplication"},
+		{"public client in a namespace", "public-clients", "", "PublicClientApplication"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			id := "msal-node-" + c.application
+			cfg := with(with(with(cfg, "base", p.https+nsPrefix(c.ns)), "clientSecret", c.secret), "batch", registration(id))
+			var out msalNodeOut
+			run(t, dir, trust, cfg, &out, "node", "msal-node.mjs").mustSucceed(t, "msal-node")
+			if out.Application != c.application || out.TokenType != "Bearer" || !slices.Equal(out.Scopes, []string{nrScope}) || out.TenantID != nrTenant {
+				t.Errorf("%s: token type %q, scopes %q, tenant %q", out.Application, out.TokenType, out.Scopes, out.TenantID)
+			}
+			if out.Account.HomeAccountID != nrOID+"."+nrTenant || out.Account.Username != nrUser || out.Account.Environment != host {
+				t.Errorf("account %+v, want home account %s.%s (client_info), user %s, environment %s", out.Account, nrOID, nrTenant, nrUser, host)
+			}
+			out.Claims.want(t, "access token", map[string]any{"iss": p.https + nsPrefix(c.ns) + "/netrefer/login/" + nrTenant + "/",
+				"aud": "api://" + nrClientID, "appid": nrClientID, "tid": nrTenant, "oid": nrOID, "upn": nrUser,
+				"scp": "Events.Injestion", "ver": "1.0"})
+			if out.Gateway.Status != 200 || !jsonEqual(out.Gateway.Body, accepted(id)) {
+				t.Errorf("gateway: %d %v", out.Gateway.Status, out.Gateway.Body)
+			}
+			if !out.SilentFromCache || !out.SilentSameToken {
+				t.Errorf("acquireTokenSilent: fromCache %v, same token %v", out.SilentFromCache, out.SilentSameToken)
+			}
+			// knownAuthorities: no instance discovery; one discovery, one token.
+			if ops := checkJournal(t, p, c.ns); !slices.Equal(ops, []string{"openidConfiguration", "token", "ingestRegistrations"}) {
+				t.Errorf("MSAL's requests: %q", ops)
+			}
+		})
 	}
 
 	for _, c := range []struct {
 		name string
 		env  []string
-		base string
+		cfg  map[string]any
 		want []string
+		ops  []string // what reached the sandbox
 	}{
 		// MSAL turns the failed TLS handshake of its discovery into this.
-		{"without the CA", nil, p.https, []string{"endpoints_resolution_error"}},
-		{"on http", trust, p.plain, []string{"authority_uri_insecure"}},
+		{"without the CA", nil, cfg, []string{"endpoints_resolution_error"}, nil},
+		{"on http", trust, with(cfg, "base", p.plain), []string{"authority_uri_insecure"}, nil},
+		// The sandbox's Azure AD answer (401), as MSAL reports it.
+		{"public client not allowed", trust, with(cfg, "clientSecret", ""), []string{"invalid_client", "AADSTS7000218"},
+			[]string{"openidConfiguration", "token"}},
 	} {
-		cfg := with(cfg, "base", c.base)
-		run(t, dir, c.env, cfg, nil, "node", "msal-node.mjs").mustFailWith(t, "msal-node "+c.name, c.want...)
-	}
-	if n := len(p.journal(t)); n != 3 {
-		t.Errorf("the refused runs reached the sandbox: %d journal entries, want the first run's 3", n)
+		t.Run(c.name, func(t *testing.T) {
+			before := len(p.journal(t, ""))
+			run(t, dir, c.env, with(c.cfg, "batch", registration("refused")), nil, "node", "msal-node.mjs").mustFailWith(t, "msal-node "+c.name, c.want...)
+			if ops := checkJournal(t, p, "")[before:]; !slices.Equal(ops, c.ops) {
+				t.Errorf("requests that reached the sandbox: %q, want %q", ops, c.ops)
+			}
+		})
 	}
 }
 
@@ -236,7 +257,7 @@ func TestOpenIDClient(t *testing.T) {
 			ops:      []string{"keycloakDiscovery", "keycloakToken", "keycloakToken", "getBalance"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			before := len(p.journal(t))
+			before := len(p.journal(t, ""))
 			var out openidOut
 			run(t, dir, trust, c.cfg, &out, "node", "openid-client.mjs").mustSucceed(t, "openid-client")
 			if out.Issuer != c.cfg["issuer"] || out.TokenEndpoint != c.endpoint {
@@ -259,7 +280,7 @@ func TestOpenIDClient(t *testing.T) {
 			if out.Resource.Status != 200 || !jsonEqual(out.Resource.Body, c.resource) {
 				t.Errorf("API call: %d %v", out.Resource.Status, out.Resource.Body)
 			}
-			if ops := checkJournal(t, p)[before:]; !slices.Equal(ops, c.ops) {
+			if ops := checkJournal(t, p, "")[before:]; !slices.Equal(ops, c.ops) {
 				t.Errorf("openid-client's requests: %q, want %q", ops, c.ops)
 			}
 		})

@@ -35,9 +35,10 @@ func python(t *testing.T, module, debianPackage string) (string, string) {
 
 // msalPythonOut is what python/msal_password.py prints.
 type msalPythonOut struct {
-	TokenType string `json:"token_type"`
-	Scope     string `json:"scope"`
-	Account   struct {
+	Application string `json:"application"`
+	TokenType   string `json:"token_type"`
+	Scope       string `json:"scope"`
+	Account     struct {
 		HomeAccountID string `json:"home_account_id"`
 		Environment   string `json:"environment"`
 		Username      string `json:"username"`
@@ -53,49 +54,55 @@ type msalPythonOut struct {
 
 // TestMSALPython: Debian's MSAL Python gets a token with
 // acquire_token_by_username_password over HTTPS (REQUESTS_CA_BUNDLE,
-// instance_discovery=False), and the token passes the NetRefer gateway.
-// MSAL asks the user realm at https://HOST/common/userrealm/USER on port 443
-// whatever the authority's port: with the sandbox on 443 ("port443", where
-// the script sends MSAL's port-less URLs to the sandbox's port) it gets the
-// sandbox's Managed answer and goes on; on another port the lookup must be
-// skipped ("skip"), else MSAL fails to connect.
+// instance_discovery=False), as a ConfidentialClientApplication and as a
+// PublicClientApplication in a CI namespace whose scenario allows public
+// clients, and the token passes the NetRefer gateway. MSAL asks the user
+// realm at https://HOST/common/userrealm/USER on port 443 whatever the
+// authority's port: with the sandbox on 443 ("port443", where the script
+// sends MSAL's port-less URLs to the sandbox's port) it gets the sandbox's
+// Managed answer and goes on; on another port the lookup must be skipped
+// ("skip"), else MSAL fails to connect.
 func TestMSALPython(t *testing.T) {
 	t.Parallel()
 	py, dir := python(t, "msal", "python3-msal")
 	p := startSandbox(t)
+	p.publicClients(t, "public-clients")
 	trust := []string{"REQUESTS_CA_BUNDLE=" + p.caFile}
 	cfg := map[string]any{"base": p.https, "tenant": nrTenant, "clientId": nrClientID, "clientSecret": nrSecret,
 		"scope": nrScope, "username": nrUser, "password": nrPassword, "subscriptionKey": nrSubKey}
 
 	for _, c := range []struct {
-		userRealm string
-		ops       []string
+		name, userRealm, ns, secret, application string
+		ops                                      []string
 	}{
-		{"port443", []string{"openidConfiguration", "userRealm", "token", "ingestRegistrations"}},
-		{"skip", []string{"openidConfiguration", "token", "ingestRegistrations"}},
+		{"confidential client, user realm on 443", "port443", "", nrSecret, "ConfidentialClientApplication",
+			[]string{"openidConfiguration", "userRealm", "token", "ingestRegistrations"}},
+		{"public client in a namespace, user realm skipped", "skip", "public-clients", "", "PublicClientApplication",
+			[]string{"openidConfiguration", "token", "ingestRegistrations"}},
 	} {
-		t.Run(c.userRealm, func(t *testing.T) {
-			before := len(p.journal(t))
-			cfg := with(with(cfg, "userRealm", c.userRealm), "batch", registration("msal-py-"+c.userRealm))
+		t.Run(c.name, func(t *testing.T) {
+			before := len(p.journal(t, c.ns))
+			id := "msal-py-" + c.userRealm
+			cfg := with(with(with(with(cfg, "base", p.https+nsPrefix(c.ns)), "clientSecret", c.secret), "userRealm", c.userRealm), "batch", registration(id))
 			var out msalPythonOut
 			run(t, dir, trust, cfg, &out, py, "msal_password.py").mustSucceed(t, "msal python")
 			t.Logf("MSAL Python %s", out.Version)
-			if out.TokenType != "Bearer" || out.Scope != nrScope {
-				t.Errorf("token type %q, scope %q", out.TokenType, out.Scope)
+			if out.Application != c.application || out.TokenType != "Bearer" || out.Scope != nrScope {
+				t.Errorf("%s: token type %q, scope %q", out.Application, out.TokenType, out.Scope)
 			}
 			// MSAL Python keeps the host without its port as the environment.
 			if out.Account.HomeAccountID != nrOID+"."+nrTenant || out.Account.Username != nrUser || out.Account.Environment != "127.0.0.1" {
 				t.Errorf("account %+v", out.Account)
 			}
-			out.Claims.want(t, "access token", map[string]any{"iss": p.https + "/netrefer/login/" + nrTenant + "/",
+			out.Claims.want(t, "access token", map[string]any{"iss": p.https + nsPrefix(c.ns) + "/netrefer/login/" + nrTenant + "/",
 				"aud": "api://" + nrClientID, "appid": nrClientID, "oid": nrOID, "upn": nrUser, "scp": "Events.Injestion"})
-			if out.Gateway.Status != 200 || !jsonEqual(out.Gateway.Body, accepted("msal-py-"+c.userRealm)) {
+			if out.Gateway.Status != 200 || !jsonEqual(out.Gateway.Body, accepted(id)) {
 				t.Errorf("gateway: %d %v", out.Gateway.Status, out.Gateway.Body)
 			}
 			if !out.SilentSameToken {
 				t.Error("acquire_token_silent did not answer the cached token")
 			}
-			if ops := checkJournal(t, p)[before:]; !slices.Equal(ops, c.ops) {
+			if ops := checkJournal(t, p, c.ns)[before:]; !slices.Equal(ops, c.ops) {
 				t.Errorf("MSAL's requests: %q, want %q", ops, c.ops)
 			}
 		})
@@ -108,7 +115,7 @@ func TestMSALPython(t *testing.T) {
 		want []string
 	}{
 		// Nothing listens on 127.0.0.1:443 in this test.
-		{"user realm on port 443", trust, with(cfg, "userRealm", "none"),
+		{"user realm lookup neither on 443 nor skipped", trust, with(cfg, "userRealm", "none"),
 			[]string{"host='127.0.0.1', port=443", "/common/userrealm/operator@sandbox.test"}},
 		{"without the CA", nil, with(cfg, "userRealm", "skip"), []string{"CERTIFICATE_VERIFY_FAILED"}},
 		{"on http", trust, with(with(cfg, "userRealm", "skip"), "base", p.plain), []string{"should consist of an https url"}},
@@ -167,7 +174,7 @@ func TestRequestsOAuthlib(t *testing.T) {
 			[]string{"openid", "email", "profile"}, true, ctConfidential},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			before := len(p.journal(t))
+			before := len(p.journal(t, ""))
 			var out oauthlibOut
 			run(t, dir, trust, c.cfg, &out, py, "oauthlib_password.py").mustSucceed(t, "requests-oauthlib")
 			t.Logf("versions %v", out.Version)
@@ -183,7 +190,7 @@ func TestRequestsOAuthlib(t *testing.T) {
 			if out.Resource.Status != 200 || !jsonEqual(out.Resource.Body, balance) {
 				t.Errorf("balance: %d %v", out.Resource.Status, out.Resource.Body)
 			}
-			if ops := checkJournal(t, p)[before:]; !slices.Equal(ops, []string{"keycloakToken", "keycloakToken", "getBalance"}) {
+			if ops := checkJournal(t, p, "")[before:]; !slices.Equal(ops, []string{"keycloakToken", "keycloakToken", "getBalance"}) {
 				t.Errorf("requests: %q", ops)
 			}
 		})

@@ -2,20 +2,21 @@
 // then the token through the NetRefer gateway. Run by clients/clients_test.go:
 //   node msal-node.mjs '{"base":"https://127.0.0.1:8443", ...}'
 // with NODE_EXTRA_CA_CERTS naming the sandbox's CA. Prints one JSON object.
-import { ConfidentialClientApplication } from "@azure/msal-node";
+// Without cfg.clientSecret it is a PublicClientApplication, which the app
+// registration must allow (allowPublicClient in the scenario).
+import { ConfidentialClientApplication, PublicClientApplication } from "@azure/msal-node";
 
 const cfg = JSON.parse(process.argv[2]);
-const authority = `${cfg.base}/netrefer/login/${cfg.tenant}`;
-const app = new ConfidentialClientApplication({
-  auth: {
-    clientId: cfg.clientId,
-    clientSecret: cfg.clientSecret,
-    authority,
-    // MSAL asks login.microsoftonline.com to describe any other authority
-    // (instance discovery) unless its host is listed here.
-    knownAuthorities: [new URL(cfg.base).host],
-  },
-});
+const auth = {
+  clientId: cfg.clientId,
+  authority: `${cfg.base}/netrefer/login/${cfg.tenant}`,
+  // MSAL asks login.microsoftonline.com to describe any other authority
+  // (instance discovery) unless its host is listed here.
+  knownAuthorities: [new URL(cfg.base).host],
+};
+const app = cfg.clientSecret
+  ? new ConfidentialClientApplication({ auth: { ...auth, clientSecret: cfg.clientSecret } })
+  : new PublicClientApplication({ auth });
 
 const result = await app.acquireTokenByUsernamePassword({
   scopes: [cfg.scope],
@@ -39,6 +40,7 @@ const accounts = await app.getTokenCache().getAllAccounts();
 const silent = await app.acquireTokenSilent({ scopes: [cfg.scope], account: accounts[0] });
 
 console.log(JSON.stringify({
+  application: app.constructor.name,
   tokenType: result.tokenType,
   scopes: result.scopes,
   tenantId: result.tenantId,

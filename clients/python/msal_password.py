@@ -43,15 +43,18 @@ elif cfg["userRealm"] == "skip":
     # MSAL's own memo of hosts whose user realm lookup answered 404.
     msal.authority.Authority._domains_without_user_realm_discovery.add(urlsplit(cfg["base"]).hostname)
 
-app = msal.ConfidentialClientApplication(
-    cfg["clientId"],
-    client_credential=cfg["clientSecret"],
+options.update(
     authority="%s/netrefer/login/%s" % (cfg["base"], cfg["tenant"]),
     # MSAL asks login.microsoftonline.com to describe any authority it does
     # not know (instance discovery); the sandbox is not one of Microsoft's.
     instance_discovery=False,
-    **options,
 )
+# Without cfg["clientSecret"] it is a PublicClientApplication, which the app
+# registration must allow (allowPublicClient in the scenario).
+if cfg.get("clientSecret"):
+    app = msal.ConfidentialClientApplication(cfg["clientId"], client_credential=cfg["clientSecret"], **options)
+else:
+    app = msal.PublicClientApplication(cfg["clientId"], **options)
 result = app.acquire_token_by_username_password(
     cfg["username"], cfg["password"], scopes=[cfg["scope"]])
 if "access_token" not in result:
@@ -71,6 +74,7 @@ accounts = app.get_accounts(username=cfg["username"])
 silent = app.acquire_token_silent([cfg["scope"]], account=accounts[0]) if accounts else None
 
 print(json.dumps({
+    "application": type(app).__name__,
     "token_type": result["token_type"],
     "scope": result.get("scope"),
     "account": {k: accounts[0].get(k) for k in ("home_account_id", "environment", "username")} if accounts else None,
