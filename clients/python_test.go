@@ -1,12 +1,14 @@
 package clients_test
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // EnvPython names the interpreter the Python tests use; by default Debian's
@@ -31,25 +33,6 @@ func python(t *testing.T, module, debianPackage string) (string, string) {
 		t.Fatal(err)
 	}
 	return py, dir
-}
-
-// msalPythonOut is what python/msal_password.py prints.
-type msalPythonOut struct {
-	Application string `json:"application"`
-	TokenType   string `json:"token_type"`
-	Scope       string `json:"scope"`
-	Account     struct {
-		HomeAccountID string `json:"home_account_id"`
-		Environment   string `json:"environment"`
-		Username      string `json:"username"`
-	} `json:"account"`
-	Claims  jwtClaims `json:"claims"`
-	Gateway struct {
-		Status int            `json:"status"`
-		Body   map[string]any `json:"body"`
-	} `json:"gateway"`
-	SilentSameToken bool   `json:"silentSameToken"`
-	Version         string `json:"version"`
 }
 
 // TestMSALPython: Debian's MSAL Python gets a token with
@@ -83,28 +66,11 @@ func TestMSALPython(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			before := len(p.journal(t, c.ns))
 			id := "msal-py-" + c.userRealm
-			cfg := with(with(with(with(cfg, "base", p.https+nsPrefix(c.ns)), "clientSecret", c.secret), "userRealm", c.userRealm), "batch", registration(id))
-			var out msalPythonOut
+			cfg := with(cfg, "base", p.https+nsPrefix(c.ns), "clientSecret", c.secret, "userRealm", c.userRealm, "batch", registration(id))
+			var out msalOut
 			run(t, dir, trust, cfg, &out, py, "msal_password.py").mustSucceed(t, "msal python")
-			t.Logf("MSAL Python %s", out.Version)
-			if out.Application != c.application || out.TokenType != "Bearer" || out.Scope != nrScope {
-				t.Errorf("%s: token type %q, scope %q", out.Application, out.TokenType, out.Scope)
-			}
 			// MSAL Python keeps the host without its port as the environment.
-			if out.Account.HomeAccountID != nrOID+"."+nrTenant || out.Account.Username != nrUser || out.Account.Environment != "127.0.0.1" {
-				t.Errorf("account %+v", out.Account)
-			}
-			out.Claims.want(t, "access token", map[string]any{"iss": p.https + nsPrefix(c.ns) + "/netrefer/login/" + nrTenant + "/",
-				"aud": "api://" + nrClientID, "appid": nrClientID, "oid": nrOID, "upn": nrUser, "scp": "Events.Injestion"})
-			if out.Gateway.Status != 200 || !jsonEqual(out.Gateway.Body, accepted(id)) {
-				t.Errorf("gateway: %d %v", out.Gateway.Status, out.Gateway.Body)
-			}
-			if !out.SilentSameToken {
-				t.Error("acquire_token_silent did not answer the cached token")
-			}
-			if ops := checkJournal(t, p, c.ns)[before:]; !slices.Equal(ops, c.ops) {
-				t.Errorf("MSAL's requests: %q, want %q", ops, c.ops)
-			}
+			out.check(t, p, c.ns, c.application, "127.0.0.1", id, before, c.ops)
 		})
 	}
 
@@ -114,13 +80,18 @@ func TestMSALPython(t *testing.T) {
 		cfg  map[string]any
 		want []string
 	}{
-		// Nothing listens on 127.0.0.1:443 in this test.
 		{"user realm lookup neither on 443 nor skipped", trust, with(cfg, "userRealm", "none"),
 			[]string{"host='127.0.0.1', port=443", "/common/userrealm/operator@sandbox.test"}},
 		{"without the CA", nil, with(cfg, "userRealm", "skip"), []string{"CERTIFICATE_VERIFY_FAILED"}},
-		{"on http", trust, with(with(cfg, "userRealm", "skip"), "base", p.plain), []string{"should consist of an https url"}},
+		{"on http", trust, with(cfg, "userRealm", "skip", "base", p.plain), []string{"should consist of an https url"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			if c.cfg["userRealm"] == "none" {
+				if conn, err := net.DialTimeout("tcp", "127.0.0.1:443", time.Second); err == nil {
+					conn.Close()
+					t.Skip("something listens on 127.0.0.1:443: MSAL's lookup would reach it")
+				}
+			}
 			run(t, dir, c.env, with(c.cfg, "batch", registration("refused")), nil, py, "msal_password.py").mustFailWith(t, "msal python "+c.name, c.want...)
 		})
 	}
@@ -170,7 +141,7 @@ func TestRequestsOAuthlib(t *testing.T) {
 	}{
 		{"public client, no scope", cfg, []string{"email", "profile"}, false, "datagifting"},
 		{"confidential client, openid email profile",
-			with(with(with(cfg, "clientId", ctConfidential), "clientSecret", ctSecret), "scope", []string{"openid", "email", "profile"}),
+			with(cfg, "clientId", ctConfidential, "clientSecret", ctSecret, "scope", []string{"openid", "email", "profile"}),
 			[]string{"openid", "email", "profile"}, true, ctConfidential},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -39,7 +39,10 @@ const gateway = await fetch(`${cfg.base}/netrefer/di/v1/registrations`, {
 const accounts = await app.getTokenCache().getAllAccounts();
 const silent = await app.acquireTokenSilent({ scopes: [cfg.scope], account: accounts[0] });
 
+// The same shape as python/msal_password.py prints, plus tenantId and
+// silentFromCache, which MSAL Python does not report.
 console.log(JSON.stringify({
+  version: (await import("@azure/msal-node/package.json", { with: { type: "json" } })).default.version,
   application: app.constructor.name,
   tokenType: result.tokenType,
   scopes: result.scopes,

@@ -73,11 +73,13 @@ gateway = requests.post(
 accounts = app.get_accounts(username=cfg["username"])
 silent = app.acquire_token_silent([cfg["scope"]], account=accounts[0]) if accounts else None
 
+# The same shape as node/msal-node.mjs prints.
 print(json.dumps({
     "application": type(app).__name__,
-    "token_type": result["token_type"],
-    "scope": result.get("scope"),
-    "account": {k: accounts[0].get(k) for k in ("home_account_id", "environment", "username")} if accounts else None,
+    "tokenType": result["token_type"],
+    "scopes": result.get("scope", "").split(),
+    "account": {"homeAccountId": accounts[0]["home_account_id"], "username": accounts[0]["username"],
+                "environment": accounts[0]["environment"]} if accounts else None,
     "claims": claims,
     "gateway": {"status": gateway.status_code, "body": gateway.json()},
     "silentSameToken": bool(silent) and silent.get("access_token") == result["access_token"],
