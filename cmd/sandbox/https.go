@@ -156,7 +156,7 @@ Flags:
 // so that "sandbox ca > ca.pem" saves just the certificate.
 func caCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ca", flag.ContinueOnError)
-	dataDir := fs.String("data-dir", os.Getenv(dataDirEnv), dataDirUsage)
+	dataDir := fs.String("data-dir", os.Getenv(dataDirEnv), caDataDirUsage)
 	if code, done := parseCommand(fs, caUsage, args, stdout, stderr); done {
 		return code
 	}

@@ -201,7 +201,7 @@ func TestHTTPSWithGivenCertificate(t *testing.T) {
 	if resp := getJSON(t, trustingClient(t, ca.CertPEM()), p.https+"/__sandbox/health", nil); resp.ProtoMajor != 2 {
 		t.Errorf("%s, want HTTP/2", resp.Proto)
 	}
-	if _, err := os.Stat(dataDir); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dataDir, "ca")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("with --tls-cert the local CA was made anyway (%v)", err)
 	}
 	p.stop(t)

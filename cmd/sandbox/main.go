@@ -67,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return healthCmd(args[1:], stdout, stderr)
 		case "ca":
 			return caCmd(args[1:], stdout, stderr)
+		case "snapshot":
+			return snapshotCmd(args[1:], stdout, stderr)
 		case "help":
 			// "sandbox help COMMAND ..." is "sandbox COMMAND ... --help".
 			if len(args) > 1 && args[1] != "help" {
@@ -98,6 +100,7 @@ func commandRows() [][2]string {
 		{"sandbox scenario validate FILE...", "check scenario files offline"},
 		{"sandbox health [--url URL]", "probe a running sandbox (for container health checks)"},
 		{"sandbox ca [--data-dir DIR]", "print the local CA certificate --https-addr uses, and how to trust it"},
+		{"sandbox snapshot save|load ...", "save a namespace of a running sandbox to a file, or restore one"},
 		{"sandbox version", "print the version (same as sandbox --version)"},
 	}
 	for _, p := range sandbox.Providers() {
@@ -211,10 +214,12 @@ func (b *byteSize) Set(v string) error {
 	return nil
 }
 
-// dataDirEnv and dataDirUsage describe --data-dir, a flag of serve and ca;
-// signingKeyFile is where in it the token signing key is kept.
+// dataDirEnv and dataDirUsage describe --data-dir, a flag of serve and ca
+// (caDataDirUsage: ca reads only the CA); signingKeyFile is where in it the
+// token signing key is kept.
 const (
 	dataDirEnv     = "SANDBOX_DATA_DIR"
+	caDataDirUsage = "`DIR` the sandbox keeps files in: the local CA in DIR/ca (env " + dataDirEnv + "; default: the user's config directory, ~/.config/provider-sandbox on Linux)"
 	dataDirUsage   = "`DIR` the sandbox keeps files in: the local CA in DIR/ca, and the token signing key in DIR/" + signingKeyFile + " so tokens survive a restart (env " + dataDirEnv + "; default: the CA in the user's config directory, ~/.config/provider-sandbox on Linux, and a new signing key per run)"
 	signingKeyFile = "keys/signing-key.pem"
 )
@@ -243,15 +248,15 @@ func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
 
 // loadScenario reads the --scenario file, or the embedded default.
 func loadScenario(file string) (*sandbox.Scenario, scenario.Problems, error) {
-	name, data := "scenarios/"+scenarios.DefaultName+" (embedded)", scenarios.Default()
-	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return nil, nil, err
-		}
-		name, data = file, b
+	if file == "" {
+		sc, probs := sandbox.LoadScenario("scenarios/"+scenarios.DefaultName+" (embedded)", scenarios.Default())
+		return sc, probs, nil
 	}
-	sc, probs := sandbox.LoadScenario(name, data)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	sc, probs := sandbox.LoadScenarioFile(file, data)
 	return sc, probs, nil
 }
 
@@ -597,7 +602,7 @@ func scenarioCmd(args []string, stdout, stderr io.Writer) int {
 			status = 1
 			continue
 		}
-		if _, probs := sandbox.LoadScenario(file, data); len(probs) > 0 {
+		if _, probs := sandbox.LoadScenarioFile(file, data); len(probs) > 0 {
 			for _, p := range probs {
 				fmt.Fprintln(stderr, p.String())
 			}
@@ -714,13 +719,9 @@ func healthCmd(args []string, stdout, stderr io.Writer) int {
 // /__sandbox/health appended, /__sandbox gets /health, and the health URL
 // itself is kept. A missing scheme means http.
 func healthURL(raw string) (string, error) {
-	full := raw
-	if !strings.Contains(full, "://") {
-		full = "http://" + full
-	}
-	u, err := url.Parse(full)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return "", fmt.Errorf("--url %q is not an http(s) URL such as http://127.0.0.1:8080", raw)
+	u, err := parseBaseURL(raw)
+	if err != nil {
+		return "", err
 	}
 	p := strings.TrimRight(u.Path, "/")
 	switch {
@@ -732,4 +733,18 @@ func healthURL(raw string) (string, error) {
 	}
 	u.Path, u.RawPath, u.RawQuery, u.Fragment = p, "", "", ""
 	return u.String(), nil
+}
+
+// parseBaseURL reads what a user gives --url: an http(s) URL, http when
+// the scheme is left out.
+func parseBaseURL(raw string) (*url.URL, error) {
+	full := raw
+	if !strings.Contains(full, "://") {
+		full = "http://" + full
+	}
+	u, err := url.Parse(full)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("--url %q is not an http(s) URL such as http://127.0.0.1:8080", raw)
+	}
+	return u, nil
 }

@@ -397,3 +397,41 @@ func (j *Journal) Total() uint64 {
 	defer j.mu.RUnlock()
 	return j.total
 }
+
+// Saved is a journal as a namespace snapshot keeps it: the entries held,
+// oldest first, and how many were ever added.
+type Saved struct {
+	Total   uint64   `json:"total"`
+	Entries []*Entry `json:"entries"`
+}
+
+// Save returns copies of the entries held, oldest first. It holds the
+// budget's lock too: an entry's age links (copied with it, then cleared)
+// are written under that lock alone when a later entry is added.
+func (j *Journal) Save() Saved {
+	j.b.mu.Lock()
+	defer j.b.mu.Unlock()
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	out := Saved{Total: j.total, Entries: make([]*Entry, 0, j.n)}
+	for i := j.n - 1; i >= 0; i-- {
+		e := *j.at(i)
+		e.seq, e.size, e.j, e.older, e.newer = 0, 0, nil, nil, nil
+		out.Entries = append(out.Entries, &e)
+	}
+	return out
+}
+
+// Restore replaces the journal's entries with saved ones (oldest first),
+// charged to the budget as Add charges them, and sets the count of entries
+// ever added to v.Total (at least the entries given).
+func (j *Journal) Restore(v Saved) {
+	j.Clear()
+	j.mu.Lock()
+	j.total = v.Total - min(v.Total, uint64(len(v.Entries)))
+	j.mu.Unlock()
+	for _, e := range v.Entries {
+		cp := *e
+		j.Add(&cp)
+	}
+}

@@ -63,6 +63,9 @@ func (ns *Namespace) touch() { ns.lastUsed.Store(time.Now().UnixNano()) }
 func (ns *Namespace) build(sc *Scenario) (*world, error) {
 	common := sc.Common()
 	w := &world{scenario: sc, clock: clock.New(sc.Start, common.Clock.Frozen), states: map[string]any{}, counters: map[string]*providerCounters{}}
+	if sc.Snapshot != nil {
+		w.clock.Hold() // until activate: nothing restored fires before the world is in force
+	}
 	set, probs := faults.NewSet(sc.Faults, registeredOps{}, common.Seed, w.clock.Now())
 	if len(probs) > 0 {
 		w.clock.Close()
@@ -86,6 +89,12 @@ func (ns *Namespace) build(sc *Scenario) (*world, error) {
 		}
 		w.states[p.Name] = st
 		w.counters[p.Name] = &providerCounters{}
+	}
+	if sc.Snapshot != nil {
+		if err := w.restore(sc.Snapshot); err != nil {
+			w.close()
+			return nil, err
+		}
 	}
 	return w, nil
 }
@@ -166,6 +175,7 @@ func (ns *Namespace) swapLocked(w *world) {
 	if old != nil {
 		old.close()
 	}
+	ns.activate(w)
 	ns.publishScenario(w.scenario)
 }
 
@@ -369,6 +379,7 @@ func (s *Server) namespace(name string) (*Namespace, error) {
 		return nil, err
 	}
 	ns.world.Store(w)
+	ns.activate(w)
 	ns.touch()
 	set.byID[name] = ns
 	set.mu.Unlock()

@@ -71,14 +71,14 @@ func NewFromFile(t testing.TB, path string) *Harness {
 	if err != nil {
 		t.Fatalf("reading scenario: %v", err)
 	}
-	return NewFromBytes(t, path, data)
+	return newHarness(t, path, data, true, nil)
 }
 
 // NewFromBytes starts a sandbox with a named scenario document (nil: the
 // embedded default).
 func NewFromBytes(t testing.TB, name string, data []byte) *Harness {
 	t.Helper()
-	return newHarness(t, name, data, nil)
+	return newHarness(t, name, data, false, nil)
 }
 
 // NewWithConfig is New with settings of the command line's kind (journal
@@ -86,14 +86,14 @@ func NewFromBytes(t testing.TB, name string, data []byte) *Harness {
 func NewWithConfig(t testing.TB, scenarioYAML string, configure func(*sandbox.Config)) *Harness {
 	t.Helper()
 	if scenarioYAML == "" {
-		return newHarness(t, "default.yaml", nil, configure)
+		return newHarness(t, "default.yaml", nil, false, configure)
 	}
-	return newHarness(t, "test scenario", []byte(scenarioYAML), configure)
+	return newHarness(t, "test scenario", []byte(scenarioYAML), false, configure)
 }
 
-func newHarness(t testing.TB, name string, data []byte, configure func(*sandbox.Config)) *Harness {
+func newHarness(t testing.TB, name string, data []byte, fromFile bool, configure func(*sandbox.Config)) *Harness {
 	t.Helper()
-	in := sbhook.NewInProcess(t, name, data, configure)
+	in := sbhook.NewInProcess(t, name, data, fromFile, configure)
 	return &Harness{T: t, Sandbox: in.Sandbox.(*public.Sandbox), Server: in.Server, HTTP: in.HTTP,
 		URL: in.HTTP.URL, Client: in.HTTP.Client()}
 }
@@ -224,6 +224,31 @@ func (h *Harness) Admin(method, namespace, path string, body any, out any) int {
 		}
 	}
 	return res.Status
+}
+
+// Snapshot saves a namespace ("" = default) with GET /__sandbox/snapshot
+// (?journal=true with withJournal) and returns the file, failing the test
+// unless it is a 200.
+func (h *Harness) Snapshot(namespace string, withJournal bool) []byte {
+	h.T.Helper()
+	path := "/__sandbox/snapshot"
+	if namespace != "" {
+		path = "/ns/" + namespace + path
+	}
+	if withJournal {
+		path += "?journal=true"
+	}
+	return h.Do("GET", path, nil).WantStatus(200).Body
+}
+
+// Restore PUTs a snapshot file into a namespace ("" = default).
+func (h *Harness) Restore(namespace string, snapshot []byte) *Response {
+	h.T.Helper()
+	path := "/__sandbox/snapshot"
+	if namespace != "" {
+		path = "/ns/" + namespace + path
+	}
+	return h.Do("PUT", path, RawBody("application/json", snapshot))
 }
 
 // Raw writes raw bytes as a request on a new connection and reads one

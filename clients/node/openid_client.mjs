@@ -1,0 +1,39 @@
+// openid-client v6 against one issuer of the sandbox over HTTPS, with no
+// insecure switch (the CA trusted through NODE_EXTRA_CA_CERTS): discovery,
+// the password grant (genericGrantRequest), refresh.
+//
+// Usage: node openid_client.mjs ISSUER CLIENT_ID SECRET|- USER PASSWORD SCOPE [RESOURCE]
+// SECRET "-" is a public client. Prints one JSON object.
+import { createRequire } from "node:module";
+import { join } from "node:path";
+
+const require = createRequire(join(process.env.SANDBOX_NODE_MODULES, "x.js"));
+const client = require("openid-client");
+
+const [issuer, clientId, secret, username, password, scope, resource] = process.argv.slice(2);
+const claims = (jwt) => JSON.parse(Buffer.from(jwt.split(".")[1], "base64url"));
+try {
+  const config = secret === "-"
+    ? await client.discovery(new URL(issuer), clientId, undefined, client.None())
+    : await client.discovery(new URL(issuer), clientId, secret);
+  const params = { username, password, scope };
+  if (resource) params.resource = resource;
+  const tok = await client.genericGrantRequest(config, "password", params);
+  const fresh = await client.refreshTokenGrant(config, tok.refresh_token);
+  // TODO(centili userinfo/introspect/logout/revoke): once Keycloak's
+  // endpoints are in the sandbox, add client.fetchUserInfo,
+  // client.tokenIntrospection, client.tokenRevocation and the end-session URL
+  // for the centili issuer here, with their answers in the JSON below.
+  console.log(JSON.stringify({
+    issuer: config.serverMetadata().issuer,
+    tokenEndpoint: config.serverMetadata().token_endpoint,
+    claims: claims(tok.access_token),
+    refreshed: claims(fresh.access_token),
+    sameAccessToken: tok.access_token === fresh.access_token,
+    idTokenIssuer: tok.id_token ? claims(tok.id_token).iss : null,
+    accessToken: fresh.access_token,
+  }));
+} catch (e) {
+  console.log(JSON.stringify({ error: e.code || e.name, message: e.message, cause: String(e.cause ?? "") }));
+  process.exit(1);
+}
