@@ -26,15 +26,16 @@ func trusting(t *testing.T) *http.Client {
 		TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
 }
 
-// postBatch sends one registration through NetRefer's gateway with token
-// over HTTPS and returns the status and body: the gateway checks the
+// postBatch sends one registration through the NetRefer gateway under base
+// (sb.https, or a namespace's URL: a token passes its own namespace's
+// gateway only) with token over HTTPS and returns the status and body: the gateway checks the
 // token's signature, issuer, audience and scope, so a 200 proves the token
 // a library got is one the API accepts.
-func postBatch(t *testing.T, token, eventID string) (int, string) {
+func postBatch(t *testing.T, base, token, eventID string) (int, string) {
 	t.Helper()
 	body := `[{"eventId":"` + eventID + `","customerId":"c-` + eventID + `","brandId":1,"timestamp":"2026-11-22T10:00:00Z",` +
 		`"registrationDate":"2026-11-22T10:00:00Z","countryCode":"MT","currency":"EUR","bTag":""}]`
-	req, _ := http.NewRequest("POST", sb.https+"/netrefer/di/v1/registrations", strings.NewReader(body))
+	req, _ := http.NewRequest("POST", base+"/netrefer/di/v1/registrations", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Ocp-Apim-Subscription-Key", nrSubKey)
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -149,7 +150,7 @@ func TestGoOIDCAndOAuth2(t *testing.T) {
 				}
 			}
 			if tc.gateway {
-				if code, body := postBatch(t, fresh.AccessToken, "go-"+strings.ReplaceAll(tc.name, " ", "-")); code != 200 {
+				if code, body := postBatch(t, sb.https, fresh.AccessToken, "go-"+strings.ReplaceAll(tc.name, " ", "-")); code != 200 {
 					t.Errorf("batch POST with the refreshed token: %d %s", code, body)
 				}
 			}

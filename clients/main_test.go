@@ -85,6 +85,11 @@ func run(m *testing.M) int {
 		return 1
 	}
 	code := m.Run()
+	if problems := checkJournal(); len(problems) > 0 {
+		fmt.Fprintf(os.Stderr, "clients: %d answers the libraries got do not match the OpenAPI documents:\n%s\n",
+			len(problems), strings.Join(problems, "\n"))
+		code = 1
+	}
 	if err := stop(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		code = 1
@@ -97,7 +102,9 @@ func run(m *testing.M) int {
 // https://... (scenario ...)"), as .ci/run's start_sandbox does.
 func startSandbox() (stop func() error, err error) {
 	cmd := exec.Command(sb.bin, "--addr", "127.0.0.1:0", "--https-addr", "127.0.0.1:0",
-		"--data-dir", sb.dataDir, "--access-log=false")
+		"--data-dir", sb.dataDir, "--access-log=false",
+		// whole bodies in the journal, for checkJournal (token answers are a few KiB)
+		"--journal-body-bytes", "65536")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()

@@ -1,6 +1,8 @@
 """MSAL Python's username/password flow against the sandbox's NetRefer.
 
-Usage: REQUESTS_CA_BUNDLE=ca.pem python3 msal_password.py HTTPS_BASE TENANT CLIENT_ID SECRET USER PASSWORD
+Usage: REQUESTS_CA_BUNDLE=ca.pem python3 msal_password.py HTTPS_BASE TENANT CLIENT_ID SECRET|- USER PASSWORD
+SECRET "-" is a PublicClientApplication, which the app registration must
+allow (allowPublicClient in the scenario).
 Prints one JSON object: the claims of the access token MSAL got, the
 account MSAL cached, and the token for the caller's gateway check.
 """
@@ -29,13 +31,15 @@ class PortKeepingSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
-app = msal.ConfidentialClientApplication(
-    client_id,
-    client_credential=secret,
+options = dict(
     authority=base + "/netrefer/login/" + tenant,
     instance_discovery=False,  # no login.microsoftonline.com look-up for a host of its own
     http_client=PortKeepingSession(),
 )
+if secret == "-":
+    app = msal.PublicClientApplication(client_id, **options)
+else:
+    app = msal.ConfidentialClientApplication(client_id, client_credential=secret, **options)
 result = app.acquire_token_by_username_password(
     user, password, scopes=["api://" + client_id + "/Events.Injestion"])
 if "access_token" not in result:
@@ -46,6 +50,7 @@ claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)
 accounts = app.get_accounts()
 # The same shape as ../node/msal_password.mjs prints.
 print(json.dumps({
+    "application": type(app).__name__,
     "claims": claims,
     "tokenType": result.get("token_type"),
     "username": accounts[0]["username"] if accounts else None,
