@@ -3,13 +3,13 @@ package centili
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/retention"
+	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 )
 
 // savedVersion is the version of Centili's part of a namespace snapshot.
