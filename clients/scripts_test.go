@@ -262,6 +262,8 @@ func TestOpenIDClient(t *testing.T) {
 			[]string{nrClientID, nrSecret, nrUser, password, "openid", api}},
 		{"centili", sb.https + "/centili/realms/api", sb.https + "/centili/realms/api/protocol/openid-connect/token", sb.https + "/centili/realms/api",
 			[]string{"datagifting", "-", ceUser, password, "openid"}},
+		{"centili confidential", sb.https + "/centili/realms/api", sb.https + "/centili/realms/api/protocol/openid-connect/token", sb.https + "/centili/realms/api",
+			[]string{"datagifting-confidential", "sandbox-centili-secret", ceUser, password, "openid"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -270,6 +272,10 @@ func TestOpenIDClient(t *testing.T) {
 				Claims, Refreshed                    json.RawMessage
 				SameAccessToken                      bool
 				AccessToken                          string
+				OIDC                                 *struct {
+					UserinfoSub, UserinfoEmail, Subject, IntrospectedClient, AfterRevoke string
+					Introspected, IntrospectedAfterRevoke                                bool
+				}
 			}
 			runScript(t, []string{"NODE_EXTRA_CA_CERTS=" + sb.caFile, "SANDBOX_NODE_MODULES=" + dir}, &out, "node",
 				append([]string{"node/openid_client.mjs", tc.issuer}, tc.args...)...)
@@ -280,12 +286,27 @@ func TestOpenIDClient(t *testing.T) {
 			if out.SameAccessToken {
 				t.Error("refresh gave the same access token")
 			}
+			if tc.name == "centili confidential" {
+				// userinfo, introspection and revocation through openid-client.
+				o := out.OIDC
+				if o == nil {
+					t.Fatal("no userinfo, introspection or revocation answers: does discovery list introspection_endpoint?")
+				}
+				if o.UserinfoSub != o.Subject || o.UserinfoEmail != ceUser || !o.Introspected || o.IntrospectedClient != "datagifting-confidential" ||
+					o.AfterRevoke != "invalid_grant: Session not active" || o.IntrospectedAfterRevoke {
+					t.Errorf("Keycloak endpoints through openid-client: %+v", *o)
+				}
+				return
+			}
 			if tc.name == "centili" {
 				var got, fresh ceClaims
 				_ = json.Unmarshal(out.Claims, &got)
 				_ = json.Unmarshal(out.Refreshed, &fresh)
 				if want := wantCentili("datagifting"); got != want || fresh != want {
 					t.Errorf("claims %+v, refreshed %+v, want %+v", got, fresh, want)
+				}
+				if out.OIDC != nil {
+					t.Errorf("a public client ran introspection: %+v", *out.OIDC)
 				}
 				return
 			}
