@@ -141,6 +141,26 @@ var cases = map[string]agreementCase{
 		res, err := c.PostResetWithResponse(t.Context())
 		return must(t, err, answer{res, 200})
 	},
+	"getSnapshot": func(t *testing.T, c *adminclient.ClientWithResponses, h *sandboxtest.Harness, ns string) []answer {
+		sendSMS(t, h, ns)
+		res, err := c.GetSnapshotWithResponse(t.Context(), &adminclient.GetSnapshotParams{Journal: new(true)})
+		if err == nil && res.JSON200 != nil {
+			if res.JSON200.Namespace != ns || res.JSON200.Journal == nil || len(res.JSON200.Journal.Entries) != 1 || len(res.JSON200.Callbacks) != 1 {
+				t.Errorf("snapshot of %q: namespace %q, journal %v, callbacks %d", ns, res.JSON200.Namespace, res.JSON200.Journal, len(res.JSON200.Callbacks))
+			}
+		}
+		return must(t, err, answer{res, 200})
+	},
+	"putSnapshot": func(t *testing.T, c *adminclient.ClientWithResponses, _ *sandboxtest.Harness, _ string) []answer {
+		saved, err := c.GetSnapshotWithResponse(t.Context(), nil)
+		mustOK(t, saved, err)
+		ok, err := c.PutSnapshotWithBodyWithResponse(t.Context(), "application/json", bytes.NewReader(saved.Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad, err := c.PutSnapshotWithBodyWithResponse(t.Context(), "application/json", strings.NewReader(`{"format":"provider-sandbox/snapshot","version":2}`))
+		return must(t, err, answer{ok, 200}, answer{bad, 400})
+	},
 	"listRequests": func(t *testing.T, c *adminclient.ClientWithResponses, h *sandboxtest.Harness, ns string) []answer {
 		sendSMS(t, h, ns)
 		ok, err := c.ListRequestsWithResponse(t.Context(), &adminclient.ListRequestsParams{Provider: &[]string{"netfinity"}})

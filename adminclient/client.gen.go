@@ -90,6 +90,60 @@ func (e PostmanEnvironmentPostmanVariableScope) Valid() bool {
 	}
 }
 
+// Defines values for SnapshotFormat.
+const (
+	SnapshotFormatProviderSandboxSnapshot SnapshotFormat = "provider-sandbox/snapshot"
+)
+
+// Valid indicates whether the value is a known member of the SnapshotFormat enum.
+func (e SnapshotFormat) Valid() bool {
+	switch e {
+	case SnapshotFormatProviderSandboxSnapshot:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SnapshotVersion.
+const (
+	SnapshotVersionN1 SnapshotVersion = 1
+)
+
+// Valid indicates whether the value is a known member of the SnapshotVersion enum.
+func (e SnapshotVersion) Valid() bool {
+	switch e {
+	case SnapshotVersionN1:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SnapshotOutboxDeliveriesState.
+const (
+	SnapshotOutboxDeliveriesStateCancelled SnapshotOutboxDeliveriesState = "cancelled"
+	SnapshotOutboxDeliveriesStateDelivered SnapshotOutboxDeliveriesState = "delivered"
+	SnapshotOutboxDeliveriesStateFailed    SnapshotOutboxDeliveriesState = "failed"
+	SnapshotOutboxDeliveriesStatePending   SnapshotOutboxDeliveriesState = "pending"
+)
+
+// Valid indicates whether the value is a known member of the SnapshotOutboxDeliveriesState enum.
+func (e SnapshotOutboxDeliveriesState) Valid() bool {
+	switch e {
+	case SnapshotOutboxDeliveriesStateCancelled:
+		return true
+	case SnapshotOutboxDeliveriesStateDelivered:
+		return true
+	case SnapshotOutboxDeliveriesStateFailed:
+		return true
+	case SnapshotOutboxDeliveriesStatePending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListCallbacksParamsState.
 const (
 	ListCallbacksParamsStateCancelled ListCallbacksParamsState = "cancelled"
@@ -295,13 +349,16 @@ type Entry struct {
 	Faults        *[]string `json:"faults,omitempty"`
 	ID            string    `json:"id"`
 	LatencyMicros int       `json:"latencyMicros"`
-	Namespace     string    `json:"namespace"`
-	Operation     *string   `json:"operation,omitempty"`
-	Provider      *string   `json:"provider,omitempty"`
-	Request       Message   `json:"request"`
-	Response      Message   `json:"response"`
-	Time          time.Time `json:"time"`
-	Validation    *string   `json:"validation,omitempty"`
+
+	// MountPath for a request routed by its Host (docs/hosts.md): the path below the provider's mount it was served as; the path filter matches it
+	MountPath  *string   `json:"mountPath,omitempty"`
+	Namespace  string    `json:"namespace"`
+	Operation  *string   `json:"operation,omitempty"`
+	Provider   *string   `json:"provider,omitempty"`
+	Request    Message   `json:"request"`
+	Response   Message   `json:"response"`
+	Time       time.Time `json:"time"`
+	Validation *string   `json:"validation,omitempty"`
 }
 
 // Health defines model for Health.
@@ -340,10 +397,13 @@ type Message struct {
 	HeadersOmitted *int                 `json:"headersOmitted,omitempty"`
 
 	// HeadersTruncated a header value was cut (it ends in "…(N bytes)") or left out (headersOmitted counts those)
-	HeadersTruncated *bool   `json:"headersTruncated,omitempty"`
-	Method           *string `json:"method,omitempty"`
-	Path             *string `json:"path,omitempty"`
-	Query            *string `json:"query,omitempty"`
+	HeadersTruncated *bool `json:"headersTruncated,omitempty"`
+
+	// Host the Host a request routed by it to a provider host sent (docs/hosts.md); its path is then that host's own path
+	Host   *string `json:"host,omitempty"`
+	Method *string `json:"method,omitempty"`
+	Path   *string `json:"path,omitempty"`
+	Query  *string `json:"query,omitempty"`
 
 	// Redacted the headers and fields whose secret values were replaced by a mark
 	Redacted  *[]string `json:"redacted,omitempty"`
@@ -576,8 +636,12 @@ type Scenario struct {
 	Clock       ScenarioClock `json:"clock"`
 	Description *string       `json:"description,omitempty"`
 	Faults      []Rule        `json:"faults"`
-	HTTP        ScenarioHTTP  `json:"http"`
-	Journal     *struct {
+
+	// Hosts Host routing (docs/hosts.md): whether the scenario turns it on (--hosts turns it on too), and
+	// every provider host with the name it is served under ("" for none).
+	Hosts   ScenarioHosts `json:"hosts"`
+	HTTP    ScenarioHTTP  `json:"http"`
+	Journal *struct {
 		// RedactSecrets the journal replaces secrets with a mark (docs/admin.md#secrets-in-the-journal)
 		RedactSecrets *bool `json:"redactSecrets,omitempty"`
 	} `json:"journal,omitempty"`
@@ -613,6 +677,15 @@ type ScenarioHTTP struct {
 	MaxBodyBytes *int64 `json:"maxBodyBytes,omitempty"`
 }
 
+// ScenarioHosts Host routing (docs/hosts.md): whether the scenario turns it on (--hosts turns it on too), and
+// every provider host with the name it is served under ("" for none).
+type ScenarioHosts struct {
+	Enabled bool `json:"enabled"`
+
+	// Names provider → host → the host name served, e.g. {"netrefer": {"apim": "api.netrefer.com"}}
+	Names map[string]map[string]string `json:"names"`
+}
+
 // ScenarioKeys defines model for ScenarioKeys.
 type ScenarioKeys struct {
 	// SigningKeyPEM the RSA key every token is signed with
@@ -633,6 +706,123 @@ type ScenarioLoaded struct {
 type ScenarioReload struct {
 	// Reset whether a hot reload resets every existing namespace
 	Reset bool `json:"reset"`
+}
+
+// Snapshot A namespace snapshot file (format provider-sandbox/snapshot, version 1).
+type Snapshot struct {
+	// Callbacks each provider's callback outbox by name
+	Callbacks map[string]SnapshotOutbox `json:"callbacks"`
+	Clock     struct {
+		Frozen bool      `json:"frozen"`
+		Now    time.Time `json:"now"`
+	} `json:"clock"`
+
+	// CreatedAt sandbox time it was saved
+	CreatedAt time.Time `json:"createdAt"`
+	Faults    struct {
+		// Generator the seeded generator's state
+		Generator []byte `json:"generator"`
+
+		// NextID the last generated rule-N id
+		NextID int          `json:"nextId"`
+		Rules  []RuleStatus `json:"rules"`
+	} `json:"faults"`
+	Format  SnapshotFormat `json:"format"`
+	Journal *struct {
+		Entries []Entry `json:"entries"`
+
+		// Total entries ever added
+		Total int `json:"total"`
+	} `json:"journal,omitempty"`
+
+	// Namespace the namespace it was saved from
+	Namespace string `json:"namespace"`
+
+	// Providers each provider's state by name, a versioned object ({"version":1,...}) of the provider's own shape
+	Providers map[string]struct {
+		Version int `json:"version"`
+	} `json:"providers"`
+	Scenario struct {
+		// Name where the scenario came from
+		Name string `json:"name"`
+
+		// SigningKeyPEM the token-signing key, when the scenario fixes none
+		SigningKeyPEM *string `json:"signingKeyPEM,omitempty"`
+
+		// Text the scenario file as it was loaded
+		Text string `json:"text"`
+	} `json:"scenario"`
+	Version SnapshotVersion `json:"version"`
+}
+
+// SnapshotFormat defines model for Snapshot.Format.
+type SnapshotFormat string
+
+// SnapshotVersion defines model for Snapshot.Version.
+type SnapshotVersion int
+
+// SnapshotOutbox defines model for SnapshotOutbox.
+type SnapshotOutbox struct {
+	Deliveries []struct {
+		Attempts []CallbackAttempt `json:"attempts"`
+
+		// Body the request body when it is JSON
+		Body interface{} `json:"body,omitempty"`
+
+		// BodyText the request body when it is not JSON
+		BodyText  *string   `json:"bodyText,omitempty"`
+		CreatedAt time.Time `json:"createdAt"`
+
+		// Due the first attempt's due time
+		Due           time.Time               `json:"due"`
+		FinishedAt    *time.Time              `json:"finishedAt,omitempty"`
+		Headers       map[string][]string     `json:"headers"`
+		ID            string                  `json:"id"`
+		Key           *string                 `json:"key,omitempty"`
+		Meta          *map[string]interface{} `json:"meta,omitempty"`
+		NextAttemptAt *time.Time              `json:"nextAttemptAt,omitempty"`
+		Policy        struct {
+			Retries int `json:"retries"`
+
+			// RetryDelay a Go duration
+			RetryDelay string `json:"retryDelay"`
+
+			// Timeout a Go duration
+			Timeout string `json:"timeout"`
+		} `json:"policy"`
+		State SnapshotOutboxDeliveriesState `json:"state"`
+		URL   string                        `json:"url"`
+	} `json:"deliveries"`
+
+	// Dropped settled deliveries already dropped
+	Dropped int `json:"dropped"`
+
+	// Seq the last delivery number handed out
+	Seq int `json:"seq"`
+}
+
+// SnapshotOutboxDeliveriesState defines model for SnapshotOutbox.Deliveries.State.
+type SnapshotOutboxDeliveriesState string
+
+// SnapshotRestored defines model for SnapshotRestored.
+type SnapshotRestored struct {
+	// CreatedAt when it was saved (sandbox time)
+	CreatedAt time.Time `json:"createdAt"`
+
+	// From the namespace the snapshot was saved from
+	From string `json:"from"`
+
+	// Journal whether the snapshot carried the journal
+	Journal bool `json:"journal"`
+
+	// Now sandbox time after the restore
+	Now time.Time `json:"now"`
+
+	// Restored the namespace
+	Restored string `json:"restored"`
+
+	// Scenario the name of the snapshot's scenario
+	Scenario string `json:"scenario"`
 }
 
 // SpecInfo defines model for SpecInfo.
@@ -780,6 +970,15 @@ type PutScenarioParams struct {
 	Name *string `form:"name,omitempty" json:"name,omitempty"`
 }
 
+// GetSnapshotParams defines parameters for GetSnapshot.
+type GetSnapshotParams struct {
+	// Journal true adds the journal's entries (oldest first)
+	Journal *bool `form:"journal,omitempty" json:"journal,omitempty"`
+}
+
+// PutSnapshotJSONBody defines parameters for PutSnapshot.
+type PutSnapshotJSONBody = map[string]interface{}
+
 // GetSpecParams defines parameters for GetSpec.
 type GetSpecParams struct {
 	Format *GetSpecParamsFormat `form:"format,omitempty" json:"format,omitempty"`
@@ -844,6 +1043,9 @@ type PatchScenarioApplicationMergePatchPlusJSONRequestBody = PatchScenarioApplic
 // PutScenarioJSONRequestBody defines body for PutScenario for application/json ContentType.
 type PutScenarioJSONRequestBody = PutScenarioJSONBody
 
+// PutSnapshotJSONRequestBody defines body for PutSnapshot for application/json ContentType.
+type PutSnapshotJSONRequestBody = PutSnapshotJSONBody
+
 // Getter for additional properties for Scenario. Returns the specified
 // element and whether it was found
 func (a Scenario) Get(fieldName string) (value map[string]interface{}, found bool) {
@@ -891,6 +1093,14 @@ func (a *Scenario) UnmarshalJSON(b []byte) error {
 			return fmt.Errorf("error reading 'faults': %w", err)
 		}
 		delete(object, "faults")
+	}
+
+	if raw, found := object["hosts"]; found {
+		err = json.Unmarshal(raw, &a.Hosts)
+		if err != nil {
+			return fmt.Errorf("error reading 'hosts': %w", err)
+		}
+		delete(object, "hosts")
 	}
 
 	if raw, found := object["http"]; found {
@@ -1001,6 +1211,11 @@ func (a Scenario) MarshalJSON() ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("error marshaling 'faults': %w", err)
 		}
+	}
+
+	object["hosts"], err = json.Marshal(a.Hosts)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'hosts': %w", err)
 	}
 
 	object["http"], err = json.Marshal(a.HTTP)
@@ -1412,6 +1627,38 @@ type ClientInterface interface {
 
 	// GetLibraryScenario performs a GET /scenarios/{name} (the `GetLibraryScenario` operationId) request.
 	GetLibraryScenario(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSnapshot performs a GET /snapshot (the `GetSnapshot` operationId) request.
+	//
+	// The namespace's whole world as one JSON file: the scenario it was built from, the clock,
+	// the fault rules with their counters and generator, every provider's state and the
+	// callback outbox (pending and settled deliveries with every attempt). Two snapshots of the
+	// same state are the same bytes. PUT it back, or name it in a scenario file's `snapshot:`
+	// key, to start a namespace from that point. It holds credentials and, when the scenario
+	// fixes no `keys.signingKeyPEM`, the key tokens were signed with: keep it like a secret.
+	GetSnapshot(ctx context.Context, params *GetSnapshotParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutSnapshotWithBody performs a PUT /snapshot (the `PutSnapshot` operationId) request,
+	// with any type of body and a specified content type.
+	//
+	// Replaces the namespace's world with the snapshot's, atomically as a reset does: a request
+	// in flight finishes against the old world, and every later reset returns to the snapshot.
+	// Pending callbacks resume on the restored sandbox clock; settled ones are never sent again.
+	// A body that is not a snapshot file of this version is a 400, one whose content cannot be
+	// restored (an unknown provider, state the scenario cannot hold) a 422; either changes
+	// nothing. At most 256 MiB (413 beyond).
+	PutSnapshotWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutSnapshot performs a PUT /snapshot (the `PutSnapshot` operationId) request.
+	// Takes a body of the `application/json` content type.
+	//
+	// Replaces the namespace's world with the snapshot's, atomically as a reset does: a request
+	// in flight finishes against the old world, and every later reset returns to the snapshot.
+	// Pending callbacks resume on the restored sandbox clock; settled ones are never sent again.
+	// A body that is not a snapshot file of this version is a 400, one whose content cannot be
+	// restored (an unknown provider, state the scenario cannot hold) a 422; either changes
+	// nothing. At most 256 MiB (413 beyond).
+	PutSnapshot(ctx context.Context, body PutSnapshotJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListSpecs performs a GET /specs (the `ListSpecs` operationId) request.
 	ListSpecs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2087,6 +2334,68 @@ func (c *Client) ListLibraryScenarios(ctx context.Context, reqEditors ...Request
 // GetLibraryScenario performs a GET /scenarios/{name} (the `GetLibraryScenario` operationId) request.
 func (c *Client) GetLibraryScenario(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetLibraryScenarioRequest(c.Server, name)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSnapshot performs a GET /snapshot (the `GetSnapshot` operationId) request.
+//
+// The namespace's whole world as one JSON file: the scenario it was built from, the clock,
+// the fault rules with their counters and generator, every provider's state and the
+// callback outbox (pending and settled deliveries with every attempt). Two snapshots of the
+// same state are the same bytes. PUT it back, or name it in a scenario file's `snapshot:`
+// key, to start a namespace from that point. It holds credentials and, when the scenario
+// fixes no `keys.signingKeyPEM`, the key tokens were signed with: keep it like a secret.
+func (c *Client) GetSnapshot(ctx context.Context, params *GetSnapshotParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSnapshotRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutSnapshotWithBody performs a PUT /snapshot (the `PutSnapshot` operationId) request,
+// with any type of body and a specified content type.
+//
+// Replaces the namespace's world with the snapshot's, atomically as a reset does: a request
+// in flight finishes against the old world, and every later reset returns to the snapshot.
+// Pending callbacks resume on the restored sandbox clock; settled ones are never sent again.
+// A body that is not a snapshot file of this version is a 400, one whose content cannot be
+// restored (an unknown provider, state the scenario cannot hold) a 422; either changes
+// nothing. At most 256 MiB (413 beyond).
+func (c *Client) PutSnapshotWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutSnapshotRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutSnapshot performs a PUT /snapshot (the `PutSnapshot` operationId) request.
+// Takes a body of the `application/json` content type.
+//
+// Replaces the namespace's world with the snapshot's, atomically as a reset does: a request
+// in flight finishes against the old world, and every later reset returns to the snapshot.
+// Pending callbacks resume on the restored sandbox clock; settled ones are never sent again.
+// A body that is not a snapshot file of this version is a 400, one whose content cannot be
+// restored (an unknown provider, state the scenario cannot hold) a 422; either changes
+// nothing. At most 256 MiB (413 beyond).
+func (c *Client) PutSnapshot(ctx context.Context, body PutSnapshotJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutSnapshotRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3303,6 +3612,100 @@ func NewGetLibraryScenarioRequest(server string, name string) (*http.Request, er
 	return req, nil
 }
 
+// NewGetSnapshotRequest constructs an http.Request for the GetSnapshot method
+func NewGetSnapshotRequest(server string, params *GetSnapshotParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/snapshot")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Journal != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "journal", *params.Journal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutSnapshotRequest calls the generic PutSnapshot builder with application/json body
+func NewPutSnapshotRequest(server string, body PutSnapshotJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutSnapshotRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPutSnapshotRequestWithBody constructs an http.Request for the PutSnapshot method, with any body, and a specified content type
+func NewPutSnapshotRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/snapshot")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListSpecsRequest constructs an http.Request for the ListSpecs method
 func NewListSpecsRequest(server string) (*http.Request, error) {
 	var err error
@@ -4055,6 +4458,42 @@ type ClientWithResponsesInterface interface {
 	//
 	// Returns a wrapper object for the known response body format(s).
 	GetLibraryScenarioWithResponse(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*GetLibraryScenarioResponse, error)
+
+	// GetSnapshotWithResponse performs a GET /snapshot (the `GetSnapshot` operationId) request.
+	//
+	// The namespace's whole world as one JSON file: the scenario it was built from, the clock,
+	// the fault rules with their counters and generator, every provider's state and the
+	// callback outbox (pending and settled deliveries with every attempt). Two snapshots of the
+	// same state are the same bytes. PUT it back, or name it in a scenario file's `snapshot:`
+	// key, to start a namespace from that point. It holds credentials and, when the scenario
+	// fixes no `keys.signingKeyPEM`, the key tokens were signed with: keep it like a secret.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	GetSnapshotWithResponse(ctx context.Context, params *GetSnapshotParams, reqEditors ...RequestEditorFn) (*GetSnapshotResponse, error)
+
+	// PutSnapshotWithBodyWithResponse performs a PUT /snapshot (the `PutSnapshot` operationId) request,
+	// with any type of body and a specified content type.
+	//
+	// Replaces the namespace's world with the snapshot's, atomically as a reset does: a request
+	// in flight finishes against the old world, and every later reset returns to the snapshot.
+	// Pending callbacks resume on the restored sandbox clock; settled ones are never sent again.
+	// A body that is not a snapshot file of this version is a 400, one whose content cannot be
+	// restored (an unknown provider, state the scenario cannot hold) a 422; either changes
+	// nothing. At most 256 MiB (413 beyond).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	PutSnapshotWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutSnapshotResponse, error)
+
+	// PutSnapshotWithResponse performs a PUT /snapshot (the `PutSnapshot` operationId) request.
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Replaces the namespace's world with the snapshot's, atomically as a reset does: a request
+	// in flight finishes against the old world, and every later reset returns to the snapshot.
+	// Pending callbacks resume on the restored sandbox clock; settled ones are never sent again.
+	// A body that is not a snapshot file of this version is a 400, one whose content cannot be
+	// restored (an unknown provider, state the scenario cannot hold) a 422; either changes
+	// nothing. At most 256 MiB (413 beyond).
+	PutSnapshotWithResponse(ctx context.Context, body PutSnapshotJSONRequestBody, reqEditors ...RequestEditorFn) (*PutSnapshotResponse, error)
 
 	// ListSpecsWithResponse performs a GET /specs (the `ListSpecs` operationId) request.
 	//
@@ -6548,6 +6987,214 @@ func (r GetLibraryScenarioResponse) ContentType() string {
 	return ""
 }
 
+// GetSnapshotResponse200Headers the declared response headers of an HTTP 200 response for GetSnapshot
+type GetSnapshotResponse200Headers struct {
+	ContentDisposition *string
+}
+
+// GetSnapshotResponse401Headers the declared response headers of an HTTP 401 response for GetSnapshot
+type GetSnapshotResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// GetSnapshotResponse503Headers the declared response headers of an HTTP 503 response for GetSnapshot
+type GetSnapshotResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetSnapshotResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Snapshot
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *Problem
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *TooManyNamespaces
+	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationProblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetSnapshotResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetSnapshotResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetSnapshotResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSnapshotResponse) GetJSON200() *Snapshot {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetSnapshotResponse) GetApplicationProblemJSON400() *Problem {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSnapshotResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetSnapshotResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetSnapshotResponse) GetApplicationProblemJSON503() *TooManyNamespaces {
+	return r.ApplicationProblemJSON503
+}
+
+// GetApplicationProblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetSnapshotResponse) GetApplicationProblemJSONDefault() *Problem {
+	return r.ApplicationProblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSnapshotResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSnapshotResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSnapshotResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSnapshotResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PutSnapshotResponse401Headers the declared response headers of an HTTP 401 response for PutSnapshot
+type PutSnapshotResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// PutSnapshotResponse503Headers the declared response headers of an HTTP 503 response for PutSnapshot
+type PutSnapshotResponse503Headers struct {
+	RetryAfter int
+}
+
+type PutSnapshotResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SnapshotRestored
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *Problem
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *Problem
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *Problem
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *TooManyNamespaces
+	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PutSnapshotResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PutSnapshotResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutSnapshotResponse) GetJSON200() *SnapshotRestored {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PutSnapshotResponse) GetApplicationProblemJSON400() *Problem {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutSnapshotResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutSnapshotResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PutSnapshotResponse) GetApplicationProblemJSON413() *Problem {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PutSnapshotResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PutSnapshotResponse) GetApplicationProblemJSON422() *Problem {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PutSnapshotResponse) GetApplicationProblemJSON503() *TooManyNamespaces {
+	return r.ApplicationProblemJSON503
+}
+
+// GetApplicationProblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PutSnapshotResponse) GetApplicationProblemJSONDefault() *Problem {
+	return r.ApplicationProblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PutSnapshotResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutSnapshotResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutSnapshotResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutSnapshotResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListSpecsResponse401Headers the declared response headers of an HTTP 401 response for ListSpecs
 type ListSpecsResponse401Headers struct {
 	WWWAuthenticate string
@@ -7843,6 +8490,60 @@ func (c *ClientWithResponses) GetLibraryScenarioWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseGetLibraryScenarioResponse(rsp)
+}
+
+// GetSnapshotWithResponse performs a GET /snapshot (the `GetSnapshot` operationId) request.
+//
+// The namespace's whole world as one JSON file: the scenario it was built from, the clock,
+// the fault rules with their counters and generator, every provider's state and the
+// callback outbox (pending and settled deliveries with every attempt). Two snapshots of the
+// same state are the same bytes. PUT it back, or name it in a scenario file's `snapshot:`
+// key, to start a namespace from that point. It holds credentials and, when the scenario
+// fixes no `keys.signingKeyPEM`, the key tokens were signed with: keep it like a secret.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) GetSnapshotWithResponse(ctx context.Context, params *GetSnapshotParams, reqEditors ...RequestEditorFn) (*GetSnapshotResponse, error) {
+	rsp, err := c.GetSnapshot(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSnapshotResponse(rsp)
+}
+
+// PutSnapshotWithBodyWithResponse performs a PUT /snapshot (the `PutSnapshot` operationId) request,
+// with any type of body and a specified content type.
+//
+// Replaces the namespace's world with the snapshot's, atomically as a reset does: a request
+// in flight finishes against the old world, and every later reset returns to the snapshot.
+// Pending callbacks resume on the restored sandbox clock; settled ones are never sent again.
+// A body that is not a snapshot file of this version is a 400, one whose content cannot be
+// restored (an unknown provider, state the scenario cannot hold) a 422; either changes
+// nothing. At most 256 MiB (413 beyond).
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) PutSnapshotWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutSnapshotResponse, error) {
+	rsp, err := c.PutSnapshotWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutSnapshotResponse(rsp)
+}
+
+// PutSnapshotWithResponse performs a PUT /snapshot (the `PutSnapshot` operationId) request.
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Replaces the namespace's world with the snapshot's, atomically as a reset does: a request
+// in flight finishes against the old world, and every later reset returns to the snapshot.
+// Pending callbacks resume on the restored sandbox clock; settled ones are never sent again.
+// A body that is not a snapshot file of this version is a 400, one whose content cannot be
+// restored (an unknown provider, state the scenario cannot hold) a 422; either changes
+// nothing. At most 256 MiB (413 beyond).
+func (c *ClientWithResponses) PutSnapshotWithResponse(ctx context.Context, body PutSnapshotJSONRequestBody, reqEditors ...RequestEditorFn) (*PutSnapshotResponse, error) {
+	rsp, err := c.PutSnapshot(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutSnapshotResponse(rsp)
 }
 
 // ListSpecsWithResponse performs a GET /specs (the `ListSpecs` operationId) request.
@@ -10222,6 +10923,205 @@ func ParseGetLibraryScenarioResponse(rsp *http.Response) (*GetLibraryScenarioRes
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetSnapshotResponse parses an HTTP response from a GetSnapshotWithResponse call
+func ParseGetSnapshotResponse(rsp *http.Response) (*GetSnapshotResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSnapshotResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Snapshot
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest TooManyNamespaces
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetSnapshotResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetSnapshotResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetSnapshotResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePutSnapshotResponse parses an HTTP response from a PutSnapshotWithResponse call
+func ParsePutSnapshotResponse(rsp *http.Response) (*PutSnapshotResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutSnapshotResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SnapshotRestored
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest TooManyNamespaces
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers PutSnapshotResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers PutSnapshotResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil

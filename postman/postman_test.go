@@ -130,7 +130,7 @@ func TestCollectionRunsGreen(t *testing.T) {
 				t.Errorf("%s / %s: %s %s answered %d, its test wants %d: %s", folder.Name, it.Name, req.Method, req.URL, res.Status, want, res.Body)
 				continue
 			}
-			if m := storesVar.FindStringSubmatch(script); m != nil {
+			for _, m := range storesVar.FindAllStringSubmatch(script, -1) {
 				var body map[string]any
 				res.JSON(&body)
 				token, _ := body[m[2]].(string)

@@ -55,6 +55,7 @@ type config struct {
 	clock        *time.Time
 	faults       []Fault
 	namespace    string
+	fromFile     bool                  // scenario read from the file scenarioName: its snapshot: key is read
 	inProcess    bool                  // the project's own harness: never SANDBOX_URL
 	configure    func(*sandbox.Config) // the project's own harness: command-line settings
 	err          error
@@ -70,7 +71,7 @@ func WithScenarioFile(path string) Option {
 			c.err = fmt.Errorf("reading scenario: %w", err)
 			return
 		}
-		c.scenarioName, c.scenario = path, data
+		c.scenarioName, c.scenario, c.fromFile = path, data, true
 	}
 }
 
@@ -160,7 +161,11 @@ func newInProcess(t testing.TB, c *config) *Sandbox {
 		}
 	} else {
 		var probs scenario.Problems
-		if sc, probs = sandbox.LoadScenario(c.scenarioName, c.scenario); len(probs) > 0 {
+		load := sandbox.LoadScenario
+		if c.fromFile {
+			load = sandbox.LoadScenarioFile
+		}
+		if sc, probs = load(c.scenarioName, c.scenario); len(probs) > 0 {
 			t.Fatalf("sandboxtest.New: scenario %s is invalid:\n%s", c.scenarioName, probs.Error())
 		}
 	}
@@ -266,9 +271,11 @@ func (sb *Sandbox) Shared() bool { return sb.shared }
 func (sb *Sandbox) HTTPClient() *http.Client { return sb.client }
 
 func init() {
-	sbhook.NewInProcess = func(t testing.TB, name string, data []byte, configure func(*sandbox.Config)) sbhook.InProcess {
+	sbhook.NewInProcess = func(t testing.TB, name string, data []byte, fromFile bool, configure func(*sandbox.Config)) sbhook.InProcess {
 		t.Helper()
-		sb := New(t, func(c *config) { c.inProcess, c.scenarioName, c.scenario, c.configure = true, name, data, configure })
+		sb := New(t, func(c *config) {
+			c.inProcess, c.scenarioName, c.scenario, c.fromFile, c.configure = true, name, data, fromFile, configure
+		})
 		return sbhook.InProcess{Sandbox: sb, Server: sb.server, HTTP: sb.http}
 	}
 	sbhook.CheckResponse = checkResponse

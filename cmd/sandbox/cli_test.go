@@ -112,6 +112,7 @@ func TestTopLevelHelp(t *testing.T) {
   sandbox scenario validate FILE...  check scenario files offline
   sandbox health [--url URL]         probe a running sandbox (for container health checks)
   sandbox ca [--data-dir DIR]        print the local CA certificate --https-addr uses, and how to trust it
+  sandbox snapshot save|load ...     save a namespace of a running sandbox to a file, or restore one
   sandbox version                    print the version (same as sandbox --version)
   sandbox intarget verify ...        check an operator's product API against InTarget's requirements
   sandbox help [COMMAND]             this help, or a command's (same as "sandbox COMMAND --help")
@@ -228,7 +229,7 @@ func TestBannerAligned(t *testing.T) {
 	t.Parallel()
 	sc := defaultScenario(t)
 	var b bytes.Buffer
-	printBanner(&b, "http://127.0.0.1:8080", "", sc)
+	printBanner(&b, "http://127.0.0.1:8080", "", sc, false)
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
 	head := `provider-sandbox dev listening on http://127.0.0.1:8080 (scenario "default")
   home         http://127.0.0.1:8080/  (the dashboard: credentials, live journal, state, controls)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/tlsca"
 )
@@ -38,10 +39,10 @@ type listeners struct {
 
 // listen opens the listeners the flags ask for and loads the HTTPS
 // certificate; on an error nothing stays open.
-func listen(o *serveOptions, log *slog.Logger) (*listeners, error) {
+func listen(o *serveOptions, certs *certSource, log *slog.Logger) (*listeners, error) {
 	ls := &listeners{}
 	if o.httpsAddr != "" {
-		cfg, ca, err := serverTLS(o)
+		cfg, ca, err := certs.config()
 		if err != nil {
 			return nil, err
 		}
@@ -79,9 +80,40 @@ func (ls *listeners) urls() (base, httpsBase string) {
 	return "http://" + displayAddr(ls.plain.Addr().String()), httpsBase
 }
 
-// serverTLS is the HTTPS listener's configuration: the --tls-cert pair, or
-// certificates from the local CA (made on first use) for certHosts.
-func serverTLS(o *serveOptions) (*tls.Config, *tlsca.CA, error) {
+// certSource is where the sandbox's TLS certificates come from, for the
+// HTTPS listener and for CONNECT tunnels to provider hosts alike: the
+// --tls-cert pair, or the local CA (made on first use) for certHosts and,
+// per connection, for whichever provider host the client names. It is
+// loaded once, when first needed: a sandbox that never serves TLS never
+// touches the CA.
+type certSource struct {
+	o *serveOptions
+	// providerHosts are the provider hosts served at start-up (with host
+	// routing on), put in the CA's default certificate.
+	providerHosts []string
+	// isProviderHost says whether a TLS server name is a provider host
+	// now (the scenario may change them while the sandbox runs).
+	isProviderHost func(name string) bool
+
+	once sync.Once
+	cfg  *tls.Config
+	ca   *tlsca.CA
+	err  error
+}
+
+func (cs *certSource) config() (*tls.Config, *tlsca.CA, error) {
+	cs.once.Do(func() { cs.cfg, cs.ca, cs.err = cs.load() })
+	return cs.cfg, cs.ca, cs.err
+}
+
+// tunnelConfig is sandbox.Config.TunnelTLS.
+func (cs *certSource) tunnelConfig() (*tls.Config, error) {
+	cfg, _, err := cs.config()
+	return cfg, err
+}
+
+func (cs *certSource) load() (*tls.Config, *tlsca.CA, error) {
+	o := cs.o
 	if o.tlsCert != "" {
 		pair, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
 		if err != nil {
@@ -93,7 +125,32 @@ func serverTLS(o *serveOptions) (*tls.Config, *tlsca.CA, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return ca.TLSConfig(certHosts(o)), ca, nil
+	cfg := ca.TLSConfig(certHosts(o, cs.providerHosts))
+	if get := cfg.GetCertificate; cs.isProviderHost != nil {
+		cfg.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			if name := strings.ToLower(strings.TrimSuffix(hello.ServerName, ".")); name != "" && cs.isProviderHost(name) {
+				return ca.Leaf(name)
+			}
+			return get(hello)
+		}
+	}
+	return cfg, ca, nil
+}
+
+// uncoveredHosts lists the provider hosts a --tls-cert certificate does not
+// name: clients will refuse those hosts' answers over TLS.
+func uncoveredHosts(certFile, keyFile string, hosts []string) []string {
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil || pair.Leaf == nil {
+		return nil // reported when the listener loads it
+	}
+	var out []string
+	for _, h := range hosts {
+		if pair.Leaf.VerifyHostname(h) != nil {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 func loadCA(dataDir string) (*tlsca.CA, error) {
@@ -111,10 +168,10 @@ func loadCA(dataDir string) (*tlsca.CA, error) {
 // certHosts are the names the local CA's certificates cover besides
 // localhost, 127.0.0.1 and ::1: the --allowed-hosts names (the names the
 // sandbox is reached by, such as a Compose service name; ".example.test"
-// covers example.test and its subdomains) and the --https-addr IP address
-// when it is a specific one.
-func certHosts(o *serveOptions) []string {
-	var hosts []string
+// covers example.test and its subdomains), the provider hosts it serves
+// (with --hosts) and the --https-addr IP address when it is a specific one.
+func certHosts(o *serveOptions, providerHosts []string) []string {
+	hosts := append([]string(nil), providerHosts...)
 	for _, h := range splitList(o.allowedHosts) {
 		switch {
 		case h == "*":
@@ -156,7 +213,7 @@ Flags:
 // so that "sandbox ca > ca.pem" saves just the certificate.
 func caCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ca", flag.ContinueOnError)
-	dataDir := fs.String("data-dir", os.Getenv(dataDirEnv), dataDirUsage)
+	dataDir := fs.String("data-dir", os.Getenv(dataDirEnv), caDataDirUsage)
 	if code, done := parseCommand(fs, caUsage, args, stdout, stderr); done {
 		return code
 	}

@@ -201,7 +201,7 @@ func TestHTTPSWithGivenCertificate(t *testing.T) {
 	if resp := getJSON(t, trustingClient(t, ca.CertPEM()), p.https+"/__sandbox/health", nil); resp.ProtoMajor != 2 {
 		t.Errorf("%s, want HTTP/2", resp.Proto)
 	}
-	if _, err := os.Stat(dataDir); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dataDir, "ca")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("with --tls-cert the local CA was made anyway (%v)", err)
 	}
 	p.stop(t)
@@ -230,12 +230,12 @@ func TestBannerNamesHTTPS(t *testing.T) {
 	t.Parallel()
 	sc := defaultScenario(t)
 	var b bytes.Buffer
-	printBanner(&b, "http://127.0.0.1:8080", "https://127.0.0.1:8443", sc)
+	printBanner(&b, "http://127.0.0.1:8080", "https://127.0.0.1:8443", sc, false)
 	if first, _, _ := strings.Cut(b.String(), "\n"); first != `provider-sandbox dev listening on http://127.0.0.1:8080 and https://127.0.0.1:8443 (scenario "default")` {
 		t.Errorf("first line %q", first)
 	}
 	b.Reset()
-	printBannerJSON(&b, "http://127.0.0.1:8080", "https://127.0.0.1:8443", sc)
+	printBannerJSON(&b, "http://127.0.0.1:8080", "https://127.0.0.1:8443", sc, false)
 	var rec struct{ URL, HTTPS string }
 	if err := json.Unmarshal(b.Bytes(), &rec); err != nil || rec.URL != "http://127.0.0.1:8080" || rec.HTTPS != "https://127.0.0.1:8443" {
 		t.Errorf("JSON banner %s (%v)", b.String(), err)

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -67,6 +68,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return healthCmd(args[1:], stdout, stderr)
 		case "ca":
 			return caCmd(args[1:], stdout, stderr)
+		case "snapshot":
+			return snapshotCmd(args[1:], stdout, stderr)
 		case "help":
 			// "sandbox help COMMAND ..." is "sandbox COMMAND ... --help".
 			if len(args) > 1 && args[1] != "help" {
@@ -98,6 +101,7 @@ func commandRows() [][2]string {
 		{"sandbox scenario validate FILE...", "check scenario files offline"},
 		{"sandbox health [--url URL]", "probe a running sandbox (for container health checks)"},
 		{"sandbox ca [--data-dir DIR]", "print the local CA certificate --https-addr uses, and how to trust it"},
+		{"sandbox snapshot save|load ...", "save a namespace of a running sandbox to a file, or restore one"},
 		{"sandbox version", "print the version (same as sandbox --version)"},
 	}
 	for _, p := range sandbox.Providers() {
@@ -164,6 +168,7 @@ type serveOptions struct {
 	version          bool
 	adminToken       string
 	allowedHosts     string
+	hosts            bool
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
@@ -193,7 +198,15 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
 	// No environment default: --help prints defaults, and must not print the token.
 	fs.StringVar(&o.adminToken, "admin-token", "", "require this bearer token on /__sandbox/* and the landing page (env "+adminTokenEnv+"); a browser opens /?token=TOKEN once")
 	fs.StringVar(&o.allowedHosts, "allowed-hosts", os.Getenv("SANDBOX_ALLOWED_HOSTS"), "comma-separated Host names the admin API answers besides localhost and IP addresses; .example.test allows subdomains, * every host (env SANDBOX_ALLOWED_HOSTS; with --admin-token the default is every host)")
+	fs.BoolVar(&o.hosts, "hosts", envBool("SANDBOX_HOSTS"), "route requests by Host to the provider owning the name (login.microsoftonline.com, api.centili.com, ...) and answer proxy requests (HTTPS_PROXY) for those names only, so an application keeps its production URLs (env SANDBOX_HOSTS; see docs/hosts.md)")
 	return fs, o
+}
+
+// envBool reads a boolean environment variable (1, true, ...); anything
+// else, or nothing, is false.
+func envBool(key string) bool {
+	v, err := strconv.ParseBool(os.Getenv(key))
+	return err == nil && v
 }
 
 // byteSize is a flag value in bytes written with a unit: 256MiB, 1GiB,
@@ -211,10 +224,12 @@ func (b *byteSize) Set(v string) error {
 	return nil
 }
 
-// dataDirEnv and dataDirUsage describe --data-dir, a flag of serve and ca;
-// signingKeyFile is where in it the token signing key is kept.
+// dataDirEnv and dataDirUsage describe --data-dir, a flag of serve and ca
+// (caDataDirUsage: ca reads only the CA); signingKeyFile is where in it the
+// token signing key is kept.
 const (
 	dataDirEnv     = "SANDBOX_DATA_DIR"
+	caDataDirUsage = "`DIR` the sandbox keeps files in: the local CA in DIR/ca (env " + dataDirEnv + "; default: the user's config directory, ~/.config/provider-sandbox on Linux)"
 	dataDirUsage   = "`DIR` the sandbox keeps files in: the local CA in DIR/ca, and the token signing key in DIR/" + signingKeyFile + " so tokens survive a restart (env " + dataDirEnv + "; default: the CA in the user's config directory, ~/.config/provider-sandbox on Linux, and a new signing key per run)"
 	signingKeyFile = "keys/signing-key.pem"
 )
@@ -243,15 +258,15 @@ func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
 
 // loadScenario reads the --scenario file, or the embedded default.
 func loadScenario(file string) (*sandbox.Scenario, scenario.Problems, error) {
-	name, data := "scenarios/"+scenarios.DefaultName+" (embedded)", scenarios.Default()
-	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return nil, nil, err
-		}
-		name, data = file, b
+	if file == "" {
+		sc, probs := sandbox.LoadScenario("scenarios/"+scenarios.DefaultName+" (embedded)", scenarios.Default())
+		return sc, probs, nil
 	}
-	sc, probs := sandbox.LoadScenario(name, data)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	sc, probs := sandbox.LoadScenarioFile(file, data)
 	return sc, probs, nil
 }
 
@@ -346,12 +361,27 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if o.accessLog {
 		cfg.AccessLog = accessLogger(log, jsonLogs)
 	}
-	srv, err := sandbox.New(cfg)
+	hostsOn := o.hosts || sc.HostsEnabled()
+	var srv *sandbox.Server
+	certs := &certSource{o: o, isProviderHost: func(name string) bool { return srv.IsProviderHost(name) }}
+	if hostsOn {
+		for _, h := range sc.HostNames() {
+			certs.providerHosts = append(certs.providerHosts, h.Host)
+		}
+	}
+	cfg.Hosts, cfg.TunnelTLS = o.hosts, certs.tunnelConfig
+	srv, err = sandbox.New(cfg)
 	debug.SetGCPercent(gcPercent)
 	if err != nil {
 		return fail("sandbox cannot start", err)
 	}
-	ls, err := listen(o, log)
+	if hostsOn && o.tlsCert != "" {
+		if missing := uncoveredHosts(o.tlsCert, o.tlsKey, certs.providerHosts); len(missing) > 0 {
+			log.Warn("--tls-cert does not cover these provider hosts: HTTPS clients and HTTPS_PROXY tunnels will refuse them; add them to the certificate or drop --tls-cert to use the local CA",
+				"hosts", strings.Join(missing, ","))
+		}
+	}
+	ls, err := listen(o, certs, log)
 	if err != nil {
 		srv.Close()
 		return fail("cannot listen", err)
@@ -373,9 +403,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		log.Info("the admin API and the dashboard need the admin token: send Authorization: Bearer TOKEN, or in a browser open " + base + "/?token=TOKEN once")
 	}
 	if jsonLogs {
-		printBannerJSON(stdout, base, httpsBase, sc)
+		printBannerJSON(stdout, base, httpsBase, sc, hostsOn)
 	} else {
-		printBanner(stdout, base, httpsBase, sc)
+		printBanner(stdout, base, httpsBase, sc, hostsOn)
 	}
 
 	if o.watch {
@@ -482,7 +512,7 @@ type bannerSection struct {
 
 // bannerSections lists what the banner shows: the entry points, then each
 // provider's demo credentials from the scenario in force.
-func bannerSections(base string, sc *sandbox.Scenario) []bannerSection {
+func bannerSections(base string, sc *sandbox.Scenario, hostsOn bool) []bannerSection {
 	urls := bannerSection{rows: []sandbox.BannerLine{{Label: "home", Value: base + "/  (the dashboard: credentials, live journal, state, controls)"}}}
 	for _, p := range sandbox.Providers() {
 		urls.rows = append(urls.rows, sandbox.BannerLine{Label: p.Name, Value: base + "/" + p.Name})
@@ -491,6 +521,13 @@ func bannerSections(base string, sc *sandbox.Scenario) []bannerSection {
 		sandbox.BannerLine{Label: "admin", Value: base + "/__sandbox  (health: " + base + "/__sandbox/health)"},
 		sandbox.BannerLine{Label: "namespaces", Value: base + "/ns/{name}/...  (isolated copies, created on first use)"})
 	out := []bannerSection{urls}
+	if hostsOn {
+		hosts := bannerSection{title: "Provider hosts (routed by Host, and served as HTTP(S) proxy; docs/hosts.md):"}
+		for _, h := range sc.HostNames() {
+			hosts.rows = append(hosts.rows, sandbox.BannerLine{Label: h.Provider, Value: h.Host})
+		}
+		out = append(out, hosts)
+	}
 	for _, p := range sandbox.Providers() {
 		if p.Banner == nil {
 			continue
@@ -505,8 +542,8 @@ func bannerSections(base string, sc *sandbox.Scenario) []bannerSection {
 // printBanner writes the start-up banner with every value in one column.
 // base is the first listener's URL, the plain one unless only HTTPS is
 // served; httpsBase is the HTTPS listener's beside a plain one, else "".
-func printBanner(w io.Writer, base, httpsBase string, sc *sandbox.Scenario) {
-	secs := bannerSections(base, sc)
+func printBanner(w io.Writer, base, httpsBase string, sc *sandbox.Scenario, hostsOn bool) {
+	secs := bannerSections(base, sc, hostsOn)
 	width := 0
 	for _, s := range secs {
 		for _, r := range s.rows {
@@ -533,7 +570,7 @@ func printBanner(w io.Writer, base, httpsBase string, sc *sandbox.Scenario) {
 // printBannerJSON writes the banner as one JSON record, for --log-format
 // json: msg "listening", the base URL (and the HTTPS one beside it), the
 // mounts and each provider's credentials as label/value pairs.
-func printBannerJSON(w io.Writer, base, httpsBase string, sc *sandbox.Scenario) {
+func printBannerJSON(w io.Writer, base, httpsBase string, sc *sandbox.Scenario, hostsOn bool) {
 	mounts := map[string]string{}
 	creds := map[string][]sandbox.BannerLine{}
 	for _, p := range sandbox.Providers() {
@@ -547,6 +584,13 @@ func printBannerJSON(w io.Writer, base, httpsBase string, sc *sandbox.Scenario) 
 		"credentials", creds}
 	if httpsBase != "" {
 		attrs = append(attrs, "https", httpsBase)
+	}
+	if hostsOn {
+		hosts := map[string]string{}
+		for _, h := range sc.HostNames() {
+			hosts[h.Host] = h.Provider
+		}
+		attrs = append(attrs, "hosts", hosts)
 	}
 	slog.New(slog.NewJSONHandler(w, nil)).Info("listening", attrs...)
 }
@@ -597,7 +641,7 @@ func scenarioCmd(args []string, stdout, stderr io.Writer) int {
 			status = 1
 			continue
 		}
-		if _, probs := sandbox.LoadScenario(file, data); len(probs) > 0 {
+		if _, probs := sandbox.LoadScenarioFile(file, data); len(probs) > 0 {
 			for _, p := range probs {
 				fmt.Fprintln(stderr, p.String())
 			}
@@ -714,13 +758,9 @@ func healthCmd(args []string, stdout, stderr io.Writer) int {
 // /__sandbox/health appended, /__sandbox gets /health, and the health URL
 // itself is kept. A missing scheme means http.
 func healthURL(raw string) (string, error) {
-	full := raw
-	if !strings.Contains(full, "://") {
-		full = "http://" + full
-	}
-	u, err := url.Parse(full)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return "", fmt.Errorf("--url %q is not an http(s) URL such as http://127.0.0.1:8080", raw)
+	u, err := parseBaseURL(raw)
+	if err != nil {
+		return "", err
 	}
 	p := strings.TrimRight(u.Path, "/")
 	switch {
@@ -732,4 +772,18 @@ func healthURL(raw string) (string, error) {
 	}
 	u.Path, u.RawPath, u.RawQuery, u.Fragment = p, "", "", ""
 	return u.String(), nil
+}
+
+// parseBaseURL reads what a user gives --url: an http(s) URL, http when
+// the scheme is left out.
+func parseBaseURL(raw string) (*url.URL, error) {
+	full := raw
+	if !strings.Contains(full, "://") {
+		full = "http://" + full
+	}
+	u, err := url.Parse(full)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("--url %q is not an http(s) URL such as http://127.0.0.1:8080", raw)
+	}
+	return u, nil
 }

@@ -24,6 +24,7 @@ type Clock struct {
 	seq      uint64
 	wake     *time.Timer // real-time alarm for the earliest timer while running
 	stopped  bool
+	held     bool // timers wait for Release (a world being restored)
 
 	// fireMu serialises timer callbacks so that they run in deadline order
 	// even when a real-time alarm and an Advance call race.
@@ -115,6 +116,32 @@ func (c *Clock) Freeze(frozen bool) {
 	c.rearmLocked()
 }
 
+// Hold keeps every timer from firing, due or not, until Release. A
+// namespace restored from a snapshot is built on a held clock: the
+// pingbacks and status steps its providers re-arm must not go out before
+// the restored world is in force (and never, if the restore is refused).
+func (c *Clock) Hold() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.held = true
+	c.rearmLocked()
+}
+
+// Release lets the timers of a held clock fire again; those already due
+// fire at once (asynchronously). Releasing a clock that is not held does
+// nothing.
+func (c *Clock) Release() {
+	c.mu.Lock()
+	if !c.held {
+		c.mu.Unlock()
+		return
+	}
+	c.held = false
+	c.rearmLocked()
+	c.mu.Unlock()
+	go c.fireDue()
+}
+
 // Timer is a pending call scheduled on a Clock.
 type Timer struct {
 	clock *Clock
@@ -197,7 +224,7 @@ func (c *Clock) rearmLocked() {
 		c.wake.Stop()
 		c.wake = nil
 	}
-	if c.frozen || c.stopped || len(c.timers) == 0 {
+	if c.frozen || c.stopped || c.held || len(c.timers) == 0 {
 		return
 	}
 	wait := c.timers[0].at.Sub(c.nowLocked())
@@ -214,7 +241,7 @@ func (c *Clock) fireDue() {
 	defer c.fireMu.Unlock()
 	for {
 		c.mu.Lock()
-		if len(c.timers) == 0 || c.timers[0].at.After(c.nowLocked()) {
+		if c.held || len(c.timers) == 0 || c.timers[0].at.After(c.nowLocked()) {
 			c.rearmLocked()
 			c.mu.Unlock()
 			return

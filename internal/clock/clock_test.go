@@ -203,3 +203,31 @@ func BenchmarkNow(b *testing.B) {
 		_ = c.Now()
 	}
 }
+
+func TestHeldClockFiresNothingUntilReleased(t *testing.T) {
+	t.Parallel()
+	c := New(t0, true)
+	c.Hold()
+	var fired atomic.Int32
+	c.At(t0.Add(-time.Second), func() { fired.Add(1) }) // already due
+	c.At(t0.Add(time.Minute), func() { fired.Add(1) })
+	c.Advance(time.Hour) // both due now, still held
+	if n := fired.Load(); n != 0 || c.Pending() != 2 {
+		t.Fatalf("held clock fired %d timers, %d pending", n, c.Pending())
+	}
+	done := make(chan struct{})
+	c.At(t0, func() { close(done) })
+	c.Release()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("due timers did not fire after Release")
+	}
+	for c.Pending() > 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if n := fired.Load(); n != 2 {
+		t.Fatalf("fired %d of the held timers, want 2", n)
+	}
+	c.Release() // not held: nothing happens
+}

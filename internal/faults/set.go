@@ -64,6 +64,7 @@ type Set struct {
 	mu     sync.Mutex
 	rules  []*live
 	rng    *rand.Rand
+	src    *rand.PCG // rng's source, whose state a snapshot saves
 	nextID int
 	ops    Operations
 	// count mirrors len(rules) so that the per-request "any rules?" check
@@ -74,7 +75,8 @@ type Set struct {
 // NewSet loads rules into a namespace whose sandbox clock reads now; relative
 // windows (startIn/for) start from now. seed drives probabilities.
 func NewSet(rules List, ops Operations, seed int64, now time.Time) (*Set, []scenario.Problem) {
-	s := &Set{rng: rand.New(rand.NewPCG(uint64(seed), 0x5eed)), ops: ops}
+	src := rand.NewPCG(uint64(seed), 0x5eed)
+	s := &Set{rng: rand.New(src), src: src, ops: ops}
 	var probs []scenario.Problem
 	for i := range rules {
 		if _, p := s.add(rules[i], now); len(p) > 0 {
@@ -157,6 +159,10 @@ type View struct {
 func (s *Set) List() []View {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.listLocked()
+}
+
+func (s *Set) listLocked() []View {
 	out := make([]View, 0, len(s.rules))
 	for _, l := range s.rules {
 		v := View{Rule: l.Rule, Matched: l.seen, Fired: l.fired}
@@ -171,6 +177,81 @@ func (s *Set) List() []View {
 		out = append(out, v)
 	}
 	return out
+}
+
+// Saved is a rule set as a namespace snapshot keeps it: every rule with
+// its counters and window in evaluation order, the id counter and the
+// seeded generator's state, so the restored set fires exactly as this one
+// would have.
+type Saved struct {
+	Rules  []View `json:"rules"`
+	NextID int    `json:"nextId"`
+	// Generator is the PCG state (math/rand/v2's binary form, base64).
+	Generator []byte `json:"generator"`
+}
+
+// Save returns the set for a snapshot.
+func (s *Set) Save() Saved {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	gen, _ := s.src.MarshalBinary() // PCG's never fails
+	// A rule's window is kept as it was fixed when the rule was loaded
+	// (activeFrom/activeUntil), startIn/for included.
+	return Saved{Rules: s.listLocked(), NextID: s.nextID, Generator: gen}
+}
+
+// Restore replaces the rules, counters and generator of the set with
+// saved ones. Problem paths are relative to the saved value ("rules[2].match.operation").
+// On a problem the set is left as it was.
+func (s *Set) Restore(v Saved) []scenario.Problem {
+	src := &rand.PCG{}
+	if err := src.UnmarshalBinary(v.Generator); err != nil {
+		return []scenario.Problem{scenario.Problemf("generator", "save the snapshot again", "the generator state is not a PCG state: %v", err)}
+	}
+	var probs []scenario.Problem
+	var rules []*live
+	seen := map[string]bool{}
+	for i, sr := range v.Rules {
+		c, p := compile(&sr.Rule, s.ops)
+		path := fmt.Sprintf("rules[%d]", i)
+		for _, pr := range p {
+			pr.Path = path + "." + pr.Path
+			probs = append(probs, pr)
+		}
+		switch {
+		case len(p) > 0:
+			continue
+		case c.ID == "":
+			probs = append(probs, scenario.Problemf(path+".id", "a saved rule always has its id", "the rule has no id"))
+			continue
+		case seen[c.ID]:
+			probs = append(probs, scenario.Problemf(path+".id", "give every rule its own id", "id %q is used twice", c.ID))
+			continue
+		case sr.Matched < 0 || sr.Fired < 0 || sr.Fired > sr.Matched:
+			probs = append(probs, scenario.Problemf(path, "counters come from a running sandbox", "matched %d and fired %d are not counters of one rule", sr.Matched, sr.Fired))
+			continue
+		}
+		seen[c.ID] = true
+		l := &live{compiled: c, seen: sr.Matched, fired: sr.Fired}
+		if sr.ActiveFrom != nil {
+			l.start = *sr.ActiveFrom
+		}
+		if sr.ActiveUntil != nil {
+			l.end = *sr.ActiveUntil
+		}
+		rules = append(rules, l)
+	}
+	if v.NextID < 0 {
+		probs = append(probs, scenario.Problemf("nextId", "", "nextId must not be negative, got %d", v.NextID))
+	}
+	if len(probs) > 0 {
+		return probs
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rules, s.nextID, s.src, s.rng = rules, v.NextID, src, rand.New(src)
+	s.count.Store(int32(len(rules)))
+	return nil
 }
 
 // Len returns the number of rules.

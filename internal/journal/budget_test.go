@@ -111,3 +111,39 @@ func TestRingGrowsInOrder(t *testing.T) {
 		t.Fatalf("got %s\nwant %s", got, want)
 	}
 }
+
+// Saving a journal while entries are added to it and to another journal of
+// the same budget: under -race, a copy that read the age links without the
+// budget's lock was reported here. Every save is a consistent prefix count.
+func TestSaveWhileAddingAcrossABudget(t *testing.T) {
+	t.Parallel()
+	b := NewBudget(1 << 20)
+	a, other := New(100, b), New(100, b)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 2000 {
+			a.Add(entry(i, "centili", 200))
+			other.Add(entry(i, "netrefer", 200))
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			if got := a.Save(); got.Total != 2000 || len(got.Entries) != 100 || got.Entries[99].ID != "1999" {
+				t.Fatalf("after the adds: total %d, %d entries", got.Total, len(got.Entries))
+			}
+			return
+		default:
+			s := a.Save()
+			if uint64(len(s.Entries)) > s.Total || len(s.Entries) > 100 {
+				t.Fatalf("a save holds %d entries of %d added", len(s.Entries), s.Total)
+			}
+			for _, e := range s.Entries {
+				if e.older != nil || e.newer != nil {
+					t.Fatal("a saved entry kept its age links")
+				}
+			}
+		}
+	}
+}

@@ -32,6 +32,11 @@ type Entry struct {
 	// rejected by its OpenAPI document.
 	Validation string `json:"validation,omitempty"`
 
+	// MountPath is the path below the mount a request routed by its
+	// Host was served as (Exchange.ProviderPath), "" for one routed by
+	// path, whose Request.Path says it. Kept in snapshots with the rest.
+	MountPath string `json:"mountPath,omitempty"`
+
 	// Set by Journal.Add, under the budget's lock.
 	seq          uint64   // position in its journal (1, 2, ...), the listing cursor
 	size         int64    // Size() when added, what the budget was charged
@@ -41,7 +46,10 @@ type Entry struct {
 
 // Message is the recorded half of an exchange.
 type Message struct {
-	Method string      `json:"method,omitempty"`
+	Method string `json:"method,omitempty"`
+	// Host is set for a request routed by its Host header to a provider
+	// host: the Host it sent (its path is then the host's own path).
+	Host   string      `json:"host,omitempty"`
 	Path   string      `json:"path,omitempty"`
 	Query  string      `json:"query,omitempty"`
 	Status int         `json:"status,omitempty"`
@@ -74,7 +82,7 @@ const (
 // Size is what an entry costs in memory, approximately: the bytes of every
 // text it keeps plus allowances for Go's bookkeeping. Budgets count it.
 func (e *Entry) Size() int64 {
-	n := entryOverhead + len(e.ID) + len(e.Namespace) + len(e.Provider) + len(e.Operation) + len(e.Validation)
+	n := entryOverhead + len(e.ID) + len(e.Namespace) + len(e.Provider) + len(e.Operation) + len(e.Validation) + len(e.MountPath)
 	for _, f := range e.Faults {
 		n += len(f) + valueOverhead
 	}
@@ -82,7 +90,7 @@ func (e *Entry) Size() int64 {
 }
 
 func (m *Message) size() int64 {
-	n := len(m.Method) + len(m.Path) + len(m.Query) + len(m.Body) + headerBytes(m.Header, true)
+	n := len(m.Method) + len(m.Host) + len(m.Path) + len(m.Query) + len(m.Body) + headerBytes(m.Header, true)
 	for _, r := range m.Redacted {
 		n += len(r) + valueOverhead
 	}
@@ -162,8 +170,12 @@ func (f *Filter) pathMatches(e *Entry) bool {
 // ProviderPath is the request path below the provider's mount, as the
 // provider's own documentation and OpenAPI paths write it: for
 // /ns/ci-1/centili/datagifting/v1/services it is /datagifting/v1/services.
-// The recorded Request.Path keeps the full path the client sent.
+// The recorded Request.Path keeps the full path the client sent. For a
+// request routed by its host it is the path that host's path mapped to.
 func (e *Entry) ProviderPath() string {
+	if e.MountPath != "" {
+		return e.MountPath
+	}
 	p := e.Request.Path
 	if rest, ok := strings.CutPrefix(p, "/ns/"+e.Namespace); ok && (rest == "" || rest[0] == '/') {
 		p = rest
@@ -396,4 +408,42 @@ func (j *Journal) Total() uint64 {
 	j.mu.RLock()
 	defer j.mu.RUnlock()
 	return j.total
+}
+
+// Saved is a journal as a namespace snapshot keeps it: the entries held,
+// oldest first, and how many were ever added.
+type Saved struct {
+	Total   uint64   `json:"total"`
+	Entries []*Entry `json:"entries"`
+}
+
+// Save returns copies of the entries held, oldest first. It holds the
+// budget's lock too: an entry's age links (copied with it, then cleared)
+// are written under that lock alone when a later entry is added.
+func (j *Journal) Save() Saved {
+	j.b.mu.Lock()
+	defer j.b.mu.Unlock()
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	out := Saved{Total: j.total, Entries: make([]*Entry, 0, j.n)}
+	for i := j.n - 1; i >= 0; i-- {
+		e := *j.at(i)
+		e.seq, e.size, e.j, e.older, e.newer = 0, 0, nil, nil, nil
+		out.Entries = append(out.Entries, &e)
+	}
+	return out
+}
+
+// Restore replaces the journal's entries with saved ones (oldest first),
+// charged to the budget as Add charges them, and sets the count of entries
+// ever added to v.Total (at least the entries given).
+func (j *Journal) Restore(v Saved) {
+	j.Clear()
+	j.mu.Lock()
+	j.total = v.Total - min(v.Total, uint64(len(v.Entries)))
+	j.mu.Unlock()
+	for _, e := range v.Entries {
+		cp := *e
+		j.Add(&cp)
+	}
 }

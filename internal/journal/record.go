@@ -39,6 +39,10 @@ type Exchange struct {
 	ResponseHeader      http.Header
 	ResponseBody        []byte // the start of the body that was captured
 	ResponseBytes       int64  // the full length of the response body
+	// Host is the Host of a request routed by it to a provider host
+	// (docs/hosts.md), "" for one routed by path; ProviderPath is then the
+	// path below the mount it was mapped to.
+	Host, ProviderPath string
 }
 
 // Recorder turns an Exchange into what an Entry keeps: secrets redacted
@@ -59,7 +63,8 @@ type Recorder struct {
 // there too, so set Validation first.
 func (rec *Recorder) Fill(e *Entry, x Exchange) {
 	var r redaction
-	e.Request = Message{Method: x.Method, Path: x.Path, Query: x.Query}
+	e.Request = Message{Method: x.Method, Path: x.Path, Query: x.Query, Host: capValue(x.Host, rec.Caps.HeaderValueBytes)}
+	e.MountPath = capValue(x.ProviderPath, rec.Caps.HeaderValueBytes)
 	if rec.Redact {
 		e.Request.Query = r.form(x.Query)
 		e.Request.Redacted, r.names = r.names, nil

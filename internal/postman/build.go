@@ -79,6 +79,9 @@ type Token struct {
 	// Var is the collection variable its test script stores the token in;
 	// Auth values refer to it as {{Var}}.
 	Var string
+	// Also maps further members of the answer to the variables the script
+	// stores them in, e.g. a refresh token that a logout request sends.
+	Also map[string]string
 }
 
 // Spec is an OpenAPI document prepared for Build: parsed, validated, and
@@ -191,8 +194,10 @@ func Build(baseURL string, sources []Source) (*Collection, *Environment, error) 
 			}
 		}
 		if t := s.Plan.Token; t != nil {
-			if err := addVar(t.Var, "", "set by the test script of "+t.Operation, false); err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", s.Name, err)
+			for _, v := range append([]string{t.Var}, sortedValues(t.Also)...) {
+				if err := addVar(v, "", "set by the test script of "+t.Operation, false); err != nil {
+					return nil, nil, fmt.Errorf("%s: %w", s.Name, err)
+				}
 			}
 		}
 	}
@@ -331,8 +336,11 @@ func (f *folder) request(o specOp) (Item, error) {
 		script = append(script,
 			fmt.Sprintf("if (pm.response.code === %d) {", status),
 			fmt.Sprintf("    pm.collectionVariables.set(%s, pm.response.json()[%s]);", jsString(t.Var), jsString(t.Field)),
-			"}",
 		)
+		for _, field := range sortedKeys(t.Also) {
+			script = append(script, fmt.Sprintf("    pm.collectionVariables.set(%s, pm.response.json()[%s]);", jsString(t.Also[field]), jsString(field)))
+		}
+		script = append(script, "}")
 		req.Description += "\n\nIts test script stores the token in `{{" + t.Var + "}}` for the other requests of this folder."
 	}
 	name := op.Summary
@@ -644,3 +652,12 @@ func jsString(s string) string {
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+
+// sortedValues returns a map's values in the order of its sorted keys.
+func sortedValues(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		out = append(out, m[k])
+	}
+	return out
+}

@@ -212,6 +212,35 @@ func TestSecurityRequirementThePlanCanFill(t *testing.T) {
 	}
 }
 
+// Token.Also stores further members of the token answer, each in its own
+// collection variable, after the token itself.
+func TestTokenRequestStoresFurtherMembers(t *testing.T) {
+	plan := shopPlan()
+	plan.Token.Also = map[string]string{"refresh_token": "shopRefresh", "id_token": "shopID"}
+	col, _ := build(t, shopSpec, plan)
+	got := col.Item[0].Item[0].Event[0].Script.Exec
+	want := []string{
+		`pm.test("getToken answers 200", function () {`,
+		`    pm.response.to.have.status(200);`,
+		`});`,
+		`if (pm.response.code === 200) {`,
+		`    pm.collectionVariables.set("shopToken", pm.response.json()["access_token"]);`,
+		`    pm.collectionVariables.set("shopID", pm.response.json()["id_token"]);`,
+		`    pm.collectionVariables.set("shopRefresh", pm.response.json()["refresh_token"]);`,
+		`}`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("token script:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var keys []string
+	for _, v := range col.Variable {
+		keys = append(keys, v.Key)
+	}
+	if got := strings.Join(keys, " "); !strings.HasSuffix(got, "shopToken shopID shopRefresh") {
+		t.Errorf("collection variables = %s, want the token's then the members' in field order", got)
+	}
+}
+
 func TestVariablesInCollectionAndEnvironment(t *testing.T) {
 	col, env := build(t, shopSpec, shopPlan())
 	wantVars := `[{"key":"baseUrl","value":"http://127.0.0.1:9/ns/a","type":"string","description":"the sandbox: scheme, host and any /ns/{name} prefix"},` +

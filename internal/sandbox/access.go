@@ -82,9 +82,12 @@ func bareHost(hostport string) string {
 // they are allowed, as development servers do; other names must be listed.
 // A request without Host (HTTP/1.0) comes from no browser.
 func (a *adminAccess) hostAllowed(hostport string) bool {
-	if a.anyHost {
-		return true
-	}
+	return a.anyHost || a.namesSandbox(hostport)
+}
+
+// namesSandbox reports whether a Host header names the sandbox itself: a
+// loopback name, an IP address or an --allowed-hosts name ("*" aside).
+func (a *adminAccess) namesSandbox(hostport string) bool {
 	host := bareHost(hostport)
 	if host == "" || host == "localhost" || strings.HasSuffix(host, ".localhost") {
 		return true

@@ -51,6 +51,8 @@ func (s *Server) Routes() []adminRoute {
 		{"PUT", "/scenario", "load a scenario (YAML or JSON) and reset", s.putScenario},
 		{"PATCH", "/scenario", "merge-patch the scenario in force (RFC 7396) and reset", s.patchScenario},
 		{"POST", "/reset", "back to the scenario's initial state", s.postReset},
+		{"GET", "/snapshot", "the namespace's whole world as one file (?journal=true adds the journal)", s.getSnapshot},
+		{"PUT", "/snapshot", "restore a snapshot file into the namespace (replaces its world, as a reset does)", s.putSnapshot},
 		{"GET", "/requests", "journal, newest first (provider, operation, status, method, path, since, limit)", s.getRequests},
 		{"DELETE", "/requests", "clear the journal", s.deleteRequests},
 		{"GET", "/requests/{id}", "one journal entry", s.getRequest},
@@ -259,6 +261,7 @@ func ScenarioJSON(sc *Scenario) map[string]any {
 		"version": c.Version, "name": c.Name, "seed": c.Seed,
 		"clock": c.Clock, "http": c.HTTP, "reload": c.Reload, "source": sc.File.Name,
 		faultsKey: sc.Faults,
+		hostsKey:  sc.hosts.json(),
 		// The effective setting, so that the document says what is in force.
 		"journal": map[string]bool{"redactSecrets": c.Journal.RedactsSecrets()},
 	}
@@ -586,4 +589,59 @@ func (s *Server) deleteNamespace(a *adminCall) {
 	default:
 		a.w.WriteHeader(http.StatusNoContent)
 	}
+}
+
+func (s *Server) getSnapshot(a *adminCall) {
+	c := newQueryCheck(a.r.URL.RawQuery, snapshotParams)
+	withJournal := c.boolean("journal")
+	if c.failed(a.w) {
+		return
+	}
+	body, err := a.ns.SaveSnapshot(withJournal)
+	if err != nil {
+		if errors.Is(err, ErrNoNamespace) {
+			a.gone()
+			return
+		}
+		writeProblem(a.w, http.StatusInternalServerError, "Snapshot failed", err.Error(), nil)
+		return
+	}
+	a.w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.snapshot.json"`, a.ns.Name))
+	WriteJSON(a.w, http.StatusOK, body)
+}
+
+// putSnapshot restores a snapshot: the namespace is reset to a scenario
+// that carries it, so the world is swapped whole (a request in flight
+// finishes against the old one) and every later reset returns to the
+// snapshot. A refused snapshot changes nothing.
+func (s *Server) putSnapshot(a *adminCall) {
+	data, err := scenario.ReadAll(a.r.Body, MaxSnapshotBytes)
+	if err != nil {
+		writeProblem(a.w, http.StatusRequestEntityTooLarge, "Snapshot too large",
+			fmt.Sprintf("a snapshot is at most %d bytes; nothing was changed", MaxSnapshotBytes), nil)
+		return
+	}
+	sc, err := ParseSnapshot(data)
+	if err == nil {
+		err = a.ns.Reset(sc)
+	}
+	if err != nil {
+		var se *SnapshotError
+		switch {
+		case errors.Is(err, ErrNoNamespace):
+			a.gone()
+		case errors.As(err, &se):
+			title := "Invalid snapshot"
+			if se.Status == http.StatusUnprocessableEntity {
+				title = "Snapshot cannot be restored"
+			}
+			writeProblem(a.w, se.Status, title, se.Detail+"; nothing was changed", se.Problems)
+		default:
+			writeProblem(a.w, http.StatusUnprocessableEntity, "Snapshot cannot be restored", err.Error()+"; nothing was changed", nil)
+		}
+		return
+	}
+	snap := sc.Snapshot
+	a.json(http.StatusOK, map[string]any{"restored": a.ns.Name, "from": snap.Namespace, "createdAt": snap.CreatedAt,
+		"scenario": sc.Common().Name, "now": a.ns.Clock().Now(), "journal": snap.Journal != nil})
 }

@@ -16,12 +16,18 @@ import (
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 )
 
-func benchServer(b *testing.B) *sandbox.Server {
+func benchServer(b *testing.B) *sandbox.Server { return benchServerWith(b, nil) }
+
+func benchServerWith(b *testing.B, configure func(*sandbox.Config)) *sandbox.Server {
 	sc, probs := sandbox.LoadScenario("bench", []byte(echoScenario))
 	if probs != nil {
 		b.Fatal(probs)
 	}
-	srv, err := sandbox.New(sandbox.Config{Scenario: sc})
+	cfg := sandbox.Config{Scenario: sc}
+	if configure != nil {
+		configure(&cfg)
+	}
+	srv, err := sandbox.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -48,6 +54,25 @@ func BenchmarkCorePipeline(b *testing.B) {
 		{"POST-json-validated", "POST", "/echo/raw", `{"name":"a","qty":2}`},
 		{"POST-json-schema", "POST", "/echo/items", `{"name":"a","qty":2}`},
 		{"namespaced-GET", "GET", "/ns/bench/echo/items", ""},
+	}
+	hosts := benchServerWith(b, func(c *sandbox.Config) { c.Hosts = true })
+	// Host routing on: a request on a provider host, and one routed by
+	// path beside it (what routing by host costs everyone else).
+	hostCases := []struct{ name, host, path string }{
+		{"hosts-on-host-routed-GET", "api.echo.test", "/v1/items"},
+		{"hosts-on-path-routed-GET", "127.0.0.1:8080", "/echo/items"},
+	}
+	for _, tc := range hostCases {
+		b.Run(tc.name, func(b *testing.B) {
+			w := &discardWriter{h: http.Header{}}
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				req := httptest.NewRequest("GET", tc.path, nil)
+				req.Host = tc.host
+				clear(w.h)
+				hosts.ServeHTTP(w, req)
+			}
+		})
 	}
 	// The cost of building the request itself, to subtract from the rest.
 	b.Run("baseline-NewRequest-only-GET", func(b *testing.B) {

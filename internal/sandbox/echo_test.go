@@ -109,6 +109,8 @@ func init() {
 		},
 		// /echo-root/{id} at the host root is the mount's /items/{id}.
 		RootAliases: []sandbox.RootAlias{{Prefix: "/echo-root/", Target: "/items/"}},
+		// api.echo.test/v1/... is the mount's /...; nothing else on that host.
+		Hosts: []sandbox.ProviderHost{{Name: "api", Host: "api.echo.test", Paths: []sandbox.HostPath{{Prefix: "/v1/", Target: "/"}}}},
 		Banner: func(cfg any, baseURL string) []string {
 			return []string{"greeting\t" + cfg.(*echoConfig).Greeting, "items\t" + baseURL + "/items", "(a continuation line)"}
 		},

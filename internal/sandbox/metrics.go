@@ -150,7 +150,12 @@ func (m *metrics) observeFaults(provider string, d *faults.Decision) {
 // per outcome, creating them (at 0) on first use: build does that for the
 // providers whose state sends callbacks, so that their outcomes are shown
 // before the first one happens, and the others show none.
+// A nil m (a world built outside a server: scenario validate restoring a
+// snapshot) counts nothing.
 func (m *metrics) callbacksOf(provider string) *[4]prometheus.Counter {
+	if m == nil {
+		return &[4]prometheus.Counter{}
+	}
 	m.cbMu.Lock()
 	defer m.cbMu.Unlock()
 	c := m.byProvider[provider]
@@ -168,7 +173,7 @@ func (m *metrics) callbacksOf(provider string) *[4]prometheus.Counter {
 func (m *metrics) callbackOutcome(provider string) func(callback.Outcome) {
 	counters := sync.OnceValue(func() *[4]prometheus.Counter { return m.callbacksOf(provider) })
 	return func(o callback.Outcome) {
-		if c := counters(); int(o) < len(c) {
+		if c := counters(); int(o) < len(c) && c[o] != nil {
 			c[o].Inc()
 		}
 	}

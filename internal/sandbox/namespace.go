@@ -63,6 +63,9 @@ func (ns *Namespace) touch() { ns.lastUsed.Store(time.Now().UnixNano()) }
 func (ns *Namespace) build(sc *Scenario) (*world, error) {
 	common := sc.Common()
 	w := &world{scenario: sc, clock: clock.New(sc.Start, common.Clock.Frozen), states: map[string]any{}, counters: map[string]*providerCounters{}}
+	if sc.Snapshot != nil {
+		w.clock.Hold() // until activate: nothing restored fires before the world is in force
+	}
 	set, probs := faults.NewSet(sc.Faults, registeredOps{}, common.Seed, w.clock.Now())
 	if len(probs) > 0 {
 		w.clock.Close()
@@ -89,6 +92,12 @@ func (ns *Namespace) build(sc *Scenario) (*world, error) {
 		w.counters[p.Name] = &providerCounters{}
 		if _, sends := st.(CallbackSource); sends {
 			ns.server.metrics.callbacksOf(p.Name)
+		}
+	}
+	if sc.Snapshot != nil {
+		if err := w.restore(sc.Snapshot); err != nil {
+			w.close()
+			return nil, err
 		}
 	}
 	return w, nil
@@ -170,6 +179,7 @@ func (ns *Namespace) swapLocked(w *world) {
 	if old != nil {
 		old.close()
 	}
+	ns.activate(w)
 	ns.publishScenario(w.scenario)
 }
 
@@ -373,6 +383,7 @@ func (s *Server) namespace(name string) (*Namespace, error) {
 		return nil, err
 	}
 	ns.world.Store(w)
+	ns.activate(w)
 	ns.touch()
 	set.byID[name] = ns
 	set.mu.Unlock()

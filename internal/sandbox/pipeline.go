@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,7 +41,10 @@ type Call struct {
 	// Params holds the path parameters of the matched operation.
 	Params map[string]string
 
-	prefix string // "/ns/{name}" or ""
+	prefix string     // "/ns/{name}" or ""
+	rel    string     // the path below the mount
+	via    *hostEntry // the provider host the request was routed by, or nil
+	hosts  *hostTable // the host table in force when hosts routing is on, or nil
 	mount  *mount
 	clock  *clock.Clock
 	faults *faults.Set
@@ -90,6 +94,71 @@ func (c *Call) MountPaths() []string {
 	return []string{prefixed, bare}
 }
 
+// Path is the request path below the provider's mount, as the spec writes
+// it (/di/v1/deposits), however the request reached the mount: by path,
+// root alias or provider host.
+func (c *Call) Path() string { return c.rel }
+
+// ProviderHost is the provider host the request was routed by (lower case,
+// no port: "login.microsoftonline.com"), or "" for a request routed by
+// path. A provider that hands out what the real service hands out on its
+// own host (Azure AD's issuers) asks this.
+func (c *Call) ProviderHost() string {
+	if c.via == nil {
+		return ""
+	}
+	return c.via.host
+}
+
+// HostRouting reports whether the server routes requests by their Host
+// header (--hosts or the scenario's hosts.enabled), so that what was
+// issued on a provider host (a token with the real issuer) may come back.
+func (c *Call) HostRouting() bool { return c.hosts != nil }
+
+// URL is the URL of a path below the mount (rel, e.g.
+// "/login/{tenant}/oauth2/v2.0/token") as this request's client reaches
+// it: on a provider host, that host's own path for it
+// (https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token), or
+// another host of the provider that serves it (same scheme and port);
+// otherwise BaseURL()+rel.
+func (c *Call) URL(rel string) string {
+	if c.via != nil {
+		if p, ok := c.via.reverse(rel); ok {
+			return c.Origin() + p
+		}
+		origin := c.Origin()
+		scheme, hostport, _ := strings.Cut(origin, "://")
+		port := ""
+		if i := strings.LastIndexByte(hostport, ':'); i >= 0 && !strings.HasSuffix(hostport, "]") {
+			port = hostport[i:]
+		}
+		for _, e := range c.hosts.byProvider[c.mount.provider.Name] {
+			if p, ok := e.reverse(rel); ok {
+				return scheme + "://" + e.host + port + p
+			}
+		}
+	}
+	return c.BaseURL() + rel
+}
+
+// HostPaths lists the paths on the provider's hosts that serve rel, when
+// host routing is on (nil when it is off): a provider that binds what it
+// issues to a URL path (Keycloak's issuer) accepts these beside
+// MountPaths()+rel. Host paths name no namespace: what a provider host
+// issued is good in every namespace.
+func (c *Call) HostPaths(rel string) []string {
+	if c.hosts == nil {
+		return nil
+	}
+	var out []string
+	for _, e := range c.hosts.byProvider[c.mount.provider.Name] {
+		if p, ok := e.reverse(rel); ok && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // Fail answers with the provider's native shape for a core error.
 func (c *Call) Fail(e *Error) { c.mount.provider.WriteError(c, e) }
 
@@ -134,7 +203,7 @@ func WriteJSON(w http.ResponseWriter, status int, body []byte) {
 // route → read body (413 here, or after the guard with BodyLimitAfterGuard)
 // → fault rules → guard → validate → handler, with the journal around it
 // and panics turned into the provider's 500.
-func (s *Server) serveProvider(w http.ResponseWriter, r *http.Request, ns *Namespace, m *mount, prefix, rel string) {
+func (s *Server) serveProvider(w http.ResponseWriter, r *http.Request, ns *Namespace, m *mount, t *target) {
 	start := time.Now()
 	wd := ns.world.Load()
 	id := w.Header().Get(HeaderRequestID)
@@ -142,14 +211,17 @@ func (s *Server) serveProvider(w http.ResponseWriter, r *http.Request, ns *Names
 	x := &exchange{cw: captureWriter{ResponseWriter: w, limit: s.cfg.JournalBodyBytes}}
 	cw := &x.cw
 	entry := &journal.Entry{ID: id, Time: wd.clock.Now(), Namespace: ns.Name, Provider: m.provider.Name}
-	x.Call = Call{W: cw, R: r, State: wd.states[m.provider.Name], NS: ns, prefix: prefix, mount: m, clock: wd.clock, faults: wd.faults, entry: entry}
+	x.Call = Call{W: cw, R: r, State: wd.states[m.provider.Name], NS: ns, prefix: t.prefix, rel: t.rel, via: t.via, mount: m, clock: wd.clock, faults: wd.faults, entry: entry}
+	if s.hostsOn() {
+		x.Call.hosts = s.template().hosts
+	}
 	c := &x.Call
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
 				// A fault dropped the connection on purpose.
 				cw.aborted = true
-				s.record(ns, wd, entry, r, c.Body, cw, start)
+				s.record(ns, wd, entry, c, cw, start)
 				panic(v)
 			}
 			s.log.Error("handler panic", "provider", m.provider.Name, "operation", c.Operation, "panic", v, "stack", string(debug.Stack()))
@@ -157,13 +229,17 @@ func (s *Server) serveProvider(w http.ResponseWriter, r *http.Request, ns *Names
 				c.Fail(&Error{Kind: ErrInternal, Status: http.StatusInternalServerError, Message: fmt.Sprint(v)})
 			}
 		}
-		s.record(ns, wd, entry, r, c.Body, cw, start)
+		s.record(ns, wd, entry, c, cw, start)
 	}()
-	s.runPipeline(c, m, rel)
+	s.runPipeline(c, m, t.rel, t.unmapped)
 }
 
-func (s *Server) runPipeline(c *Call, m *mount, rel string) {
+func (s *Server) runPipeline(c *Call, m *mount, rel string, unmapped bool) {
 	r := c.R
+	if unmapped {
+		c.failUnmappedHost()
+		return
+	}
 	op, params, rerr := m.match(r, rel)
 	if rerr != nil {
 		c.failUnmatched(rerr, rel)
@@ -251,14 +327,30 @@ func (c *Call) failUnmatched(rerr *Error, rel string) {
 // the path is the mount's (any method), which is then served, and so
 // creates the namespace, as usual. Nothing is journaled: the journal
 // belongs to the namespace that was not created.
-func (s *Server) serveUnrouted(w http.ResponseWriter, r *http.Request, m *mount, prefix, rel string) bool {
-	_, _, rerr := m.match(r, rel)
+func (s *Server) serveUnrouted(w http.ResponseWriter, r *http.Request, m *mount, t *target) bool {
+	c := &Call{W: w, R: r, prefix: t.prefix, rel: t.rel, via: t.via, hosts: t.hosts, mount: m}
+	if t.unmapped {
+		c.failUnmappedHost()
+		return true
+	}
+	_, _, rerr := m.match(r, t.rel)
 	if rerr == nil || rerr.Kind != ErrNotFound {
 		return false
 	}
-	c := &Call{W: w, R: r, prefix: prefix, mount: m}
-	c.failUnmatched(rerr, rel)
+	c.failUnmatched(rerr, t.rel)
 	return true
+}
+
+// failUnmappedHost answers the provider's 404 for a path on one of its
+// hosts that maps to none of the mount's paths, naming in the hint the
+// paths the host serves.
+func (c *Call) failUnmappedHost() {
+	prefixes := make([]string, 0, len(c.via.paths))
+	for _, p := range c.via.paths {
+		prefixes = append(prefixes, p.Prefix)
+	}
+	c.W.Header().Set(HeaderHint, fmt.Sprintf("%s serves only paths under %s", c.via.host, strings.Join(prefixes, ", ")))
+	c.Fail(&Error{Kind: ErrNotFound, Status: http.StatusNotFound, Message: "no operation matches " + c.R.Method + " " + c.R.URL.Path})
 }
 
 // exchange is one request's call and writer, allocated together.
@@ -299,7 +391,13 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 
 // record adds the finished exchange to the namespace's journal, counts it
 // in the world it was served by, and announces it to the event streams.
-func (s *Server) record(ns *Namespace, wd *world, e *journal.Entry, r *http.Request, body []byte, cw *captureWriter, start time.Time) {
+func (s *Server) record(ns *Namespace, wd *world, e *journal.Entry, c *Call, cw *captureWriter, start time.Time) {
+	r, body := c.R, c.Body
+	host := ""
+	provPath := ""
+	if c.via != nil {
+		host, provPath = r.Host, c.rel
+	}
 	status := cw.status
 	if status == 0 && !cw.aborted && !cw.hijacked {
 		status = http.StatusOK
@@ -314,6 +412,7 @@ func (s *Server) record(ns *Namespace, wd *world, e *journal.Entry, r *http.Requ
 	rec.Fill(e, journal.Exchange{
 		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, RequestHeader: r.Header, RequestBody: body,
 		Status: status, ResponseHeader: cw.Header(), ResponseBody: cw.buf.Bytes(), ResponseBytes: cw.n,
+		Host: host, ProviderPath: provPath,
 	})
 	took := time.Since(start)
 	e.LatencyMicros = took.Microseconds()

@@ -9,6 +9,7 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,8 +43,8 @@ type Provider struct {
 	NewConfig func() any
 	// New builds the provider's state for one namespace. It is called when a
 	// namespace is created or reset. The result is handed to every handler as
-	// Call.State and may implement Snapshotter, CallbackSource, Closer and
-	// BodyLimiter.
+	// Call.State and may implement Snapshotter, Persistent, CallbackOutbox,
+	// CallbackSource, Closer and BodyLimiter.
 	New func(env Env) (any, error)
 	// Operations maps each operationId of the spec to its handler.
 	Operations map[string]Handler
@@ -87,6 +88,10 @@ type Provider struct {
 	// paths of its own, for clients that build a URL from the host alone
 	// (see RootAlias).
 	RootAliases []RootAlias
+	// Hosts are the real service's host names and how their paths map
+	// onto the mount, for host routing (see ProviderHost): an application
+	// keeps its production URLs once those names resolve to the sandbox.
+	Hosts []ProviderHost
 }
 
 // Handler serves one operation.
@@ -138,6 +143,29 @@ type Env struct {
 // must be a copy, not a live view.
 type Snapshotter interface {
 	Snapshot() any
+}
+
+// Persistent is implemented by provider state that a namespace snapshot
+// saves and restores (GET and PUT /__sandbox/snapshot). SaveState returns
+// all of the state, versioned ({"version":1,...}) and in a fixed order, so
+// that the same state saves to the same bytes. RestoreState replaces the
+// state New just built, for the snapshot's own scenario, with saved state;
+// it refuses what it cannot take whole (an error naming the field) and
+// changes nothing then. It runs before the world is in force, on a held
+// clock: timers it arms fire only once the world is swapped in, and it
+// must send nothing itself.
+type Persistent interface {
+	SaveState() (json.RawMessage, error)
+	RestoreState(data json.RawMessage) error
+}
+
+// CallbackOutbox is implemented by provider state whose callbacks go
+// through a callback.Dispatcher: its deliveries are a snapshot's
+// "callbacks". RestoreCallbacks runs after RestoreState and gives each
+// pending delivery its success rule back (callback.Dispatcher.Restore).
+type CallbackOutbox interface {
+	SaveCallbacks() callback.Outbox
+	RestoreCallbacks(callback.Outbox) error
 }
 
 // CallbackSource is implemented by provider state that sends callbacks; the
@@ -249,6 +277,9 @@ func Register(p *Provider) {
 		panic("sandbox: provider registered twice: " + p.Name)
 	}
 	if err := checkRootAliases(p); err != nil {
+		panic("sandbox: " + err.Error())
+	}
+	if err := checkHosts(p); err != nil {
 		panic("sandbox: " + err.Error())
 	}
 	registry[p.Name] = p

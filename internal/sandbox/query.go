@@ -213,6 +213,22 @@ var requestsParams = []string{"provider", "operation", "status", "method", "path
 // readers and the client's memory. Link: rel="next" leads on.
 const maxRequestsLimit = 1000
 
+// snapshotParams are the query parameters of GET /__sandbox/snapshot.
+var snapshotParams = []string{"journal"}
+
+// boolean reads true or false; absent, it is false.
+func (c *queryCheck) boolean(name string) bool {
+	switch v := c.get(name); v {
+	case "", "false":
+		return false
+	case "true":
+		return true
+	default:
+		c.add(name, "write "+name+"=true or leave it out", "%s %q is not true or false", name, v)
+		return false
+	}
+}
+
 // callbacksParams are the query parameters of GET /__sandbox/callbacks.
 var callbacksParams = []string{"state", "provider", "since"}
 

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -61,6 +62,17 @@ type Config struct {
 	// subdomains and "*" every host. Left empty with AdminToken set, every
 	// host is allowed: a rebinding page has no token.
 	AllowedHosts []string
+	// Hosts routes requests by their Host header to the provider that owns
+	// the name (login.microsoftonline.com → NetRefer), whatever the
+	// scenario's hosts.enabled says (--hosts). The scenario may rename the
+	// hosts; see docs/hosts.md.
+	Hosts bool
+	// TunnelTLS is the server side of the TLS the sandbox terminates in a
+	// CONNECT tunnel to a provider host (HTTPS_PROXY pointing at the
+	// sandbox): certificates a client trusts for the providers' names. It
+	// is called on the first CONNECT (the CLI loads the local CA then);
+	// nil, or an error, answers CONNECT 502 saying so.
+	TunnelTLS func() (*tls.Config, error)
 	// Library holds the shipped scenarios (*.yaml at its root), listed by
 	// GET /__sandbox/scenarios for the dashboard's scenario switcher; nil
 	// lists none.
@@ -93,6 +105,8 @@ type Server struct {
 	routeBodies map[string]BodyTypes
 	// metrics are served by GET /__sandbox/metrics (metrics.go).
 	metrics *metrics
+	// tunnels are the open CONNECT tunnels, closed by Close.
+	tunnels tunnelSet
 }
 
 // DefaultJournalMemory is Config.JournalMemory's default: 256 MiB.
@@ -169,6 +183,7 @@ func (s *Server) template() *Scenario { return s.tmpl.Load() }
 // Close stops background work and every namespace's timers and callbacks.
 func (s *Server) Close() {
 	s.CloseStreams()
+	s.tunnels.close()
 	s.stopOnce.Do(func() {
 		close(s.stop)
 		s.spaces.mu.Lock()
@@ -226,12 +241,30 @@ func (s *Server) Namespace(name string) (*Namespace, error) {
 //	/ns/{namespace}/{mount}/... → namespace {namespace}
 //	/{mount}/...                → namespace "default"
 //	/__sandbox/...              → admin API
+//
+// With host routing on, a request whose Host is a provider host goes to
+// that provider whatever its path (namespace from X-Sandbox-Namespace),
+// and CONNECT to such a host opens a tunnel (proxy.go).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := s.nextID()
 	w.Header().Set(HeaderRequestID, id)
-	t, ok := parseTarget(r.URL)
-	if _, mounted := s.mounts[t.mount]; ok && !mounted {
-		t.resolveAlias()
+	var t target
+	ok := true
+	if e, table, routed := s.providerHost(r.Host); routed {
+		if r.Method == http.MethodConnect {
+			s.serveConnect(w, r, e)
+			return
+		}
+		t = hostTarget(r, e, table)
+		ok = ValidNamespaceName(t.namespace)
+	} else {
+		if s.hostsOn() && s.refuseProxy(w, r) {
+			return
+		}
+		t, ok = parseTarget(r.URL)
+		if _, mounted := s.mounts[t.mount]; ok && !mounted {
+			t.resolveAlias()
+		}
 	}
 	journaled := false // reported by record, with the journal's view of it
 	if s.cfg.AccessLog != nil {
@@ -253,18 +286,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				RequestID: id, Faults: []string{}})
 		}()
 	}
-	if ok && t.mount == "" && t.rel == "/" {
+	if ok && t.via == nil && t.mount == "" && t.rel == "/" {
 		if s.checkAdminAccess(w, r) {
 			s.serveLanding(w, r, t.namespace)
 		}
 		return
 	}
 	if !ok {
+		if t.via != nil {
+			writeProblem(w, http.StatusBadRequest, "Invalid namespace name",
+				fmt.Sprintf("%s: namespace %q must match [A-Za-z0-9][A-Za-z0-9._-]{0,63} (send the header once, or leave it out for namespace default)", HeaderNamespace, t.namespace), nil)
+			return
+		}
 		writeProblem(w, http.StatusBadRequest, "Invalid namespace name",
 			fmt.Sprintf("namespace %q must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}", t.namespace), nil)
 		return
 	}
-	if t.mount == adminMountName {
+	if t.via == nil && t.mount == adminMountName {
 		s.serveAdmin(w, r, t)
 		return
 	}
@@ -277,7 +315,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, live := s.lookup(t.namespace); !live {
-		if s.serveUnrouted(w, r, m, t.prefix, t.rel) {
+		if s.serveUnrouted(w, r, m, &t) {
 			return
 		}
 		if why := crossSite(r); why != "" {
@@ -295,7 +333,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	journaled = true
-	s.serveProvider(w, r, ns, m, t.prefix, t.rel)
+	s.serveProvider(w, r, ns, m, &t)
 }
 
 // namespaceOrFail returns the named namespace, creating it on first use, or
@@ -327,6 +365,11 @@ type target struct {
 	prefix    string // "/ns/{name}" or ""
 	mount     string // provider name, or adminMountName
 	rel       string // the path below the mount, starting with "/"
+	// via is the provider host the request was routed by (nil: by path),
+	// in hosts, the table in force; unmapped: no HostPath took its path.
+	via      *hostEntry
+	hosts    *hostTable
+	unmapped bool
 }
 
 // parseTarget splits /ns/{namespace}/{mount}/{rest} (or /{mount}/{rest}).
@@ -394,6 +437,8 @@ func (s *Server) CloseStreams() {
 func (s *Server) Shutdown(ctx context.Context, hs *http.Server) error {
 	s.CloseStreams()
 	err := hs.Shutdown(ctx)
+	// CONNECT tunnels were hijacked from hs: their requests are drained here.
+	err = errors.Join(err, s.tunnels.shutdown(ctx))
 	s.Close()
 	return err
 }

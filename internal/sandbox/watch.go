@@ -171,7 +171,7 @@ func (w *Watcher) Check() {
 		return
 	}
 	w.last = data
-	sc, probs := LoadScenario(w.path, data)
+	sc, probs := LoadScenarioFile(w.path, data)
 	if len(probs) > 0 {
 		for _, p := range probs {
 			log.Warn("scenario reload rejected; keeping the running scenario", "problem", p.String())

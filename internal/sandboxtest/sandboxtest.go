@@ -71,14 +71,14 @@ func NewFromFile(t testing.TB, path string) *Harness {
 	if err != nil {
 		t.Fatalf("reading scenario: %v", err)
 	}
-	return NewFromBytes(t, path, data)
+	return newHarness(t, path, data, true, nil)
 }
 
 // NewFromBytes starts a sandbox with a named scenario document (nil: the
 // embedded default).
 func NewFromBytes(t testing.TB, name string, data []byte) *Harness {
 	t.Helper()
-	return newHarness(t, name, data, nil)
+	return newHarness(t, name, data, false, nil)
 }
 
 // NewWithConfig is New with settings of the command line's kind (journal
@@ -86,14 +86,14 @@ func NewFromBytes(t testing.TB, name string, data []byte) *Harness {
 func NewWithConfig(t testing.TB, scenarioYAML string, configure func(*sandbox.Config)) *Harness {
 	t.Helper()
 	if scenarioYAML == "" {
-		return newHarness(t, "default.yaml", nil, configure)
+		return newHarness(t, "default.yaml", nil, false, configure)
 	}
-	return newHarness(t, "test scenario", []byte(scenarioYAML), configure)
+	return newHarness(t, "test scenario", []byte(scenarioYAML), false, configure)
 }
 
-func newHarness(t testing.TB, name string, data []byte, configure func(*sandbox.Config)) *Harness {
+func newHarness(t testing.TB, name string, data []byte, fromFile bool, configure func(*sandbox.Config)) *Harness {
 	t.Helper()
-	in := sbhook.NewInProcess(t, name, data, configure)
+	in := sbhook.NewInProcess(t, name, data, fromFile, configure)
 	return &Harness{T: t, Sandbox: in.Sandbox.(*public.Sandbox), Server: in.Server, HTTP: in.HTTP,
 		URL: in.HTTP.URL, Client: in.HTTP.Client()}
 }
@@ -198,12 +198,80 @@ func (h *Harness) Send(req *http.Request) *Response {
 		h.T.Fatalf("reading response: %v", err)
 	}
 	res := &Response{t: h.T, Status: resp.StatusCode, Header: resp.Header, Body: data}
-	matched, err := sbhook.CheckResponse(req, reqBody, resp, data)
+	matched, err := sbhook.CheckResponse(h.checkable(req), reqBody, resp, data)
 	res.Matched = matched
 	if err != nil {
 		h.T.Errorf("%v", err)
 	}
 	return res
+}
+
+// Host sends the request with this Host header (a provider host, with
+// host routing on: docs/hosts.md), whatever address it is sent to.
+func Host(name string) Option {
+	return func(r *http.Request) { r.Host = name }
+}
+
+// checkable is req as the answer checker needs it: a request the server
+// routes by its Host header gets the path it maps to under the mounts, so
+// that its answer is checked against the provider's document too.
+func (h *Harness) checkable(req *http.Request) *http.Request {
+	if h.Server == nil {
+		return req
+	}
+	p, ok := h.Server.RoutedPath(req)
+	if !ok {
+		return req
+	}
+	c := req.Clone(req.Context())
+	u := *req.URL
+	u.Path, u.RawPath = p, ""
+	c.URL = &u
+	return c
+}
+
+// CheckingTransport wraps next so that every answer of this sandbox is
+// checked against its OpenAPI document, as Do checks it, however the
+// request reached it: for clients configured with the providers' real URLs
+// (a Transport whose DialContext reaches the harness for any address).
+// A mismatch fails the test.
+func (h *Harness) CheckingTransport(next http.RoundTripper) http.RoundTripper {
+	return checkingTransport{h: h, next: next}
+}
+
+type checkingTransport struct {
+	h    *Harness
+	next http.RoundTripper
+}
+
+func (c checkingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	// The body as sent, from a copy: clients of the production URLs
+	// (x/oauth2, http.NewRequest with a strings.Reader) set GetBody.
+	var reqBody []byte
+	if req.GetBody != nil {
+		if b, err := req.GetBody(); err == nil {
+			reqBody, _ = io.ReadAll(b)
+		}
+	}
+	resp, err := c.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	check := req
+	if req.Host == "" {
+		check = req.Clone(req.Context())
+		check.Host = req.URL.Host
+	}
+	if _, err := sbhook.CheckResponse(c.h.checkable(check), reqBody, resp, body); err != nil {
+		c.h.T.Errorf("%v", err)
+	}
+	return resp, nil
 }
 
 // Admin calls the admin API of a namespace ("" = default) and decodes JSON into out (if not nil).
@@ -224,6 +292,31 @@ func (h *Harness) Admin(method, namespace, path string, body any, out any) int {
 		}
 	}
 	return res.Status
+}
+
+// Snapshot saves a namespace ("" = default) with GET /__sandbox/snapshot
+// (?journal=true with withJournal) and returns the file, failing the test
+// unless it is a 200.
+func (h *Harness) Snapshot(namespace string, withJournal bool) []byte {
+	h.T.Helper()
+	path := "/__sandbox/snapshot"
+	if namespace != "" {
+		path = "/ns/" + namespace + path
+	}
+	if withJournal {
+		path += "?journal=true"
+	}
+	return h.Do("GET", path, nil).WantStatus(200).Body
+}
+
+// Restore PUTs a snapshot file into a namespace ("" = default).
+func (h *Harness) Restore(namespace string, snapshot []byte) *Response {
+	h.T.Helper()
+	path := "/__sandbox/snapshot"
+	if namespace != "" {
+		path = "/ns/" + namespace + path
+	}
+	return h.Do("PUT", path, RawBody("application/json", snapshot))
 }
 
 // Raw writes raw bytes as a request on a new connection and reads one

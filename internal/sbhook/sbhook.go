@@ -21,8 +21,10 @@ var (
 	// project's own tests reach into the server (ages, stream settings),
 	// which a shared sandbox cannot offer. configure, when not nil, changes
 	// the command line's kind of settings (journal and namespace limits)
-	// before the server starts.
-	NewInProcess func(t testing.TB, scenarioName string, scenario []byte, configure func(*sandbox.Config)) InProcess
+	// before the server starts. fromFile says the document was read from
+	// the file scenarioName names, so that its `snapshot:` key is read
+	// relative to it.
+	NewInProcess func(t testing.TB, scenarioName string, scenario []byte, fromFile bool, configure func(*sandbox.Config)) InProcess
 
 	// CheckResponse is the check sandboxtest's HTTP client runs on every
 	// answer (the request id, then the OpenAPI document); the harness's Do

@@ -47,6 +47,11 @@ type Scenario struct {
 	Reload ReloadConfig `yaml:"reload" json:"reload"`
 	// Journal says what the request journal keeps.
 	Journal JournalConfig `yaml:"journal" json:"journal"`
+	// Snapshot names a namespace snapshot file (GET /__sandbox/snapshot),
+	// relative to the scenario file, to start from instead of a scenario
+	// of its own: the snapshot carries its scenario, clock, faults and
+	// provider state. The core reads it (sandbox.LoadScenarioFile).
+	Snapshot string `yaml:"snapshot" json:"-"`
 	// Source is where GET /__sandbox/scenario says the scenario came from.
 	// It is accepted and ignored on load, so that what GET returns can be
 	// PUT back unchanged.
@@ -137,6 +142,15 @@ func Parse(name string, data []byte) (*File, Problems) {
 	probs = append(probs, f.decode(f.root, &f.Scenario, "")...)
 	probs = append(probs, f.validateCommon()...)
 	return f, probs
+}
+
+// Keys returns the top-level keys the file writes, in file order.
+func (f *File) Keys() []string {
+	var out []string
+	for i := 0; i+1 < len(f.root.Content); i += 2 {
+		out = append(out, f.root.Content[i].Value)
+	}
+	return out
 }
 
 // DecodeValue strictly decodes a document that is one mapping (the JSON or

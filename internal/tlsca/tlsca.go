@@ -285,6 +285,11 @@ func (ca *CA) TLSConfig(hosts []string) *tls.Config {
 	}
 }
 
+// Leaf returns a certificate for names from the same cache TLSConfig
+// uses, issued on first use, for servers that decide per connection which
+// names to serve (the sandbox's provider hosts follow its scenario).
+func (ca *CA) Leaf(names ...string) (*tls.Certificate, error) { return ca.leafFor(names) }
+
 // leafFor returns the cached leaf for names, issuing it when missing or
 // nearly expired.
 func (ca *CA) leafFor(names []string) (*tls.Certificate, error) {

@@ -184,6 +184,24 @@ func ParsePrivateKey(s string) (*rsa.PrivateKey, error) {
 	return rk, nil
 }
 
+// PrivateKeyPEM returns the signing key as PKCS#8 PEM. A namespace
+// snapshot of a scenario without keys.signingKeyPEM carries the process's
+// generated key, so that tokens issued before it verify after a restore in
+// another process.
+func (i *Issuer) PrivateKeyPEM() (string, error) {
+	if err := i.init(); err != nil {
+		return "", err
+	}
+	if i.pem != "" {
+		return i.pem, nil
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(i.key)
+	if err != nil {
+		return "", err
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), nil
+}
+
 // KeyID returns the `kid` placed in every token header and in the JWKS.
 func (i *Issuer) KeyID() (string, error) {
 	if err := i.init(); err != nil {

@@ -27,18 +27,28 @@ type opInfo struct {
 }
 
 var operations = map[string]opInfo{
-	"keycloakTokenLegacy":     {keycloak: true, legacy: true},
-	"keycloakToken":           {keycloak: true},
-	"keycloakDiscoveryLegacy": {keycloak: true, legacy: true},
-	"keycloakDiscovery":       {keycloak: true},
-	"keycloakCertsLegacy":     {keycloak: true, legacy: true},
-	"keycloakCerts":           {keycloak: true},
-	"keycloakRealmLegacy":     {keycloak: true, legacy: true},
-	"keycloakRealm":           {keycloak: true},
-	"assignData":              {},
-	"listTransactions":        {query: []string{"serviceKey", "msisdn"}},
-	"listServices":            {query: []string{"merchantId"}},
-	"getBalance":              {query: []string{"serviceKey", "operator"}},
+	"keycloakTokenLegacy":        {keycloak: true, legacy: true},
+	"keycloakToken":              {keycloak: true},
+	"keycloakDiscoveryLegacy":    {keycloak: true, legacy: true},
+	"keycloakDiscovery":          {keycloak: true},
+	"keycloakCertsLegacy":        {keycloak: true, legacy: true},
+	"keycloakCerts":              {keycloak: true},
+	"keycloakRealmLegacy":        {keycloak: true, legacy: true},
+	"keycloakRealm":              {keycloak: true},
+	"keycloakUserinfoLegacy":     {keycloak: true, legacy: true},
+	"keycloakUserinfo":           {keycloak: true},
+	"keycloakUserinfoPostLegacy": {keycloak: true, legacy: true},
+	"keycloakUserinfoPost":       {keycloak: true},
+	"keycloakIntrospectLegacy":   {keycloak: true, legacy: true},
+	"keycloakIntrospect":         {keycloak: true},
+	"keycloakLogoutLegacy":       {keycloak: true, legacy: true},
+	"keycloakLogout":             {keycloak: true},
+	"keycloakRevokeLegacy":       {keycloak: true, legacy: true},
+	"keycloakRevoke":             {keycloak: true},
+	"assignData":                 {},
+	"listTransactions":           {query: []string{"serviceKey", "msisdn"}},
+	"listServices":               {query: []string{"merchantId"}},
+	"getBalance":                 {query: []string{"serviceKey", "operator"}},
 }
 
 // handlers binds each operation to its method on the namespace's State.
@@ -48,6 +58,11 @@ func handlers() map[string]sandbox.Handler {
 		"keycloakDiscoveryLegacy": (*State).discovery, "keycloakDiscovery": (*State).discovery,
 		"keycloakCertsLegacy": (*State).certs, "keycloakCerts": (*State).certs,
 		"keycloakRealmLegacy": (*State).realm, "keycloakRealm": (*State).realm,
+		"keycloakUserinfoLegacy": (*State).userinfo, "keycloakUserinfo": (*State).userinfo,
+		"keycloakUserinfoPostLegacy": (*State).userinfo, "keycloakUserinfoPost": (*State).userinfo,
+		"keycloakIntrospectLegacy": (*State).introspect, "keycloakIntrospect": (*State).introspect,
+		"keycloakLogoutLegacy": (*State).logout, "keycloakLogout": (*State).logout,
+		"keycloakRevokeLegacy": (*State).revoke, "keycloakRevoke": (*State).revoke,
 		"assignData": (*State).assignData, "listTransactions": (*State).listTransactions,
 		"listServices": (*State).listServices, "getBalance": (*State).getBalance,
 	}
@@ -72,6 +87,14 @@ func init() {
 		Postman:    postmanPlan,
 		AdminRoutes: []sandbox.AdminRoute{
 			{Method: http.MethodPost, Path: "/centili/pools", Body: sandbox.BodyDocument, Handler: adminPools},
+		},
+		// The real hosts (docs/hosts.md): the Data Gifting API and the old
+		// Keycloak (/auth/realms/...) on api.centili.com, the current
+		// Keycloak (/realms/...) on auth-capi.centili.com.
+		Hosts: []sandbox.ProviderHost{
+			{Name: "api", Host: "api.centili.com", Paths: []sandbox.HostPath{
+				{Prefix: "/datagifting/", Target: "/datagifting/"}, {Prefix: "/auth/realms/", Target: "/auth/realms/"}}},
+			{Name: "auth", Host: "auth-capi.centili.com", Paths: []sandbox.HostPath{{Prefix: "/realms/", Target: "/realms/"}}},
 		},
 	})
 }

@@ -29,6 +29,14 @@ type Config struct {
 	// SsoSessionMaxLifespan caps a session's whole life in seconds, however
 	// often it is refreshed (default 36000).
 	SsoSessionMaxLifespan int `yaml:"ssoSessionMaxLifespan" json:"ssoSessionMaxLifespan"`
+	// RevokeRefreshToken is Keycloak's realm setting "Revoke Refresh Token"
+	// (default false): when true, a refresh token may be used only
+	// RefreshTokenMaxReuse+1 times, and a reuse beyond that, or the use of a
+	// token older than the last refresh, ends the session.
+	RevokeRefreshToken bool `yaml:"revokeRefreshToken" json:"revokeRefreshToken"`
+	// RefreshTokenMaxReuse is Keycloak's "Refresh Token Max Reuse" (default
+	// 0: each refresh token works once when RevokeRefreshToken is on).
+	RefreshTokenMaxReuse int `yaml:"refreshTokenMaxReuse" json:"refreshTokenMaxReuse"`
 	// MaxBodyBytes caps request bodies on the Centili mount (default 16384): a
 	// transaction is a few dozen bytes, so anything larger is a client bug.
 	MaxBodyBytes int64 `yaml:"maxBodyBytes" json:"maxBodyBytes"`
@@ -258,6 +266,9 @@ func (c *Config) Validate() []scenario.Problem {
 		if f.v <= 0 {
 			add(f.name, "give seconds, e.g. 300", "%s must be a positive number of seconds, got %d", f.name, f.v)
 		}
+	}
+	if c.RefreshTokenMaxReuse < 0 {
+		add("refreshTokenMaxReuse", "omit it for Keycloak's default of 0", "refreshTokenMaxReuse must not be negative, got %d", c.RefreshTokenMaxReuse)
 	}
 	if c.MaxBodyBytes < 0 {
 		add("maxBodyBytes", "omit it for the default of 16384", "maxBodyBytes must not be negative, got %d", c.MaxBodyBytes)

@@ -68,12 +68,8 @@ func guard(c *sandbox.Call) bool {
 // bearerToken takes the token from Authorization: Bearer, or from the
 // `token` header of Centili's example, with or without "Bearer ".
 func bearerToken(h http.Header) string {
-	if a := strings.TrimSpace(h.Get("Authorization")); a != "" {
-		if scheme, rest, ok := strings.Cut(a, " "); ok && strings.EqualFold(scheme, "Bearer") {
-			if t := strings.TrimSpace(rest); t != "" {
-				return t
-			}
-		}
+	if t, ok := authorizationBearer(h.Get("Authorization")); ok {
+		return t
 	}
 	t := strings.TrimSpace(h.Get("token"))
 	if scheme, rest, ok := strings.Cut(t, " "); ok && strings.EqualFold(scheme, "Bearer") {

@@ -94,6 +94,9 @@ type stateView struct {
 		ClientID  string `json:"clientId"`
 		Username  string `json:"username"`
 		Refreshes int    `json:"refreshes"`
+		// RefreshTokenUses counts uses of the current refresh token
+		// (only with revokeRefreshToken).
+		RefreshTokenUses int `json:"refreshTokenUses"`
 	} `json:"sessions"`
 }
 

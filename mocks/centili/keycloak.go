@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,12 +33,13 @@ const (
 var defaultScopes = []string{"email", "profile"}
 
 // realmURL is the realm's URL in the form the caller used, namespace
-// included: the token's issuer and the base of every discovery URL.
+// included (or on the host it came to: https://auth-capi.centili.com/realms/api):
+// the token's issuer and the base of every discovery URL.
 func (s *State) realmURL(c *sandbox.Call) string {
 	if operations[c.Operation].legacy {
-		return c.BaseURL() + "/auth/realms/" + s.cfg.Realm
+		return c.URL("/auth/realms/" + s.cfg.Realm)
 	}
-	return c.BaseURL() + "/realms/" + s.cfg.Realm
+	return c.URL("/realms/" + s.cfg.Realm)
 }
 
 // realmOK answers Keycloak's 404 when the path names another realm.
@@ -223,14 +225,25 @@ func (s *State) sessionAlive(se *session, now time.Time) bool {
 	return !now.After(se.LastUsed.Add(idle)) && !now.After(se.Started.Add(max))
 }
 
-func (s *State) refreshGrant(c *sandbox.Call, f *tokenForm, client *ClientConfig) *oauthFailure {
+// readRefreshToken reads the form's refresh_token as Keycloak's
+// verifyRefreshToken does (the refresh grant and logout share it): present,
+// signed here, a refresh token, issued by this realm in this namespace.
+func (s *State) readRefreshToken(c *sandbox.Call, f *tokenForm) (*accessClaims, *oauthFailure) {
 	raw, ok := f.get("refresh_token")
 	if !ok {
-		return &oauthFailure{http.StatusBadRequest, "invalid_request", "No refresh token"}
+		return nil, &oauthFailure{http.StatusBadRequest, "invalid_request", "No refresh token"}
 	}
 	var rc accessClaims
 	if err := s.tokens.Verify(raw, &rc); err != nil || rc.Typ != "Refresh" || !s.issuedHere(c, rc.Iss) {
-		return &oauthFailure{http.StatusBadRequest, "invalid_grant", descInvalidRefresh}
+		return nil, &oauthFailure{http.StatusBadRequest, "invalid_grant", descInvalidRefresh}
+	}
+	return &rc, nil
+}
+
+func (s *State) refreshGrant(c *sandbox.Call, f *tokenForm, client *ClientConfig) *oauthFailure {
+	rc, fail := s.readRefreshToken(c, f)
+	if fail != nil {
+		return fail
 	}
 	now := c.Now()
 	if now.Unix() >= rc.Exp {
@@ -247,9 +260,14 @@ func (s *State) refreshGrant(c *sandbox.Call, f *tokenForm, client *ClientConfig
 	}
 	if !ok {
 		s.mu.Unlock()
-		return &oauthFailure{http.StatusBadRequest, "invalid_grant", descNotActive}
+		return &oauthFailure{http.StatusBadRequest, "invalid_grant", descSessionNotActive}
+	}
+	if fail := s.checkReuseLocked(se, rc); fail != nil {
+		s.mu.Unlock()
+		return fail
 	}
 	se.LastUsed = now
+	se.lastIssued = now.Unix()
 	se.Refreshes++
 	cp := *se
 	s.mu.Unlock()
@@ -268,13 +286,20 @@ func (s *State) refreshGrant(c *sandbox.Call, f *tokenForm, client *ClientConfig
 // URL form. Only the path is compared, so a token obtained through
 // 127.0.0.1 still works through localhost or a Docker host name, and one
 // obtained from the bare URL works under /ns/default (the same namespace).
+// With host routing on, a token from Centili's own hosts is good too (its
+// issuer names no namespace).
 func (s *State) issuedHere(c *sandbox.Call, iss string) bool {
 	u, err := url.Parse(iss)
 	if err != nil {
 		return false
 	}
-	for _, mount := range c.MountPaths() {
-		if u.Path == mount+"/realms/"+s.cfg.Realm || u.Path == mount+"/auth/realms/"+s.cfg.Realm {
+	for _, rel := range []string{"/realms/" + s.cfg.Realm, "/auth/realms/" + s.cfg.Realm} {
+		for _, mount := range c.MountPaths() {
+			if u.Path == mount+rel {
+				return true
+			}
+		}
+		if slices.Contains(c.HostPaths(rel), u.Path) {
 			return true
 		}
 	}
@@ -352,6 +377,10 @@ type discoveryDocument struct {
 	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
 	TokenEndpoint                     string   `json:"token_endpoint"`
 	JwksURI                           string   `json:"jwks_uri"`
+	IntrospectionEndpoint             string   `json:"introspection_endpoint"`
+	UserinfoEndpoint                  string   `json:"userinfo_endpoint"`
+	EndSessionEndpoint                string   `json:"end_session_endpoint"`
+	RevocationEndpoint                string   `json:"revocation_endpoint"`
 	GrantTypesSupported               []string `json:"grant_types_supported"`
 	ResponseTypesSupported            []string `json:"response_types_supported"`
 	SubjectTypesSupported             []string `json:"subject_types_supported"`
@@ -359,6 +388,11 @@ type discoveryDocument struct {
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
 	ScopesSupported                   []string `json:"scopes_supported"`
 	ClaimsSupported                   []string `json:"claims_supported"`
+	UserinfoSigningAlgValuesSupported []string `json:"userinfo_signing_alg_values_supported"`
+	IntrospectionAuthMethods          []string `json:"introspection_endpoint_auth_methods_supported"`
+	RevocationAuthMethods             []string `json:"revocation_endpoint_auth_methods_supported"`
+	BackchannelLogoutSupported        bool     `json:"backchannel_logout_supported"`
+	BackchannelLogoutSessionSupported bool     `json:"backchannel_logout_session_supported"`
 }
 
 func (s *State) discovery(c *sandbox.Call) {
@@ -371,6 +405,15 @@ func (s *State) discovery(c *sandbox.Call) {
 		AuthorizationEndpoint:             base + "/protocol/openid-connect/auth",
 		TokenEndpoint:                     base + "/protocol/openid-connect/token",
 		JwksURI:                           base + "/protocol/openid-connect/certs",
+		IntrospectionEndpoint:             base + "/protocol/openid-connect/token/introspect",
+		UserinfoEndpoint:                  base + "/protocol/openid-connect/userinfo",
+		EndSessionEndpoint:                base + "/protocol/openid-connect/logout",
+		RevocationEndpoint:                base + "/protocol/openid-connect/revoke",
+		UserinfoSigningAlgValuesSupported: []string{"RS256", "none"},
+		IntrospectionAuthMethods:          []string{"client_secret_basic", "client_secret_post"},
+		RevocationAuthMethods:             []string{"client_secret_basic", "client_secret_post"},
+		BackchannelLogoutSupported:        true,
+		BackchannelLogoutSessionSupported: true,
 		GrantTypesSupported:               []string{"password", "refresh_token"},
 		ResponseTypesSupported:            []string{"code", "none", "id_token", "token", "id_token token", "code id_token", "code token", "code id_token token"},
 		SubjectTypesSupported:             []string{"public", "pairwise"},

@@ -37,9 +37,23 @@ func postmanPlan(cfg any) postman.Plan {
 			{Key: "centiliPassword", Value: user.Password, Fills: []string{"password"}},
 			{Key: "centiliServiceKey", Value: service, Fills: []string{"serviceKey"}},
 		},
-		Values: map[string]string{"grant_type": "password"},
-		Auth:   map[string]string{"bearer": "{{centiliToken}}"},
-		Token:  &postman.Token{Operation: "keycloakToken", Field: "access_token", Var: "centiliToken"},
+		// The OIDC calls after Data Gifting send the folder's tokens: userinfo,
+		// introspection and revocation the access token, logout (last, as it
+		// ends the session) the refresh token. The token request itself
+		// ignores refresh_token with the password grant.
+		Values: map[string]string{"grant_type": "password", "token": "{{centiliToken}}", "access_token": "{{centiliToken}}",
+			"refresh_token": "{{centiliRefreshToken}}"},
+		Auth: map[string]string{"bearer": "{{centiliToken}}"},
+		Token: &postman.Token{Operation: "keycloakToken", Field: "access_token", Var: "centiliToken",
+			Also: map[string]string{"refresh_token": "centiliRefreshToken"}},
+	}
+	// Introspection is for confidential clients only: it authenticates the
+	// scenario's first one with HTTP Basic.
+	for _, cl := range c.Clients {
+		if !cl.PublicClient {
+			plan.Auth["clientBasic"] = cl.ClientID + ":" + cl.Secret
+			break
+		}
 	}
 	if client != nil {
 		plan.Vars = append(plan.Vars, postman.Var{Key: "centiliClientId", Value: client.ClientID, Fills: []string{"client_id"}})

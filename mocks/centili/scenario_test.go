@@ -56,6 +56,7 @@ func TestScenarioValidation(t *testing.T) {
 	doc := frozenScenario + `centili:
   realm: ""
   accessTokenLifespan: 0
+  refreshTokenMaxReuse: -1
   clients:
     - clientId: a
     - clientId: a
@@ -98,6 +99,7 @@ func TestScenarioValidation(t *testing.T) {
 		"centili.operators[0].prefix",
 		"centili.operators[1].operator",
 		"centili.realm",
+		"centili.refreshTokenMaxReuse",
 		"centili.services[0].pools[0].assignedAmount",
 		"centili.services[0].pools[0].expirationDate",
 		"centili.services[0].packages[0].amounts[0]",

@@ -36,9 +36,11 @@ type State struct {
 
 	mu       sync.Mutex
 	rng      *rand.Rand
-	sessions map[string]*session // by session id
-	services map[string]*service // by serviceKey
-	order    []string            // serviceKeys in scenario order
+	src      *rand.PCG            // rng's source, whose state a snapshot saves
+	sessions map[string]*session  // by session id
+	revoked  map[string]time.Time // revoked access tokens' jti, until their exp
+	services map[string]*service  // by serviceKey
+	order    []string             // serviceKeys in scenario order
 	txs      *retention.Log[*Transaction]
 	byClient map[string]*Transaction // serviceKey + "\x00" + clientId, of the kept transactions
 	// dropped holds the keys of transactions the log no longer keeps: a
@@ -63,6 +65,14 @@ type session struct {
 	Started   time.Time `json:"started"`
 	LastUsed  time.Time `json:"lastRefresh"`
 	Refreshes int       `json:"refreshes"`
+	// RefreshTokenUses counts uses of the current refresh token when the
+	// realm revokes refresh tokens (revokeRefreshToken).
+	RefreshTokenUses int `json:"refreshTokenUses,omitempty"`
+	// currentRefresh is the jti of the refresh token last used, lastIssued
+	// the Unix second of the last refresh (Keycloak's client-session
+	// timestamp), both for the reuse check.
+	currentRefresh string
+	lastIssued     int64
 }
 
 type service struct {
@@ -121,6 +131,7 @@ func newState(env sandbox.Env) (any, error) {
 		usersByID: map[string]*userEntry{},
 		magic:     map[string]string{},
 		sessions:  map[string]*session{},
+		revoked:   map[string]time.Time{},
 		services:  map[string]*service{},
 		txs:       retention.NewLog[*Transaction](cfg.Limits.MaxTransactions),
 		byClient:  map[string]*Transaction{},
@@ -129,7 +140,8 @@ func newState(env sandbox.Env) (any, error) {
 	}
 	h := fnv.New64a()
 	h.Write([]byte(env.Namespace))
-	s.rng = rand.New(rand.NewPCG(uint64(env.Seed), h.Sum64()))
+	s.src = rand.NewPCG(uint64(env.Seed), h.Sum64())
+	s.rng = rand.New(s.src)
 	for i := range cfg.Clients {
 		s.clients[cfg.Clients[i].ClientID] = &cfg.Clients[i]
 	}
@@ -238,12 +250,7 @@ func (s *State) Snapshot() any {
 	for _, se := range s.sessions {
 		sessions = append(sessions, *se)
 	}
-	sort.Slice(sessions, func(i, j int) bool {
-		if !sessions[i].Started.Equal(sessions[j].Started) {
-			return sessions[i].Started.Before(sessions[j].Started)
-		}
-		return sessions[i].ID < sessions[j].ID
-	})
+	sortSessions(sessions)
 	return map[string]any{
 		"now":          now.UTC().Format(timeLayout),
 		"services":     services,

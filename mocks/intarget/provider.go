@@ -7,6 +7,7 @@ package intarget
 
 import (
 	"crypto/subtle"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -29,7 +30,36 @@ var operations = map[string]string{
 // state is one namespace's reference API: its generated world and settings.
 type state struct {
 	cfg   *Config
+	seed  int64
 	world *world
+}
+
+// savedState is InTarget's part of a namespace snapshot. Its rows are
+// derived from the seed, the configuration and the instant the world
+// starts from (its first hour), so that instant is all it keeps: a world of
+// world.days built on a running clock starts where the clock stood then,
+// not where it stands at the restore. The verifier keeps no state.
+type savedState struct {
+	Version    int       `json:"version"`
+	WorldStart time.Time `json:"worldStart"`
+}
+
+// SaveState returns InTarget's state for a namespace snapshot.
+func (s *state) SaveState() (json.RawMessage, error) {
+	return json.Marshal(savedState{Version: 1, WorldStart: s.world.start})
+}
+
+// RestoreState rebuilds the generated world from its saved start.
+func (s *state) RestoreState(data json.RawMessage) error {
+	var in savedState
+	if err := sandbox.DecodeState(data, "InTarget", &in, 1); err != nil {
+		return err
+	}
+	if in.WorldStart.IsZero() {
+		return fmt.Errorf("worldStart is missing")
+	}
+	s.world = &world{seed: s.seed, start: in.WorldStart.UTC().Truncate(bucketLen), cfg: s.cfg.World}
+	return nil
 }
 
 // Snapshot shows where the generated world starts and how it is configured;
@@ -66,7 +96,7 @@ func init() {
 		NewConfig: newConfig,
 		New: func(env sandbox.Env) (any, error) {
 			cfg := env.Config.(*Config)
-			return &state{cfg: cfg, world: newWorld(env.Seed, cfg.World, env.Clock.Now())}, nil
+			return &state{cfg: cfg, seed: env.Seed, world: newWorld(env.Seed, cfg.World, env.Clock.Now())}, nil
 		},
 		Operations: ops,
 		Guard:      guard,
@@ -78,6 +108,10 @@ func init() {
 			"verify": {Summary: "check an operator's product API against InTarget's requirements", Run: runVerify},
 		},
 		Postman: postmanPlan,
+		// InTarget calls the operator's own API, so there is no real host:
+		// the scenario names the operator's (hosts.names.intarget.api), and
+		// its paths are the reference API's (docs/hosts.md).
+		Hosts: []sandbox.ProviderHost{{Name: "api", Paths: []sandbox.HostPath{{Prefix: "/", Target: "/"}}}},
 		Banner: func(cfg any, baseURL string) []string {
 			c := cfg.(*Config)
 			auth := "no auth"
@@ -189,3 +223,6 @@ func writeError(c *sandbox.Call, e *sandbox.Error) {
 		fail(c, http.StatusInternalServerError, "internal_error", e.Message)
 	}
 }
+
+// StateVersion says which format version the saved state is.
+func (v *savedState) StateVersion() int { return v.Version }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"hash/maphash"
 	"math/rand/v2"
 	"net/http"
 	"net/netip"
@@ -71,7 +70,7 @@ type state struct {
 	// than the flood window cannot make a flood and are swept out once a
 	// window (textsSwept) has passed.
 	texts      map[uint64]int64
-	textSeed   maphash.Seed
+	textSeed   uint64 // key of the texts' fingerprints (retention.Fingerprint)
 	textsSwept time.Time
 }
 
@@ -142,7 +141,7 @@ func newState(env sandbox.Env) (*state, error) {
 	s := &state{
 		cfg: cfg, clock: env.Clock,
 		messages: retention.NewLog[*message](cfg.Limits.MaxMessages),
-		ids:      retention.NewIDs(), texts: map[uint64]int64{}, textSeed: maphash.MakeSeed(), textsSwept: env.Clock.Now(),
+		ids:      retention.NewIDs(), texts: map[uint64]int64{}, textSeed: rand.Uint64(), textsSwept: env.Clock.Now(),
 	}
 	s.limits = &limiter{by: map[string]*window{}, tokens: &s.tokens}
 	tokens := map[string]*token{}
@@ -259,7 +258,7 @@ func (s *state) floodLocked(tok *token, in sendInput, now time.Time) string {
 		reason = fmt.Sprintf("id %q was used before", *in.ID)
 	}
 	window := s.cfg.FloodWindow.D()
-	k := maphash.String(s.textSeed, tok.cfg.Token+"\x00"+in.Msisdn+"\x00"+in.Text)
+	k := retention.Fingerprint(s.textSeed, tok.cfg.Token+"\x00"+in.Msisdn+"\x00"+in.Text)
 	if last, seen := s.texts[k]; seen && reason == "" && now.Sub(time.Unix(0, last)) < window {
 		reason = fmt.Sprintf("same text to the same number %s ago", now.Sub(time.Unix(0, last)))
 	}

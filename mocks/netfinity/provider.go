@@ -27,6 +27,8 @@ func init() {
 		Banner:      banner,
 		Postman:     postmanPlan,
 		AdminRoutes: adminRoutes,
+		// The real host (docs/hosts.md), whose paths are the mount's.
+		Hosts: []sandbox.ProviderHost{{Name: "api", Host: "api.netfinity.bg", Paths: []sandbox.HostPath{{Prefix: "/", Target: "/"}}}},
 	})
 }
 

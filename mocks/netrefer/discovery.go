@@ -33,8 +33,9 @@ func cacheable(c *sandbox.Call) {
 }
 
 // openIDConfiguration serves the v2.0 (and, for v1 tokens, the v1) metadata
-// document. Every endpoint in it points back at the sandbox; the issuer is
-// the one tokens carry, so OIDC libraries accept both.
+// document. Every endpoint in it points back at the sandbox, on the host the
+// request came to (Azure AD's own paths on login.microsoftonline.com); the
+// issuer is the one tokens carry, so OIDC libraries accept both.
 func (s *state) openIDConfiguration(version string) sandbox.Handler {
 	return func(c *sandbox.Call) {
 		tenant, ok := s.discoveryTenant(c)
@@ -42,7 +43,7 @@ func (s *state) openIDConfiguration(version string) sandbox.Handler {
 			return
 		}
 		path := c.Params["tenant"]
-		login := c.BaseURL() + "/login/" + path
+		login := c.URL("/login/" + path)
 		doc := map[string]any{
 			"token_endpoint":                        login + "/oauth2/v2.0/token",
 			"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
@@ -52,7 +53,7 @@ func (s *state) openIDConfiguration(version string) sandbox.Handler {
 			"id_token_signing_alg_values_supported": []string{"RS256"},
 			"response_types_supported":              []string{"code", "id_token", "code id_token", "id_token token"},
 			"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
-			"issuer":                                s.issuer(c.BaseURL(), tenant, version),
+			"issuer":                                s.issuer(c, tenant, version),
 			"request_uri_parameter_supported":       false,
 			"userinfo_endpoint":                     "https://graph.microsoft.com/oidc/userinfo",
 			"authorization_endpoint":                login + "/oauth2/v2.0/authorize",
@@ -108,7 +109,7 @@ func (s *state) handleJWKS(c *sandbox.Call) {
 // own common authority.
 func (s *state) handleInstanceDiscovery(c *sandbox.Call) {
 	host := c.Host()
-	endpoint := c.BaseURL() + "/login/" + url.PathEscape(c.Params["tenant"]) + "/v2.0/.well-known/openid-configuration"
+	endpoint := c.URL("/login/" + url.PathEscape(c.Params["tenant"]) + "/v2.0/.well-known/openid-configuration")
 	if u, err := url.Parse(c.R.URL.Query().Get("authorization_endpoint")); err == nil && u.Host != "" && (u.Scheme == "https" || u.Scheme == "http") {
 		for suffix, doc := range map[string]string{"/oauth2/v2.0/authorize": "/v2.0/.well-known/openid-configuration", "/oauth2/authorize": "/.well-known/openid-configuration"} {
 			if authority, ok := strings.CutSuffix(u.EscapedPath(), suffix); ok && authority != "" {

@@ -65,7 +65,7 @@ func guard(c *sandbox.Call) bool {
 }
 
 func (s *state) denyKey(c *sandbox.Call, msg string) {
-	c.W.Header().Set("WWW-Authenticate", fmt.Sprintf(`AzureApiManagementKey realm="%s/di/v1",name="Ocp-Apim-Subscription-Key",type="header"`, c.BaseURL()))
+	c.W.Header().Set("WWW-Authenticate", fmt.Sprintf(`AzureApiManagementKey realm="%s",name="Ocp-Apim-Subscription-Key",type="header"`, c.URL("/di/v1")))
 	writeAPIM(c, http.StatusUnauthorized, msg)
 }
 
@@ -143,17 +143,25 @@ func (s *state) validToken(c *sandbox.Call, cl *client) bool {
 // mode the scheme and host are not compared, only the path (namespace prefix
 // included): a token fetched through localhost is good through 127.0.0.1 or
 // a Docker service name, and one fetched from the bare URL is good under
-// /ns/default (the same namespace), but not in another namespace.
+// /ns/default (the same namespace), but not in another namespace. With
+// host routing on, Microsoft's own issuers (what tokens fetched from
+// login.microsoftonline.com carry) are good too, in any namespace: they
+// name none.
 func (s *state) trustedIssuer(c *sandbox.Call, iss, tenant string) bool {
-	if s.cfg.Token.Issuer == "microsoft" {
-		return iss == s.issuer("", tenant, "v1") || iss == s.issuer("", tenant, "v2")
+	if s.cfg.Token.Issuer == "microsoft" || c.HostRouting() {
+		if iss == microsoftIssuer(tenant, "v1") || iss == microsoftIssuer(tenant, "v2") {
+			return true
+		}
+		if s.cfg.Token.Issuer == "microsoft" {
+			return false
+		}
 	}
 	u, err := url.Parse(iss)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return false
 	}
 	for _, mount := range c.MountPaths() {
-		if u.Path == s.issuer(mount, tenant, "v1") || u.Path == s.issuer(mount, tenant, "v2") {
+		if u.Path == sandboxIssuer(mount, tenant, "v1") || u.Path == sandboxIssuer(mount, tenant, "v2") {
 			return true
 		}
 	}

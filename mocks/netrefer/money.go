@@ -2,6 +2,7 @@ package netrefer
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 )
 
@@ -132,3 +133,13 @@ func (m Money) appendTo(b []byte) []byte {
 
 // MarshalJSON writes the amount as a JSON number.
 func (m Money) MarshalJSON() ([]byte, error) { return m.appendTo(nil), nil }
+
+// UnmarshalJSON reads a number as parseMoney does (a namespace snapshot).
+func (m *Money) UnmarshalJSON(b []byte) error {
+	v, err := parseMoney(b)
+	if err != nil {
+		return fmt.Errorf("amount %s %w", b, err)
+	}
+	*m = v
+	return nil
+}

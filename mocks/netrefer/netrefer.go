@@ -51,6 +51,17 @@ func init() {
 			{Prefix: "/common/UserRealm/", Target: "/login/common/UserRealm/"},
 			{Prefix: "/common/discovery/instance", Target: "/login/common/discovery/instance"},
 		},
+		// The real hosts (docs/hosts.md): Azure AD serves every tenant
+		// path at its root, as /login/... below the mount; sts.windows.net,
+		// the v1 tokens' issuer host, serves the same documents to
+		// validators that discover from the issuer. NetRefer's API
+		// reference is gated, so the ingestion API's path on its APIM host
+		// is the sandbox's choice: https://api.netrefer.com/di/v1/...
+		Hosts: []sandbox.ProviderHost{
+			{Name: "login", Host: "login.microsoftonline.com", Paths: []sandbox.HostPath{{Prefix: "/", Target: "/login/"}}},
+			{Name: "sts", Host: "sts.windows.net", Paths: []sandbox.HostPath{{Prefix: "/", Target: "/login/"}}},
+			{Name: "apim", Host: "api.netrefer.com", Paths: []sandbox.HostPath{{Prefix: "/di/", Target: "/di/"}}},
+		},
 	})
 }
 
@@ -67,16 +78,15 @@ func isLogin(c *sandbox.Call) bool {
 	return false
 }
 
-// isTokenPath reports whether a request path (namespace prefix included) is
-// a token endpoint (v2 or v1), which routing did not match because of its
-// method.
-func isTokenPath(p string) bool {
-	i := strings.Index(p, "/netrefer/login/")
-	if i < 0 {
+// isTokenPath reports whether a path below the mount is a token endpoint
+// (v2 or v1), which routing did not match because of its method.
+func isTokenPath(rel string) bool {
+	rest, ok := strings.CutPrefix(rel, "/login/")
+	if !ok {
 		return false
 	}
-	slashes := strings.Count(p[i+len("/netrefer/login/"):], "/")
-	return strings.HasSuffix(p, "/oauth2/v2.0/token") && slashes == 3 || strings.HasSuffix(p, "/oauth2/token") && slashes == 2
+	slashes := strings.Count(rest, "/")
+	return strings.HasSuffix(rel, "/oauth2/v2.0/token") && slashes == 3 || strings.HasSuffix(rel, "/oauth2/token") && slashes == 2
 }
 
 // writeError renders core failures the way the real hosts do: APIM's
@@ -104,7 +114,7 @@ func writeError(c *sandbox.Call, e *sandbox.Error) {
 	}
 	c.W.Header().Del("Allow")
 	// (OPTIONS, which Azure AD answers as a CORS preflight, is not emulated.)
-	if e.Kind == sandbox.ErrMethodNotAllowed && st != nil && c.R.Method != http.MethodOptions && isTokenPath(c.R.URL.Path) {
+	if e.Kind == sandbox.ErrMethodNotAllowed && st != nil && c.R.Method != http.MethodOptions && isTokenPath(c.Path()) {
 		st.writeAAD(c, http.StatusBadRequest, "invalid_request", 900561,
 			fmt.Sprintf("The endpoint only accepts POST, OPTIONS requests. Received a %s request.", shorten(c.R.Method)))
 		return

@@ -25,43 +25,48 @@ func withArticle(name string) string {
 
 // change is one entry of a transaction's history: the event that created,
 // corrected or reversed it, with the values after the change.
+// The json tags name the fields in a namespace snapshot (persist.go).
 type change struct {
-	EventID   string
-	Kind      string // Deposit, Withdrawal, Activity, DepositCorrection, Correction, Chargeback, BetVoid
-	Timestamp time.Time
+	EventID   string    `json:"eventId"`
+	Kind      string    `json:"kind"` // Deposit, Withdrawal, Activity, DepositCorrection, Correction, Chargeback, BetVoid
+	Timestamp time.Time `json:"timestamp"`
 	// Values after the change (unused for reversals).
-	Amount, Turnover, GrossRevenue, Bonus Money
+	Amount       Money `json:"amount"`
+	Turnover     Money `json:"turnover"`
+	GrossRevenue Money `json:"grossRevenue"`
+	Bonus        Money `json:"bonus"`
 }
 
 type transaction struct {
-	ID           string
-	Type         txType
-	CustomerID   string
-	BrandID      int
-	Currency     string
-	Amount, Fee  Money
-	MethodID     int
-	MethodSent   string
-	ProductID    int
-	Turnover     Money
-	GrossRevenue Money
-	Bonus        Money
-	ActivityDate time.Time
-	Reversed     bool
-	History      []change
+	ID           string    `json:"id"`
+	Type         txType    `json:"type"`
+	CustomerID   string    `json:"customerId"`
+	BrandID      int       `json:"brandId"`
+	Currency     string    `json:"currency"`
+	Amount       Money     `json:"amount"`
+	Fee          Money     `json:"fee"`
+	MethodID     int       `json:"methodId"`
+	MethodSent   string    `json:"methodSent"`
+	ProductID    int       `json:"productId"`
+	Turnover     Money     `json:"turnover"`
+	GrossRevenue Money     `json:"grossRevenue"`
+	Bonus        Money     `json:"bonus"`
+	ActivityDate time.Time `json:"activityDate"`
+	Reversed     bool      `json:"reversed"`
+	History      []change  `json:"history"`
 }
 
 type customer struct {
-	ID               string
-	BrandID          int
-	RegistrationDate time.Time
-	CountryCode      string
-	Currency         string
-	BTag             string
-	Username         string
-	Status           string
-	RegisteredBy     string
-	Updates          []string // eventIds of customer updates, in order
+	ID               string    `json:"id"`
+	BrandID          int       `json:"brandId"`
+	RegistrationDate time.Time `json:"registrationDate"`
+	CountryCode      string    `json:"countryCode"`
+	Currency         string    `json:"currency"`
+	BTag             string    `json:"bTag"`
+	Username         string    `json:"username"`
+	Status           string    `json:"status"`
+	RegisteredBy     string    `json:"registeredBy"`
+	Updates          []string  `json:"updates"` // eventIds of customer updates, in order
 	txs              []*transaction
 }
 

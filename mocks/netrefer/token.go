@@ -279,15 +279,31 @@ func (s *state) parseScope(cl *client, scope string) (granted string, openid, of
 	return "api://" + cl.cfg.ClientID + "/" + ScopeName, openid, offline, ""
 }
 
-// issuer returns the `iss` of tokens for a tenant and format, and the URL
-// the matching discovery document lives under.
-func (s *state) issuer(base, tenant, format string) string {
-	if s.cfg.Token.Issuer == "microsoft" {
-		if format == "v2" {
-			return "https://login.microsoftonline.com/" + tenant + "/v2.0"
-		}
-		return "https://sts.windows.net/" + tenant + "/"
+// issuer returns the `iss` of tokens for a tenant and format, and the
+// issuer of the matching discovery document: Microsoft's own
+// (https://sts.windows.net/{tid}/ for v1, https://login.microsoftonline.com/{tid}/v2.0
+// for v2) in issuer mode "microsoft" and for every request that reached
+// Azure AD by its real host name (docs/hosts.md), as real tokens carry;
+// otherwise the sandbox's URL of the tenant, so that discovery through the
+// sandbox verifies.
+func (s *state) issuer(c *sandbox.Call, tenant, format string) string {
+	if s.cfg.Token.Issuer == "microsoft" || c.ProviderHost() != "" {
+		return microsoftIssuer(tenant, format)
 	}
+	return sandboxIssuer(c.BaseURL(), tenant, format)
+}
+
+// microsoftIssuer is Azure AD's issuer of a tenant's tokens in a format.
+func microsoftIssuer(tenant, format string) string {
+	if format == "v2" {
+		return "https://login.microsoftonline.com/" + tenant + "/v2.0"
+	}
+	return "https://sts.windows.net/" + tenant + "/"
+}
+
+// sandboxIssuer is the issuer under a mount URL (or path), in issuer mode
+// "sandbox".
+func sandboxIssuer(base, tenant, format string) string {
 	if format == "v2" {
 		return base + "/login/" + tenant + "/v2.0"
 	}
@@ -314,7 +330,7 @@ func (s *state) accessClaims(c *sandbox.Call, cl *client, u *UserConfig, tenant,
 		"scp": ScopeName, "name": u.Name,
 	}
 	if s.cfg.Token.Format == "v2" {
-		claims["iss"] = s.issuer(c.BaseURL(), tenant, "v2")
+		claims["iss"] = s.issuer(c, tenant, "v2")
 		claims["aud"] = cl.cfg.ClientID
 		claims["azp"] = cl.cfg.ClientID
 		claims["azpacr"] = "1"
@@ -324,7 +340,7 @@ func (s *state) accessClaims(c *sandbox.Call, cl *client, u *UserConfig, tenant,
 		if aud == "" {
 			aud = "api://" + cl.cfg.ClientID
 		}
-		claims["iss"] = s.issuer(c.BaseURL(), tenant, "v1")
+		claims["iss"] = s.issuer(c, tenant, "v1")
 		claims["aud"] = aud
 		claims["appid"] = cl.cfg.ClientID
 		claims["appidacr"] = "1"
@@ -353,7 +369,7 @@ func (s *state) sub(cl *client, u *UserConfig) string {
 func (s *state) idClaims(c *sandbox.Call, tr *tokenRequest, format string, now time.Time) map[string]any {
 	u := tr.user
 	claims := map[string]any{
-		"iss": s.issuer(c.BaseURL(), tr.tenant, format), "aud": tr.client.cfg.ClientID,
+		"iss": s.issuer(c, tr.tenant, format), "aud": tr.client.cfg.ClientID,
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Unix() + 3600,
 		"tid": tr.tenant, "oid": s.oid(u), "sub": s.sub(tr.client, u), "name": u.Name,
 	}

@@ -537,6 +537,8 @@
     if (req.method === 'HEAD') parts.push('-I');
     else if (req.method !== 'GET' || req.body) parts.push('-X', req.method);
     parts.push(shq(location.origin + req.path + (req.query ? '?' + req.query : '')));
+    // A request routed by its Host (docs/hosts.md) is replayed to the same host.
+    if (req.host) parts.push('-H', shq('Host: ' + req.host));
     Object.keys(req.headers || {}).sort().forEach(function (k) {
       if (SKIP_HEADERS.has(k.toLowerCase())) return;
       (req.headers[k] || []).forEach(function (v) { parts.push('-H', shq(k + ': ' + v)); });
