@@ -293,13 +293,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		if t.via != nil {
-			writeProblem(w, http.StatusBadRequest, "Invalid namespace name",
-				fmt.Sprintf("%s: namespace %q must match [A-Za-z0-9][A-Za-z0-9._-]{0,63} (send the header once, or leave it out for namespace default)", HeaderNamespace, t.namespace), nil)
-			return
+		detail := fmt.Sprintf("namespace %q must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}", t.namespace)
+		if t.via != nil { // named by the header, not the path
+			detail = HeaderNamespace + ": " + detail + " (send the header once, or leave it out for namespace default)"
 		}
-		writeProblem(w, http.StatusBadRequest, "Invalid namespace name",
-			fmt.Sprintf("namespace %q must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}", t.namespace), nil)
+		writeProblem(w, http.StatusBadRequest, "Invalid namespace name", detail, nil)
 		return
 	}
 	if t.via == nil && t.mount == adminMountName {
