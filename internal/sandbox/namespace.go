@@ -83,6 +83,7 @@ func (ns *Namespace) build(sc *Scenario) (*world, error) {
 
 			ObserveCallback: ns.observeCallback,
 			CallbackOutcome: ns.server.metrics.callbackOutcome(p.Name),
+			Records:         NoRecords,
 		})
 		if err != nil {
 			w.close()

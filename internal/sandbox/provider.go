@@ -136,6 +136,9 @@ type Env struct {
 	// callback.Options.Outcome: it counts deliveries and retries in
 	// GET /__sandbox/metrics (sandbox_callbacks_total). It never blocks.
 	CallbackOutcome func(callback.Outcome)
+	// Records is where the state keeps itself with a data directory
+	// (Durable); never nil, and keeping nothing without one.
+	Records Records
 }
 
 // Snapshotter is implemented by provider state that can be shown by
