@@ -227,6 +227,7 @@ func (s *State) assign(now time.Time, merchant int64, req transactionRequest) (T
 		tx.Status = statusCompleted
 	}
 	s.recordLocked(key, tx)
+	s.putMetaLocked()
 	return *tx, false, p
 }
 
@@ -282,6 +283,7 @@ func (s *State) ruleLocked(now time.Time, sv *service, req transactionRequest, o
 		}
 		if pl.total-pl.assigned >= req.Amount {
 			pl.assigned += req.Amount
+			s.putPoolsLocked(sv)
 			return nil
 		}
 		if live == nil || pl.total-pl.assigned > left {

@@ -200,6 +200,8 @@ func (s *State) passwordGrant(c *sandbox.Call, f *tokenForm, client *ClientConfi
 	se := &session{ID: s.newUUIDLocked(), UserID: user.id, Username: user.Username, ClientID: client.ClientID, Started: now, LastUsed: now}
 	s.sweepSessionsLocked(now)
 	s.sessions[se.ID] = se
+	s.putSessionLocked(se)
+	s.putMetaLocked()
 	s.mu.Unlock()
 	return s.issue(c, se, user, scope, openid)
 }
@@ -212,7 +214,7 @@ func (s *State) sweepSessionsLocked(now time.Time) {
 	}
 	for id, se := range s.sessions {
 		if !s.sessionAlive(se, now) {
-			delete(s.sessions, id)
+			s.endSessionLocked(id)
 		}
 	}
 }
@@ -255,7 +257,7 @@ func (s *State) refreshGrant(c *sandbox.Call, f *tokenForm, client *ClientConfig
 	s.mu.Lock()
 	se, ok := s.sessions[rc.Sid]
 	if ok && !s.sessionAlive(se, now) {
-		delete(s.sessions, se.ID)
+		s.endSessionLocked(se.ID)
 		ok = false
 	}
 	if !ok {
@@ -269,6 +271,7 @@ func (s *State) refreshGrant(c *sandbox.Call, f *tokenForm, client *ClientConfig
 	se.LastUsed = now
 	se.lastIssued = now.Unix()
 	se.Refreshes++
+	s.putSessionLocked(se)
 	cp := *se
 	s.mu.Unlock()
 	user, ok := s.usersByID[cp.UserID]
@@ -315,6 +318,7 @@ func (s *State) issue(c *sandbox.Call, se *session, user *userEntry, scope strin
 	refreshExp := minTime(now.Add(time.Duration(s.cfg.SsoSessionIdleTimeout)*time.Second), end)
 	s.mu.Lock()
 	jtis := [3]string{s.newUUIDLocked(), s.newUUIDLocked(), s.newUUIDLocked()}
+	s.putMetaLocked()
 	s.mu.Unlock()
 	verified := true
 	access := accessClaims{

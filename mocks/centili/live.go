@@ -146,6 +146,7 @@ func (s *State) topUp(in poolTopUp, now time.Time) (livePool, []scenario.Problem
 		return livePool{}, []scenario.Problem{{Path: "addAmount", Hint: "add less", Message: fmt.Sprintf("totalAmount %d + %d would overflow", target.total, in.AddAmount)}}
 	}
 	target.total += in.AddAmount
+	s.putPoolsLocked(sv)
 	return livePool{ServiceKey: sv.key, poolView: target.view(now), Created: created}, nil
 }
 

@@ -226,7 +226,7 @@ func (s *State) endSession(c *sandbox.Call, f *tokenForm, client *ClientConfig) 
 		return &oauthFailure{http.StatusBadRequest, "invalid_grant", descClientMismatch}
 	}
 	s.mu.Lock()
-	delete(s.sessions, rc.Sid)
+	s.endSessionLocked(rc.Sid)
 	s.mu.Unlock()
 	return nil
 }
@@ -264,11 +264,11 @@ func (s *State) revokeToken(c *sandbox.Call, f *tokenForm, client *ClientConfig)
 		return invalid
 	}
 	if cl.Typ == "Refresh" {
-		delete(s.sessions, se.ID)
+		s.endSessionLocked(se.ID)
 		return nil
 	}
 	s.sweepRevokedLocked(now)
-	s.revoked[cl.Jti] = time.Unix(cl.Exp, 0)
+	s.revokeLocked(cl.Jti, time.Unix(cl.Exp, 0))
 	return nil
 }
 
@@ -279,7 +279,7 @@ func (s *State) sweepRevokedLocked(now time.Time) {
 	}
 	for jti, exp := range s.revoked {
 		if !now.Before(exp) {
-			delete(s.revoked, jti)
+			s.unrevokeLocked(jti)
 		}
 	}
 }
@@ -294,14 +294,14 @@ func (s *State) checkReuseLocked(se *session, rc *accessClaims) *oauthFailure {
 		return nil
 	}
 	if se.currentRefresh != "" && rc.Jti != se.currentRefresh && rc.Iat < se.lastIssued {
-		delete(s.sessions, se.ID)
+		s.endSessionLocked(se.ID)
 		return &oauthFailure{http.StatusBadRequest, "invalid_grant", descStaleToken}
 	}
 	if rc.Jti != se.currentRefresh {
 		se.currentRefresh, se.RefreshTokenUses = rc.Jti, 0
 	}
 	if se.RefreshTokenUses > s.cfg.RefreshTokenMaxReuse {
-		delete(s.sessions, se.ID)
+		s.endSessionLocked(se.ID)
 		return &oauthFailure{http.StatusBadRequest, "invalid_grant", descReuseExceeded}
 	}
 	se.RefreshTokenUses++

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -75,11 +76,7 @@ func (s *State) SaveState() (json.RawMessage, error) {
 		DroppedClientIDs: s.dropped.Save(), NextTxID: s.nextTxID, Sessions: []savedSession{},
 		RevokedAccessTokens: map[string]time.Time{}, Generator: gen}
 	for _, k := range s.order {
-		sv := savedService{ServiceKey: k, Pools: []savedPool{}}
-		for _, p := range s.services[k].pools {
-			sv.Pools = append(sv.Pools, savedPool{Operator: p.operator, TotalAmount: p.total, AssignedAmount: p.assigned, ExpirationDate: p.expires.Format(timeLayout)})
-		}
-		out.Services = append(out.Services, sv)
+		out.Services = append(out.Services, savedServiceOf(s.services[k]))
 	}
 	txs, evicted := s.txs.Records()
 	for _, t := range txs {
@@ -87,7 +84,7 @@ func (s *State) SaveState() (json.RawMessage, error) {
 	}
 	out.Evicted = evicted
 	for _, se := range s.sessions {
-		out.Sessions = append(out.Sessions, savedSession{session: *se, CurrentRefresh: se.currentRefresh, LastIssued: se.lastIssued})
+		out.Sessions = append(out.Sessions, savedSessionOf(se))
 	}
 	slices.SortFunc(out.Sessions, func(a, b savedSession) int { return compareSessions(a.session, b.session) })
 	for jti, exp := range s.revoked {
@@ -109,16 +106,9 @@ func (s *State) RestoreState(data json.RawMessage) error {
 		if s.services[sv.ServiceKey] == nil {
 			return fmt.Errorf("services[%d]: the scenario has no service %q", i, sv.ServiceKey)
 		}
-		list := []*pool{}
-		for j, p := range sv.Pools {
-			exp, err := parseTime(p.ExpirationDate)
-			if err != nil {
-				return fmt.Errorf("services[%d].pools[%d].expirationDate: %v", i, j, err)
-			}
-			if p.TotalAmount < 0 || p.AssignedAmount < 0 || p.AssignedAmount > p.TotalAmount {
-				return fmt.Errorf("services[%d].pools[%d]: assignedAmount %d is not between 0 and totalAmount %d", i, j, p.AssignedAmount, p.TotalAmount)
-			}
-			list = append(list, &pool{operator: p.Operator, total: p.TotalAmount, assigned: p.AssignedAmount, expires: exp})
+		list, err := sv.toPools(fmt.Sprintf("services[%d].pools", i))
+		if err != nil {
+			return err
 		}
 		pools[sv.ServiceKey] = list
 	}
@@ -126,6 +116,7 @@ func (s *State) RestoreState(data json.RawMessage) error {
 	if err != nil {
 		return fmt.Errorf("droppedClientIds: %v", err)
 	}
+	dropKey, _ := strconv.ParseUint(in.DroppedClientIDs.Key, 16, 64) // RestoreIDs read it
 	src := &rand.PCG{}
 	if err := src.UnmarshalBinary(in.Generator); err != nil {
 		return fmt.Errorf("generator: not a PCG state: %v", err)
@@ -133,21 +124,19 @@ func (s *State) RestoreState(data json.RawMessage) error {
 	txs := make([]*Transaction, 0, len(in.Transactions))
 	byClient := map[string]*Transaction{}
 	for i := range in.Transactions {
-		t := in.Transactions[i].Transaction
-		t.status = in.Transactions[i].HTTPStatus
-		if t.Status == statusFailed && (t.ErrorType == nil || t.ErrorMessage == nil || t.status < 400) {
-			return fmt.Errorf("transactions[%d]: a FAILED transaction needs errorType, errorMessage and an error httpStatus", i)
+		t, err := in.Transactions[i].toTransaction()
+		if err != nil {
+			return fmt.Errorf("transactions[%d]: %v", i, err)
 		}
-		txs = append(txs, &t)
+		txs = append(txs, t)
 	}
 	sessions := map[string]*session{}
 	for i := range in.Sessions {
-		se := in.Sessions[i].session
-		se.currentRefresh, se.lastIssued = in.Sessions[i].CurrentRefresh, in.Sessions[i].LastIssued
-		if se.ID == "" {
-			return fmt.Errorf("sessions[%d]: sessionId is missing", i)
+		se, err := in.Sessions[i].toSession()
+		if err != nil {
+			return fmt.Errorf("sessions[%d]: %v", i, err)
 		}
-		sessions[se.ID] = &se
+		sessions[se.ID] = se
 	}
 
 	s.mu.Lock()
@@ -159,12 +148,13 @@ func (s *State) RestoreState(data json.RawMessage) error {
 	for t := range s.txs.All() {
 		byClient[t.ServiceKey+"\x00"+t.ClientID] = t
 	}
-	s.byClient, s.dropped, s.nextTxID, s.sessions = byClient, dropped, in.NextTxID, sessions
+	s.byClient, s.dropped, s.dropKey, s.nextTxID, s.sessions = byClient, dropped, dropKey, in.NextTxID, sessions
 	s.revoked = map[string]time.Time{}
 	for jti, exp := range in.RevokedAccessTokens {
 		s.revoked[jti] = exp
 	}
 	s.src, s.rng = src, rand.New(src)
+	s.markRestoredLocked()
 	return nil
 }
 

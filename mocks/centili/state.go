@@ -46,7 +46,16 @@ type State struct {
 	// dropped holds the keys of transactions the log no longer keeps: a
 	// retry of one is still refused, though its outcome is gone.
 	dropped  *retention.IDs
+	dropKey  uint64 // dropped's fingerprint key, for the drop records
 	nextTxID int64
+
+	// rec keeps the state with a data directory (durable.go); durable is
+	// rec.Enabled(), read once so that memory mode skips building records.
+	rec     sandbox.Records
+	durable bool
+	// restored names the sessions and revoked jti a snapshot restored at
+	// build time (kind + "\x00" + id), whose end is a null record.
+	restored map[string]struct{}
 }
 
 type userEntry struct {
@@ -135,9 +144,15 @@ func newState(env sandbox.Env) (any, error) {
 		services:  map[string]*service{},
 		txs:       retention.NewLog[*Transaction](cfg.Limits.MaxTransactions),
 		byClient:  map[string]*Transaction{},
-		dropped:   retention.NewIDs(),
+		dropKey:   droppedKey(env.Seed, env.Namespace),
 		nextTxID:  17000000001,
+		rec:       env.Records,
 	}
+	if s.rec == nil {
+		s.rec = sandbox.NoRecords
+	}
+	s.durable = s.rec.Enabled()
+	s.dropped = newDroppedIDs(s.dropKey)
 	h := fnv.New64a()
 	h.Write([]byte(env.Namespace))
 	s.src = rand.NewPCG(uint64(env.Seed), h.Sum64())
@@ -181,6 +196,7 @@ func newState(env sandbox.Env) (any, error) {
 		s.services[sv.key] = sv
 		s.order = append(s.order, sv.key)
 	}
+	s.putNewLocked() // no other goroutine has s yet
 	return s, nil
 }
 
@@ -263,12 +279,16 @@ func (s *State) Snapshot() any {
 // recordLocked adds a transaction to the log. A transaction the log drops
 // to make room leaves its key in s.dropped.
 func (s *State) recordLocked(key string, tx *Transaction) {
-	if old, ok := s.txs.Add(tx); ok {
-		oldKey := old.ServiceKey + "\x00" + old.ClientID
+	seq := s.txSeqLocked()
+	old, dropped := s.txs.Add(tx)
+	oldKey := ""
+	if dropped {
+		oldKey = old.ServiceKey + "\x00" + old.ClientID
 		delete(s.byClient, oldKey)
 		s.dropped.Add(oldKey)
 	}
 	s.byClient[key] = tx
+	s.putTxLocked(seq, tx, dropped, oldKey)
 }
 
 // poolView is a pool as the state view and the admin API show it.
