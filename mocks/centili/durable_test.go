@@ -257,7 +257,7 @@ func TestDurableCentiliScripted(t *testing.T) {
 	w.gift(serviceKey, "33612345678", "g2", 1000, tok).WantStatus(422) // no 1000 MB package on FR_ORANGE
 	w.gift(serviceKey, "4366124567", "g3", 1000, tok).WantStatus(200)
 	w.gift(serviceKey, "33600000003", "g4", 100, tok).WantStatus(422) // magic: insufficient balance
-	w.gift(serviceKey, "33612345678", "g1", 100, tok).WantStatus(200)   // replay
+	w.gift(serviceKey, "33612345678", "g1", 100, tok).WantStatus(200) // replay
 	w.reload()
 
 	w.gift(serviceKey, "33612345678", "g5", 500, tok).WantStatus(200)
