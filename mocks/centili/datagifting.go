@@ -212,6 +212,10 @@ func (s *State) assign(now time.Time, merchant int64, req transactionRequest) (T
 		ClientID: req.ClientID, Amount: req.Amount, TimeCreated: now.UTC().Format(timeLayout), status: http.StatusOK,
 	}
 	s.nextTxID++
+	// Records go in the order that a crash between two of them leaves a
+	// state that loads (durable.go): the id counter, the transaction,
+	// then the pool it took from.
+	s.putMetaLocked()
 	operator, known := s.operatorOf(req.Msisdn)
 	if known {
 		tx.Operator = &operator
@@ -227,7 +231,9 @@ func (s *State) assign(now time.Time, merchant int64, req transactionRequest) (T
 		tx.Status = statusCompleted
 	}
 	s.recordLocked(key, tx)
-	s.putMetaLocked()
+	if p == nil {
+		s.putPoolsLocked(sv)
+	}
 	return *tx, false, p
 }
 
@@ -283,7 +289,6 @@ func (s *State) ruleLocked(now time.Time, sv *service, req transactionRequest, o
 		}
 		if pl.total-pl.assigned >= req.Amount {
 			pl.assigned += req.Amount
-			s.putPoolsLocked(sv)
 			return nil
 		}
 		if live == nil || pl.total-pl.assigned > left {

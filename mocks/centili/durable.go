@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/retention"
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
@@ -19,8 +20,8 @@ import (
 // is written:
 //
 //	kind     key                     value
-//	meta     ""                      durableMeta: next transaction id, the
-//	                                 log's eviction count, the PCG state
+//	meta     ""                      durableMeta: next transaction id and
+//	                                 the PCG state
 //	pools    serviceKey              savedService: the service's pools, in
 //	                                 the order gifts drain them (a gift or a
 //	                                 top-up rewrites its service's handful)
@@ -37,14 +38,23 @@ import (
 //	                                 restored snapshot swept since
 //
 // The log sequence of a transaction is its place among all the log ever
-// held: the eviction count plus its index when it was added, so the kept
-// ones are meta.evicted, evicted+1, ... and a dropped one is the record
-// whose number falls below meta.evicted. Sessions and revoked tokens that
-// end are Deleted, except those a snapshot restored at build time
-// (RestoreState): a restart restores them again from the scenario's
-// snapshot, so their end is written as a null record instead. The
-// fingerprint key of the dropped-clientId set is derived from the seed and
-// the namespace (or restored with a snapshot), so no record holds it.
+// held (the eviction count plus its index when it was added), so the log
+// keeps the last maxTransactions numbers up to the highest, and the
+// eviction count is the first kept number: LoadRecords needs no counter
+// for it. Sessions and revoked tokens that end are Deleted, except those
+// a snapshot restored at build time (RestoreState): a restart restores
+// them again from the scenario's snapshot, so their end is written as a
+// null record instead. The fingerprint key of the dropped-clientId set is
+// derived from the seed and the namespace (or restored with a snapshot),
+// so no record holds it.
+//
+// A request's records are Put in an order whose every prefix loads, for a
+// crash between two of them: the meta record before the session or the
+// transaction that used its counter or generator (an id is never drawn
+// twice), a new transaction before the Delete of the one it pushed out
+// (LoadRecords drops a transaction beyond the log's limit itself, and
+// remembers its clientId), and the pool last (a gift whose pool was not
+// written is replayed on retry, never assigned twice).
 const (
 	kindMeta    = "meta"
 	kindPools   = "pools"
@@ -59,8 +69,6 @@ const (
 // and is small.
 type durableMeta struct {
 	NextTxID int64 `json:"nextTransactionId"`
-	// Evicted counts the transactions the log has dropped.
-	Evicted int64 `json:"evicted"`
 	// Generator is the PCG state behind session and token ids (base64).
 	Generator []byte `json:"generator"`
 }
@@ -103,7 +111,7 @@ func (s *State) putMetaLocked() {
 		return
 	}
 	gen, _ := s.src.MarshalBinary()
-	s.rec.Put(kindMeta, "", durableMeta{NextTxID: s.nextTxID, Evicted: s.txs.Usage().Evicted, Generator: gen})
+	s.rec.Put(kindMeta, "", durableMeta{NextTxID: s.nextTxID, Generator: gen})
 }
 
 // putPoolsLocked Puts a service's pools.
@@ -123,16 +131,16 @@ func (s *State) txSeqLocked() int64 {
 }
 
 // putTxLocked Puts transaction seq and, when adding it made the log drop
-// its oldest, Deletes that one's record and Puts its clientId fingerprint.
+// its oldest, Puts that one's clientId fingerprint and Deletes its record.
 func (s *State) putTxLocked(seq int64, tx *Transaction, dropped bool, droppedKey string) {
 	if !s.durable {
 		return
 	}
-	if dropped {
-		s.rec.Delete(kindTx, txKey(seq-int64(s.txs.Len())))
-		s.rec.Put(kindDrop, fmt.Sprintf("%016x", retention.Fingerprint(s.dropKey, droppedKey)), struct{}{})
-	}
 	s.rec.Put(kindTx, txKey(seq), savedTransaction{Transaction: *tx, HTTPStatus: tx.status})
+	if dropped {
+		s.rec.Put(kindDrop, fmt.Sprintf("%016x", retention.Fingerprint(s.dropKey, droppedKey)), struct{}{})
+		s.rec.Delete(kindTx, txKey(seq-int64(s.txs.Len())))
+	}
 }
 
 func txKey(seq int64) string { return fmt.Sprintf("%016d", seq) }
@@ -253,7 +261,7 @@ type loaded struct {
 	src      *rand.PCG
 	pools    map[string][]*pool
 	created  map[string]time.Time
-	txs      []*Transaction // in sequence order
+	txs      []*Transaction // in sequence order, from firstTx on
 	firstTx  int64
 	drops    []uint64
 	sessions map[string]*session // nil value: ended
@@ -266,32 +274,17 @@ type loaded struct {
 // is changed then.
 func (s *State) LoadRecords(recs []sandbox.Record) error {
 	in := loaded{pools: map[string][]*pool{}, created: map[string]time.Time{}, sessions: map[string]*session{}, revoked: map[string]*time.Time{}}
-	var lastSeq int64
 	for _, r := range recs {
-		if err := s.readRecord(&in, r, &lastSeq); err != nil {
+		if err := s.readRecord(&in, r); err != nil {
 			return fmt.Errorf("record %s %q: %v", r.Kind, r.Key, err)
 		}
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	base, baseEvicted := s.txs.Records()
-	evicted := baseEvicted
-	if in.meta != nil {
-		evicted = in.meta.Evicted
-	}
-	if evicted < baseEvicted {
-		return fmt.Errorf("record meta \"\": evicted %d is below the %d transactions the log had dropped before", evicted, baseEvicted)
-	}
-	kept := base[min(evicted-baseEvicted, int64(len(base))):]
-	if len(in.txs) > 0 {
-		if want := max(evicted, baseEvicted+int64(len(base))); in.firstTx != want {
-			return fmt.Errorf("record tx %q: the log goes on from transaction %d (%d dropped), not %d", txKey(in.firstTx), want, evicted, in.firstTx)
-		}
-	}
-	all := append(kept[:len(kept):len(kept)], in.txs...)
-	if len(all) > s.cfg.Limits.MaxTransactions {
-		return fmt.Errorf("record tx %q: %d transactions are more than the log keeps (centili.limits.maxTransactions %d)", txKey(lastSeq), len(all), s.cfg.Limits.MaxTransactions)
+	all, evicted, err := s.mergeLog(&in)
+	if err != nil {
+		return err
 	}
 	dropped, err := s.withDrops(in.drops)
 	if err != nil {
@@ -331,8 +324,43 @@ func (s *State) LoadRecords(recs []sandbox.Record) error {
 	return nil
 }
 
+// mergeLog puts the tx records after the log New or RestoreState built
+// and keeps the last maxTransactions of them, as the log did: those it
+// drops (the built log's oldest, or a record whose Delete a crash lost)
+// have their clientIds added to in.drops. It returns the kept
+// transactions and how many the log has dropped in all.
+func (s *State) mergeLog(in *loaded) ([]*Transaction, int64, error) {
+	base, first := s.txs.Records()
+	all := append(base[:len(base):len(base)], in.txs...)
+	if len(in.txs) > 0 {
+		if next := first + int64(len(base)); in.firstTx < next {
+			return nil, 0, fmt.Errorf("record tx %q: the log already holds transactions up to %d", txKey(in.firstTx), next-1)
+		} else if in.firstTx > next {
+			// The built log's transactions and those Deleted after it are
+			// gone: the records go on from the first kept.
+			s.dropAll(in, base)
+			all, first = in.txs, in.firstTx
+		}
+	}
+	if over := len(all) - s.cfg.Limits.MaxTransactions; over > 0 {
+		s.dropAll(in, all[:over])
+		all, first = all[over:], first+int64(over)
+	}
+	return all, first, nil
+}
+
+// dropAll adds the clientId fingerprints of txs to in.drops.
+func (s *State) dropAll(in *loaded, txs []*Transaction) {
+	for _, t := range txs {
+		in.drops = append(in.drops, retention.Fingerprint(s.dropKey, t.ServiceKey+"\x00"+t.ClientID))
+	}
+}
+
 // readRecord decodes and checks one record into in.
-func (s *State) readRecord(in *loaded, r sandbox.Record, lastSeq *int64) error {
+func (s *State) readRecord(in *loaded, r sandbox.Record) error {
+	if !utf8.ValidString(r.Key) {
+		return errors.New("the key is not UTF-8 (Centili's keys are ids it issued)")
+	}
 	isNull := string(r.Value) == "null"
 	decode := func(v any) error {
 		if err := json.Unmarshal(r.Value, v); err != nil {
@@ -385,8 +413,8 @@ func (s *State) readRecord(in *loaded, r sandbox.Record, lastSeq *int64) error {
 		if err != nil || len(r.Key) != 16 || seq < 0 {
 			return errors.New("the key is not a 16-digit log sequence number")
 		}
-		if len(in.txs) > 0 && seq != *lastSeq+1 {
-			return fmt.Errorf("transaction %d is missing: the log has no gaps", *lastSeq+1)
+		if next := in.firstTx + int64(len(in.txs)); len(in.txs) > 0 && seq != next {
+			return fmt.Errorf("transaction %d is missing: the log has no gaps", next)
 		}
 		var v savedTransaction
 		if err := decode(&v); err != nil {
@@ -399,7 +427,7 @@ func (s *State) readRecord(in *loaded, r sandbox.Record, lastSeq *int64) error {
 		if len(in.txs) == 0 {
 			in.firstTx = seq
 		}
-		in.txs, *lastSeq = append(in.txs, t), seq
+		in.txs = append(in.txs, t)
 	case kindDrop:
 		h, err := strconv.ParseUint(r.Key, 16, 64)
 		if err != nil || len(r.Key) != 16 {

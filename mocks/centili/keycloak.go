@@ -200,8 +200,8 @@ func (s *State) passwordGrant(c *sandbox.Call, f *tokenForm, client *ClientConfi
 	se := &session{ID: s.newUUIDLocked(), UserID: user.id, Username: user.Username, ClientID: client.ClientID, Started: now, LastUsed: now}
 	s.sweepSessionsLocked(now)
 	s.sessions[se.ID] = se
+	s.putMetaLocked() // first: a session id is never drawn twice
 	s.putSessionLocked(se)
-	s.putMetaLocked()
 	s.mu.Unlock()
 	return s.issue(c, se, user, scope, openid)
 }
