@@ -337,8 +337,8 @@ func (s *State) mergeLog(in *loaded) ([]*Transaction, int64, error) {
 			return nil, 0, fmt.Errorf("record tx %q: the log already holds transactions up to %d", txKey(in.firstTx), next-1)
 		} else if in.firstTx > next {
 			// The built log's transactions and those Deleted after it are
-			// gone: the records go on from the first kept.
-			s.dropAll(in, base)
+			// gone (drop records hold their clientIds): the records go on
+			// from the first kept.
 			all, first = in.txs, in.firstTx
 		}
 	}

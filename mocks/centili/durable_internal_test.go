@@ -182,42 +182,6 @@ func FuzzLoadRecords(f *testing.F) {
 	})
 }
 
-// opLog is a Records that keeps every Put and Delete in call order, as
-// the store queues them.
-type opLog struct{ ops []recOp }
-
-type recOp struct {
-	del       bool
-	kind, key string
-	value     json.RawMessage
-}
-
-func (l *opLog) Enabled() bool { return true }
-func (l *opLog) Put(kind, key string, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	l.ops = append(l.ops, recOp{kind: kind, key: key, value: b})
-}
-func (l *opLog) Delete(kind, key string) {
-	l.ops = append(l.ops, recOp{del: true, kind: kind, key: key})
-}
-
-// upTo is what the store holds when a crash lost every call after the
-// first n.
-func (l *opLog) upTo(n int) []sandbox.Record {
-	rs := sandbox.NewRecordSet()
-	for _, op := range l.ops[:n] {
-		if op.del {
-			rs.Delete(op.kind, op.key)
-		} else {
-			rs.Put(op.kind, op.key, op.value)
-		}
-	}
-	return rs.Records()
-}
-
 // A crash may lose the last calls of a request (the store keeps their
 // order): whatever prefix of the calls reached the disk, the state loads,
 // no pool is oversubscribed, no transaction id is handed out twice, and
@@ -228,7 +192,7 @@ func TestDurableEveryPrefixLoads(t *testing.T) {
 	t.Parallel()
 	cfg := newConfig().(*Config)
 	cfg.Limits.MaxTransactions = 3
-	log := &opLog{}
+	log := &OpLog{}
 	a := durableState(t, cfg, durableStart, log)
 	key := a.order[0]
 	gifts := []transactionRequest{
@@ -246,11 +210,11 @@ func TestDurableEveryPrefixLoads(t *testing.T) {
 			}
 		}
 	}
-	for n := 0; n <= len(log.ops); n++ {
-		recs := log.upTo(n)
+	for n := 0; n <= len(log.Ops); n++ {
+		recs := log.UpTo(n)
 		b := durableState(t, cfg, durableStart, nil)
 		if err := b.LoadRecords(recs); err != nil {
-			t.Fatalf("after %d of %d calls: %v", n, len(log.ops), err)
+			t.Fatalf("after %d of %d calls: %v", n, len(log.Ops), err)
 		}
 		for _, sv := range b.services {
 			for _, p := range sv.pools {
@@ -260,12 +224,12 @@ func TestDurableEveryPrefixLoads(t *testing.T) {
 			}
 		}
 		given := map[string]int64{} // MB of the COMPLETED transactions written, by operator
-		for _, op := range log.ops[:n] {
-			if op.kind != kindTx || op.del {
+		for _, op := range log.Ops[:n] {
+			if op.Kind != kindTx || op.Del {
 				continue
 			}
 			var tx savedTransaction
-			if err := json.Unmarshal(op.value, &tx); err != nil {
+			if err := json.Unmarshal(op.Value, &tx); err != nil {
 				t.Fatal(err)
 			}
 			k := tx.ServiceKey + "\x00" + tx.ClientID
@@ -288,7 +252,7 @@ func TestDurableEveryPrefixLoads(t *testing.T) {
 				t.Errorf("after %d calls: %d MB assigned on %s, but the transactions written gave %d", n, mb, op, given[op])
 			}
 		}
-		if n == len(log.ops) {
+		if n == len(log.Ops) {
 			if sa, sb := mustSave(t, a), mustSave(t, b); !bytes.Equal(sa, sb) {
 				t.Errorf("after every call:\n%s\nwant %s", sb, sa)
 			}
@@ -308,10 +272,14 @@ func TestDurableRecordsAfterARestoredLog(t *testing.T) {
 		for _, c := range []string{"b0", "b1"} {
 			s.assign(durableStart, 11111, transactionRequest{s.order[0], "4366124567", c, 100})
 		}
+		for _, id := range []string{"keep", "end"} {
+			s.sessions[id] = &session{ID: id, UserID: "u", Started: durableStart, LastUsed: durableStart}
+		}
+		s.revoked["j"] = durableStart.Add(time.Minute)
 		return mustSave(t, s)
 	}
 	snap := snapOf()
-	log := &opLog{}
+	log := &OpLog{}
 	a := durableState(t, cfg, durableStart, log)
 	if err := a.RestoreState(snap); err != nil {
 		t.Fatal(err)
@@ -319,15 +287,33 @@ func TestDurableRecordsAfterARestoredLog(t *testing.T) {
 	for _, c := range []string{"r0", "r1"} {
 		a.assign(durableStart, 11111, transactionRequest{a.order[0], "4366124567", c, 100})
 	}
+	// The snapshot's session and revocation end: null records, since a
+	// restart's RestoreState brings them back.
+	a.mu.Lock()
+	a.endSessionLocked("end")
+	a.unrevokeLocked("j")
+	a.mu.Unlock()
+	var nulls []string
+	for _, r := range log.UpTo(len(log.Ops)) {
+		if string(r.Value) == "null" {
+			nulls = append(nulls, r.Kind+"/"+r.Key)
+		}
+	}
+	if got := fmt.Sprint(nulls); got != "[revoked/j sess/end]" {
+		t.Errorf("null records %s, want [revoked/j sess/end]", got)
+	}
 	b := durableState(t, cfg, durableStart, nil)
 	if err := b.RestoreState(snap); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.LoadRecords(log.upTo(len(log.ops))); err != nil {
+	if err := b.LoadRecords(log.UpTo(len(log.Ops))); err != nil {
 		t.Fatal(err)
 	}
 	if sa, sb := mustSave(t, a), mustSave(t, b); !bytes.Equal(sa, sb) {
 		t.Errorf("after LoadRecords:\n%s\nwant %s", sb, sa)
+	}
+	if _, ok := b.sessions["end"]; ok || b.sessions["keep"] == nil || len(b.revoked) != 0 {
+		t.Errorf("after LoadRecords: sessions %v, revoked %v; want only keep, none", b.sessions, b.revoked)
 	}
 	if !b.dropped.Has(b.order[0]+"\x00b0") || b.byClient[b.order[0]+"\x00b1"] == nil {
 		t.Error("b0 should be dropped and b1 kept")
@@ -336,7 +322,7 @@ func TestDurableRecordsAfterARestoredLog(t *testing.T) {
 	if err := c.RestoreState(snap); err != nil {
 		t.Fatal(err)
 	}
-	overlap := []sandbox.Record{{Kind: kindTx, Key: txKey(1), Value: log.ops[1].value}}
+	overlap := []sandbox.Record{{Kind: kindTx, Key: txKey(1), Value: log.Ops[1].Value}}
 	if err := c.LoadRecords(overlap); err == nil || err.Error() != `record tx "0000000000000001": the log already holds transactions up to 1` {
 		t.Errorf("overlapping record: %v", err)
 	}

@@ -448,6 +448,8 @@ func TestDurableCentiliRefusesBadRecords(t *testing.T) {
 			`record meta "x": the meta record has the empty key`},
 		{"pools of no service", []sandbox.Record{{Kind: "pools", Key: "abc", Value: json.RawMessage(`{"serviceKey":"abc","pools":[]}`)}},
 			`record pools "abc": the scenario has no service "abc", or the record names another ("abc")`},
+		{"pools of another service", []sandbox.Record{{Kind: "pools", Key: serviceKey, Value: json.RawMessage(`{"serviceKey":"` + otherKey + `","pools":[]}`)}},
+			`record pools "` + serviceKey + `": the scenario has no service "` + serviceKey + `", or the record names another ("` + otherKey + `")`},
 		{"oversubscribed pool", []sandbox.Record{{Kind: "pools", Key: serviceKey, Value: json.RawMessage(`{"serviceKey":"` + serviceKey + `","pools":[{"operator":"AT_A1","totalAmount":100,"assignedAmount":101,"expirationDate":"2030-12-31 23:59:59"}]}`)}},
 			`record pools "` + serviceKey + `": pools[0]: assignedAmount 101 is not between 0 and totalAmount 100`},
 		{"pool date", []sandbox.Record{{Kind: "pools", Key: serviceKey, Value: json.RawMessage(`{"serviceKey":"` + serviceKey + `","pools":[{"operator":"AT_A1","totalAmount":100,"assignedAmount":1,"expirationDate":"soon"}]}`)}},
@@ -493,5 +495,39 @@ func TestDurableCentiliRefusesBadRecords(t *testing.T) {
 				t.Errorf("a refused LoadRecords changed the state:\n%s\nwas %s", after, before)
 			}
 		})
+	}
+}
+
+// A crash may lose the last records of a login: whatever prefix reached
+// the disk, the restarted sandbox never hands out a session id it already
+// holds (the generator's record goes first).
+func TestDurableCentiliLoginPrefixes(t *testing.T) {
+	t.Parallel()
+	a, b := sandboxtest.New(t, durableScenario), sandboxtest.New(t, durableScenario)
+	log := &centili.OpLog{}
+	w := &twin{t: t, a: a}
+	w.change(a, func(st any) { centili.KeepRecords(st, log) })
+	for range 3 {
+		w.login(publicClient, merchantUser)
+	}
+	refresh := w.login(confClient, otherUser)
+	w.do("POST", durableBase+tokenPath, sandboxtest.FormBody(values("grant_type", "refresh_token", "client_id", confClient, "client_secret", confSecret, "refresh_token", refresh.RefreshToken))).WantStatus(200)
+	wb := &twin{t: t, a: b}
+	for n := 0; n <= len(log.Ops); n++ {
+		if st := b.Admin("POST", durableNS, "/reset", nil, nil); st != 200 {
+			t.Fatalf("reset: %d", st)
+		}
+		var err error
+		wb.change(b, func(st any) { err = st.(sandbox.Durable).LoadRecords(log.UpTo(n)) })
+		if err != nil {
+			t.Fatalf("after %d of %d calls: %v", n, len(log.Ops), err)
+		}
+		held := map[string]bool{}
+		for _, se := range state(t, b, durableNS).Sessions {
+			held[se.SessionID] = true
+		}
+		if id := wb.login(publicClient, merchantUser).SessionState; held[id] {
+			t.Errorf("after %d of %d calls: a login got session %s, which the sandbox already held", n, len(log.Ops), id)
+		}
 	}
 }

@@ -1,6 +1,10 @@
 package centili
 
-import "github.com/provider-sandbox/provider-sandbox/internal/sandbox"
+import (
+	"encoding/json"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
+)
 
 // KeepRecords makes a running Centili state keep itself in rec from now
 // on, as New does when Env.Records is a data directory's: it Puts what New
@@ -15,4 +19,47 @@ func KeepRecords(st any, rec sandbox.Records) {
 	s.rec, s.durable = rec, rec.Enabled()
 	s.putNewLocked()
 	s.markRestoredLocked()
+}
+
+// OpLog is a Records that keeps every Put and Delete in call order, as the
+// store queues them, so that a test can load what a crash after any call
+// would have left.
+type OpLog struct{ Ops []RecordOp }
+
+// RecordOp is one call on an OpLog.
+type RecordOp struct {
+	Del       bool
+	Kind, Key string
+	Value     json.RawMessage
+}
+
+// Enabled is true.
+func (l *OpLog) Enabled() bool { return true }
+
+// Put keeps value encoded as JSON.
+func (l *OpLog) Put(kind, key string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	l.Ops = append(l.Ops, RecordOp{Kind: kind, Key: key, Value: b})
+}
+
+// Delete keeps a removal.
+func (l *OpLog) Delete(kind, key string) {
+	l.Ops = append(l.Ops, RecordOp{Del: true, Kind: kind, Key: key})
+}
+
+// UpTo is what the store holds when a crash lost every call after the
+// first n.
+func (l *OpLog) UpTo(n int) []sandbox.Record {
+	rs := sandbox.NewRecordSet()
+	for _, op := range l.Ops[:n] {
+		if op.Del {
+			rs.Delete(op.Kind, op.Key)
+		} else {
+			rs.Put(op.Kind, op.Key, op.Value)
+		}
+	}
+	return rs.Records()
 }
