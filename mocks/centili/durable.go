@@ -97,10 +97,9 @@ func (s *State) putNewLocked() {
 	if !s.durable {
 		return
 	}
-	for i, sc := range s.cfg.Services {
+	for _, sc := range s.cfg.Services {
 		if sc.TimeCreated == "" {
-			k := s.cfg.Services[i].ServiceKey
-			s.rec.Put(kindService, k, durableService{TimeCreated: s.services[k].created.UTC().Format(timeLayout)})
+			s.rec.Put(kindService, sc.ServiceKey, durableService{TimeCreated: s.services[sc.ServiceKey].created.UTC().Format(timeLayout)})
 		}
 	}
 }
