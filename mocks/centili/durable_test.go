@@ -25,11 +25,9 @@ const durableScenario = frozenScenario + `centili:
   limits: {maxTransactions: 4}
   services:
     - serviceKey: 3586a2363bcd51a2b3c4d5f34918263a
-      name: Gifts
       merchantId: 11111
-      packages:
-        - {operator: FR_ORANGE, amounts: [100, 500]}
-        - {operator: AT_A1, amounts: [100, 1000]}
+      name: Durable gifts
+      packages: [{operator: FR_ORANGE, amounts: [100, 500]}, {operator: AT_A1, amounts: [100, 1000]}]
       pools:
         - {operator: FR_ORANGE, totalAmount: 1500, assignedAmount: 200, expirationDate: "2026-03-01 10:30:00"}
         - {operator: FR_ORANGE, totalAmount: 2000, expirationDate: "2030-12-31 23:59:59"}
