@@ -183,6 +183,16 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, t target) {
 		}
 		a.ns = ns
 	}
+	if st := s.cfg.Store; st != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w = &durableWriter{ResponseWriter: w, before: func() error {
+			if a.ns != nil {
+				if wd := a.ns.world.Load(); wd != nil && wd.sink != nil {
+					wd.saveCore()
+				}
+			}
+			return st.Sync()
+		}}
+	}
 	s.admin.ServeHTTP(w, r2)
 }
 

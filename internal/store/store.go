@@ -246,4 +246,3 @@ func (s *Store) writer() {
 		s.mu.Unlock()
 	}
 }
-
