@@ -412,6 +412,9 @@ func (s *Server) writeEntries(a *adminCall, page []*journal.Entry) {
 
 func (s *Server) deleteRequests(a *adminCall) {
 	a.ns.Journal.Clear()
+	if w := a.ns.world.Load(); w.sink != nil {
+		w.sink.Journal(0, nil, -1) // and on disk
+	}
 	a.w.WriteHeader(http.StatusNoContent)
 }
 

@@ -206,6 +206,7 @@ func (w *durableWriter) WriteHeader(code int) {
 				delete(h, k)
 			}
 		}
+		h.Set("Retry-After", "60")
 		writeProblem(w.ResponseWriter, http.StatusServiceUnavailable, "Data directory unavailable", errStoreFailed(err), nil)
 		return
 	}

@@ -50,12 +50,16 @@ func (k *Sink) Delete(provider, kind, key string) {
 
 // Journal queues a journal entry with its sequence number in the
 // namespace; entries below keepFrom are dropped in the same commit when
-// keepFrom > 0.
+// keepFrom > 0. An entry nil with keepFrom < 0 clears the journal.
 func (k *Sink) Journal(seq int64, entry []byte, keepFrom int64) {
 	s := k.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if k.state != sinkLive {
+		return
+	}
+	if entry == nil && keepFrom < 0 {
+		s.enqueueLocked(op{kind: opTrimJournal, ns: k.ns, n: 1 << 62})
 		return
 	}
 	s.enqueueLocked(op{kind: opJournal, ns: k.ns, n: seq, value: entry})

@@ -20,6 +20,7 @@ package store
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -148,10 +149,18 @@ func (s *Store) Close() error {
 	<-s.done
 	s.mu.Lock()
 	err := s.failed
+	// Writes queued from now on are never committed: their Wait fails.
+	if s.failed == nil {
+		s.failed = ErrClosed
+	}
+	s.settled.Broadcast()
 	s.mu.Unlock()
 	s.closeDBs()
 	return err
 }
+
+// ErrClosed is what Wait returns for a write queued after Close.
+var ErrClosed = errors.New("the data directory is closed")
 
 // enqueue adds a write and returns its sequence number.
 func (s *Store) enqueue(o op) uint64 {
