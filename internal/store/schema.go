@@ -92,6 +92,39 @@ var statements = [...]string{
 	opMeta:        `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT DO UPDATE SET value = excluded.value`,
 }
 
+// recordKey names one record across namespaces.
+type recordKey struct{ ns, provider, kind, key string }
+
+// supersededOps marks the Puts and Deletes of a batch that a later Put or
+// Delete of the same record in the batch overrides: only the last one of
+// a record needs writing (a pool changed by 30 gifts in one commit is
+// written once). A namespace's world or drop is a barrier: nothing before
+// it is merged with anything after it.
+func supersededOps(batch []op) []bool {
+	var out []bool
+	seen := map[recordKey]bool{}
+	for i := len(batch) - 1; i >= 0; i-- {
+		o := &batch[i]
+		switch o.kind {
+		case opPut, opDelete:
+			k := recordKey{o.ns, o.provider, o.rkind, o.key}
+			if seen[k] {
+				if out == nil {
+					out = make([]bool, len(batch))
+				}
+				out[i] = true
+			}
+			seen[k] = true
+		case opWorld, opDrop:
+			clear(seen)
+		}
+	}
+	if out == nil {
+		out = make([]bool, len(batch))
+	}
+	return out
+}
+
 // commit writes one batch in one transaction.
 func (s *Store) commit(batch []op) error {
 	tx, err := s.w.Begin()
@@ -110,7 +143,11 @@ func (s *Store) commit(batch []op) error {
 		}
 		return stmts[k], nil
 	}
-	for _, o := range batch {
+	superseded := supersededOps(batch)
+	for i, o := range batch {
+		if superseded[i] {
+			continue
+		}
 		st, err := stmt(o.kind)
 		if err != nil {
 			return err

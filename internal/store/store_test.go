@@ -172,3 +172,32 @@ func TestOpenRefusesWhatItCannotRead(t *testing.T) {
 		t.Fatalf("foreign database: %v", err)
 	}
 }
+
+func TestLaterWritesOfARecordInOneCommitWin(t *testing.T) {
+	t.Parallel()
+	batch := []op{
+		{kind: opPut, ns: "n", provider: "p", rkind: "k", key: "a", value: []byte("1")},
+		{kind: opPut, ns: "n", provider: "p", rkind: "k", key: "b", value: []byte("1")},
+		{kind: opPut, ns: "n", provider: "p", rkind: "k", key: "a", value: []byte("2")},
+		{kind: opWorld, ns: "n"},
+		{kind: opDelete, ns: "n", provider: "p", rkind: "k", key: "b"},
+		{kind: opPut, ns: "n", provider: "p", rkind: "k", key: "b", value: []byte("3")},
+		{kind: opPut, ns: "m", provider: "p", rkind: "k", key: "b", value: []byte("4")},
+	}
+	got := fmt.Sprint(supersededOps(batch))
+	if want := "[true false false false true false false]"; got != want {
+		t.Fatalf("superseded %s, want %s", got, want)
+	}
+	// And through the writer: whatever commits group, the last value stays.
+	s := open(t, t.TempDir())
+	k := s.NewSink("n")
+	s.Install("n", []byte(`{}`), k, nil)
+	for i := range 200 {
+		k.Put("p", "pool", "x", []byte(fmt.Sprint(i)))
+	}
+	s.Sync()
+	ns, _, _ := s.Load("n", 0)
+	if len(ns.Records) != 1 || string(ns.Records[0].Value) != "199" {
+		t.Fatalf("records %v", ns.Records)
+	}
+}
