@@ -89,6 +89,29 @@ func (r sinkRecords) Put(kind, key string, value any) {
 
 func (r sinkRecords) Delete(kind, key string) { r.sink.Delete(r.provider, kind, key) }
 
+func (r sinkRecords) Atomic(f func(Records)) {
+	g := &groupRecords{provider: r.provider, group: r.sink.NewGroup()}
+	f(g)
+	g.group.Commit()
+}
+
+// groupRecords is the Records an Atomic f gets: writes collected in a
+// store.Group and queued at once.
+type groupRecords struct {
+	provider string
+	group    *store.Group
+}
+
+func (g *groupRecords) Enabled() bool { return true }
+
+func (g *groupRecords) Put(kind, key string, value any) {
+	g.group.Put(g.provider, kind, key, encodeRecord(g.provider, kind, key, value))
+}
+
+func (g *groupRecords) Delete(kind, key string) { g.group.Delete(g.provider, kind, key) }
+
+func (g *groupRecords) Atomic(f func(Records)) { f(g) } // already one group
+
 // encodeRecord encodes a record's value; one that cannot be encoded is a
 // programming error of the provider, which the pipeline answers as a
 // handler failure.

@@ -80,6 +80,43 @@ func (k *Sink) add(o op) {
 	}
 }
 
+// Group collects writes of a sink that must reach the disk in one commit.
+type Group struct {
+	k   *Sink
+	ops []op
+}
+
+// NewGroup returns an empty group of the sink's writes.
+func (k *Sink) NewGroup() *Group { return &Group{k: k} }
+
+// Put adds a record write to the group.
+func (g *Group) Put(provider, kind, key string, value []byte) {
+	g.ops = append(g.ops, op{kind: opPut, ns: g.k.ns, provider: provider, rkind: kind, key: key, value: value})
+}
+
+// Delete adds a record removal to the group.
+func (g *Group) Delete(provider, kind, key string) {
+	g.ops = append(g.ops, op{kind: opDelete, ns: g.k.ns, provider: provider, rkind: kind, key: key})
+}
+
+// Commit queues the group's writes in one step: the writer takes the
+// queue whole, so they land in the same transaction.
+func (g *Group) Commit() {
+	k := g.k
+	s := k.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch k.state {
+	case sinkLive:
+		for _, o := range g.ops {
+			s.enqueueLocked(o)
+		}
+	case sinkBuffering:
+		k.buf = append(k.buf, g.ops...)
+	}
+	g.ops = nil
+}
+
 // Live makes a loading sink write from now on.
 func (k *Sink) Live() {
 	k.s.mu.Lock()

@@ -201,3 +201,27 @@ func TestLaterWritesOfARecordInOneCommitWin(t *testing.T) {
 		t.Fatalf("records %v", ns.Records)
 	}
 }
+
+func TestAGroupLandsInOneCommit(t *testing.T) {
+	t.Parallel()
+	s := open(t, t.TempDir())
+	k := s.NewSink("n")
+	s.Install("n", []byte(`{}`), k, nil)
+	s.Sync()
+	before, _ := s.Stats()
+	g := k.NewGroup()
+	for i := range 500 {
+		g.Put("p", "tx", fmt.Sprintf("%04d", i), []byte(`1`))
+	}
+	g.Delete("p", "tx", "0000")
+	if s.Pending() {
+		t.Fatal("a group queued writes before Commit")
+	}
+	g.Commit()
+	s.Sync()
+	after, _ := s.Stats()
+	ns, _, _ := s.Load("n", 0)
+	if after-before != 1 || len(ns.Records) != 499 {
+		t.Fatalf("%d commits for one group, %d records", after-before, len(ns.Records))
+	}
+}
