@@ -129,7 +129,7 @@ func (s *State) userinfo(c *sandbox.Call) {
 		user, ch = s.userinfoUser(c, raw)
 	}
 	if ch != nil {
-		s.writeChallenge(c, ch)
+		writeChallenge(c, s.cfg.Realm, ch)
 		return
 	}
 	claims := map[string]any{"sub": user.id, "email_verified": true, "preferred_username": strings.ToLower(user.Username)}
@@ -210,9 +210,9 @@ func (s *State) userinfoUser(c *sandbox.Call, raw string) (*userEntry, *challeng
 // headers; after the client is known its web origins apply, which for the
 // realm's clients are the tokens' allowed-origins ("/*", which matches no
 // origin), so those errors and the 200 carry none.
-func (s *State) writeChallenge(c *sandbox.Call, ch *challenge) {
+func writeChallenge(c *sandbox.Call, realm string, ch *challenge) {
 	h := c.W.Header()
-	value := `Bearer realm="` + s.cfg.Realm + `"`
+	value := `Bearer realm="` + realm + `"`
 	if ch.code != "" {
 		value += `, error="` + ch.code + `", error_description="` + ch.desc + `"`
 	}

@@ -220,6 +220,38 @@ func TestUserinfoCORS(t *testing.T) {
 	}
 }
 
+// A fault rule (here the Prefer header) asking userinfo for a 401 or 403
+// answers one of userinfo's own challenges, so that a client's handling can
+// be rehearsed; other statuses are Keycloak's JSON error.
+func TestUserinfoFaultAnswersAreNative(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozenScenario)
+	tok := sandboxtest.Bearer(openidLogin(t, h, "/centili", merchantUser).AccessToken)
+	for _, tc := range []struct {
+		status    int
+		www, body string
+	}{
+		{401, tokenVerifyWWW, ""},
+		{403, noOpenIDWWW, ""},
+		{400, "", `{"error":"invalid_request","error_description":"Bad Request"}`},
+		{503, "", `{"error":"server_error","error_description":"Service Unavailable"}`},
+	} {
+		for _, method := range []string{"GET", "POST"} {
+			t.Run(fmt.Sprintf("%s %d", method, tc.status), func(t *testing.T) {
+				res := h.With(t).Do(method, oidcLegacyBase+"/userinfo", nil, tok, sandboxtest.Header("Prefer", fmt.Sprintf("status=%d", tc.status)))
+				if tc.www != "" {
+					wantChallenge(t, res, tc.status, tc.www)
+					return
+				}
+				res.WantStatus(tc.status).WantJSON(tc.body)
+				if got := res.Header.Get("WWW-Authenticate"); got != "" {
+					t.Errorf("WWW-Authenticate = %q, want none", got)
+				}
+			})
+		}
+	}
+}
+
 // An access token that outlives its session's idle timeout is refused by
 // userinfo with Keycloak's "session_expired" and is inactive.
 func TestUserinfoSessionExpired(t *testing.T) {
