@@ -135,32 +135,28 @@ func TestUserinfo(t *testing.T) {
 		opts         []sandboxtest.Option
 		status       int
 		www          string
+		query        string
 	}{
-		{"no token", "GET", nil, nil, 401, bareChallenge},
-		{"no token in POST form", "POST", sandboxtest.FormBody(values("x", "y")), nil, 401, bareChallenge},
-		{"GET reads no query parameter", "GET", nil, nil, 401, bareChallenge},
-		{"JSON body is not a form", "POST", sandboxtest.JSONBody(map[string]string{"access_token": tr.AccessToken}), nil, 401, bareChallenge},
-		{"Basic instead of Bearer", "GET", nil, []sandboxtest.Option{sandboxtest.Header("Authorization", "Basic "+tr.AccessToken)}, 401, bareChallenge},
-		{"Bearer with two words", "GET", nil, []sandboxtest.Option{sandboxtest.Header("Authorization", "Bearer "+tr.AccessToken+" x")}, 401, bareChallenge},
-		{"not a JWT", "GET", nil, bearer("nope"), 401, tokenVerifyWWW},
-		{"refresh token", "GET", nil, bearer(tr.RefreshToken), 401, tokenVerifyWWW},
-		{"ID token", "GET", nil, bearer(tr.IDToken), 401, tokenVerifyWWW},
-		{"token of another namespace", "GET", nil, bearer(other.AccessToken), 401, tokenVerifyWWW},
-		{"token without the openid scope", "GET", nil, bearer(plain.AccessToken), 403, noOpenIDWWW},
-		{"access_token twice", "POST", sandboxtest.FormBody(values("access_token", tr.AccessToken, "access_token", tr.AccessToken)), nil, 400, duplicateWWW},
-		{"access_token twice, with a header too", "POST", sandboxtest.FormBody(values("access_token", "a", "access_token", "b")), bearer(tr.AccessToken), 400, duplicateWWW},
-		{"header and form", "POST", sandboxtest.FormBody(values("access_token", tr.AccessToken)), bearer(tr.AccessToken), 400, twoMethodsWWW},
-		{"header and an empty form access_token", "POST", sandboxtest.FormBody(values("access_token", "")), bearer(tr.AccessToken), 400, twoMethodsWWW},
-		{"empty form access_token", "POST", sandboxtest.FormBody(values("access_token", "")), nil, 401, tokenVerifyWWW},
+		{"no token", "GET", nil, nil, 401, bareChallenge, ""},
+		{"no token in POST form", "POST", sandboxtest.FormBody(values("x", "y")), nil, 401, bareChallenge, ""},
+		{"GET reads no query parameter", "GET", nil, nil, 401, bareChallenge, "?access_token=" + tr.AccessToken},
+		{"JSON body is not a form", "POST", sandboxtest.JSONBody(map[string]string{"access_token": tr.AccessToken}), nil, 401, bareChallenge, ""},
+		{"Basic instead of Bearer", "GET", nil, []sandboxtest.Option{sandboxtest.Header("Authorization", "Basic "+tr.AccessToken)}, 401, bareChallenge, ""},
+		{"Bearer with two words", "GET", nil, []sandboxtest.Option{sandboxtest.Header("Authorization", "Bearer "+tr.AccessToken+" x")}, 401, bareChallenge, ""},
+		{"not a JWT", "GET", nil, bearer("nope"), 401, tokenVerifyWWW, ""},
+		{"refresh token", "GET", nil, bearer(tr.RefreshToken), 401, tokenVerifyWWW, ""},
+		{"ID token", "GET", nil, bearer(tr.IDToken), 401, tokenVerifyWWW, ""},
+		{"token of another namespace", "GET", nil, bearer(other.AccessToken), 401, tokenVerifyWWW, ""},
+		{"token without the openid scope", "GET", nil, bearer(plain.AccessToken), 403, noOpenIDWWW, ""},
+		{"access_token twice", "POST", sandboxtest.FormBody(values("access_token", tr.AccessToken, "access_token", tr.AccessToken)), nil, 400, duplicateWWW, ""},
+		{"access_token twice, with a header too", "POST", sandboxtest.FormBody(values("access_token", "a", "access_token", "b")), bearer(tr.AccessToken), 400, duplicateWWW, ""},
+		{"header and form", "POST", sandboxtest.FormBody(values("access_token", tr.AccessToken)), bearer(tr.AccessToken), 400, twoMethodsWWW, ""},
+		{"header and an empty form access_token", "POST", sandboxtest.FormBody(values("access_token", "")), bearer(tr.AccessToken), 400, twoMethodsWWW, ""},
+		{"empty form access_token", "POST", sandboxtest.FormBody(values("access_token", "")), nil, 401, tokenVerifyWWW, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := h.With(t)
-			path := oidcBase + "/userinfo"
-			if tc.name == "GET reads no query parameter" {
-				path += "?access_token=" + tr.AccessToken
-			}
-			wantChallenge(t, h.Do(tc.method, path, tc.body, tc.opts...), tc.status, tc.www)
+			wantChallenge(t, h.With(t).Do(tc.method, oidcBase+"/userinfo"+tc.query, tc.body, tc.opts...), tc.status, tc.www)
 		})
 	}
 	// Expiry is the sandbox clock's, and verification comes before the
