@@ -50,17 +50,17 @@ func (s *State) liveToken(c *sandbox.Call, raw string, types ...string) (*access
 		return &cl, false
 	}
 	se, ok := s.sessions[cl.Sid]
-	if !ok || !s.clientAttached(se, cl.Azp) || !s.sessionAlive(se, now) {
+	if !ok || !se.hasClient(cl.Azp) || !s.sessionAlive(se, now) {
 		return &cl, false
 	}
 	return &cl, cl.Typ != "Refresh" || s.reuseCheckLocked(se, &cl, false) == ""
 }
 
-// clientAttached reports whether the session still has the client: a
-// session has one client here, which a refused refresh-token reuse
-// detaches (Keycloak's clientSession.detachFromUserSession) while the user
-// session itself lives on until it idles out.
-func (s *State) clientAttached(se *session, clientID string) bool {
+// hasClient reports whether the session still has the client: a session
+// has one client here, which a refused refresh-token reuse detaches
+// (Keycloak's clientSession.detachFromUserSession) while the user session
+// itself lives on until it idles out.
+func (se *session) hasClient(clientID string) bool {
 	return se.ClientID == clientID && !se.Detached
 }
 
@@ -184,7 +184,7 @@ func (s *State) userinfoUser(c *sandbox.Call, raw string) (*userEntry, *challeng
 	s.mu.Lock()
 	_, revoked := s.revoked[cl.Jti]
 	se, found := s.sessions[cl.Sid]
-	found = found && s.clientAttached(se, cl.Azp)
+	found = found && se.hasClient(cl.Azp)
 	alive := found && s.sessionAlive(se, now)
 	s.mu.Unlock()
 	switch {
@@ -374,7 +374,7 @@ func (s *State) revokeToken(c *sandbox.Call, f *tokenForm, client *ClientConfig)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	se, ok := s.sessions[cl.Sid]
-	if !ok || !s.clientAttached(se, cl.Azp) || !s.sessionAlive(se, now) || now.Unix() >= cl.Exp {
+	if !ok || !se.hasClient(cl.Azp) || !s.sessionAlive(se, now) || now.Unix() >= cl.Exp {
 		return invalid
 	}
 	if cl.Typ == "Refresh" {
