@@ -121,6 +121,7 @@ func (s *state) RestoreState(data json.RawMessage) error {
 		if err != nil {
 			return fmt.Errorf("clients[%d].%v", i, err)
 		}
+		st.rec, st.client = s.storeRecords(), cl.cfg.ClientID
 		stores[cl] = st
 	}
 	grants := map[string]refreshGrant{}
