@@ -215,7 +215,10 @@ type pending[T any] struct {
 }
 
 // LoadRecords puts back what the records say on top of the state New and
-// RestoreState built (see the kinds above).
+// RestoreState built (see the kinds above). Customers, transactions and
+// refresh tokens are ordered by the places their records carry, not by
+// their keys; ties (only in records no live state wrote) keep key order,
+// so that the same records always give the same answer.
 func (s *state) LoadRecords(recs []sandbox.Record) error {
 	var (
 		custs   []pending[recCustomer]
@@ -318,7 +321,7 @@ func byIndex[T any](a, b pending[T]) int {
 // the client stores (their locks held), checking that each lands where it
 // was made.
 func (s *state) loadStores(custs []pending[recCustomer], updates []pending[recUpdate], txs []pending[recTx], changes []pending[change]) error {
-	slices.SortFunc(custs, byPos(func(v recCustomer) int { return v.Pos }))
+	slices.SortStableFunc(custs, byPos(func(v recCustomer) int { return v.Pos }))
 	for _, p := range custs {
 		st, c := p.cl.store, &p.v.customer
 		switch {
@@ -336,7 +339,7 @@ func (s *state) loadStores(custs []pending[recCustomer], updates []pending[recUp
 		st.custOrder = append(st.custOrder, c)
 		st.processed[c.RegisteredBy] = struct{}{}
 	}
-	slices.SortFunc(txs, byPos(func(v recTx) int { return v.Pos }))
+	slices.SortStableFunc(txs, byPos(func(v recTx) int { return v.Pos }))
 	for _, p := range txs {
 		st, t := p.cl.store, &p.v.transaction
 		c := st.customers[t.CustomerID]
@@ -351,13 +354,15 @@ func (s *state) loadStores(custs []pending[recCustomer], updates []pending[recUp
 			return recordError(p.rec, "customer %q is not registered", t.CustomerID)
 		case int(t.Type) >= len(txTypeNames):
 			return recordError(p.rec, "type %d is not 0 (deposit), 1 (withdrawal) or 2 (activity)", t.Type)
+		case t.MethodID < 0 || t.MethodID > methodOther:
+			return recordError(p.rec, "methodId %d is not a method id (0 to %d)", t.MethodID, methodOther)
 		case len(t.History) != 1 || t.History[0].Kind != txTypeNames[t.Type] || t.History[0].EventID == "":
 			return recordError(p.rec, "the history is not the one %s event that created it", txTypeNames[t.Type])
 		}
 		st.add(c, t)
 		st.processed[t.History[0].EventID] = struct{}{}
 	}
-	slices.SortFunc(updates, byIndex[recUpdate])
+	slices.SortStableFunc(updates, byIndex[recUpdate])
 	for _, p := range updates {
 		st, u := p.cl.store, p.v
 		c := st.customers[p.id]
@@ -373,7 +378,7 @@ func (s *state) loadStores(custs []pending[recCustomer], updates []pending[recUp
 		c.Updates = append(c.Updates, u.EventID)
 		st.processed[u.EventID] = struct{}{}
 	}
-	slices.SortFunc(changes, byIndex[change])
+	slices.SortStableFunc(changes, byIndex[change])
 	for _, p := range changes {
 		st, ch := p.cl.store, p.v
 		t := st.txs[p.id]
@@ -390,11 +395,11 @@ func (s *state) loadStores(custs []pending[recCustomer], updates []pending[recUp
 		switch ch.Kind {
 		case "Correction", "BetVoid":
 			if t.Type != txActivity {
-				return recordError(p.rec, "a %s changes an activity, not a %s", ch.Kind, txTypeNames[t.Type])
+				return recordError(p.rec, "a %s changes an Activity, not %s", ch.Kind, withArticle(txTypeNames[t.Type]))
 			}
 		case "DepositCorrection", "Chargeback":
 			if t.Type != txDeposit {
-				return recordError(p.rec, "a %s changes a deposit, not a %s", ch.Kind, txTypeNames[t.Type])
+				return recordError(p.rec, "a %s changes a Deposit, not %s", ch.Kind, withArticle(txTypeNames[t.Type]))
 			}
 		default:
 			return recordError(p.rec, "kind %q is not Correction, DepositCorrection, Chargeback or BetVoid", ch.Kind)
@@ -413,7 +418,7 @@ func (s *state) loadRefresh(rts []pending[recRefresh]) error {
 	defer s.rtMu.Unlock()
 	items, evicted := s.rtOrder.Records()
 	total := evicted + int64(len(items)) // tokens issued before these
-	slices.SortFunc(rts, func(a, b pending[recRefresh]) int { return cmp.Compare(a.v.N, b.v.N) })
+	slices.SortStableFunc(rts, func(a, b pending[recRefresh]) int { return cmp.Compare(a.v.N, b.v.N) })
 	grants := make(map[string]refreshGrant, len(s.refresh)+len(rts))
 	for t, g := range s.refresh {
 		grants[t] = g

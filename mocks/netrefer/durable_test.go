@@ -127,11 +127,15 @@ func send(k key, path string, events ...any) call {
 }
 
 func tokenCall(f url.Values) call {
-	return func(h *sandboxtest.Harness) *sandboxtest.Response { return h.Do("POST", tokenPath, sandboxtest.FormBody(f)) }
+	return func(h *sandboxtest.Harness) *sandboxtest.Response {
+		return h.Do("POST", tokenPath, sandboxtest.FormBody(f))
+	}
 }
 
 func tokenV1Call(f url.Values) call {
-	return func(h *sandboxtest.Harness) *sandboxtest.Response { return h.Do("POST", tokenV1Path, sandboxtest.FormBody(f)) }
+	return func(h *sandboxtest.Harness) *sandboxtest.Response {
+		return h.Do("POST", tokenV1Path, sandboxtest.FormBody(f))
+	}
 }
 
 func offlineForm() url.Values {
@@ -249,9 +253,9 @@ func TestDurableStateScripted(t *testing.T) {
 				{send(k, "deposits", dep("d1", "c1", "t-d1", 100), dep("d2", "c2", "t-d2", 50.5)), 200, false},
 				{send(k, "withdrawals", with(dep("w1", "c1", "t-w1", 20), "depositMethod", nil, "withdrawalMethod", 3)), 200, false},
 				{send(k, "activities", act("a1", "c1", "t-a1", 10, 2.5, 0), act("a2", "c2", "t-a2", 5, 1, 1)), 200, false},
-				{send(k, "activities", act("a3", "c1", "t-a1", 12, 3, 0)), 200, false},  // a correction
-				{send(k, "activities", act("a4", "c2", "t-a2", 0, 0, 0)), 200, false},   // a bet void
-				{send(k, "deposits", dep("d3", "c2", "t-d2", 0)), 200, false},           // a chargeback
+				{send(k, "activities", act("a3", "c1", "t-a1", 12, 3, 0)), 200, false}, // a correction
+				{send(k, "activities", act("a4", "c2", "t-a2", 0, 0, 0)), 200, false},  // a bet void
+				{send(k, "deposits", dep("d3", "c2", "t-d2", 0)), 200, false},          // a chargeback
 				{send(k, "corrections", evt("k1", "c1", "originalTransactionId", "t-a1", "turnover", 20, "grossRevenue", -4, "bonus", 1)), 200, false},
 				{send(k, "deposit-corrections", evt("k2", "c1", "originalTransactionId", "t-d1", "amount", 90)), 200, false},
 				{send(k, "adjustments", evt("k3", "c3", "originalTransactionId", "t-a3", "adjustmentType", "BetVoid")), 400, false},
@@ -290,6 +294,15 @@ func TestDurableStateScripted(t *testing.T) {
 			_, rt4 := grant(t, p.live(t, tokenCall(offlineForm()))) // rt1 is forgotten now (three kept)
 			if tc.base {
 				ids = append(ids, "b-r0", "b-u0", "b-d0", "b-a0")
+			}
+			kept := 0
+			for _, r := range p.rs.Records() {
+				if r.Kind == "rt" {
+					kept++
+				}
+			}
+			if kept != 3 {
+				t.Errorf("%d refresh tokens are kept as records; the limit is 3 (a forgotten one is Deleted)", kept)
 			}
 			p.load(t)
 
@@ -337,7 +350,9 @@ func TestDurableStateScripted(t *testing.T) {
 			}
 			p.both(t, tokenCall(form(passwordForm(), "password", "wrong")))
 			p.both(t, tokenCall(offlineForm()))
-			p.both(t, func(h *sandboxtest.Harness) *sandboxtest.Response { return h.Do("GET", "/__sandbox/state/netrefer", nil) })
+			p.both(t, func(h *sandboxtest.Harness) *sandboxtest.Response {
+				return h.Do("GET", "/__sandbox/state/netrefer", nil)
+			})
 			// The rate limit's window: both refuse at the same call.
 			for i := 0; ; i++ {
 				a := p.both(t, send(k, "registrations", reg(fmt.Sprintf("x%d", i), fmt.Sprintf("cx%d", i))))

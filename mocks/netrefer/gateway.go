@@ -225,4 +225,3 @@ func (s *state) admit(c *sandbox.Call, cl *client) bool {
 	s.gwMu.Unlock()
 	return true
 }
-

@@ -197,6 +197,8 @@ func restoreStore(sc savedClient) (*clientStore, error) {
 			return nil, fmt.Errorf("transactions[%d]: type %d is not 0 (deposit), 1 (withdrawal) or 2 (activity)", i, t.Type)
 		case len(t.History) == 0:
 			return nil, fmt.Errorf("transactions[%d]: the history is empty", i)
+		case t.MethodID < 0 || t.MethodID > methodOther:
+			return nil, fmt.Errorf("transactions[%d]: methodId %d is not a method id (0 to %d)", i, t.MethodID, methodOther)
 		}
 		st.add(c, t)
 	}
