@@ -101,10 +101,10 @@ func init() {
 		ops[op] = func(c *sandbox.Call) { serveEntity(c, e) }
 	}
 	sandbox.Register(&sandbox.Provider{
-		Name:      "intarget",
-		Title:     "InTarget reference product API",
-		Spec:      specs.Must("intarget.yaml"),
-		NewConfig: newConfig,
+		Name:       "intarget",
+		Title:      "InTarget reference product API",
+		Spec:       specs.Must("intarget.yaml"),
+		NewConfig:  newConfig,
 		New:        newState,
 		Operations: ops,
 		Guard:      guard,
