@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
@@ -483,4 +484,27 @@ func TestDurableStateRandom(t *testing.T) {
 			p.sameState(t)
 		})
 	}
+}
+
+// TestDurableStateConcurrent: requests racing on one namespace (the same
+// customers and ids, tokens issued at once) leave records that load into
+// the state they made: every Put lands under the lock of its change, and
+// the counters' last Put is their last value.
+func TestDurableStateConcurrent(t *testing.T) {
+	t.Parallel()
+	p := newDurablePair(t, durableScenario(100000), nil)
+	access, _ := grant(t, p.live(t, tokenCall(passwordForm())))
+	otherAccess, _ := grant(t, p.live(t, tokenCall(otherForm())))
+	keys := []key{{subKey, access}, {"otherkey", otherAccess}}
+	var wg sync.WaitGroup
+	for g := range uint64(4) {
+		calls := randomCalls(rand.New(rand.NewPCG(g, 99)), 40, keys, new([]string))
+		wg.Go(func() {
+			for _, c := range calls {
+				c(p.a)
+			}
+		})
+	}
+	wg.Wait()
+	p.load(t)
 }
