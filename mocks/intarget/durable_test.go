@@ -10,28 +10,6 @@ import (
 	"github.com/provider-sandbox/provider-sandbox/mocks/intarget"
 )
 
-func intargetState(t *testing.T, h *sandboxtest.Harness) any {
-	t.Helper()
-	ns, err := h.Server.Namespace("default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, ok := ns.State("intarget")
-	if !ok {
-		t.Fatal("no intarget state")
-	}
-	return st
-}
-
-func savedIntarget(t *testing.T, h *sandboxtest.Harness) []byte {
-	t.Helper()
-	raw, err := intargetState(t, h).(sandbox.Persistent).SaveState()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
-}
-
 // A world of world.days starts where the clock stood when the namespace
 // was built. After a restart New runs on a clock five hours on; the
 // record New kept puts the first start back: the same saved state, the
@@ -40,20 +18,20 @@ func TestInTargetDurableWorldStart(t *testing.T) {
 	t.Parallel()
 	a := sandboxtest.New(t, scenario("  world: {days: 2}\n"))
 	rs := sandbox.NewRecordSet()
-	intarget.UseRecords(intargetState(t, a), rs)
+	intarget.UseRecords(a.With(t).ProviderState("", "intarget"), rs)
 	later := strings.Replace(scenario("  world: {days: 2}\n"), frozenAt, "2026-03-10T17:00:00Z", 1)
 	b := sandboxtest.New(t, later)
-	if bytes.Equal(savedIntarget(t, a), savedIntarget(t, b)) {
+	if bytes.Equal(a.With(t).SavedState("", "intarget"), b.With(t).SavedState("", "intarget")) {
 		t.Fatal("a world built five hours later starts at the same hour: the test shows nothing")
 	}
 	recs := rs.Records()
 	if len(recs) != 1 || recs[0].Kind != "world" || string(recs[0].Value) != `{"version":1,"worldStart":"2026-03-08T12:00:00Z"}` {
 		t.Fatalf("records %+v", recs)
 	}
-	if err := intargetState(t, b).(sandbox.Durable).LoadRecords(recs); err != nil {
+	if err := b.With(t).ProviderState("", "intarget").(sandbox.Durable).LoadRecords(recs); err != nil {
 		t.Fatal(err)
 	}
-	if sa, sb := savedIntarget(t, a), savedIntarget(t, b); !bytes.Equal(sa, sb) {
+	if sa, sb := a.With(t).SavedState("", "intarget"), b.With(t).SavedState("", "intarget"); !bytes.Equal(sa, sb) {
 		t.Fatalf("loaded state %s, live %s", sb, sa)
 	}
 	a.Admin("POST", "", "/clock", map[string]string{"advance": "5h"}, nil) // both at 17:00
@@ -78,7 +56,7 @@ func TestInTargetLoadRecordsRefuses(t *testing.T) {
 		{sandbox.Record{Kind: "world", Value: []byte(`{"version":1}`)}, `intarget record world "": worldStart is missing`},
 		{sandbox.Record{Kind: "world", Value: []byte(`{"version":2,"worldStart":"2026-03-08T12:00:00Z"}`)}, `intarget record world "": version 2 is not supported; this sandbox reads version 1`},
 	} {
-		err := intargetState(t, h).(sandbox.Durable).LoadRecords([]sandbox.Record{tc.rec})
+		err := h.With(t).ProviderState("", "intarget").(sandbox.Durable).LoadRecords([]sandbox.Record{tc.rec})
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("LoadRecords(%s %q): %v, want %s", tc.rec.Kind, tc.rec.Key, err, tc.want)
 		}

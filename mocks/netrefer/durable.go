@@ -205,6 +205,21 @@ func decodeRecord(r sandbox.Record, v any) error {
 	return nil
 }
 
+// decodeKeyedInto decodes a record keyed C/{id} (C/{id}/N when indexed)
+// and adds it to into.
+func decodeKeyedInto[T any](s *state, r sandbox.Record, indexed bool, into *[]pending[T]) error {
+	p := pending[T]{rec: r}
+	var err error
+	if p.cl, p.id, p.n, err = s.splitKey(r, indexed); err != nil {
+		return err
+	}
+	if err := decodeRecord(r, &p.v); err != nil {
+		return err
+	}
+	*into = append(*into, p)
+	return nil
+}
+
 // pending is a decoded record with the client and index its key named.
 type pending[T any] struct {
 	rec sandbox.Record
@@ -233,29 +248,13 @@ func (s *state) LoadRecords(recs []sandbox.Record) error {
 		var err error
 		switch r.Kind {
 		case kindCustomer:
-			p := pending[recCustomer]{rec: r}
-			if p.cl, p.id, _, err = s.splitKey(r, false); err == nil {
-				err = decodeRecord(r, &p.v)
-			}
-			custs = append(custs, p)
+			err = decodeKeyedInto(s, r, false, &custs)
 		case kindUpdate:
-			p := pending[recUpdate]{rec: r}
-			if p.cl, p.id, p.n, err = s.splitKey(r, true); err == nil {
-				err = decodeRecord(r, &p.v)
-			}
-			updates = append(updates, p)
+			err = decodeKeyedInto(s, r, true, &updates)
 		case kindTx:
-			p := pending[recTx]{rec: r}
-			if p.cl, p.id, _, err = s.splitKey(r, false); err == nil {
-				err = decodeRecord(r, &p.v)
-			}
-			txs = append(txs, p)
+			err = decodeKeyedInto(s, r, false, &txs)
 		case kindChange:
-			p := pending[change]{rec: r}
-			if p.cl, p.id, p.n, err = s.splitKey(r, true); err == nil {
-				err = decodeRecord(r, &p.v)
-			}
-			changes = append(changes, p)
+			err = decodeKeyedInto(s, r, true, &changes)
 		case kindRefresh:
 			p := pending[recRefresh]{rec: r, id: r.Key}
 			err = decodeRecord(r, &p.v)

@@ -42,30 +42,8 @@ func newDurablePair(t *testing.T, scenario string, base []byte) *durablePair {
 		p.a.Restore("", base).WantStatus(200)
 		p.b.Restore("", base).WantStatus(200)
 	}
-	netrefer.UseRecords(stateOf(t, p.a), p.rs)
+	netrefer.UseRecords(p.a.With(t).ProviderState("", "netrefer"), p.rs)
 	return p
-}
-
-func stateOf(t *testing.T, h *sandboxtest.Harness) any {
-	t.Helper()
-	ns, err := h.Server.Namespace("default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, ok := ns.State("netrefer")
-	if !ok {
-		t.Fatal("no netrefer state")
-	}
-	return st
-}
-
-func saveState(t *testing.T, h *sandboxtest.Harness) []byte {
-	t.Helper()
-	raw, err := stateOf(t, h).(sandbox.Persistent).SaveState()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
 }
 
 // load hands b what a kept and checks that both save the same bytes.
@@ -74,7 +52,7 @@ func (p *durablePair) load(t *testing.T) {
 	if p.rs.Err != nil {
 		t.Fatalf("a record could not be encoded: %v", p.rs.Err)
 	}
-	if err := stateOf(t, p.b).(sandbox.Durable).LoadRecords(p.rs.Records()); err != nil {
+	if err := p.b.With(t).ProviderState("", "netrefer").(sandbox.Durable).LoadRecords(p.rs.Records()); err != nil {
 		t.Fatalf("LoadRecords: %v", err)
 	}
 	p.sameState(t)
@@ -82,7 +60,7 @@ func (p *durablePair) load(t *testing.T) {
 
 func (p *durablePair) sameState(t *testing.T) {
 	t.Helper()
-	if a, b := saveState(t, p.a), saveState(t, p.b); !bytes.Equal(a, b) {
+	if a, b := p.a.With(t).SavedState("", "netrefer"), p.b.With(t).SavedState("", "netrefer"); !bytes.Equal(a, b) {
 		i := 0
 		for i < len(a) && i < len(b) && a[i] == b[i] {
 			i++
