@@ -68,8 +68,9 @@ func TestGoOIDCAndOAuth2(t *testing.T) {
 			atIssuer: nrLogin + "/", scopes: []string{"openid", "api://" + nrClientID + "/Events.Injestion", "offline_access"}, gateway: true},
 		{name: "netrefer v1", issuer: nrLogin + "/", clientID: nrClientID, secret: nrSecret, user: nrUser,
 			audience: "api://" + nrClientID, params: []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("resource", "api://"+nrClientID)}, gateway: true},
+		// openid, which Keycloak's userinfo requires of the token
 		{name: "centili", issuer: sb.https + "/centili/realms/api", clientID: "datagifting-confidential",
-			secret: "sandbox-centili-secret", user: ceUser, audience: "account"},
+			secret: "sandbox-centili-secret", user: ceUser, audience: "account", scopes: []string{"openid"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

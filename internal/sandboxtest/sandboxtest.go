@@ -358,6 +358,40 @@ func (h *Harness) Namespaces() []string {
 	return out.Namespaces
 }
 
+// ProviderState returns a provider's live state in a namespace of the
+// in-process server ("" is the default one), for the tests that reach
+// into it (a provider's Durable or Persistent methods).
+func (h *Harness) ProviderState(namespace, provider string) any {
+	h.T.Helper()
+	if namespace == "" {
+		namespace = "default"
+	}
+	ns, err := h.Server.Namespace(namespace)
+	if err != nil {
+		h.T.Fatalf("namespace %q: %v", namespace, err)
+	}
+	st, ok := ns.State(provider)
+	if !ok {
+		h.T.Fatalf("namespace %q has no %s state", namespace, provider)
+	}
+	return st
+}
+
+// SavedState is a provider's part of a namespace snapshot, as its
+// SaveState returns it.
+func (h *Harness) SavedState(namespace, provider string) []byte {
+	h.T.Helper()
+	st, ok := h.ProviderState(namespace, provider).(sandbox.Persistent)
+	if !ok {
+		h.T.Fatalf("the %s state is not Persistent", provider)
+	}
+	raw, err := st.SaveState()
+	if err != nil {
+		h.T.Fatalf("%s SaveState: %v", provider, err)
+	}
+	return raw
+}
+
 // WantStatus fails the test unless the status is want.
 func (r *Response) WantStatus(want int) *Response {
 	r.t.Helper()

@@ -190,6 +190,19 @@ func (s *State) assignData(c *sandbox.Call) {
 func (s *State) assign(now time.Time, merchant int64, req transactionRequest) (Transaction, bool, *problem) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.durable {
+		return s.assignLocked(now, merchant, req)
+	}
+	// The counter, the transaction and its pool reach the disk in one
+	// commit: no crash leaves a transaction without its pool.
+	var tx Transaction
+	var replay bool
+	var p *problem
+	s.atomicLocked(func() { tx, replay, p = s.assignLocked(now, merchant, req) })
+	return tx, replay, p
+}
+
+func (s *State) assignLocked(now time.Time, merchant int64, req transactionRequest) (Transaction, bool, *problem) {
 	sv, p := s.ownedServiceLocked(req.ServiceKey, merchant)
 	if p != nil {
 		return Transaction{}, false, p
@@ -212,9 +225,9 @@ func (s *State) assign(now time.Time, merchant int64, req transactionRequest) (T
 		ClientID: req.ClientID, Amount: req.Amount, TimeCreated: now.UTC().Format(timeLayout), status: http.StatusOK,
 	}
 	s.nextTxID++
-	// Records go in the order that a crash between two of them leaves a
-	// state that loads (durable.go): the id counter, the transaction,
-	// then the pool it took from.
+	// Records go in the order that a crash between two of them would
+	// leave a state that loads (durable.go): the id counter, the
+	// transaction, then the pool it took from.
 	s.putMetaLocked()
 	operator, known := s.operatorOf(req.Msisdn)
 	if known {

@@ -48,8 +48,10 @@ import (
 // derived from the seed and the namespace (or restored with a snapshot),
 // so no record holds it.
 //
-// A request's records are Put in an order whose every prefix loads, for a
-// crash between two of them: the meta record before the session or the
+// A gift's records reach the disk in one commit (Records.Atomic); those
+// of every request are also Put in an order whose every prefix loads, so
+// that a crash between two commits of one request (a login and the
+// tokens it issues, a refresh) leaves a state that loads: the meta record before the session or the
 // transaction that used its counter or generator (an id is never drawn
 // twice), a new transaction before the Delete of the one it pushed out
 // (LoadRecords drops a transaction beyond the log's limit itself, and
@@ -102,6 +104,17 @@ func (s *State) putNewLocked() {
 			s.rec.Put(kindService, sc.ServiceKey, durableService{TimeCreated: s.services[sc.ServiceKey].created.UTC().Format(timeLayout)})
 		}
 	}
+}
+
+// atomicLocked runs f with every record it writes going to the disk in
+// one commit (Records.Atomic). Callers hold s.mu, which guards s.rec too.
+func (s *State) atomicLocked(f func()) {
+	outer := s.rec
+	defer func() { s.rec = outer }()
+	outer.Atomic(func(r sandbox.Records) {
+		s.rec = r
+		f()
+	})
 }
 
 // putMetaLocked Puts the counters and the generator.

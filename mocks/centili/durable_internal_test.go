@@ -138,6 +138,7 @@ func (panicRecords) Put(kind, key string, _ any) {
 func (panicRecords) Delete(kind, key string) {
 	panic("Delete " + kind + "/" + key + " with records disabled")
 }
+func (panicRecords) Atomic(func(sandbox.Records)) { panic("Atomic with records disabled") }
 
 // FuzzLoadRecords: whatever one record holds, LoadRecords does not panic,
 // and what it accepts is a state SaveState saves and RestoreState takes.
@@ -325,5 +326,33 @@ func TestDurableRecordsAfterARestoredLog(t *testing.T) {
 	overlap := []sandbox.Record{{Kind: kindTx, Key: txKey(1), Value: log.Ops[1].Value}}
 	if err := c.LoadRecords(overlap); err == nil || err.Error() != `record tx "0000000000000001": the log already holds transactions up to 1` {
 		t.Errorf("overlapping record: %v", err)
+	}
+}
+
+// A gift's records (the counter, the transaction, the fingerprint and
+// Delete of the one it pushed out, the pool) go in one Atomic call, so
+// the store commits them together.
+func TestDurableGiftIsOneCommit(t *testing.T) {
+	t.Parallel()
+	cfg := newConfig().(*Config)
+	cfg.Limits.MaxTransactions = 1
+	log := &OpLog{}
+	a := durableState(t, cfg, durableStart, log)
+	for i, c := range []string{"c1", "c2"} {
+		from := len(log.Ops)
+		if _, _, p := a.assign(durableStart, 11111, transactionRequest{a.order[0], "4366124567", c, 100}); p != nil {
+			t.Fatal(p)
+		}
+		var got []string
+		for _, op := range log.Ops[from:] {
+			if op.Group != i+1 {
+				t.Errorf("gift %s: %s/%s written in group %d, want %d", c, op.Kind, op.Key, op.Group, i+1)
+			}
+			got = append(got, fmt.Sprintf("%s %v", op.Kind, op.Del))
+		}
+		want := map[int]string{0: "[meta false tx false pools false]", 1: "[meta false tx false drop false tx true pools false]"}[i]
+		if fmt.Sprint(got) != want {
+			t.Errorf("gift %s wrote %v, want %s", c, got, want)
+		}
 	}
 }

@@ -281,7 +281,11 @@ func TestDurableCentiliScripted(t *testing.T) {
 	w.reload()
 
 	refreshOld().WantStatus(400).WantJSON(`{"error":"invalid_grant","error_description":"Maximum allowed refresh token reuse exceeded"}`)
-	w.do("GET", durableBase+"/realms/api/protocol/openid-connect/userinfo", nil, sandboxtest.Bearer(conf.AccessToken)).WantStatus(401)
+	w.reload()
+	// The refused reuse detached the client: the session lives on without it.
+	refreshOld().WantStatus(400).WantJSON(`{"error":"invalid_grant","error_description":"Session doesn't have required client"}`)
+	w.do("POST", durableBase+"/realms/api/protocol/openid-connect/token/introspect", sandboxtest.FormBody(values("client_id", confClient, "client_secret", confSecret, "token", conf.AccessToken))).
+		WantStatus(200).WantJSON(inactive)
 	w.do("POST", "/ns/d/__sandbox/clock", sandboxtest.JSONBody(map[string]string{"advance": "31m"})).WantStatus(200)
 	tok = w.login(publicClient, merchantUser).AccessToken
 	// The first FR_ORANGE pool has expired: gifts drain the second.

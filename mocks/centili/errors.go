@@ -190,7 +190,19 @@ func writeKeycloakCoreError(c *sandbox.Call, status int, e *sandbox.Error) {
 	case sandbox.ErrThrottled:
 		writeOAuth(c, http.StatusTooManyRequests, "too_many_requests", fmt.Sprintf("Too many requests; retry after %d seconds", e.RetryAfter))
 	case sandbox.ErrUnavailable:
+		userinfo := c.Operation == "keycloakUserinfo" || c.Operation == "keycloakUserinfoPost" ||
+			c.Operation == "keycloakUserinfoLegacy" || c.Operation == "keycloakUserinfoPostLegacy"
+		realm := c.Params["realm"]
+		if st, ok := c.State.(*State); ok {
+			realm = st.cfg.Realm
+		}
 		switch {
+		// A forced 401 or 403 on userinfo is one of its own challenges, so
+		// that a client's handling of them can be rehearsed.
+		case userinfo && status == http.StatusUnauthorized:
+			writeChallenge(c, realm, challengeVerification)
+		case userinfo && status == http.StatusForbidden:
+			writeChallenge(c, realm, challengeNoOpenID)
 		case status == http.StatusUnauthorized:
 			writeOAuth(c, status, "invalid_client", descInvalidClient)
 		case status < http.StatusInternalServerError:

@@ -24,13 +24,20 @@ func KeepRecords(st any, rec sandbox.Records) {
 // OpLog is a Records that keeps every Put and Delete in call order, as the
 // store queues them, so that a test can load what a crash after any call
 // would have left.
-type OpLog struct{ Ops []RecordOp }
+type OpLog struct {
+	Ops    []RecordOp
+	group  int // the Atomic call under way, 0 outside one
+	groups int
+}
 
 // RecordOp is one call on an OpLog.
 type RecordOp struct {
 	Del       bool
 	Kind, Key string
 	Value     json.RawMessage
+	// Group numbers the Atomic call the op was made in (from 1); 0 is
+	// none.
+	Group int
 }
 
 // Enabled is true.
@@ -42,12 +49,21 @@ func (l *OpLog) Put(kind, key string, v any) {
 	if err != nil {
 		panic(err)
 	}
-	l.Ops = append(l.Ops, RecordOp{Kind: kind, Key: key, Value: b})
+	l.Ops = append(l.Ops, RecordOp{Kind: kind, Key: key, Value: b, Group: l.group})
+}
+
+// Atomic runs f on the log itself, numbering the ops it makes: the tests
+// may still cut the log after any op, even within a group.
+func (l *OpLog) Atomic(f func(sandbox.Records)) {
+	l.groups++
+	l.group = l.groups
+	defer func() { l.group = 0 }()
+	f(l)
 }
 
 // Delete keeps a removal.
 func (l *OpLog) Delete(kind, key string) {
-	l.Ops = append(l.Ops, RecordOp{Del: true, Kind: kind, Key: key})
+	l.Ops = append(l.Ops, RecordOp{Del: true, Kind: kind, Key: key, Group: l.group})
 }
 
 // UpTo is what the store holds when a crash lost every call after the

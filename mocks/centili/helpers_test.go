@@ -97,6 +97,8 @@ type stateView struct {
 		// RefreshTokenUses counts uses of the current refresh token
 		// (only with revokeRefreshToken).
 		RefreshTokenUses int `json:"refreshTokenUses"`
+		// ClientDetached: a refused reuse detached the client.
+		ClientDetached bool `json:"clientDetached"`
 	} `json:"sessions"`
 }
 
@@ -112,6 +114,16 @@ func login(t testing.TB, h *sandboxtest.Harness, base, user string) tokenRespons
 	res.WantStatus(200)
 	var tr tokenResponse
 	res.JSON(&tr)
+	return tr
+}
+
+// openidLogin is login asking for the openid scope, which userinfo requires.
+func openidLogin(t testing.TB, h *sandboxtest.Harness, base, user string) tokenResponse {
+	t.Helper()
+	v := passwordForm(publicClient, user, password)
+	v.Set("scope", "openid")
+	var tr tokenResponse
+	h.Do("POST", base+tokenPath, sandboxtest.FormBody(v)).WantStatus(200).JSON(&tr)
 	return tr
 }
 

@@ -264,6 +264,12 @@ func (s *State) refreshGrant(c *sandbox.Call, f *tokenForm, client *ClientConfig
 		s.mu.Unlock()
 		return &oauthFailure{http.StatusBadRequest, "invalid_grant", descSessionNotActive}
 	}
+	// Keycloak's TokenManager.validateToken: a live session whose client
+	// was detached (a refused reuse) no longer refreshes.
+	if se.Detached {
+		s.mu.Unlock()
+		return &oauthFailure{http.StatusBadRequest, "invalid_grant", descNoRequiredClient}
+	}
 	if fail := s.checkReuseLocked(se, rc); fail != nil {
 		s.mu.Unlock()
 		return fail

@@ -2,8 +2,8 @@ package centili
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,12 +20,17 @@ const (
 	descSessionNotActive  = "Session not active"
 	descReuseExceeded     = "Maximum allowed refresh token reuse exceeded"
 	descStaleToken        = "Stale token"
+	descNoRequiredClient  = "Session doesn't have required client"
+	descAuthFailed        = "Authentication failed."
 )
 
-// liveToken verifies a token of this realm and namespace and reports its
-// claims and whether it is still live: unexpired, not revoked, of the wanted
-// type, and with its session alive. Keycloak checks the session for
-// userinfo and introspection, so a logout ends the session's access tokens.
+// liveToken verifies a token for introspection and reports its claims and
+// whether it is active: signed here, unexpired, not revoked, of the wanted
+// type, its session alive with the token's client still attached, and (for
+// a refresh token, when the realm revokes refresh tokens) not used up or
+// stale, as Keycloak's AccessTokenIntrospectionProvider and
+// RefreshTokenIntrospectionProvider check. A logout therefore ends the
+// session's access tokens.
 func (s *State) liveToken(c *sandbox.Call, raw string, types ...string) (*accessClaims, bool) {
 	var cl accessClaims
 	if err := s.tokens.Verify(raw, &cl); err != nil || !s.issuedHere(c, cl.Iss) {
@@ -45,11 +50,35 @@ func (s *State) liveToken(c *sandbox.Call, raw string, types ...string) (*access
 		return &cl, false
 	}
 	se, ok := s.sessions[cl.Sid]
-	return &cl, ok && s.sessionAlive(se, now) && se.ClientID == cl.Azp
+	if !ok || !se.hasClient(cl.Azp) || !s.sessionAlive(se, now) {
+		return &cl, false
+	}
+	return &cl, cl.Typ != "Refresh" || s.reuseCheckLocked(se, &cl, false) == ""
+}
+
+// hasClient reports whether the session still has the client: a session
+// has one client here, which a refused refresh-token reuse detaches
+// (Keycloak's clientSession.detachFromUserSession) while the user session
+// itself lives on until it idles out.
+func (se *session) hasClient(clientID string) bool {
+	return se.ClientID == clientID && !se.Detached
+}
+
+// keycloakBearer reads the Authorization header as Keycloak's AppAuthManager
+// does for userinfo: the scheme before the first space is "Bearer" in any
+// case, and the token after it is not blank and holds no space. Data
+// Gifting, which is Centili's API and not Keycloak's, reads the header more
+// leniently (authorizationBearer).
+func keycloakBearer(h string) (string, bool) {
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || scheme == "" || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" || strings.Contains(tok, " ") {
+		return "", false
+	}
+	return tok, true
 }
 
 // authorizationBearer reads "Authorization: Bearer <t>" (scheme
-// case-insensitive); userinfo, unlike Data Gifting, has no token header.
+// case-insensitive, surrounding spaces ignored) for Data Gifting.
 func authorizationBearer(h string) (string, bool) {
 	scheme, tok, ok := strings.Cut(strings.TrimSpace(h), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
@@ -58,31 +87,49 @@ func authorizationBearer(h string) (string, bool) {
 	return strings.TrimSpace(tok), true
 }
 
-// userinfo serves GET and POST {realm}/protocol/openid-connect/userinfo.
-// POST may carry the token as the form parameter access_token when the
-// header has none, as Keycloak allows.
+// challenge is a userinfo error as Keycloak (19 and later, OAuth2Error with
+// json(false)) answers it: the status, an empty text/plain body, and the
+// error only in WWW-Authenticate. An empty code is the bare challenge of a
+// request without a token. anyOrigin marks the errors Keycloak answers
+// before it knows the token's client, while its CORS policy still allows
+// every origin.
+type challenge struct {
+	status     int
+	code, desc string
+	anyOrigin  bool
+}
+
+// Userinfo's challenges, verbatim from Keycloak's UserInfoEndpoint (the
+// session ones are the UserSessionUtil error codes it passes on).
+var (
+	challengeMissing      = &challenge{status: http.StatusUnauthorized, anyOrigin: true}
+	challengeDuplicate    = &challenge{status: http.StatusBadRequest, code: "invalid_request", desc: "Duplicate parameter"}
+	challengeTwoMethods   = &challenge{status: http.StatusBadRequest, code: "invalid_request", desc: "More than one method used for including an access token", anyOrigin: true}
+	challengeVerification = &challenge{status: http.StatusUnauthorized, code: "invalid_token", desc: descTokenVerification, anyOrigin: true}
+	challengeNoOpenID     = &challenge{status: http.StatusForbidden, code: "insufficient_scope", desc: "Missing openid scope", anyOrigin: true}
+	challengeNoClient     = &challenge{status: http.StatusUnauthorized, code: "invalid_token", desc: "Client not found", anyOrigin: true}
+	challengeRevoked      = &challenge{status: http.StatusUnauthorized, code: "invalid_token", desc: descTokenVerification}
+	challengeNoSession    = &challenge{status: http.StatusUnauthorized, code: "invalid_token", desc: "user_session_not_found"}
+	challengeExpired      = &challenge{status: http.StatusUnauthorized, code: "invalid_token", desc: "session_expired"}
+	challengeNoUser       = &challenge{status: http.StatusUnauthorized, code: "invalid_token", desc: "User not found"}
+	challengeUserDisabled = &challenge{status: http.StatusUnauthorized, code: "invalid_token", desc: "User disabled"}
+)
+
+// userinfo serves GET and POST {realm}/protocol/openid-connect/userinfo in
+// Keycloak's order: the token (header, and for POST the form), its
+// verification, the openid scope, the client, revocation, the session, the
+// user.
 func (s *State) userinfo(c *sandbox.Call) {
 	if !s.realmOK(c) {
 		return
 	}
-	raw, ok := authorizationBearer(c.R.Header.Get("Authorization"))
-	if !ok && c.R.Method == http.MethodPost {
-		if f, fail := parseTokenForm(c.R.Header.Get("Content-Type"), c.Body, ""); fail == nil {
-			raw, ok = f.get("access_token")
-		}
+	raw, ch := userinfoToken(c)
+	var user *userEntry
+	if ch == nil {
+		user, ch = s.userinfoUser(c, raw)
 	}
-	if !ok {
-		writeOAuth(c, http.StatusBadRequest, "invalid_request", "Token not provided")
-		return
-	}
-	cl, live := s.liveToken(c, raw, "Bearer")
-	if cl == nil || !live {
-		s.unauthorizedUserinfo(c, cl)
-		return
-	}
-	user, ok := s.usersByID[cl.Sub]
-	if !ok {
-		writeOAuth(c, http.StatusBadRequest, "invalid_request", "User not found")
+	if ch != nil {
+		writeChallenge(c, s.cfg.Realm, ch)
 		return
 	}
 	claims := map[string]any{"sub": user.id, "email_verified": true, "preferred_username": strings.ToLower(user.Username)}
@@ -96,27 +143,87 @@ func (s *State) userinfo(c *sandbox.Call) {
 	c.JSON(http.StatusOK, claims)
 }
 
-// unauthorizedUserinfo answers Keycloak's 401s: a token that fails
-// verification (signature, issuer, type, expiry, revocation) is "Token
-// verification failed"; a verified token whose session is gone is "User
-// session not found ..."; one whose session has expired, "Session expired".
-func (s *State) unauthorizedUserinfo(c *sandbox.Call, cl *accessClaims) {
-	code, desc := "invalid_token", descTokenVerification
-	if cl != nil && cl.Typ == "Bearer" && c.Now().Unix() < cl.Exp {
-		s.mu.Lock()
-		_, revoked := s.revoked[cl.Jti]
-		_, exists := s.sessions[cl.Sid]
-		s.mu.Unlock()
-		switch {
-		case revoked:
-		case !exists:
-			code, desc = "invalid_request", "User session not found or doesn't have client attached on it"
-		default:
-			desc = "Session expired"
+// userinfoToken finds the access token: the Authorization header first;
+// then, for a POST with a form body, the form's access_token, which may not
+// be repeated and may not come on top of the header. GET reads the header
+// only (a query parameter is not looked at). A form that cannot be decoded
+// is read as having no access_token.
+func userinfoToken(c *sandbox.Call) (string, *challenge) {
+	raw, have := keycloakBearer(c.R.Header.Get("Authorization"))
+	if c.R.Method == http.MethodPost {
+		if f, fail := parseTokenForm(c.R.Header.Get("Content-Type"), c.Body, ""); fail == nil {
+			switch vals := f.values["access_token"]; {
+			case len(vals) > 1:
+				return "", challengeDuplicate
+			case len(vals) == 1 && have:
+				return "", challengeTwoMethods
+			case len(vals) == 1:
+				raw, have = vals[0], true
+			}
 		}
 	}
-	c.W.Header().Set("WWW-Authenticate", fmt.Sprintf("Bearer realm=%q, error=%q, error_description=%q", s.cfg.Realm, code, desc))
-	writeOAuth(c, http.StatusUnauthorized, code, desc)
+	if !have {
+		return "", challengeMissing
+	}
+	return raw, nil
+}
+
+// userinfoUser runs Keycloak's checks on the token and returns its user.
+func (s *State) userinfoUser(c *sandbox.Call, raw string) (*userEntry, *challenge) {
+	var cl accessClaims
+	now := c.Now()
+	if err := s.tokens.Verify(raw, &cl); err != nil || !s.issuedHere(c, cl.Iss) || cl.Typ != "Bearer" || now.Unix() >= cl.Exp {
+		return nil, challengeVerification
+	}
+	if !slices.Contains(strings.Fields(cl.Scope), "openid") {
+		return nil, challengeNoOpenID
+	}
+	if _, ok := s.clients[cl.Azp]; !ok {
+		return nil, challengeNoClient
+	}
+	s.mu.Lock()
+	_, revoked := s.revoked[cl.Jti]
+	se, found := s.sessions[cl.Sid]
+	found = found && se.hasClient(cl.Azp)
+	alive := found && s.sessionAlive(se, now)
+	s.mu.Unlock()
+	switch {
+	case revoked:
+		return nil, challengeRevoked
+	case !found:
+		return nil, challengeNoSession
+	case !alive:
+		return nil, challengeExpired
+	}
+	user, ok := s.usersByID[cl.Sub]
+	if !ok {
+		return nil, challengeNoUser
+	}
+	if !user.enabled() {
+		return nil, challengeUserDisabled
+	}
+	return user, nil
+}
+
+// writeChallenge answers a userinfo error. With an Origin header, the
+// errors Keycloak answers while every origin is allowed carry its CORS
+// headers; after the client is known its web origins apply, which for the
+// realm's clients are the tokens' allowed-origins ("/*", which matches no
+// origin), so those errors and the 200 carry none.
+func writeChallenge(c *sandbox.Call, realm string, ch *challenge) {
+	h := c.W.Header()
+	value := `Bearer realm="` + realm + `"`
+	if ch.code != "" {
+		value += `, error="` + ch.code + `", error_description="` + ch.desc + `"`
+	}
+	h.Set("WWW-Authenticate", value)
+	if origin := c.R.Header.Get("Origin"); origin != "" && ch.anyOrigin {
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Allow-Credentials", "true")
+		h.Set("Access-Control-Expose-Headers", "Access-Control-Allow-Methods, WWW-Authenticate")
+	}
+	h.Set("Content-Type", "text/plain;charset=utf-8")
+	c.W.WriteHeader(ch.status)
 }
 
 // clientForm parses a client-authenticated form (introspect, logout,
@@ -133,11 +240,18 @@ func (s *State) clientForm(c *sandbox.Call) (*tokenForm, *ClientConfig, *oauthFa
 // introspect serves POST {realm}/protocol/openid-connect/token/introspect.
 // Only confidential clients may introspect; any live token of the realm
 // answers its claims with "active": true, anything else {"active": false}.
+// A client that fails authentication (no client_id, unknown, wrong secret)
+// gets Keycloak's catch-all "Authentication failed." (TokenIntrospection-
+// Endpoint.authorizeClient, up to Keycloak 26.6), not the token endpoint's
+// errors.
 func (s *State) introspect(c *sandbox.Call) {
 	if !s.realmOK(c) {
 		return
 	}
 	f, client, fail := s.clientForm(c)
+	if fail != nil && f != nil {
+		fail = &oauthFailure{http.StatusUnauthorized, "invalid_request", descAuthFailed}
+	}
 	if fail == nil && client.PublicClient {
 		fail = &oauthFailure{http.StatusForbidden, "invalid_request", "Client not allowed."}
 	}
@@ -260,7 +374,7 @@ func (s *State) revokeToken(c *sandbox.Call, f *tokenForm, client *ClientConfig)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	se, ok := s.sessions[cl.Sid]
-	if !ok || !s.sessionAlive(se, now) || now.Unix() >= cl.Exp {
+	if !ok || !se.hasClient(cl.Azp) || !s.sessionAlive(se, now) || now.Unix() >= cl.Exp {
 		return invalid
 	}
 	if cl.Typ == "Refresh" {
@@ -284,26 +398,47 @@ func (s *State) sweepRevokedLocked(now time.Time) {
 	}
 }
 
-// checkReuseLocked is Keycloak's refresh-token reuse check, active when the
-// realm revokes refresh tokens: a refresh token that is not the session's
+// checkReuseLocked is Keycloak's refresh-token reuse check on a refresh,
+// active when the realm revokes refresh tokens (TokenManager.
+// validateTokenReuseForRefresh): a refresh token that is not the session's
 // current one becomes current (unless it predates the last refresh: "Stale
 // token"); the current one may be used refreshTokenMaxReuse+1 times. A
-// failure ends the session, as Keycloak detaches the client session.
+// failure detaches the client from the session, which lives on: the
+// session's later refreshes fail with "Session doesn't have required
+// client", its access tokens are refused by userinfo and inactive.
 func (s *State) checkReuseLocked(se *session, rc *accessClaims) *oauthFailure {
 	if !s.cfg.RevokeRefreshToken {
 		return nil
 	}
-	if se.currentRefresh != "" && rc.Jti != se.currentRefresh && rc.Iat < se.lastIssued {
-		s.endSessionLocked(se.ID)
-		return &oauthFailure{http.StatusBadRequest, "invalid_grant", descStaleToken}
-	}
-	if rc.Jti != se.currentRefresh {
-		se.currentRefresh, se.RefreshTokenUses = rc.Jti, 0
-	}
-	if se.RefreshTokenUses > s.cfg.RefreshTokenMaxReuse {
-		s.endSessionLocked(se.ID)
-		return &oauthFailure{http.StatusBadRequest, "invalid_grant", descReuseExceeded}
+	if desc := s.reuseCheckLocked(se, rc, true); desc != "" {
+		se.Detached = true
+		s.putSessionLocked(se)
+		return &oauthFailure{http.StatusBadRequest, "invalid_grant", desc}
 	}
 	se.RefreshTokenUses++
 	return nil
+}
+
+// reuseCheckLocked is TokenManager.validateTokenReuse: it returns the
+// refusal's description, or "" when the refresh token may be used. With
+// refresh set (a refresh, not an introspection) a token that is not the
+// current one becomes current with no uses yet; an introspection of such a
+// token passes unchanged.
+func (s *State) reuseCheckLocked(se *session, rc *accessClaims, refresh bool) string {
+	if !s.cfg.RevokeRefreshToken {
+		return ""
+	}
+	if se.currentRefresh != "" && rc.Jti != se.currentRefresh && rc.Iat < se.lastIssued {
+		return descStaleToken
+	}
+	if rc.Jti != se.currentRefresh {
+		if !refresh {
+			return ""
+		}
+		se.currentRefresh, se.RefreshTokenUses = rc.Jti, 0
+	}
+	if se.RefreshTokenUses > s.cfg.RefreshTokenMaxReuse {
+		return descReuseExceeded
+	}
+	return ""
 }

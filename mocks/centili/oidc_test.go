@@ -18,10 +18,40 @@ import (
 const (
 	oidcBase       = "/centili/realms/api/protocol/openid-connect"
 	oidcLegacyBase = "/centili/auth/realms/api/protocol/openid-connect"
-	tokenVerifyErr = `{"error":"invalid_token","error_description":"Token verification failed"}`
-	tokenVerifyWWW = `Bearer realm="api", error="invalid_token", error_description="Token verification failed"`
 	inactive       = `{"active":false}`
+	// Keycloak's userinfo challenges (WWW-Authenticate values).
+	bareChallenge      = `Bearer realm="api"`
+	tokenVerifyWWW     = `Bearer realm="api", error="invalid_token", error_description="Token verification failed"`
+	noSessionWWW       = `Bearer realm="api", error="invalid_token", error_description="user_session_not_found"`
+	sessionExpiredWWW  = `Bearer realm="api", error="invalid_token", error_description="session_expired"`
+	noOpenIDWWW        = `Bearer realm="api", error="insufficient_scope", error_description="Missing openid scope"`
+	duplicateWWW       = `Bearer realm="api", error="invalid_request", error_description="Duplicate parameter"`
+	twoMethodsWWW      = `Bearer realm="api", error="invalid_request", error_description="More than one method used for including an access token"`
+	authFailed         = `{"error":"invalid_request","error_description":"Authentication failed."}`
+	noRequiredClient   = `{"error":"invalid_grant","error_description":"Session doesn't have required client"}`
+	userinfoErrorCType = "text/plain;charset=utf-8"
 )
+
+// wantChallenge holds a userinfo answer to Keycloak's error shape: the
+// status, an empty text/plain body, and exactly this WWW-Authenticate.
+func wantChallenge(t testing.TB, res *sandboxtest.Response, status int, www string) {
+	t.Helper()
+	res.WantStatus(status)
+	if len(res.Body) != 0 {
+		t.Errorf("body = %q, want empty", res.Body)
+	}
+	if got := res.Header.Get("Content-Type"); got != userinfoErrorCType {
+		t.Errorf("Content-Type = %q, want %q", got, userinfoErrorCType)
+	}
+	if got := res.Header.Get("WWW-Authenticate"); got != www {
+		t.Errorf("WWW-Authenticate = %q, want %q", got, www)
+	}
+}
+
+// userinfo calls GET userinfo with a Bearer token.
+func userinfo(h *sandboxtest.Harness, token string) *sandboxtest.Response {
+	return h.Do("GET", oidcBase+"/userinfo", nil, sandboxtest.Bearer(token))
+}
 
 func values(kv ...string) url.Values {
 	v := url.Values{}
@@ -36,10 +66,13 @@ func confForm(kv ...string) *sandboxtest.Body {
 	return sandboxtest.FormBody(values(append([]string{"client_id", confClient, "client_secret", confSecret}, kv...)...))
 }
 
+// confLogin logs in through the confidential client, asking for openid as
+// OIDC libraries do (userinfo requires it).
 func confLogin(t testing.TB, h *sandboxtest.Harness, user string) tokenResponse {
 	t.Helper()
 	v := passwordForm(confClient, user, password)
 	v.Set("client_secret", confSecret)
+	v.Set("scope", "openid")
 	var tr tokenResponse
 	h.Do("POST", "/centili"+tokenPath, sandboxtest.FormBody(v)).WantStatus(200).JSON(&tr)
 	return tr
@@ -66,10 +99,20 @@ func introspect(h *sandboxtest.Harness, token string) *sandboxtest.Response {
 	return h.Do("POST", oidcBase+"/token/introspect", confForm("token", token))
 }
 
+// wantActive holds an introspection answer to "active": true.
+func wantActive(t testing.TB, res *sandboxtest.Response) {
+	t.Helper()
+	var got map[string]any
+	res.WantStatus(200).JSON(&got)
+	if got["active"] != true {
+		t.Errorf("introspection = %v, want active", got)
+	}
+}
+
 func TestUserinfo(t *testing.T) {
 	t.Parallel()
 	h := sandboxtest.New(t, frozenScenario)
-	tr := login(t, h, "/centili", merchantUser)
+	tr := openidLogin(t, h, "/centili", merchantUser)
 	sub := claims(t, tr.AccessToken)["sub"].(string)
 	want := `{"sub":"` + sub + `","email_verified":true,"preferred_username":"merchant@sandbox.test","email":"merchant@sandbox.test","merchantId":11111}`
 	for _, base := range []string{oidcBase, oidcLegacyBase, "/ns/default/centili/realms/api/protocol/openid-connect"} {
@@ -77,50 +120,142 @@ func TestUserinfo(t *testing.T) {
 		h.Do("POST", base+"/userinfo", nil, sandboxtest.Bearer(tr.AccessToken)).WantStatus(200).WantJSON(want)
 		h.Do("POST", base+"/userinfo", sandboxtest.FormBody(values("access_token", tr.AccessToken))).WantStatus(200).WantJSON(want)
 	}
-	other := login(t, h, "/ns/other/centili", merchantUser)
+	// The scheme is case-insensitive; a form on top of a header without
+	// "Bearer" is the only token.
+	h.Do("GET", oidcBase+"/userinfo", nil, sandboxtest.Header("Authorization", "bEARER "+tr.AccessToken)).WantStatus(200).WantJSON(want)
+	h.Do("POST", oidcBase+"/userinfo", sandboxtest.FormBody(values("access_token", tr.AccessToken)),
+		sandboxtest.Header("Authorization", "Basic "+tr.AccessToken)).WantStatus(200).WantJSON(want)
+
+	other := openidLogin(t, h, "/ns/other/centili", merchantUser)
+	plain := login(t, h, "/centili", merchantUser) // no openid scope
+	bearer := func(tok string) []sandboxtest.Option { return []sandboxtest.Option{sandboxtest.Bearer(tok)} }
 	tests := []struct {
 		name, method string
 		body         *sandboxtest.Body
 		opts         []sandboxtest.Option
 		status       int
-		body200      string
 		www          string
+		query        string
 	}{
-		{"no token", "GET", nil, nil, 400, `{"error":"invalid_request","error_description":"Token not provided"}`, ""},
-		{"no token in POST form", "POST", sandboxtest.FormBody(values("x", "y")), nil, 400, `{"error":"invalid_request","error_description":"Token not provided"}`, ""},
-		{"not a JWT", "GET", nil, []sandboxtest.Option{sandboxtest.Bearer("nope")}, 401, tokenVerifyErr, tokenVerifyWWW},
-		{"refresh token", "GET", nil, []sandboxtest.Option{sandboxtest.Bearer(tr.RefreshToken)}, 401, tokenVerifyErr, tokenVerifyWWW},
-		{"token of another namespace", "GET", nil, []sandboxtest.Option{sandboxtest.Bearer(other.AccessToken)}, 401, tokenVerifyErr, tokenVerifyWWW},
-		{"Basic instead of Bearer", "GET", nil, []sandboxtest.Option{sandboxtest.Header("Authorization", "Basic "+tr.AccessToken)}, 400, `{"error":"invalid_request","error_description":"Token not provided"}`, ""},
+		{"no token", "GET", nil, nil, 401, bareChallenge, ""},
+		{"no token in POST form", "POST", sandboxtest.FormBody(values("x", "y")), nil, 401, bareChallenge, ""},
+		{"GET reads no query parameter", "GET", nil, nil, 401, bareChallenge, "?access_token=" + tr.AccessToken},
+		{"JSON body is not a form", "POST", sandboxtest.JSONBody(map[string]string{"access_token": tr.AccessToken}), nil, 401, bareChallenge, ""},
+		{"Basic instead of Bearer", "GET", nil, []sandboxtest.Option{sandboxtest.Header("Authorization", "Basic "+tr.AccessToken)}, 401, bareChallenge, ""},
+		{"Bearer with two words", "GET", nil, []sandboxtest.Option{sandboxtest.Header("Authorization", "Bearer "+tr.AccessToken+" x")}, 401, bareChallenge, ""},
+		{"not a JWT", "GET", nil, bearer("nope"), 401, tokenVerifyWWW, ""},
+		{"refresh token", "GET", nil, bearer(tr.RefreshToken), 401, tokenVerifyWWW, ""},
+		{"ID token", "GET", nil, bearer(tr.IDToken), 401, tokenVerifyWWW, ""},
+		{"token of another namespace", "GET", nil, bearer(other.AccessToken), 401, tokenVerifyWWW, ""},
+		{"token without the openid scope", "GET", nil, bearer(plain.AccessToken), 403, noOpenIDWWW, ""},
+		{"access_token twice", "POST", sandboxtest.FormBody(values("access_token", tr.AccessToken, "access_token", tr.AccessToken)), nil, 400, duplicateWWW, ""},
+		{"access_token twice, with a header too", "POST", sandboxtest.FormBody(values("access_token", "a", "access_token", "b")), bearer(tr.AccessToken), 400, duplicateWWW, ""},
+		{"header and form", "POST", sandboxtest.FormBody(values("access_token", tr.AccessToken)), bearer(tr.AccessToken), 400, twoMethodsWWW, ""},
+		{"header and an empty form access_token", "POST", sandboxtest.FormBody(values("access_token", "")), bearer(tr.AccessToken), 400, twoMethodsWWW, ""},
+		{"empty form access_token", "POST", sandboxtest.FormBody(values("access_token", "")), nil, 401, tokenVerifyWWW, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := h.With(t)
-			res := h.Do(tc.method, oidcBase+"/userinfo", tc.body, tc.opts...).WantStatus(tc.status)
-			res.WantJSON(tc.body200)
-			if got := res.Header.Get("WWW-Authenticate"); got != tc.www {
-				t.Errorf("WWW-Authenticate = %q, want %q", got, tc.www)
+			wantChallenge(t, h.With(t).Do(tc.method, oidcBase+"/userinfo"+tc.query, tc.body, tc.opts...), tc.status, tc.www)
+		})
+	}
+	// Expiry is the sandbox clock's, and verification comes before the
+	// scope: an expired token without openid fails verification.
+	advance(t, h, "", "300s")
+	wantChallenge(t, userinfo(h, tr.AccessToken), 401, tokenVerifyWWW)
+	wantChallenge(t, userinfo(h, plain.AccessToken), 401, tokenVerifyWWW)
+}
+
+// Keycloak's userinfo answers its errors with CORS headers (every origin
+// allowed) until it knows the token's client; after that the client's web
+// origins apply, which match no origin here, as on the 200.
+func TestUserinfoCORS(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozenScenario)
+	tr := openidLogin(t, h, "/centili", merchantUser)
+	plain := login(t, h, "/centili", merchantUser)
+	revoked := confLogin(t, h, merchantUser)
+	h.Do("POST", oidcBase+"/revoke", confForm("token", revoked.AccessToken)).WantStatus(200)
+	ended := openidLogin(t, h, "/centili", merchantUser)
+	h.Do("POST", oidcBase+"/logout", sandboxtest.FormBody(values("client_id", publicClient, "refresh_token", ended.RefreshToken))).WantStatus(204)
+	const origin = "https://app.example"
+	withOrigin := func(opts ...sandboxtest.Option) []sandboxtest.Option {
+		return append(opts, sandboxtest.Header("Origin", origin))
+	}
+	tests := []struct {
+		name   string
+		body   *sandboxtest.Body
+		opts   []sandboxtest.Option
+		status int
+		cors   bool
+	}{
+		{"no token", nil, withOrigin(), 401, true},
+		{"bad token", nil, withOrigin(sandboxtest.Bearer("nope")), 401, true},
+		{"no openid scope", nil, withOrigin(sandboxtest.Bearer(plain.AccessToken)), 403, true},
+		{"header and form", sandboxtest.FormBody(values("access_token", tr.AccessToken)), withOrigin(sandboxtest.Bearer(tr.AccessToken)), 400, true},
+		{"access_token twice (checked before the origins are set)", sandboxtest.FormBody(values("access_token", "a", "access_token", "b")), withOrigin(), 400, false},
+		{"revoked token (client known)", nil, withOrigin(sandboxtest.Bearer(revoked.AccessToken)), 401, false},
+		{"ended session", nil, withOrigin(sandboxtest.Bearer(ended.AccessToken)), 401, false},
+		{"success", nil, withOrigin(sandboxtest.Bearer(tr.AccessToken)), 200, false},
+		{"no Origin header", nil, nil, 401, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := h.With(t).Do("POST", oidcBase+"/userinfo", tc.body, tc.opts...).WantStatus(tc.status)
+			want := map[string]string{"Access-Control-Allow-Origin": "", "Access-Control-Allow-Credentials": "", "Access-Control-Expose-Headers": ""}
+			if tc.cors {
+				want = map[string]string{"Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true",
+					"Access-Control-Expose-Headers": "Access-Control-Allow-Methods, WWW-Authenticate"}
+			}
+			for k, v := range want {
+				if got := res.Header.Get(k); got != v {
+					t.Errorf("%s = %q, want %q", k, got, v)
+				}
 			}
 		})
 	}
-	// Expiry is the sandbox clock's.
-	advance(t, h, "", "300s")
-	res := h.Do("GET", oidcBase+"/userinfo", nil, sandboxtest.Bearer(tr.AccessToken)).WantStatus(401)
-	res.WantJSON(tokenVerifyErr)
+}
+
+// A fault rule (here the Prefer header) asking userinfo for a 401 or 403
+// answers one of userinfo's own challenges, so that a client's handling can
+// be rehearsed; other statuses are Keycloak's JSON error.
+func TestUserinfoFaultAnswersAreNative(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozenScenario)
+	tok := sandboxtest.Bearer(openidLogin(t, h, "/centili", merchantUser).AccessToken)
+	for _, tc := range []struct {
+		status    int
+		www, body string
+	}{
+		{401, tokenVerifyWWW, ""},
+		{403, noOpenIDWWW, ""},
+		{400, "", `{"error":"invalid_request","error_description":"Bad Request"}`},
+		{503, "", `{"error":"server_error","error_description":"Service Unavailable"}`},
+	} {
+		for _, method := range []string{"GET", "POST"} {
+			t.Run(fmt.Sprintf("%s %d", method, tc.status), func(t *testing.T) {
+				res := h.With(t).Do(method, oidcLegacyBase+"/userinfo", nil, tok, sandboxtest.Header("Prefer", fmt.Sprintf("status=%d", tc.status)))
+				if tc.www != "" {
+					wantChallenge(t, res, tc.status, tc.www)
+					return
+				}
+				res.WantStatus(tc.status).WantJSON(tc.body)
+				if got := res.Header.Get("WWW-Authenticate"); got != "" {
+					t.Errorf("WWW-Authenticate = %q, want none", got)
+				}
+			})
+		}
+	}
 }
 
 // An access token that outlives its session's idle timeout is refused by
-// userinfo with Keycloak's "Session expired" and is inactive.
+// userinfo with Keycloak's "session_expired" and is inactive.
 func TestUserinfoSessionExpired(t *testing.T) {
 	t.Parallel()
 	h := sandboxtest.New(t, frozenScenario+"centili:\n  accessTokenLifespan: 3600\n  ssoSessionIdleTimeout: 600\n")
-	tr := login(t, h, "/centili", merchantUser)
+	tr := openidLogin(t, h, "/centili", merchantUser)
 	advance(t, h, "", "601s")
-	res := h.Do("GET", oidcBase+"/userinfo", nil, sandboxtest.Bearer(tr.AccessToken)).WantStatus(401)
-	res.WantJSON(`{"error":"invalid_token","error_description":"Session expired"}`)
-	if got, want := res.Header.Get("WWW-Authenticate"), `Bearer realm="api", error="invalid_token", error_description="Session expired"`; got != want {
-		t.Errorf("WWW-Authenticate = %q, want %q", got, want)
-	}
+	wantChallenge(t, userinfo(h, tr.AccessToken), 401, sessionExpiredWWW)
 	introspect(h, tr.AccessToken).WantStatus(200).WantJSON(inactive)
 }
 
@@ -161,10 +296,17 @@ func TestIntrospect(t *testing.T) {
 		{"unsupported hint", confForm("token", tr.AccessToken, "token_type_hint", "id_token"), 400, `{"error":"invalid_request","error_description":"Unsupported token type [id_token]."}`},
 		{"duplicated parameter", confForm("token", tr.AccessToken, "token", "x"), 400, `{"error":"invalid_request","error_description":"duplicated parameter"}`},
 		{"public client", sandboxtest.FormBody(values("client_id", publicClient, "token", tr.AccessToken)), 403, `{"error":"invalid_request","error_description":"Client not allowed."}`},
-		{"wrong secret", sandboxtest.FormBody(values("client_id", confClient, "client_secret", "x", "token", tr.AccessToken)), 401, `{"error":"unauthorized_client","error_description":"Invalid client or Invalid client credentials"}`},
-		{"unknown client", sandboxtest.FormBody(values("client_id", "nope", "token", tr.AccessToken)), 401, `{"error":"invalid_client","error_description":"Invalid client or Invalid client credentials"}`},
-		{"no client", sandboxtest.FormBody(values("token", tr.AccessToken)), 400, `{"error":"invalid_client","error_description":"Missing client_id parameter"}`},
+		// A failed client authentication is Keycloak's catch-all, whatever
+		// the token endpoint would have said, and comes before the
+		// duplicated-parameter check.
+		{"wrong secret", sandboxtest.FormBody(values("client_id", confClient, "client_secret", "x", "token", tr.AccessToken)), 401, authFailed},
+		{"no secret", sandboxtest.FormBody(values("client_id", confClient, "token", tr.AccessToken)), 401, authFailed},
+		{"unknown client", sandboxtest.FormBody(values("client_id", "nope", "token", tr.AccessToken)), 401, authFailed},
+		{"no client", sandboxtest.FormBody(values("token", tr.AccessToken)), 401, authFailed},
+		{"wrong secret and a duplicated parameter", sandboxtest.FormBody(values("client_id", confClient, "client_secret", "x", "token", "a", "token", "b")), 401, authFailed},
 	})
+	h.Do("POST", oidcBase+"/token/introspect", sandboxtest.FormBody(values("token", tr.AccessToken)),
+		sandboxtest.Header("Authorization", basicAuth(confClient, "wrong"))).WantStatus(401).WantJSON(authFailed)
 	// The hint only orders Keycloak's look-up: a refresh_token hint still
 	// finds an access token (here one of another client of the realm).
 	got = nil
@@ -188,7 +330,7 @@ func basicAuth(id, secret string) string {
 func TestLogout(t *testing.T) {
 	t.Parallel()
 	h := sandboxtest.New(t, frozenScenario)
-	tr := login(t, h, "/centili", merchantUser)
+	tr := openidLogin(t, h, "/centili", merchantUser)
 	keep := login(t, h, "/centili", merchantUser)
 	var r1 tokenResponse
 	refresh(h, "/centili", publicClient, tr.RefreshToken).WantStatus(200).JSON(&r1)
@@ -211,11 +353,7 @@ func TestLogout(t *testing.T) {
 	}
 	introspect(h, r1.AccessToken).WantStatus(200).WantJSON(inactive)
 	introspect(h, tr.RefreshToken).WantStatus(200).WantJSON(inactive)
-	res = h.Do("GET", oidcBase+"/userinfo", nil, sandboxtest.Bearer(r1.AccessToken)).WantStatus(401)
-	res.WantJSON(`{"error":"invalid_request","error_description":"User session not found or doesn't have client attached on it"}`)
-	if got, want := res.Header.Get("WWW-Authenticate"), `Bearer realm="api", error="invalid_request", error_description="User session not found or doesn't have client attached on it"`; got != want {
-		t.Errorf("WWW-Authenticate = %q, want %q", got, want)
-	}
+	wantChallenge(t, userinfo(h, r1.AccessToken), 401, noSessionWWW)
 	// Logging out twice is still 204 (Keycloak skips a missing session);
 	// the other session of the same user is untouched.
 	h.Do("POST", oidcLegacyBase+"/logout", sandboxtest.FormBody(values("client_id", publicClient, "refresh_token", tr.RefreshToken))).WantStatus(204)
@@ -250,7 +388,7 @@ func TestRevoke(t *testing.T) {
 		t.Errorf("revoke body = %q, want empty", res.Body)
 	}
 	introspect(h, a.AccessToken).WantStatus(200).WantJSON(inactive)
-	h.Do("GET", oidcBase+"/userinfo", nil, sandboxtest.Bearer(a.AccessToken)).WantStatus(401).WantJSON(tokenVerifyErr)
+	wantChallenge(t, userinfo(h, a.AccessToken), 401, tokenVerifyWWW)
 	var ra tokenResponse
 	h.Do("POST", "/centili"+tokenPath, confForm("grant_type", "refresh_token", "refresh_token", a.RefreshToken)).WantStatus(200).JSON(&ra)
 	introspect(h, ra.AccessToken).WantStatus(200)
@@ -302,7 +440,7 @@ func TestGoOIDCUserInfo(t *testing.T) {
 	if provider.UserInfoEndpoint() != h.URL+oidcBase+"/userinfo" {
 		t.Errorf("UserInfoEndpoint = %s", provider.UserInfoEndpoint())
 	}
-	tr := login(t, h, "/centili", merchantUser)
+	tr := openidLogin(t, h, "/centili", merchantUser)
 	info, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: tr.AccessToken, TokenType: "Bearer"}))
 	if err != nil {
 		t.Fatal(err)
@@ -312,6 +450,10 @@ func TestGoOIDCUserInfo(t *testing.T) {
 	}
 	if _, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "nope", TokenType: "Bearer"})); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("userinfo with a bad token: err = %v, want a 401", err)
+	}
+	plain := login(t, h, "/centili", merchantUser)
+	if _, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: plain.AccessToken, TokenType: "Bearer"})); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("userinfo with a token without openid: err = %v, want a 403", err)
 	}
 }
 
@@ -323,7 +465,6 @@ const rotationScenario = frozenScenario + `centili:
 func TestRefreshRotation(t *testing.T) {
 	t.Parallel()
 	reuse := `{"error":"invalid_grant","error_description":"Maximum allowed refresh token reuse exceeded"}`
-	notActive := `{"error":"invalid_grant","error_description":"Session not active"}`
 	t.Run("off by default: a refresh token works again and again", func(t *testing.T) {
 		t.Parallel()
 		h := sandboxtest.New(t, frozenScenario)
@@ -331,23 +472,49 @@ func TestRefreshRotation(t *testing.T) {
 		for i := 0; i < 4; i++ {
 			refresh(h, "/centili", publicClient, tr.RefreshToken).WantStatus(200)
 		}
+		introspect(h, tr.RefreshToken).WantStatus(200)
+		if st := state(t, h, ""); len(st.Sessions) != 1 || st.Sessions[0].RefreshTokenUses != 0 || st.Sessions[0].ClientDetached {
+			t.Errorf("sessions = %+v, want one with no uses counted", st.Sessions)
+		}
 	})
 	for _, maxReuse := range []int{0, 2} {
 		t.Run(fmt.Sprintf("on, maxReuse %d", maxReuse), func(t *testing.T) {
 			t.Parallel()
 			h := sandboxtest.New(t, fmt.Sprintf(rotationScenario, maxReuse))
-			tr := login(t, h, "/centili", merchantUser)
+			tr := openidLogin(t, h, "/centili", merchantUser)
 			var next tokenResponse
 			for i := 0; i <= maxReuse; i++ {
+				wantActive(t, introspect(h, tr.RefreshToken))
 				refresh(h, "/centili", publicClient, tr.RefreshToken).WantStatus(200).JSON(&next)
 			}
-			if st := state(t, h, ""); len(st.Sessions) != 1 || st.Sessions[0].RefreshTokenUses != maxReuse+1 {
+			if st := state(t, h, ""); len(st.Sessions) != 1 || st.Sessions[0].RefreshTokenUses != maxReuse+1 || st.Sessions[0].ClientDetached {
 				t.Errorf("sessions = %+v, want one with refreshTokenUses %d", st.Sessions, maxReuse+1)
 			}
+			// Used up: introspection calls it inactive (Keycloak's reuse
+			// check without the refresh), the rotated one is active.
+			introspect(h, tr.RefreshToken).WantStatus(200).WantJSON(inactive)
+			wantActive(t, introspect(h, next.RefreshToken))
 			refresh(h, "/centili", publicClient, tr.RefreshToken).WantStatus(400).WantJSON(reuse)
-			// The failed reuse ends the session: the rotated token is dead too.
-			refresh(h, "/centili", publicClient, next.RefreshToken).WantStatus(400).WantJSON(notActive)
+			// The failed reuse detaches the client from the session, which
+			// lives on without it: the rotated token is refused, its access
+			// token inactive and refused by userinfo, and revoking it
+			// answers Keycloak's 200 invalid_token.
+			refresh(h, "/centili", publicClient, next.RefreshToken).WantStatus(400).WantJSON(noRequiredClient)
+			refresh(h, "/centili", publicClient, tr.RefreshToken).WantStatus(400).WantJSON(noRequiredClient)
 			introspect(h, next.AccessToken).WantStatus(200).WantJSON(inactive)
+			introspect(h, next.RefreshToken).WantStatus(200).WantJSON(inactive)
+			wantChallenge(t, userinfo(h, next.AccessToken), 401, noSessionWWW)
+			h.Do("POST", oidcBase+"/revoke", sandboxtest.FormBody(values("client_id", publicClient, "token", next.AccessToken))).
+				WantStatus(200).WantJSON(`{"error":"invalid_token","error_description":"Invalid token"}`)
+			if st := state(t, h, ""); len(st.Sessions) != 1 || !st.Sessions[0].ClientDetached || st.Sessions[0].SessionID != tr.SessionState {
+				t.Errorf("sessions = %+v, want %s kept with its client detached", st.Sessions, tr.SessionState)
+			}
+			// Logout still ends the (clientless) session; a new login works.
+			h.Do("POST", oidcBase+"/logout", sandboxtest.FormBody(values("client_id", publicClient, "refresh_token", next.RefreshToken))).WantStatus(204)
+			refresh(h, "/centili", publicClient, next.RefreshToken).WantStatus(400).
+				WantJSON(`{"error":"invalid_grant","error_description":"Session not active"}`)
+			fresh := openidLogin(t, h, "/centili", merchantUser)
+			userinfo(h, fresh.AccessToken).WantStatus(200)
 		})
 	}
 	t.Run("the rotated token works; the old one is stale after a later refresh", func(t *testing.T) {
@@ -359,26 +526,36 @@ func TestRefreshRotation(t *testing.T) {
 		refresh(h, "/centili", publicClient, tr.RefreshToken).WantStatus(200).JSON(&r1)
 		advance(t, h, "", "10s")
 		refresh(h, "/centili", publicClient, r1.RefreshToken).WantStatus(200).JSON(&r2)
+		introspect(h, tr.RefreshToken).WantStatus(200).WantJSON(inactive)
 		refresh(h, "/centili", publicClient, tr.RefreshToken).WantStatus(400).
 			WantJSON(`{"error":"invalid_grant","error_description":"Stale token"}`)
-		refresh(h, "/centili", publicClient, r2.RefreshToken).WantStatus(400).WantJSON(notActive)
+		refresh(h, "/centili", publicClient, r2.RefreshToken).WantStatus(400).WantJSON(noRequiredClient)
 	})
 	t.Run("two concurrent refreshes of one token: exactly one succeeds", func(t *testing.T) {
 		t.Parallel()
 		h := sandboxtest.New(t, fmt.Sprintf(rotationScenario, 0))
 		tr := login(t, h, "/centili", merchantUser)
 		var wg sync.WaitGroup
-		statuses := make([]int, 2)
-		for i := range statuses {
+		answers := make([]*sandboxtest.Response, 2)
+		for i := range answers {
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
-				statuses[i] = refresh(h, "/centili", publicClient, tr.RefreshToken).Status
+				answers[i] = refresh(h, "/centili", publicClient, tr.RefreshToken)
 			}(i)
 		}
 		wg.Wait()
-		if statuses[0]+statuses[1] != 600 {
-			t.Errorf("statuses = %v, want one 200 and one 400", statuses)
+		win, lose := answers[0], answers[1]
+		if win.Status != 200 {
+			win, lose = lose, win
 		}
+		if win.Status != 200 || lose.Status != 400 {
+			t.Fatalf("statuses = %d and %d, want one 200 and one 400", answers[0].Status, answers[1].Status)
+		}
+		lose.WantJSON(reuse)
+		// The loser detached the client: the winner's token is refused too.
+		var won tokenResponse
+		win.JSON(&won)
+		refresh(h, "/centili", publicClient, won.RefreshToken).WantStatus(400).WantJSON(noRequiredClient)
 	})
 }

@@ -3,6 +3,7 @@ package centili_test
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 	"testing"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandboxtest"
@@ -63,8 +64,9 @@ func TestCentiliSnapshotRoundTrip(t *testing.T) {
 }
 
 // What the Keycloak endpoints remember survives a snapshot: an access token
-// revoked alone stays refused, and with rotation on the refresh token
-// already used up stays refused while the rotated one still works once.
+// revoked alone stays refused, with rotation on the refresh token already
+// used up stays refused while the rotated one still works once, and a
+// client detached by a refused reuse stays detached.
 func TestCentiliSnapshotKeepsRevocationsAndRotation(t *testing.T) {
 	t.Parallel()
 	h := sandboxtest.New(t, fmt.Sprintf(rotationScenario, 0))
@@ -78,7 +80,7 @@ func TestCentiliSnapshotKeepsRevocationsAndRotation(t *testing.T) {
 	h.Restore("", snap).WantStatus(200)
 
 	introspect(h, revoked.AccessToken).WantStatus(200).WantJSON(inactive)
-	h.Do("GET", oidcBase+"/userinfo", nil, sandboxtest.Bearer(revoked.AccessToken)).WantStatus(401).WantJSON(tokenVerifyErr)
+	wantChallenge(t, userinfo(h, revoked.AccessToken), 401, tokenVerifyWWW)
 	refresh(h, "/centili", publicClient, next.RefreshToken).WantStatus(200)
 	if again := h.Snapshot("", false); bytes.Equal(again, snap) {
 		t.Error("a refresh after the restore did not change the saved state")
@@ -86,4 +88,19 @@ func TestCentiliSnapshotKeepsRevocationsAndRotation(t *testing.T) {
 	h.Restore("", snap).WantStatus(200)
 	refresh(h, "/centili", publicClient, tr.RefreshToken).WantStatus(400).
 		WantJSON(`{"error":"invalid_grant","error_description":"Maximum allowed refresh token reuse exceeded"}`)
+
+	// The refused reuse detached the client; that survives a snapshot too.
+	detached := h.Snapshot("", false)
+	if !regexp.MustCompile(`"clientDetached":\s*true`).Match(detached) {
+		t.Errorf("the saved state does not record the detached client: %s", detached)
+	}
+	h.Restore("", snap).WantStatus(200)
+	refresh(h, "/centili", publicClient, next.RefreshToken).WantStatus(200)
+	h.Restore("", detached).WantStatus(200)
+	refresh(h, "/centili", publicClient, next.RefreshToken).WantStatus(400).WantJSON(noRequiredClient)
+	for _, se := range state(t, h, "").Sessions {
+		if se.ClientDetached != (se.SessionID == tr.SessionState) {
+			t.Errorf("session %+v after restoring: want only %s detached", se, tr.SessionState)
+		}
+	}
 }

@@ -40,9 +40,12 @@ func postmanPlan(cfg any) postman.Plan {
 		// The OIDC calls after Data Gifting send the folder's tokens: userinfo,
 		// introspection and revocation the access token, logout (last, as it
 		// ends the session) the refresh token. The token request itself
-		// ignores refresh_token with the password grant.
-		Values: map[string]string{"grant_type": "password", "token": "{{centiliToken}}", "access_token": "{{centiliToken}}",
-			"refresh_token": "{{centiliRefreshToken}}"},
+		// ignores refresh_token with the password grant, and asks for openid,
+		// which userinfo requires. POST userinfo sends the token in the form
+		// only (its first security requirement is none): Keycloak refuses a
+		// token sent both ways.
+		Values: map[string]string{"grant_type": "password", "scope": "openid", "token": "{{centiliToken}}",
+			"access_token": "{{centiliToken}}", "refresh_token": "{{centiliRefreshToken}}"},
 		Auth: map[string]string{"bearer": "{{centiliToken}}"},
 		Token: &postman.Token{Operation: "keycloakToken", Field: "access_token", Var: "centiliToken",
 			Also: map[string]string{"refresh_token": "centiliRefreshToken"}},

@@ -77,6 +77,10 @@ type session struct {
 	// RefreshTokenUses counts uses of the current refresh token when the
 	// realm revokes refresh tokens (revokeRefreshToken).
 	RefreshTokenUses int `json:"refreshTokenUses,omitempty"`
+	// Detached is set when a refused refresh-token reuse detached the
+	// client from the session (Keycloak keeps the user session until it
+	// idles out, without the client).
+	Detached bool `json:"clientDetached,omitempty"`
 	// currentRefresh is the jti of the refresh token last used, lastIssued
 	// the Unix second of the last refresh (Keycloak's client-session
 	// timestamp), both for the reuse check.

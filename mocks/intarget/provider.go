@@ -32,6 +32,8 @@ type state struct {
 	cfg   *Config
 	seed  int64
 	world *world
+	// rec keeps the world's start with a data directory (durable.go).
+	rec sandbox.Records
 }
 
 // savedState is InTarget's part of a namespace snapshot. Its rows are
@@ -49,8 +51,17 @@ func (s *state) SaveState() (json.RawMessage, error) {
 	return json.Marshal(savedState{Version: 1, WorldStart: s.world.start})
 }
 
-// RestoreState rebuilds the generated world from its saved start.
+// RestoreState rebuilds the generated world from its saved start, and
+// keeps the start (durable.go).
 func (s *state) RestoreState(data json.RawMessage) error {
+	if err := s.restoreStart(data); err != nil {
+		return err
+	}
+	s.putStart()
+	return nil
+}
+
+func (s *state) restoreStart(data json.RawMessage) error {
 	var in savedState
 	if err := sandbox.DecodeState(data, "InTarget", &in, 1); err != nil {
 		return err
@@ -90,14 +101,11 @@ func init() {
 		ops[op] = func(c *sandbox.Call) { serveEntity(c, e) }
 	}
 	sandbox.Register(&sandbox.Provider{
-		Name:      "intarget",
-		Title:     "InTarget reference product API",
-		Spec:      specs.Must("intarget.yaml"),
-		NewConfig: newConfig,
-		New: func(env sandbox.Env) (any, error) {
-			cfg := env.Config.(*Config)
-			return &state{cfg: cfg, seed: env.Seed, world: newWorld(env.Seed, cfg.World, env.Clock.Now())}, nil
-		},
+		Name:       "intarget",
+		Title:      "InTarget reference product API",
+		Spec:       specs.Must("intarget.yaml"),
+		NewConfig:  newConfig,
+		New:        newState,
 		Operations: ops,
 		Guard:      guard,
 		WriteError: writeError,

@@ -13,7 +13,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 	"github.com/provider-sandbox/provider-sandbox/internal/sandboxtest"
+	"github.com/provider-sandbox/provider-sandbox/internal/store"
 )
 
 // benchBatch builds a 2,500-event activities payload just under 900 KB:
@@ -84,8 +86,21 @@ func serve(b *testing.B, srv http.Handler, method, path, ctype, tok string, body
 // BenchmarkIngestBatch measures one 2,500-event, ~900 KB batch end to end
 // through the sandbox handler: routing, gateway (key, RS256 token check),
 // decoding, per-event validation, rules, storage and the 207 response.
-func BenchmarkIngestBatch(b *testing.B) {
-	h := sandboxtest.New(b, frozen)
+func BenchmarkIngestBatch(b *testing.B) { benchIngest(b, sandboxtest.New(b, frozen)) }
+
+// BenchmarkIngestBatchDataDir is the same batch on a sandbox with a data
+// directory: every accepted event's record is written, and the answer
+// waits for the commit.
+func BenchmarkIngestBatchDataDir(b *testing.B) {
+	st, err := store.Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	benchIngest(b, sandboxtest.NewWithConfig(b, frozen, func(c *sandbox.Config) { c.Store = st }))
+}
+
+func benchIngest(b *testing.B, h *sandboxtest.Harness) {
 	benchHost = strings.TrimPrefix(h.URL, "http://")
 	tok := token(b, h, "")
 	var srv http.Handler = h.Server

@@ -198,6 +198,7 @@ func (s *state) admit(c *sandbox.Call, cl *client) bool {
 		}
 		if w.rate >= rl.Calls {
 			wait := int((w.rateStart.Add(period).Sub(now) + time.Second - 1) / time.Second)
+			s.keepWindow(key, w)
 			s.gwMu.Unlock()
 			c.W.Header().Set("Retry-After", strconv.Itoa(wait))
 			writeAPIM(c, http.StatusTooManyRequests, fmt.Sprintf("Rate limit is exceeded. Try again in %d seconds.", wait))
@@ -211,6 +212,7 @@ func (s *state) admit(c *sandbox.Call, cl *client) bool {
 		}
 		if w.quota >= q.Calls {
 			left := w.quotaStart.Add(period).Sub(now).Truncate(time.Second)
+			s.keepWindow(key, w)
 			s.gwMu.Unlock()
 			secs := int(left / time.Second)
 			writeAPIM(c, http.StatusForbidden, fmt.Sprintf("Out of call volume quota. Quota will be replenished in %02d:%02d:%02d.", secs/3600, secs/60%60, secs%60))
@@ -219,6 +221,7 @@ func (s *state) admit(c *sandbox.Call, cl *client) bool {
 	}
 	w.rate++
 	w.quota++
+	s.keepWindow(key, w)
 	s.gwMu.Unlock()
 	return true
 }

@@ -48,6 +48,7 @@ func ingestHandler(k kind) sandbox.Handler {
 		// take the count past the limit, by at most limits.maxEvents.
 		if limit, n := s.cfg.Limits.MaxStoredEvents, s.stored.Load(); n >= int64(limit) {
 			s.refused.Add(1)
+			s.putMeta()
 			c.W.Header().Set(sandbox.HeaderHint, fmt.Sprintf("the sandbox stores at most %d events per namespace (netrefer.limits.maxStoredEvents) "+
 				"and drops none, since later answers depend on them; POST /__sandbox/reset empties this namespace, or raise the limit", limit))
 			writeAPIM(c, http.StatusInsufficientStorage, fmt.Sprintf("The payload was not processed: this namespace stores %d events, the most the sandbox keeps.", n))
@@ -55,8 +56,9 @@ func ingestHandler(k kind) sandbox.Handler {
 		}
 		cl := s.keys[subscriptionKey(c.R)]
 		status, body := s.ingest(cl, k, c.R.Header.Get("Content-Type"), c.Body, c.Now())
-		if res, ok := body.(IngestResponse); ok {
+		if res, ok := body.(IngestResponse); ok && res.Accepted > 0 {
 			s.stored.Add(int64(res.Accepted))
+			s.putMeta()
 		}
 		c.JSON(status, body)
 	}

@@ -121,6 +121,7 @@ func (s *state) RestoreState(data json.RawMessage) error {
 		if err != nil {
 			return fmt.Errorf("clients[%d].%v", i, err)
 		}
+		st.rec, st.client = s.storeRecords(), cl.cfg.ClientID
 		stores[cl] = st
 	}
 	grants := map[string]refreshGrant{}
@@ -196,6 +197,8 @@ func restoreStore(sc savedClient) (*clientStore, error) {
 			return nil, fmt.Errorf("transactions[%d]: type %d is not 0 (deposit), 1 (withdrawal) or 2 (activity)", i, t.Type)
 		case len(t.History) == 0:
 			return nil, fmt.Errorf("transactions[%d]: the history is empty", i)
+		case t.MethodID < 0 || t.MethodID > methodOther:
+			return nil, fmt.Errorf("transactions[%d]: methodId %d is not a method id (0 to %d)", i, t.MethodID, methodOther)
 		}
 		st.add(c, t)
 	}

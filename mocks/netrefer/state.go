@@ -43,6 +43,13 @@ type state struct {
 	// limits.maxStoredEvents; refused counts the payloads refused for it.
 	stored, refused atomic.Int64
 
+	// rec keeps the state with a data directory (durable.go); durable is
+	// rec.Enabled(), so that without one no record value is built.
+	// metaMu orders the Puts of the counters above.
+	rec     sandbox.Records
+	durable bool
+	metaMu  sync.Mutex
+
 	gwMu    sync.Mutex
 	windows map[string]*windowCounts // by subscription (client id)
 
@@ -67,13 +74,19 @@ func newState(env sandbox.Env) (any, error) {
 	cfg := env.Config.(*Config)
 	st := &state{cfg: cfg, clock: env.Clock, tokens: env.Tokens, seed: env.Seed, ns: env.Namespace,
 		tenants: map[string]string{}, clients: map[string]*client{}, keys: map[string]*client{}, domains: map[string]bool{},
-		windows: map[string]*windowCounts{}, refresh: map[string]refreshGrant{}, rtOrder: retention.NewLog[string](cfg.Limits.MaxRefreshTokens)}
+		windows: map[string]*windowCounts{}, refresh: map[string]refreshGrant{}, rtOrder: retention.NewLog[string](cfg.Limits.MaxRefreshTokens),
+		rec: env.Records}
+	if st.rec == nil {
+		st.rec = sandbox.NoRecords
+	}
+	st.durable = st.rec.Enabled()
 	for _, t := range cfg.Tenants {
 		st.tenants[strings.ToLower(t)] = t
 	}
 	for i := range cfg.Clients {
 		cc := &cfg.Clients[i]
 		cl := &client{cfg: cc, brands: map[int]bool{}, users: map[string]*UserConfig{}, store: newClientStore()}
+		cl.store.rec, cl.store.client = st.storeRecords(), cc.ClientID
 		for _, b := range cc.Brands {
 			cl.brands[b] = true
 		}
@@ -100,8 +113,12 @@ func (s *state) MaxBodyBytes() int64 { return s.cfg.Limits.MaxPayloadBytes }
 
 // guid returns a GUID derived from the scenario seed, the namespace and a
 // counter: trace ids, object ids and token ids are reproducible run to run.
+// The counter is kept (putMeta) before the id can reach an answer, so that
+// a restarted namespace never hands out an id twice.
 func (s *state) guid() string {
-	return guidFrom(s.seed, s.ns, s.idSeq.Add(1))
+	id := guidFrom(s.seed, s.ns, s.idSeq.Add(1))
+	s.putMeta()
+	return id
 }
 
 func guidFrom(seed int64, parts ...any) string {

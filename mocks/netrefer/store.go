@@ -3,6 +3,8 @@ package netrefer
 import (
 	"sync"
 	"time"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 )
 
 // txType is the type of a stored transaction.
@@ -80,6 +82,10 @@ type clientStore struct {
 	custOrder []*customer
 	txs       map[string]*transaction
 	txOrder   []*transaction
+	// rec keeps every change under client (durable.go); nil when records
+	// are not kept, so that the in-memory store builds no record values.
+	rec    sandbox.Records
+	client string
 }
 
 func newClientStore() *clientStore {
@@ -144,6 +150,9 @@ func (s *clientStore) register(e *event) outcome {
 		Currency: e.Currency, BTag: e.BTag, Username: e.Username, Status: "Active", RegisteredBy: e.EventID}
 	s.customers[c.ID] = c
 	s.custOrder = append(s.custOrder, c)
+	if s.rec != nil {
+		s.putCustomer(c)
+	}
 	return ""
 }
 
@@ -161,6 +170,9 @@ func (s *clientStore) update(c *customer, e *event) outcome {
 		c.Username = e.Username
 	}
 	c.Updates = append(c.Updates, e.EventID)
+	if s.rec != nil {
+		s.putUpdate(c)
+	}
 	return ""
 }
 
@@ -213,6 +225,9 @@ func (s *clientStore) addPayment(c *customer, e *event, typ txType) {
 		Amount: e.Amount, Fee: e.Fee, MethodID: e.MethodID, MethodSent: e.MethodSent}
 	t.History = []change{{EventID: e.EventID, Kind: txTypeNames[typ], Timestamp: e.Timestamp, Amount: e.Amount}}
 	s.add(c, t)
+	if s.rec != nil {
+		s.putTransaction(t)
+	}
 }
 
 func (s *clientStore) withdrawal(c *customer, e *event) outcome {
@@ -244,6 +259,9 @@ func (s *clientStore) activity(c *customer, e *event) outcome {
 		ProductID: e.ProductID, Turnover: e.Turnover, GrossRevenue: e.GrossRevenue, Bonus: e.Bonus, ActivityDate: e.ActivityDate}
 	t.History = []change{{EventID: e.EventID, Kind: "Activity", Timestamp: e.Timestamp, Turnover: e.Turnover, GrossRevenue: e.GrossRevenue, Bonus: e.Bonus}}
 	s.add(c, t)
+	if s.rec != nil {
+		s.putTransaction(t)
+	}
 	return ""
 }
 
@@ -252,15 +270,36 @@ func (s *clientStore) correct(t *transaction, e *event) outcome {
 	if e.Turnover == 0 && e.GrossRevenue == 0 && e.Bonus == 0 {
 		return s.reverse(t, e, "BetVoid")
 	}
-	t.Turnover, t.GrossRevenue, t.Bonus = e.Turnover, e.GrossRevenue, e.Bonus
-	t.History = append(t.History, change{EventID: e.EventID, Kind: "Correction", Timestamp: e.Timestamp, Turnover: e.Turnover, GrossRevenue: e.GrossRevenue, Bonus: e.Bonus})
+	s.change(t, change{EventID: e.EventID, Kind: "Correction", Timestamp: e.Timestamp, Turnover: e.Turnover, GrossRevenue: e.GrossRevenue, Bonus: e.Bonus})
 	return "Correction"
 }
 
 func (s *clientStore) reverse(t *transaction, e *event, kind string) outcome {
-	t.Reversed = true
-	t.History = append(t.History, change{EventID: e.EventID, Kind: kind, Timestamp: e.Timestamp})
+	s.change(t, change{EventID: e.EventID, Kind: kind, Timestamp: e.Timestamp})
 	return outcome(kind)
+}
+
+// change records a correction or reversal of t, and keeps it.
+func (s *clientStore) change(t *transaction, ch change) {
+	t.record(ch)
+	if s.rec != nil {
+		s.putChange(t)
+	}
+}
+
+// record appends a correction or reversal to t's history and sets the
+// values it carries. LoadRecords replays kept changes through it, so a
+// loaded transaction is changed exactly as the live one was.
+func (t *transaction) record(ch change) {
+	switch ch.Kind {
+	case "Correction":
+		t.Turnover, t.GrossRevenue, t.Bonus = ch.Turnover, ch.GrossRevenue, ch.Bonus
+	case "DepositCorrection":
+		t.Amount = ch.Amount
+	case "Chargeback", "BetVoid":
+		t.Reversed = true
+	}
+	t.History = append(t.History, ch)
 }
 
 func (s *clientStore) original(c *customer, e *event, want txType) *transaction {
@@ -302,7 +341,6 @@ func (s *clientStore) depositCorrection(c *customer, e *event) outcome {
 	if e.Amount == 0 {
 		return s.reverse(t, e, "Chargeback")
 	}
-	t.Amount = e.Amount
-	t.History = append(t.History, change{EventID: e.EventID, Kind: "DepositCorrection", Timestamp: e.Timestamp, Amount: e.Amount})
+	s.change(t, change{EventID: e.EventID, Kind: "DepositCorrection", Timestamp: e.Timestamp, Amount: e.Amount})
 	return "DepositCorrection"
 }

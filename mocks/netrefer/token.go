@@ -422,8 +422,12 @@ func (s *state) mint(c *sandbox.Call, tr *tokenRequest, aud, idFormat string, ke
 		out.refresh = "0.sandbox." + strings.ReplaceAll(s.guid(), "-", "") + strings.ReplaceAll(s.guid(), "-", "")
 		s.rtMu.Lock()
 		s.refresh[out.refresh] = *keep
-		if old, full := s.rtOrder.Add(out.refresh); full {
+		old, full := s.rtOrder.Add(out.refresh)
+		if full {
 			delete(s.refresh, old)
+		}
+		if s.durable {
+			s.putRefresh(out.refresh, keep, old, full)
 		}
 		s.rtMu.Unlock()
 	}
