@@ -62,12 +62,15 @@ type twin struct {
 	// recorded a transaction (200 or a FAILED 422).
 	outcomes map[string]*sandboxtest.Response
 	order    []string // outcomes' keys, first use first
+	// initial is the scenario's assigned MB, by serviceKey/operator.
+	initial map[string]int64
 }
 
 func newTwin(t *testing.T, scenario string) *twin {
 	w := &twin{t: t, a: sandboxtest.New(t, scenario), b: sandboxtest.New(t, scenario), rs: sandbox.NewRecordSet(),
 		completed: map[string]int64{}, outcomes: map[string]*sandboxtest.Response{}}
 	w.change(w.a, func(st any) { centili.KeepRecords(st, w.rs) })
+	w.initial = assignedBy(state(t, w.a, durableNS))
 	return w
 }
 
@@ -121,16 +124,12 @@ func (w *twin) do(method, path string, body *sandboxtest.Body, opts ...sandboxte
 
 // reload is a restart of b: reset to the scenario, LoadRecords with every
 // record a has written, the clock set to a's. Then SaveState must give
-// the same bytes, no pool may be oversubscribed, the assigned amounts must
-// be the scenario's plus every COMPLETED gift, and every clientId used must
-// answer as before: its original answer replayed while its transaction is
-// kept, 409 once it is dropped.
+// the same bytes, and check must pass.
 func (w *twin) reload() {
 	w.t.Helper()
 	if st := w.b.Admin("POST", durableNS, "/reset", nil, nil); st != 200 {
 		w.t.Fatalf("reset: %d", st)
 	}
-	initial := assignedBy(state(w.t, w.b, durableNS))
 	if w.rs.Err != nil {
 		w.t.Fatal(w.rs.Err)
 	}
@@ -150,7 +149,15 @@ func (w *twin) reload() {
 		w.t.Fatalf("SaveState after LoadRecords differs:\nbefore the restart %s\nafter it          %s", a, b)
 	}
 	w.loaded = true
+	w.check()
+}
 
+// check asserts on b (just restarted) that no pool is oversubscribed, that
+// the assigned amounts are the scenario's plus every COMPLETED gift, and
+// that every clientId used answers as before: its original answer
+// replayed while its transaction is kept, 409 once it is dropped.
+func (w *twin) check() {
+	w.t.Helper()
 	view := state(w.t, w.b, durableNS)
 	after := assignedBy(view)
 	for _, sv := range view.Services {
@@ -161,8 +168,8 @@ func (w *twin) reload() {
 		}
 	}
 	for k, v := range after {
-		if v-initial[k] != w.completed[k] {
-			w.t.Errorf("%s: %d MB assigned beyond the scenario's, but the COMPLETED gifts took %d", k, v-initial[k], w.completed[k])
+		if v-w.initial[k] != w.completed[k] {
+			w.t.Errorf("%s: %d MB assigned beyond the scenario's, but the COMPLETED gifts took %d", k, v-w.initial[k], w.completed[k])
 		}
 	}
 	kept := map[string]bool{}
