@@ -38,6 +38,7 @@ import (
 
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 	"github.com/provider-sandbox/provider-sandbox/internal/sbhook"
+	"github.com/provider-sandbox/provider-sandbox/internal/store"
 	public "github.com/provider-sandbox/provider-sandbox/sandboxtest"
 )
 
@@ -89,6 +90,24 @@ func NewWithConfig(t testing.TB, scenarioYAML string, configure func(*sandbox.Co
 		return newHarness(t, "default.yaml", nil, false, configure)
 	}
 	return newHarness(t, "test scenario", []byte(scenarioYAML), false, configure)
+}
+
+// NewOnDisk starts a sandbox whose data directory is dir (--data-dir).
+// The sandbox is closed when the test ends; kill drops it sooner, the way
+// kill -9 would (connections cut, the store closed), leaving what reached
+// the disk for the next NewOnDisk on dir.
+func NewOnDisk(t testing.TB, dir, scenarioYAML string) (h *Harness, kill func()) {
+	t.Helper()
+	db, err := store.Open(dir)
+	if err != nil {
+		t.Fatalf("opening the data directory: %v", err)
+	}
+	h = NewWithConfig(t, scenarioYAML, func(c *sandbox.Config) { c.Store = db })
+	return h, func() {
+		h.HTTP.CloseClientConnections()
+		h.HTTP.Close()
+		db.Close()
+	}
 }
 
 func newHarness(t testing.TB, name string, data []byte, fromFile bool, configure func(*sandbox.Config)) *Harness {

@@ -4,26 +4,8 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 	"github.com/provider-sandbox/provider-sandbox/internal/sandboxtest"
-	"github.com/provider-sandbox/provider-sandbox/internal/store"
 )
-
-// onDisk starts a sandbox whose data directory is dir; kill drops it the
-// way kill -9 does, leaving what reached the disk.
-func onDisk(t *testing.T, dir string) (h *sandboxtest.Harness, kill func()) {
-	t.Helper()
-	db, err := store.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h = sandboxtest.NewWithConfig(t, durableScenario, func(c *sandbox.Config) { c.Store = db })
-	return h, func() {
-		h.HTTP.CloseClientConnections()
-		h.HTTP.Close()
-		db.Close()
-	}
-}
 
 // A sandbox on a data directory answers every request as one without,
 // and once killed and started again on its directory it is still that
@@ -33,7 +15,7 @@ func onDisk(t *testing.T, dir string) (h *sandboxtest.Harness, kill func()) {
 func TestDurableCentiliAcrossACrash(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	disk, kill := onDisk(t, dir)
+	disk, kill := sandboxtest.NewOnDisk(t, dir, durableScenario)
 	w := &twin{t: t, a: sandboxtest.New(t, durableScenario), b: disk, loaded: true,
 		completed: map[string]int64{}, outcomes: map[string]*sandboxtest.Response{}}
 	w.initial = assignedBy(state(t, w.a, durableNS))
@@ -61,7 +43,7 @@ func TestDurableCentiliAcrossACrash(t *testing.T) {
 	w.do("POST", "/ns/d/__sandbox/clock", sandboxtest.JSONBody(map[string]string{"advance": "2m"})).WantStatus(200)
 
 	kill()
-	w.b, _ = onDisk(t, dir)
+	w.b, _ = sandboxtest.NewOnDisk(t, dir, durableScenario)
 	if a, b := w.saved(w.a), w.saved(w.b); !bytes.Equal(a, b) {
 		t.Fatalf("SaveState after the restart differs:\nits twin %s\nrestarted %s", a, b)
 	}

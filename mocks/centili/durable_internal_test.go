@@ -25,6 +25,16 @@ func durableState(t testing.TB, cfg *Config, now time.Time, rec sandbox.Records)
 	return st.(*State)
 }
 
+// loggedState is the default world keeping at most limit transactions,
+// its records written to an OpLog.
+func loggedState(t testing.TB, limit int) (*State, *OpLog) {
+	t.Helper()
+	cfg := newConfig().(*Config)
+	cfg.Limits.MaxTransactions = limit
+	log := &OpLog{}
+	return durableState(t, cfg, durableStart, log), log
+}
+
 func mustSave(t testing.TB, s *State) []byte {
 	t.Helper()
 	b, err := s.SaveState()
@@ -191,10 +201,8 @@ func FuzzLoadRecords(f *testing.F) {
 // gives back the state exactly.
 func TestDurableEveryPrefixLoads(t *testing.T) {
 	t.Parallel()
-	cfg := newConfig().(*Config)
-	cfg.Limits.MaxTransactions = 3
-	log := &OpLog{}
-	a := durableState(t, cfg, durableStart, log)
+	a, log := loggedState(t, 3)
+	cfg := a.cfg
 	key := a.order[0]
 	gifts := []transactionRequest{
 		{key, "33612345678", "c1", 500}, {key, "4366124567", "c2", 1000}, {key, "33612345678", "c3", 7},
@@ -334,10 +342,7 @@ func TestDurableRecordsAfterARestoredLog(t *testing.T) {
 // the store commits them together.
 func TestDurableGiftIsOneCommit(t *testing.T) {
 	t.Parallel()
-	cfg := newConfig().(*Config)
-	cfg.Limits.MaxTransactions = 1
-	log := &OpLog{}
-	a := durableState(t, cfg, durableStart, log)
+	a, log := loggedState(t, 1)
 	for i, c := range []string{"c1", "c2"} {
 		from := len(log.Ops)
 		if _, _, p := a.assign(durableStart, 11111, transactionRequest{a.order[0], "4366124567", c, 100}); p != nil {

@@ -5,9 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 	"github.com/provider-sandbox/provider-sandbox/internal/sandboxtest"
-	"github.com/provider-sandbox/provider-sandbox/internal/store"
 )
 
 // startOnDisk starts a sandbox on the data directory dir, and returns it
@@ -15,16 +13,7 @@ import (
 // what is left).
 func startOnDisk(t *testing.T, dir, scenario string) (*sandboxtest.Harness, func()) {
 	t.Helper()
-	st, err := store.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := sandboxtest.NewWithConfig(t, scenario, func(c *sandbox.Config) { c.Store = st })
-	return h, func() {
-		h.HTTP.CloseClientConnections()
-		h.HTTP.Close()
-		st.Close()
-	}
+	return sandboxtest.NewOnDisk(t, dir, scenario)
 }
 
 // TestDurableAcrossACrash runs the same requests on a sandbox with a data
