@@ -102,6 +102,7 @@ func NewOnDisk(t testing.TB, dir, scenarioYAML string) (h *Harness, kill func())
 	if err != nil {
 		t.Fatalf("opening the data directory: %v", err)
 	}
+	t.Cleanup(func() { db.Close() }) // after the sandbox's own cleanup; a second Close is a no-op
 	h = NewWithConfig(t, scenarioYAML, func(c *sandbox.Config) { c.Store = db })
 	return h, func() {
 		h.HTTP.CloseClientConnections()

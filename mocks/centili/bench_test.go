@@ -55,8 +55,17 @@ func parallel(b *testing.B) {
 
 // BenchmarkAssignContention: 32 concurrent clients assigning from one pool
 // (every request takes the same lock), through the whole HTTP pipeline.
-func BenchmarkAssignContention(b *testing.B) {
-	h := sandboxtest.New(b, benchScenario)
+func BenchmarkAssignContention(b *testing.B) { benchAssign(b, sandboxtest.New(b, benchScenario)) }
+
+// BenchmarkAssignContentionDataDir is the same on a sandbox with a data
+// directory: each gift's transaction, pool and counter are one atomic
+// group of records, and the answer waits for its commit.
+func BenchmarkAssignContentionDataDir(b *testing.B) {
+	h, _ := sandboxtest.NewOnDisk(b, b.TempDir(), benchScenario)
+	benchAssign(b, h)
+}
+
+func benchAssign(b *testing.B, h *sandboxtest.Harness) {
 	tok := login(b, h, "/centili", merchantUser).AccessToken
 	client := benchHTTP()
 	var n atomic.Int64
