@@ -108,6 +108,12 @@ type Options struct {
 	// Observe it runs with the dispatcher's lock held: it must be quick
 	// and must not call the dispatcher.
 	Outcome func(Outcome)
+	// Records, when set and enabled, is where the dispatcher keeps its
+	// outbox as it changes (a provider passes its sandbox Env.Records, so
+	// that pingbacks survive a restart with a data directory): one record
+	// per delivery, written on every change, and one for the counters.
+	// LoadRecords rebuilds the outbox from them (records.go).
+	Records Records
 }
 
 // Outcome is what became of a delivery or one of its attempts, as
@@ -206,12 +212,19 @@ type delivery struct {
 	inFlight bool
 	// settled is set once it is delivered, failed or cancelled.
 	settled bool
+	// dropped is set once MaxSettled compacted it away: its record is
+	// deleted and must not be written again.
+	dropped bool
+	// ord is its place in the outbox, the key of its record: the seq it
+	// was sent with, or its position in a restored outbox.
+	ord int
 }
 
 // Dispatcher schedules, sends and records callbacks for one namespace.
 // It is safe for concurrent use.
 type Dispatcher struct {
 	opt    Options
+	rec    Records // Options.Records when enabled, else nil
 	client *http.Client
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -260,7 +273,11 @@ func New(opt Options) *Dispatcher {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Dispatcher{opt: opt, client: client, ctx: ctx, cancel: cancel, queues: map[string][]*delivery{}, busy: map[string]int{}, ready: map[string][]*delivery{}}
+	d := &Dispatcher{opt: opt, client: client, ctx: ctx, cancel: cancel, queues: map[string][]*delivery{}, busy: map[string]int{}, ready: map[string][]*delivery{}}
+	if opt.Records != nil && opt.Records.Enabled() {
+		d.rec = opt.Records
+	}
+	return d
 }
 
 // Send schedules a delivery whose first attempt is due at the sandbox time
@@ -274,8 +291,9 @@ func (d *Dispatcher) Send(at time.Time, req Request) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.seq++
+	d.putCountersLocked()
 	dl := &delivery{
-		req: req, due: at, receiver: receiverOf(req.URL),
+		req: req, due: at, receiver: receiverOf(req.URL), ord: d.seq,
 		pub: Delivery{
 			ID: d.opt.Source + "-cb-" + strconv.Itoa(d.seq), Source: d.opt.Source, Key: req.Key,
 			Method: http.MethodPost, URL: req.URL, Meta: req.Meta,
@@ -546,6 +564,8 @@ func (d *Dispatcher) settleLocked(dl *delivery) {
 	for _, x := range d.all {
 		if drop > 0 && x.settled {
 			drop--
+			x.dropped = true
+			d.deleteLocked(x)
 			continue
 		}
 		kept = append(kept, x)
@@ -554,6 +574,7 @@ func (d *Dispatcher) settleLocked(dl *delivery) {
 	d.dropped += int64(d.settled - limit)
 	d.settled = limit
 	d.all = kept
+	d.putCountersLocked()
 }
 
 // hiddenLocked is how many of the oldest settled deliveries are over
@@ -624,8 +645,10 @@ func (d *Dispatcher) outcomeLocked(o Outcome) {
 	}
 }
 
-// changedLocked tells the observer, if any, that dl changed.
+// changedLocked writes dl's record and tells the observer, if any, that
+// dl changed.
 func (d *Dispatcher) changedLocked(dl *delivery) {
+	d.putLocked(dl)
 	if d.opt.Observe != nil {
 		d.opt.Observe(dl.viewLocked)
 	}
