@@ -206,8 +206,6 @@ type delivery struct {
 	due   time.Time // the first attempt's due time
 	next  time.Time // the current attempt's due time
 	timer *clock.Timer
-	// receiver is the URL's scheme://host:port, the unit of MaxPerReceiver.
-	receiver string
 	// inFlight is set while a worker makes an attempt.
 	inFlight bool
 	// settled is set once it is delivered, failed or cancelled.
@@ -293,7 +291,7 @@ func (d *Dispatcher) Send(at time.Time, req Request) string {
 	d.seq++
 	d.putCountersLocked()
 	dl := &delivery{
-		req: req, due: at, receiver: receiverOf(req.URL), ord: d.seq,
+		req: req, due: at, ord: d.seq,
 		pub: Delivery{
 			ID: d.opt.Source + "-cb-" + strconv.Itoa(d.seq), Source: d.opt.Source, Key: req.Key,
 			Method: http.MethodPost, URL: req.URL, Meta: req.Meta,
@@ -346,10 +344,13 @@ func (d *Dispatcher) due(dl *delivery) {
 	dl.timer = nil
 	dl.pub.State = StateSending
 	d.changedLocked(dl)
-	if len(d.ready[dl.receiver]) == 0 {
-		d.turns = append(d.turns, dl.receiver)
+	// The receiver is worked out per attempt rather than kept per
+	// delivery: pending deliveries are many, due ones few.
+	r := receiverOf(dl.req.URL)
+	if len(d.ready[r]) == 0 {
+		d.turns = append(d.turns, r)
 	}
-	d.ready[dl.receiver] = append(d.ready[dl.receiver], dl)
+	d.ready[r] = append(d.ready[r], dl)
 	if d.running < d.opt.MaxInFlight {
 		d.running++
 		d.workers.Add(1)
@@ -364,22 +365,23 @@ func (d *Dispatcher) work() {
 	defer d.workers.Done()
 	for {
 		d.mu.Lock()
-		dl := d.nextReadyLocked()
+		dl, r := d.nextReadyLocked()
 		if d.closed || dl == nil {
 			d.running--
 			d.mu.Unlock()
 			return
 		}
 		dl.inFlight = true
-		d.busy[dl.receiver]++
+		d.busy[r]++
 		d.mu.Unlock()
-		d.attempt(dl)
+		d.attempt(dl, r)
 	}
 }
 
 // nextReadyLocked takes the oldest due attempt of the first receiver, in
-// round-robin order, that is below its limit; nil when there is none.
-func (d *Dispatcher) nextReadyLocked() *delivery {
+// round-robin order, that is below its limit, and names the receiver; nil
+// when there is none.
+func (d *Dispatcher) nextReadyLocked() (*delivery, string) {
 	for i, r := range d.turns {
 		if d.busy[r] >= d.opt.MaxPerReceiver {
 			continue
@@ -396,9 +398,9 @@ func (d *Dispatcher) nextReadyLocked() *delivery {
 			d.ready[r] = q
 			d.turns = append(d.turns, r)
 		}
-		return dl
+		return dl, r
 	}
-	return nil
+	return nil, ""
 }
 
 // receiverOf names the receiver of a URL for the per-receiver limit.
@@ -410,8 +412,9 @@ func receiverOf(raw string) string {
 	return u.Scheme + "://" + u.Host
 }
 
-// attempt makes one HTTP exchange and decides what comes next.
-func (d *Dispatcher) attempt(dl *delivery) {
+// attempt makes one HTTP exchange with receiver r and decides what comes
+// next.
+func (d *Dispatcher) attempt(dl *delivery, r string) {
 	req := dl.req
 	a := Attempt{At: dl.next}
 	ctx := d.ctx
@@ -443,8 +446,8 @@ func (d *Dispatcher) attempt(dl *delivery) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	dl.inFlight = false
-	if d.busy[dl.receiver]--; d.busy[dl.receiver] <= 0 {
-		delete(d.busy, dl.receiver)
+	if d.busy[r]--; d.busy[r] <= 0 {
+		delete(d.busy, r)
 	}
 	a.N = len(dl.pub.Attempts) + 1
 	dl.pub.Attempts = append(dl.pub.Attempts, a)

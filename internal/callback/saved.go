@@ -149,7 +149,7 @@ func (d *Dispatcher) parseSaved(sd SavedDelivery, at string, accept func(SavedDe
 	if req.Header == nil {
 		req.Header = http.Header{}
 	}
-	dl := &delivery{req: req, due: sd.Due, receiver: receiverOf(sd.URL),
+	dl := &delivery{req: req, due: sd.Due,
 		pub: Delivery{ID: sd.ID, Source: d.opt.Source, Key: sd.Key, Method: http.MethodPost, URL: sd.URL, Meta: sd.Meta,
 			State: sd.State, CreatedAt: sd.CreatedAt, FinishedAt: sd.FinishedAt, MaxAttempts: 1 + sd.Policy.Retries,
 			Attempts: append([]Attempt{}, sd.Attempts...)}}
