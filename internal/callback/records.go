@@ -116,11 +116,7 @@ func (d *Dispatcher) LoadRecords(recs []Record, accept func(SavedDelivery) func(
 			if err := json.Unmarshal(r.Value, &sd); err != nil {
 				return fmt.Errorf("%s: not a saved delivery: %v", at, err)
 			}
-			if ids[sd.ID] {
-				return fmt.Errorf("%s: id %q is empty or used twice", at, sd.ID)
-			}
-			ids[sd.ID] = true
-			p, err := d.parseSaved(sd, at, accept)
+			p, err := d.parseSaved(sd, at, ids, accept)
 			if err != nil {
 				return err
 			}

@@ -96,12 +96,7 @@ func (d *Dispatcher) Restore(o Outbox, accept func(SavedDelivery) func(status in
 	list := make([]parsedDelivery, 0, len(o.Deliveries))
 	ids := map[string]bool{}
 	for i, sd := range o.Deliveries {
-		at := fmt.Sprintf("deliveries[%d]", i)
-		if ids[sd.ID] {
-			return fmt.Errorf("%s: id %q is empty or used twice", at, sd.ID)
-		}
-		ids[sd.ID] = true
-		p, err := d.parseSaved(sd, at, accept)
+		p, err := d.parseSaved(sd, fmt.Sprintf("deliveries[%d]", i), ids, accept)
 		if err != nil {
 			return err
 		}
@@ -130,11 +125,13 @@ type parsedDelivery struct {
 	next time.Time
 }
 
-// parseSaved reads one saved delivery; at names it in errors.
-func (d *Dispatcher) parseSaved(sd SavedDelivery, at string, accept func(SavedDelivery) func(status int, body []byte) error) (parsedDelivery, error) {
-	if sd.ID == "" {
+// parseSaved reads one saved delivery; at names it in errors, ids holds
+// the ids read before it (and takes its own).
+func (d *Dispatcher) parseSaved(sd SavedDelivery, at string, ids map[string]bool, accept func(SavedDelivery) func(status int, body []byte) error) (parsedDelivery, error) {
+	if sd.ID == "" || ids[sd.ID] {
 		return parsedDelivery{}, fmt.Errorf("%s: id %q is empty or used twice", at, sd.ID)
 	}
+	ids[sd.ID] = true
 	retryDelay, err1 := time.ParseDuration(sd.Policy.RetryDelay)
 	timeout, err2 := time.ParseDuration(sd.Policy.Timeout)
 	if err1 != nil || err2 != nil || sd.Policy.Retries < 0 || retryDelay < 0 || timeout < 0 {

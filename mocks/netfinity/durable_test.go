@@ -199,6 +199,17 @@ func restart(t *testing.T, cfg *Config, now time.Time, snap json.RawMessage, out
 	return b, clk
 }
 
+// startRun builds a state keeping records, on a frozen clock, with
+// pingbacks to a receiver of its own.
+func startRun(t *testing.T) (*pingbackReceiver, *Config, *state, *clock.Clock, *sandbox.RecordSet) {
+	rcv := newPingbackReceiver(t)
+	cfg := durableConfig(rcv.srv.URL)
+	clk := clock.New(durableStart, true)
+	t.Cleanup(clk.Close)
+	rs := sandbox.NewRecordSet()
+	return rcv, cfg, durableState(t, cfg, clk, rs), clk, rs
+}
+
 func strp(s string) *string { return &s }
 
 // op is one step of a run: a send, a clock advance or a token change.
@@ -303,12 +314,7 @@ func TestRecordsRebuildTheSameState(t *testing.T) {
 	for name, ops := range runs {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			rcv := newPingbackReceiver(t)
-			cfg := durableConfig(rcv.srv.URL)
-			clkA := clock.New(durableStart, true)
-			t.Cleanup(clkA.Close)
-			rs := sandbox.NewRecordSet()
-			a := durableState(t, cfg, clkA, rs)
+			rcv, cfg, a, clkA, rs := startRun(t)
 			var trace []string
 			for _, o := range ops(rcv.srv.URL) {
 				trace = append(trace, o(t, a, clkA))
@@ -488,12 +494,7 @@ func TestRecordsAreWrittenBeforeTheAnswer(t *testing.T) {
 // changes nothing.
 func TestLoadRecordsRefusesWhatItCannotRead(t *testing.T) {
 	t.Parallel()
-	rcv := newPingbackReceiver(t)
-	cfg := durableConfig(rcv.srv.URL)
-	clkA := clock.New(durableStart, true)
-	t.Cleanup(clkA.Close)
-	rs := sandbox.NewRecordSet()
-	a := durableState(t, cfg, clkA, rs)
+	rcv, cfg, a, clkA, rs := startRun(t)
 	for _, o := range scriptedOps(rcv.srv.URL)[:3] {
 		o(t, a, clkA)
 	}
