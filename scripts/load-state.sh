@@ -6,6 +6,7 @@
 # Usage: scripts/load-state.sh [gifts] [messages]   (defaults 300000 276000)
 #        scripts/load-state.sh -journal 300000 [other flood flags]: the
 #        journal flood instead (see scripts/flood -h)
+#   ARGS="--data-dir /tmp/d" scripts/load-state.sh   passes flags to the sandbox
 #   BIN=/path/to/sandbox scripts/load-state.sh   measures that binary instead
 #   of building this tree (to compare two versions on the same machine).
 set -euo pipefail
@@ -23,7 +24,7 @@ if [ -z "$bin" ]; then
   CGO_ENABLED=0 go build -trimpath -o "$bin" ./cmd/sandbox
 fi
 go build -o "$dir/flood" ./scripts/flood
-"$bin" --addr 127.0.0.1:$port --log-level error --access-log=false >/dev/null 2>&1 &
+"$bin" --addr 127.0.0.1:$port --log-level error --access-log=false ${ARGS:-} >/dev/null 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
 until curl -fs -o /dev/null "http://127.0.0.1:$port/__sandbox/health"; do sleep 0.01; done

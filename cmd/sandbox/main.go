@@ -29,6 +29,7 @@ import (
 	"github.com/provider-sandbox/provider-sandbox/adminclient"
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 	"github.com/provider-sandbox/provider-sandbox/internal/scenario"
+	"github.com/provider-sandbox/provider-sandbox/internal/store"
 	"github.com/provider-sandbox/provider-sandbox/internal/tokens"
 	_ "github.com/provider-sandbox/provider-sandbox/mocks/all"
 	"github.com/provider-sandbox/provider-sandbox/scenarios"
@@ -230,7 +231,7 @@ func (b *byteSize) Set(v string) error {
 const (
 	dataDirEnv     = "SANDBOX_DATA_DIR"
 	caDataDirUsage = "`DIR` the sandbox keeps files in: the local CA in DIR/ca (env " + dataDirEnv + "; default: the user's config directory, ~/.config/provider-sandbox on Linux)"
-	dataDirUsage   = "`DIR` the sandbox keeps files in: the local CA in DIR/ca, and the token signing key in DIR/" + signingKeyFile + " so tokens survive a restart (env " + dataDirEnv + "; default: the CA in the user's config directory, ~/.config/provider-sandbox on Linux, and a new signing key per run)"
+	dataDirUsage   = "`DIR` the sandbox keeps files in: the local CA in DIR/ca, the token signing key in DIR/" + signingKeyFile + " so tokens survive a restart, and every namespace's state, clock, faults, callbacks and journal in DIR/state.db, so that they survive a crash (env " + dataDirEnv + "; default: everything in memory, the CA in the user's config directory, ~/.config/provider-sandbox on Linux)"
 	signingKeyFile = "keys/signing-key.pem"
 )
 
@@ -336,6 +337,19 @@ func serve(args []string, stdout, stderr io.Writer) int {
 			return fail("signing key cannot be kept", err)
 		}
 	}
+	var st *store.Store
+	if o.dataDir != "" {
+		opened, err := store.Open(o.dataDir)
+		if err != nil {
+			return fail("data directory cannot be opened", err)
+		}
+		st = opened
+		defer func() {
+			if err := st.Close(); err != nil {
+				log.Error("data directory: the last writes failed", "err", err)
+			}
+		}()
+	}
 	sc, probs, err := loadScenario(o.scenarioFile)
 	if err != nil {
 		return fail("scenario file cannot be read", err)
@@ -356,7 +370,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		Scenario: sc, JournalSize: o.journalSize, JournalBodyBytes: o.journalBodyBytes,
 		JournalHeaderBytes: o.journalHeaders, JournalMemory: int64(o.journalMemory),
 		MaxNamespaces: o.maxNamespaces, NamespaceIdle: o.namespaceIdle, Version: version, Logger: log,
-		Library: scenarios.FS, AdminToken: o.adminToken, AllowedHosts: splitList(o.allowedHosts),
+		Library: scenarios.FS, AdminToken: o.adminToken, AllowedHosts: splitList(o.allowedHosts), Store: st,
 	}
 	if o.accessLog {
 		cfg.AccessLog = accessLogger(log, jsonLogs)

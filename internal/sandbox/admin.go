@@ -183,6 +183,16 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, t target) {
 		}
 		a.ns = ns
 	}
+	if st := s.cfg.Store; st != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w = &durableWriter{ResponseWriter: w, before: func() error {
+			if a.ns != nil {
+				if wd := a.ns.world.Load(); wd != nil && wd.sink != nil {
+					wd.saveCore()
+				}
+			}
+			return st.Sync()
+		}}
+	}
 	s.admin.ServeHTTP(w, r2)
 }
 
@@ -402,6 +412,9 @@ func (s *Server) writeEntries(a *adminCall, page []*journal.Entry) {
 
 func (s *Server) deleteRequests(a *adminCall) {
 	a.ns.Journal.Clear()
+	if w := a.ns.world.Load(); w.sink != nil {
+		w.sink.Journal(0, nil, -1) // and on disk
+	}
 	a.w.WriteHeader(http.StatusNoContent)
 }
 

@@ -47,6 +47,19 @@ type echoState struct {
 	mu     sync.Mutex
 	items  []echoItem
 	closed bool
+	recs   sandbox.Records
+}
+
+// LoadRecords makes echo Durable: each item is a record "item"/id.
+func (s *echoState) LoadRecords(recs []sandbox.Record) error {
+	for _, r := range recs {
+		var it echoItem
+		if r.Kind != "item" || json.Unmarshal(r.Value, &it) != nil {
+			return fmt.Errorf("record %s/%s is not an echo item", r.Kind, r.Key)
+		}
+		s.items = append(s.items, it)
+	}
+	return nil
 }
 
 func (s *echoState) Snapshot() any {
@@ -98,7 +111,7 @@ func init() {
 				close(g.building)
 				<-g.release
 			}
-			return &echoState{cfg: cfg}, nil
+			return &echoState{cfg: cfg, recs: env.Records}, nil
 		},
 		Guard: func(c *sandbox.Call) bool {
 			if c.R.Header.Get("X-Block") != "" {
@@ -134,6 +147,7 @@ func init() {
 				st.mu.Lock()
 				it := echoItem{ID: len(st.items) + 1, Name: in.Name, Qty: in.Qty, At: c.Now()}
 				st.items = append(st.items, it)
+				st.recs.Put("item", fmt.Sprintf("%08d", it.ID), it)
 				st.mu.Unlock()
 				c.JSON(http.StatusCreated, it)
 			},

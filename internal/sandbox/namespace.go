@@ -12,6 +12,7 @@ import (
 	"github.com/provider-sandbox/provider-sandbox/internal/faults"
 	"github.com/provider-sandbox/provider-sandbox/internal/journal"
 	"github.com/provider-sandbox/provider-sandbox/internal/scenario"
+	"github.com/provider-sandbox/provider-sandbox/internal/store"
 )
 
 // DefaultNamespace is the namespace the bare mounts serve.
@@ -29,7 +30,9 @@ type Namespace struct {
 	world    atomic.Pointer[world]
 	lastUsed atomic.Int64 // real unix nanos, for idle eviction
 	resetMu  sync.Mutex   // serialises resets, scenario replacement and deletion
-	deleted  bool         // under resetMu: deleted or evicted, closed for good
+	// journalSeq numbers the journal entries kept in the data directory.
+	journalSeq atomic.Int64
+	deleted    bool // under resetMu: deleted or evicted, closed for good
 }
 
 // world is everything a reset replaces at once. Requests load it once, so a
@@ -40,6 +43,10 @@ type world struct {
 	states   map[string]any // provider name → state
 	faults   *faults.Set
 	counters map[string]*providerCounters // provider name → traffic, for GET /stats
+	// sink is where the world's records go with a data directory (nil
+	// without one); coreMu orders the core's own records (durable.go).
+	sink   *store.Sink
+	coreMu sync.Mutex
 }
 
 // Clock returns the namespace's clock.
@@ -59,11 +66,23 @@ func (ns *Namespace) State(provider string) (any, bool) {
 
 func (ns *Namespace) touch() { ns.lastUsed.Store(time.Now().UnixNano()) }
 
-// build makes a fresh world from a scenario.
+// build makes a fresh world from a scenario. With a data directory its
+// records are buffered until the world is put in force (storeInstall).
 func (ns *Namespace) build(sc *Scenario) (*world, error) {
+	var sink *store.Sink
+	if st := ns.server.cfg.Store; st != nil {
+		sink = st.NewSink(ns.Name)
+	}
+	return ns.buildWith(sc, sink, false)
+}
+
+// buildWith is build with the world's sink given; held keeps the clock
+// held after the world is built (a world being loaded from the data
+// directory), as a snapshot's does until activate.
+func (ns *Namespace) buildWith(sc *Scenario, sink *store.Sink, held bool) (*world, error) {
 	common := sc.Common()
-	w := &world{scenario: sc, clock: clock.New(sc.Start, common.Clock.Frozen), states: map[string]any{}, counters: map[string]*providerCounters{}}
-	if sc.Snapshot != nil {
+	w := &world{scenario: sc, clock: clock.New(sc.Start, common.Clock.Frozen), states: map[string]any{}, counters: map[string]*providerCounters{}, sink: sink}
+	if sc.Snapshot != nil || held {
 		w.clock.Hold() // until activate: nothing restored fires before the world is in force
 	}
 	set, probs := faults.NewSet(sc.Faults, registeredOps{}, common.Seed, w.clock.Now())
@@ -83,7 +102,7 @@ func (ns *Namespace) build(sc *Scenario) (*world, error) {
 
 			ObserveCallback: ns.observeCallback,
 			CallbackOutcome: ns.server.metrics.callbackOutcome(p.Name),
-			Records:         NoRecords,
+			Records:         w.recordsFor(p.Name),
 		})
 		if err != nil {
 			w.close()
@@ -177,6 +196,7 @@ func (ns *Namespace) resetLocked(sc *Scenario) error {
 func (ns *Namespace) swapLocked(w *world) {
 	old := ns.world.Swap(w)
 	ns.Journal.Clear()
+	ns.storeInstall(w, old) // before old.close: what closing it changes is not kept
 	if old != nil {
 		old.close()
 	}
@@ -348,9 +368,23 @@ func (s *Server) DeleteNamespace(name string) error {
 	if ok {
 		delete(set.byID, name)
 	}
+	if st := s.cfg.Store; st != nil {
+		var sink *store.Sink
+		if ok {
+			sink = ns.world.Load().sink
+		} else if _, stored, _ := st.Load(name, 0); stored {
+			ok = true // evicted while idle: deleted on disk only
+		}
+		if ok {
+			st.Wait(st.Drop(name, sink))
+		}
+	}
 	set.mu.Unlock()
 	if !ok {
 		return ErrNoNamespace
+	}
+	if ns == nil {
+		return nil
 	}
 	ns.shutdown()
 	s.log.Info("namespace deleted", "namespace", name)
@@ -377,6 +411,20 @@ func (s *Server) namespace(name string) (*Namespace, error) {
 			return nil, full
 		}
 	}
+	if s.cfg.Store != nil {
+		// Evicted while idle, or left by an earlier process: rebuilt
+		// from the data directory.
+		stored, err := s.loadStored(name)
+		if err == nil {
+			set.byID[name] = stored
+			set.mu.Unlock()
+			return stored, nil
+		}
+		if !errors.Is(err, errNotStored) {
+			set.mu.Unlock()
+			return nil, err
+		}
+	}
 	ns = &Namespace{Name: name, server: s, Journal: journal.New(s.cfg.JournalSize, s.journalBudget), events: events.New()}
 	w, err := ns.build(s.template())
 	if err != nil {
@@ -384,6 +432,7 @@ func (s *Server) namespace(name string) (*Namespace, error) {
 		return nil, err
 	}
 	ns.world.Store(w)
+	ns.storeInstall(w, nil)
 	ns.activate(w)
 	ns.touch()
 	set.byID[name] = ns
@@ -404,6 +453,9 @@ func (s *Server) evictIdleLocked(now time.Time) int {
 		}
 		if now.Sub(time.Unix(0, ns.lastUsed.Load())) >= set.idle && !ns.world.Load().busy() && !ns.streaming() {
 			delete(set.byID, name)
+			if st := s.cfg.Store; st != nil {
+				st.Unload(name, ns.world.Load().sink) // kept on disk for its next request
+			}
 			go ns.shutdown() // may wait for callbacks in flight; not under the lock
 			n++
 			s.log.Info("namespace evicted after idling", "namespace", name, "idle", set.idle)

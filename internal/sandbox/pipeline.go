@@ -17,6 +17,7 @@ import (
 	"github.com/provider-sandbox/provider-sandbox/internal/clock"
 	"github.com/provider-sandbox/provider-sandbox/internal/faults"
 	"github.com/provider-sandbox/provider-sandbox/internal/journal"
+	"github.com/provider-sandbox/provider-sandbox/internal/store"
 )
 
 // HeaderRequestID carries the journal key of every response.
@@ -46,6 +47,7 @@ type Call struct {
 	via    *hostEntry // the provider host the request was routed by, or nil
 	hosts  *hostTable // the host table in force when hosts routing is on, or nil
 	mount  *mount
+	world  *world
 	clock  *clock.Clock
 	faults *faults.Set
 	entry  *journal.Entry
@@ -208,10 +210,15 @@ func (s *Server) serveProvider(w http.ResponseWriter, r *http.Request, ns *Names
 	wd := ns.world.Load()
 	id := w.Header().Get(HeaderRequestID)
 	// One allocation holds the call and its capturing writer.
-	x := &exchange{cw: captureWriter{ResponseWriter: w, limit: s.cfg.JournalBodyBytes}}
+	x := &exchange{cw: captureWriter{ResponseWriter: w, limit: s.cfg.JournalBodyBytes, store: s.cfg.Store}}
 	cw := &x.cw
 	entry := &journal.Entry{ID: id, Time: wd.clock.Now(), Namespace: ns.Name, Provider: m.provider.Name}
-	x.Call = Call{W: cw, R: r, State: wd.states[m.provider.Name], NS: ns, prefix: t.prefix, rel: t.rel, via: t.via, mount: m, clock: wd.clock, faults: wd.faults, entry: entry}
+	x.Call = Call{W: cw, R: r, State: wd.states[m.provider.Name], NS: ns, prefix: t.prefix, rel: t.rel, via: t.via, mount: m, world: wd, clock: wd.clock, faults: wd.faults, entry: entry}
+	if cw.store != nil {
+		cw.failStore = func(err error) {
+			x.Call.Fail(&Error{Kind: ErrUnavailable, Status: http.StatusServiceUnavailable, Message: errStoreFailed(err)})
+		}
+	}
 	if s.hostsOn() {
 		x.Call.hosts = s.template().hosts
 	}
@@ -273,7 +280,11 @@ func (s *Server) runPipeline(c *Call, m *mount, rel string, unmapped bool) {
 		return
 	}
 	if c.faults.Len() > 0 || r.Header.Get("Prefer") != "" {
-		if s.applyFaults(c, rel, c.faults) {
+		answered := s.applyFaults(c, rel, c.faults)
+		if c.world.sink != nil && c.faults.Len() > 0 {
+			c.world.saveFaults() // counters and generator moved
+		}
+		if answered {
 			return
 		}
 	}
@@ -417,6 +428,9 @@ func (s *Server) record(ns *Namespace, wd *world, e *journal.Entry, c *Call, cw 
 	took := time.Since(start)
 	e.LatencyMicros = took.Microseconds()
 	ns.Journal.Add(e)
+	if wd.sink != nil {
+		ns.storeJournal(wd, e)
+	}
 	s.metrics.observeRequest(e.Provider, e.Operation, status, took)
 	if c := wd.counters[e.Provider]; c != nil {
 		c.add(status, start)
@@ -439,19 +453,47 @@ type captureWriter struct {
 	n           int64
 	limit       int
 	buf         bytes.Buffer
+	// store, with a data directory, is waited for before the status goes
+	// out: what the request changed is durable before it is acknowledged.
+	// failStore answers in the provider's shape when that fails, and
+	// swallow then drops what the handler goes on writing.
+	store     *store.Store
+	failStore func(error)
+	failing   bool
+	swallow   bool
 }
 
 func (w *captureWriter) WriteHeader(code int) {
 	if w.wroteHeader {
 		return
 	}
+	if w.store != nil && !w.failing && w.store.Pending() {
+		if err := w.store.Sync(); err != nil {
+			w.failing = true
+			h := w.Header()
+			for k := range h {
+				if k != HeaderRequestID {
+					delete(h, k)
+				}
+			}
+			w.failStore(err)
+			w.swallow = true
+			return
+		}
+	}
 	w.wroteHeader, w.status = true, code
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *captureWriter) Write(p []byte) (int, error) {
+	if w.swallow {
+		return len(p), nil
+	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
+	}
+	if w.swallow {
+		return len(p), nil
 	}
 	if room := w.limit - w.buf.Len(); room > 0 {
 		if len(p) < room {

@@ -31,6 +31,12 @@ type Records interface {
 	// Delete removes the record kind/key; deleting a missing one is no
 	// error.
 	Delete(kind, key string)
+	// Atomic runs f with a Records whose Puts and Deletes reach the disk
+	// together, in one commit, once f returns: a crash keeps all of them
+	// or none. A request that changes several records (a gift's
+	// transaction, its pool and the id counter) writes them through it,
+	// so that no crash can leave the transaction without its pool.
+	Atomic(f func(Records))
 }
 
 // Record is one stored record, as Durable.LoadRecords gets it.
@@ -63,6 +69,7 @@ type noRecords struct{}
 func (noRecords) Enabled() bool               { return false }
 func (noRecords) Put(kind, key string, _ any) {}
 func (noRecords) Delete(kind, key string)     {}
+func (n noRecords) Atomic(f func(Records))    { f(n) }
 
 // RecordSet is an in-memory Records, for tests of a provider's Durable
 // state: build a state with it as Env.Records, change the state, then hand
@@ -100,6 +107,9 @@ func (s *RecordSet) Delete(kind, key string) {
 	defer s.mu.Unlock()
 	delete(s.recs, [2]string{kind, key})
 }
+
+// Atomic runs f with the set itself: its writes are immediate anyway.
+func (s *RecordSet) Atomic(f func(Records)) { f(s) }
 
 // Records returns the records sorted as LoadRecords gets them.
 func (s *RecordSet) Records() []Record {

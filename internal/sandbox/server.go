@@ -19,6 +19,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/provider-sandbox/provider-sandbox/internal/journal"
+	"github.com/provider-sandbox/provider-sandbox/internal/store"
 )
 
 // Config holds the server's settings (command-line flags, not scenario).
@@ -73,6 +74,12 @@ type Config struct {
 	// is called on the first CONNECT (the CLI loads the local CA then);
 	// nil, or an error, answers CONNECT 502 saying so.
 	TunnelTLS func() (*tls.Config, error)
+	// Store, when set, is the data directory's database (--data-dir):
+	// every namespace is kept there, each answer waits until what it
+	// acknowledged is on disk, and New rebuilds the namespaces a previous
+	// process had (durable.go). The caller opens and closes it; close it
+	// after Server.Close.
+	Store *store.Store
 	// Library holds the shipped scenarios (*.yaml at its root), listed by
 	// GET /__sandbox/scenarios for the dashboard's scenario switcher; nil
 	// lists none.
@@ -81,13 +88,17 @@ type Config struct {
 
 // Server is the sandbox's HTTP handler.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	mounts   map[string]*mount
-	admin    *mux.Router
-	tmpl     atomic.Pointer[Scenario]
-	spaces   namespaces
-	seq      atomic.Uint64
+	cfg    Config
+	log    *slog.Logger
+	mounts map[string]*mount
+	admin  *mux.Router
+	tmpl   atomic.Pointer[Scenario]
+	spaces namespaces
+	seq    atomic.Uint64
+	// idLimit is the highest request id reserved in the data directory;
+	// idMu serialises reserving the next block (durable.go).
+	idLimit  atomic.Uint64
+	idMu     sync.Mutex
 	stopOnce sync.Once
 	stop     chan struct{}
 	// streamsStop ends every event stream: closed by CloseStreams, which
@@ -171,6 +182,12 @@ func New(cfg Config) (*Server, error) {
 	s.tmpl.Store(cfg.Scenario)
 	s.metrics = newMetrics(s)
 	s.admin = s.adminRouter()
+	if cfg.Store != nil {
+		if err := s.openStore(); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	if _, err := s.namespace(DefaultNamespace); err != nil {
 		return nil, err
 	}
@@ -186,6 +203,9 @@ func (s *Server) Close() {
 	s.tunnels.close()
 	s.stopOnce.Do(func() {
 		close(s.stop)
+		if s.cfg.Store != nil {
+			s.closeSinks()
+		}
 		s.spaces.mu.Lock()
 		live := make([]*Namespace, 0, len(s.spaces.byID))
 		for _, ns := range s.spaces.byID {
@@ -406,7 +426,11 @@ func (s *Server) mountNames() []string {
 // their own buffer first; padding and digits must not share storage (they
 // once did, and every id came out as req_00000000).
 func (s *Server) nextID() string {
-	return formatRequestID(s.seq.Add(1))
+	n := s.seq.Add(1)
+	if s.cfg.Store != nil {
+		s.nextIDDurable(n)
+	}
+	return formatRequestID(n)
 }
 
 // formatRequestID builds "req_%08x" without fmt (one allocation).

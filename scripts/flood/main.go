@@ -39,6 +39,7 @@ func main() {
 	pid := flag.Int("pid", 0, "the sandbox's process id, for its VmRSS")
 	gifts := flag.Int("centili", 300000, "Centili gifts to send")
 	msgs := flag.Int("netfinity", 276000, "Netfinity messages to send")
+	events := flag.Int("netrefer", 0, "NetRefer registrations to send (one new EventID per request), after the messages")
 	conc := flag.Int("c", 8, "requests in flight at once")
 	every := flag.Int("every", 50000, "print the resident memory after this many requests of a run")
 	journal := flag.Int("journal", 0, "instead of gifts and messages: this many journaled requests with 4 KB bodies and headers, spread over -namespaces, then -readers reading one namespace's journal at once")
@@ -74,6 +75,37 @@ func main() {
 		r.Header.Set("Authorization", "Bearer flood")
 		return r
 	}, func(status int) bool { return status == 200 })
+	if *events > 0 {
+		ntok := netreferToken(client, ns)
+		run(client, "netrefer registrations", *events, *conc, *every, *pid, func(i int) *http.Request {
+			body := fmt.Sprintf(`[{"eventId":"flood-%d","customerId":"c%d","brandId":1,"timestamp":"2026-01-01T10:00:00Z","registrationDate":"2026-01-01T10:00:00Z","countryCode":"MT","currency":"EUR","bTag":""}]`, i, i)
+			r, _ := http.NewRequest("POST", ns+"/netrefer/di/v1/registrations", strings.NewReader(body))
+			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set("Ocp-Apim-Subscription-Key", "baea25a9f0fe4687845575c07e539a9e9")
+			r.Header.Set("Authorization", "Bearer "+ntok)
+			return r
+		}, func(status int) bool { return status == 200 })
+	}
+}
+
+// netreferToken gets an Azure AD token of the default scenario's NetRefer
+// client.
+func netreferToken(client *http.Client, ns string) string {
+	form := url.Values{"grant_type": {"password"}, "client_id": {"5a324196-7727-45fd-8ac3-1436cd541d76"},
+		"client_secret": {"sandbox-netrefer-secret"}, "username": {"operator@sandbox.test"}, "password": {"sandbox-password"},
+		"scope": {"api://5a324196-7727-45fd-8ac3-1436cd541d76/Events.Injestion"}}
+	res, err := client.PostForm(ns+"/netrefer/login/0e0b50ac-5253-4347-b528-251b2f17cfc6/oauth2/v2.0/token", form)
+	if err != nil {
+		fail("netrefer token: %v", err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || out.AccessToken == "" {
+		fail("netrefer token: status %d, %v", res.StatusCode, err)
+	}
+	return out.AccessToken
 }
 
 // run sends n requests with conc workers, printing the RSS every `every`

@@ -1,0 +1,229 @@
+package sandbox_test
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/provider-sandbox/provider-sandbox/internal/faults"
+	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
+	"github.com/provider-sandbox/provider-sandbox/internal/sandboxtest"
+	"github.com/provider-sandbox/provider-sandbox/internal/store"
+)
+
+// durable is a sandbox on a data directory that a test can crash: the
+// HTTP server and the store go away without the sandbox shutting down,
+// as after kill -9 (what reached the disk is what a kill leaves).
+type durable struct {
+	*sandboxtest.Harness
+	st *store.Store
+}
+
+func startDurable(t *testing.T, dir, scenarioYAML string, configure func(*sandbox.Config)) *durable {
+	t.Helper()
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sandboxtest.NewWithConfig(t, scenarioYAML, func(c *sandbox.Config) {
+		c.Store = st
+		if configure != nil {
+			configure(c)
+		}
+	})
+	return &durable{Harness: h, st: st}
+}
+
+func (d *durable) crash() {
+	d.HTTP.CloseClientConnections()
+	d.HTTP.Close()
+	d.st.Close()
+}
+
+type echoItemView struct {
+	ID   int    `json:"id"`
+	Name string `json:"name"`
+}
+
+func (d *durable) items(ns string) []echoItemView {
+	var out []echoItemView
+	path := "/echo/items"
+	if ns != "" {
+		path = "/ns/" + ns + path
+	}
+	d.Do("GET", path, nil).WantStatus(200).JSON(&out)
+	return out
+}
+
+func requestNumber(t *testing.T, id string) uint64 {
+	t.Helper()
+	n, err := strconv.ParseUint(strings.TrimPrefix(id, "req_"), 16, 64)
+	if err != nil {
+		t.Fatalf("request id %q", id)
+	}
+	return n
+}
+
+func TestDataDirKeepsNamespacesClockFaultsAndJournalAcrossACrash(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	d := startDurable(t, dir, echoScenario, nil)
+	var top uint64
+	for i, ns := range []string{"", "", "", "a", "a"} {
+		path := "/echo/items"
+		if ns != "" {
+			path = "/ns/a/echo/items"
+		}
+		res := d.Do("POST", path, sandboxtest.JSONBody(fmt.Sprintf(`{"name":"item-%d","qty":1}`, i))).WantStatus(201)
+		top = max(top, requestNumber(t, res.Header.Get(sandbox.HeaderRequestID)))
+	}
+	d.Admin("POST", "a", "/clock", map[string]string{"advance": "90s"}, nil)
+	if st := d.Admin("POST", "a", "/faults", map[string]any{
+		"id": "twice", "match": map[string]any{"provider": "echo", "operation": "listItems"},
+		"respond": map[string]any{"status": 503}, "times": 2,
+	}, nil); st != 201 {
+		t.Fatalf("POST /faults = %d", st)
+	}
+	d.Do("GET", "/ns/a/echo/items", nil).WantStatus(503) // fired once of twice
+	d.crash()
+
+	d = startDurable(t, dir, echoScenario, nil)
+	if got := d.items(""); len(got) != 3 || got[2].Name != "item-2" || got[2].ID != 3 {
+		t.Fatalf("default namespace after the restart: %+v", got)
+	}
+	var c struct {
+		Now time.Time `json:"now"`
+	}
+	d.Admin("GET", "a", "/clock", nil, &c)
+	if want := time.Date(2026, 1, 2, 3, 5, 35, 0, time.UTC); !c.Now.Equal(want) {
+		t.Fatalf("clock of a after the restart: %v, want %v", c.Now, want)
+	}
+	var views []faults.View
+	d.Admin("GET", "a", "/faults", nil, &views)
+	if len(views) != 1 || views[0].Fired != 1 {
+		t.Fatalf("faults of a after the restart: %+v", views)
+	}
+	d.Do("GET", "/ns/a/echo/items", nil).WantStatus(503) // the second of two
+	if got := d.items("a"); len(got) != 2 || got[0].Name != "item-3" {
+		t.Fatalf("namespace a after the restart: %+v", got)
+	}
+	var journal []struct {
+		ID        string `json:"id"`
+		Operation string `json:"operation"`
+	}
+	d.Admin("GET", "a", "/requests", nil, &journal)
+	ops := []string{}
+	for _, e := range journal {
+		ops = append(ops, e.Operation)
+	}
+	// Newest first: this process's two, then the first process's three.
+	if got := strings.Join(ops, ","); got != "listItems,listItems,listItems,createItem,createItem" {
+		t.Fatalf("journal of a after the restart: %s", got)
+	}
+	res := d.Do("GET", "/echo/items", nil)
+	if n := requestNumber(t, res.Header.Get(sandbox.HeaderRequestID)); n <= top {
+		t.Fatalf("request id %d after the restart reuses the range up to %d", n, top)
+	}
+}
+
+func TestDataDirResetDeleteAndEviction(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	d := startDurable(t, dir, echoScenario, func(c *sandbox.Config) { c.NamespaceIdle = time.Hour })
+	for _, ns := range []string{"kept", "reset", "deleted", "evicted"} {
+		d.Do("POST", "/ns/"+ns+"/echo/items", sandboxtest.JSONBody(`{"name":"x","qty":1}`)).WantStatus(201)
+	}
+	if st := d.Admin("POST", "reset", "/reset", nil, nil); st/100 != 2 {
+		t.Fatalf("reset = %d", st)
+	}
+	d.Do("POST", "/ns/reset/echo/items", sandboxtest.JSONBody(`{"name":"after-reset","qty":1}`)).WantStatus(201)
+	if st := d.Admin("DELETE", "", "/namespaces/deleted", nil, nil); st != 204 {
+		t.Fatalf("delete = %d", st)
+	}
+	d.crash()
+
+	d = startDurable(t, dir, echoScenario, func(c *sandbox.Config) { c.NamespaceIdle = 10 * time.Millisecond })
+	if got := d.items("reset"); len(got) != 1 || got[0].Name != "after-reset" {
+		t.Fatalf("reset namespace after the restart: %+v", got)
+	}
+	if got := d.items("deleted"); len(got) != 0 {
+		t.Fatalf("deleted namespace came back: %+v", got)
+	}
+	time.Sleep(30 * time.Millisecond)
+	d.Server.EvictIdle()
+	if names := strings.Join(d.Server.NamespaceNames(), ","); strings.Contains(names, "evicted") {
+		t.Fatalf("not evicted: %s", names)
+	}
+	// Evicted while idle: rebuilt from the disk on its next request.
+	if got := d.items("evicted"); len(got) != 1 || got[0].Name != "x" {
+		t.Fatalf("evicted namespace on its next request: %+v", got)
+	}
+	if st := d.Admin("DELETE", "", "/requests", nil, nil); st != 204 {
+		t.Fatalf("DELETE /requests = %d", st)
+	}
+	d.crash()
+	d = startDurable(t, dir, echoScenario, nil)
+	var journal []any
+	d.Admin("GET", "", "/requests", nil, &journal)
+	if len(journal) != 0 {
+		t.Fatalf("a cleared journal came back with %d entries", len(journal))
+	}
+	if got := d.items("kept"); len(got) != 1 {
+		t.Fatalf("kept namespace: %+v", got)
+	}
+}
+
+func TestDataDirConcurrentAcknowledgedWritesSurviveACrash(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	d := startDurable(t, dir, echoScenario, nil)
+	const n = 64
+	var wg sync.WaitGroup
+	acked := make(chan int, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := d.Do("POST", "/echo/items", sandboxtest.JSONBody(fmt.Sprintf(`{"name":"c%d","qty":1}`, i)))
+			if res.Status == http.StatusCreated {
+				acked <- i
+			}
+		}()
+	}
+	wg.Wait()
+	close(acked)
+	if len(acked) != n {
+		t.Fatalf("%d of %d acknowledged", len(acked), n)
+	}
+	d.crash()
+	d = startDurable(t, dir, echoScenario, nil)
+	got := d.items("")
+	seen := map[int]bool{}
+	for _, it := range got {
+		if seen[it.ID] {
+			t.Fatalf("id %d twice after the restart", it.ID)
+		}
+		seen[it.ID] = true
+	}
+	if len(got) != n {
+		t.Fatalf("%d items after the restart, %d acknowledged", len(got), n)
+	}
+}
+
+func TestDataDirWriteFailureIsNotAcknowledged(t *testing.T) {
+	t.Parallel()
+	d := startDurable(t, t.TempDir(), echoScenario, nil)
+	d.st.Close() // every later write fails
+	res := d.Do("POST", "/echo/items", sandboxtest.JSONBody(`{"name":"lost","qty":1}`))
+	if res.Status != 503 || !strings.Contains(string(res.Body), "not acknowledged") {
+		t.Fatalf("write after the store failed: %d %s", res.Status, res.Body)
+	}
+	res = d.Do("POST", "/__sandbox/clock", sandboxtest.JSONBody(`{"advance":"1s"}`))
+	if res.Status != 503 || res.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("admin change after the store failed: %d %s", res.Status, res.Body)
+	}
+}
