@@ -19,8 +19,12 @@ import (
 // Netfinity keeps its state in Env.Records (sandbox.Durable) when the
 // sandbox runs with a data directory. Every record is written while the
 // lock guarding its change is held, before the answer of the request that
-// made the change; a status step reached on the sandbox clock writes its
-// message too. The records, by kind and key:
+// made the change; a send's records (message, used id, text, meta) in one
+// commit (Records.Atomic), so a crash cannot keep its client id as used
+// without the message. A status step reached on the sandbox clock writes
+// its message after the dispatcher wrote the step's pingback: a crash
+// between the two sends that pingback again when the step is reached
+// again (deliveries are at least once). The records, by kind and key:
 //
 //	meta  ""                  durableMeta: the fingerprint keys of the flood
 //	                          memory and of the used ids, the last sweep of
@@ -91,9 +95,10 @@ func keyOf(hex string) uint64 {
 	return k
 }
 
-// putMetaLocked writes the meta record; s.mu is held (or s not shared yet).
-func (s *state) putMetaLocked() {
-	s.rec.Put(recMeta, "", durableMeta{
+// putMetaLocked writes the meta record to r; s.mu is held (or s not
+// shared yet).
+func (s *state) putMetaLocked(r sandbox.Records) {
+	r.Put(recMeta, "", durableMeta{
 		TextKey: strconv.FormatUint(s.textSeed, 16), IDsKey: strconv.FormatUint(s.idsKey, 16),
 		TextsSwept: s.textsSwept, Evicted: s.messages.Usage().Evicted,
 	})
@@ -108,21 +113,23 @@ func (s *state) putGeneratorLocked() {
 	s.rec.Put(recGenerator, "", durableGenerator{ChaCha8: gen})
 }
 
-// putMessageLocked writes a message; s.mu is held.
-func (s *state) putMessageLocked(m *message) { s.rec.Put(recMessage, seqKey(m.seq), m) }
+// putMessageLocked writes a message to r; s.mu is held.
+func (s *state) putMessageLocked(r sandbox.Records, m *message) {
+	r.Put(recMessage, seqKey(m.seq), m)
+}
 
 // putUsedIDLocked writes the fingerprint of a used token + client id, as
-// the ids set keeps it; s.mu is held.
-func (s *state) putUsedIDLocked(used string) {
-	s.rec.Put(recUsedID, fingerprintKey(retention.Fingerprint(s.idsKey, used)), true)
+// the ids set keeps it, to r; s.mu is held.
+func (s *state) putUsedIDLocked(r sandbox.Records, used string) {
+	r.Put(recUsedID, fingerprintKey(retention.Fingerprint(s.idsKey, used)), true)
 }
 
 // putAllLocked writes what s.mu guards, for RestoreState: the records
 // then hold the whole restored state.
 func (s *state) putAllLocked() {
-	s.putMetaLocked()
+	s.putMetaLocked(s.rec)
 	for m := range s.messages.All() {
-		s.putMessageLocked(m)
+		s.putMessageLocked(s.rec, m)
 	}
 	raw, _ := base64.StdEncoding.DecodeString(s.ids.Save().Fingerprints)
 	for i := 0; i+8 <= len(raw); i += 8 {

@@ -199,7 +199,7 @@ func newState(env sandbox.Env) (*state, error) {
 	if s.rec != nil {
 		// The fingerprint keys and the sweep time are not the scenario's:
 		// a restart's New draws others.
-		s.putMetaLocked()
+		s.putMetaLocked(s.rec)
 	}
 	return s, nil
 }
@@ -274,9 +274,13 @@ func (s *state) accept(tok *token, in sendInput, now time.Time) (*message, bool)
 		s.mu.Unlock()
 		return nil, false
 	}
-	m.Flood = s.floodLocked(tok, in, now)
-	m.Path = s.pathFor(m)
-	s.addLocked(m)
+	if s.rec == nil {
+		s.admitLocked(nil, tok, in, now, m)
+	} else {
+		// One commit: a crash must not keep the client id as used (a
+		// retry would be taken for a flood) without the message.
+		s.rec.Atomic(func(r sandbox.Records) { s.admitLocked(r, tok, in, now, m) })
+	}
 	if m.CallbackURL != "" {
 		s.awaiting.Add(1) // until its last step is reached (reach)
 	}
@@ -286,34 +290,38 @@ func (s *state) accept(tok *token, in sendInput, now time.Time) (*message, bool)
 	return m, true
 }
 
-// addLocked appends a message to the log. A message dropped from the view
-// keeps its timers and pingbacks, but not its record.
-func (s *state) addLocked(m *message) {
+// admitLocked applies flood protection to m, chooses its path and
+// appends it to the log, writing the records to r (nil: none). A message
+// dropped from the view keeps its timers and pingbacks, but not its
+// record.
+func (s *state) admitLocked(r sandbox.Records, tok *token, in sendInput, now time.Time, m *message) {
+	m.Flood = s.floodLocked(r, tok, in, now)
+	m.Path = s.pathFor(m)
 	s.lastSeq++
 	m.seq = s.lastSeq
 	old, dropped := s.messages.Add(m)
 	if dropped {
 		old.gone = true
 	}
-	if s.rec != nil {
-		s.putMessageLocked(m)
+	if r != nil {
+		s.putMessageLocked(r, m)
 		if dropped {
-			s.rec.Delete(recMessage, seqKey(old.seq))
-			s.putMetaLocked() // evicted
+			r.Delete(recMessage, seqKey(old.seq))
+			s.putMetaLocked(r) // evicted
 		}
 	}
 }
 
 // floodLocked applies flood protection and remembers this send: the same
 // client id reused by the token, or the same text to the same number within
-// the flood window.
-func (s *state) floodLocked(tok *token, in sendInput, now time.Time) string {
+// the flood window. Its records go to r (nil: none).
+func (s *state) floodLocked(r sandbox.Records, tok *token, in sendInput, now time.Time) string {
 	reason := ""
 	if in.ID != nil {
 		if used := tok.cfg.Token + "\x00" + *in.ID; !s.ids.Add(used) {
 			reason = fmt.Sprintf("id %q was used before", *in.ID)
-		} else if s.rec != nil {
-			s.putUsedIDLocked(used)
+		} else if r != nil {
+			s.putUsedIDLocked(r, used)
 		}
 	}
 	window := s.cfg.FloodWindow.D()
@@ -322,21 +330,21 @@ func (s *state) floodLocked(tok *token, in sendInput, now time.Time) string {
 		reason = fmt.Sprintf("same text to the same number %s ago", now.Sub(time.Unix(0, last)))
 	}
 	s.texts[k] = now.UnixNano()
-	if s.rec != nil {
-		s.rec.Put(recText, fingerprintKey(k), now.UnixNano())
+	if r != nil {
+		r.Put(recText, fingerprintKey(k), now.UnixNano())
 	}
 	if now.Sub(s.textsSwept) >= window {
 		for k, last := range s.texts {
 			if now.Sub(time.Unix(0, last)) >= window {
 				delete(s.texts, k)
-				if s.rec != nil {
-					s.rec.Delete(recText, fingerprintKey(k))
+				if r != nil {
+					r.Delete(recText, fingerprintKey(k))
 				}
 			}
 		}
 		s.textsSwept = now
-		if s.rec != nil {
-			s.putMetaLocked()
+		if r != nil {
+			s.putMetaLocked(r)
 		}
 	}
 	return reason
@@ -404,7 +412,7 @@ func (s *state) reach(m *message, steps []StepConfig, i int, at time.Time, walk 
 		m.Callbacks = append(m.Callbacks, s.disp.Send(at, s.pingbackRequest(m, ev)))
 	}
 	if s.rec != nil && !m.gone {
-		s.putMessageLocked(m)
+		s.putMessageLocked(s.rec, m)
 	}
 	s.mu.Unlock()
 
