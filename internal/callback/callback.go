@@ -108,6 +108,12 @@ type Options struct {
 	// Observe it runs with the dispatcher's lock held: it must be quick
 	// and must not call the dispatcher.
 	Outcome func(Outcome)
+	// Records, when set and enabled, is where the dispatcher keeps its
+	// outbox as it changes (a provider passes its sandbox Env.Records, so
+	// that pingbacks survive a restart with a data directory): one record
+	// per delivery, written on every change, and one for the counters.
+	// LoadRecords rebuilds the outbox from them (records.go).
+	Records Records
 }
 
 // Outcome is what became of a delivery or one of its attempts, as
@@ -200,18 +206,23 @@ type delivery struct {
 	due   time.Time // the first attempt's due time
 	next  time.Time // the current attempt's due time
 	timer *clock.Timer
-	// receiver is the URL's scheme://host:port, the unit of MaxPerReceiver.
-	receiver string
 	// inFlight is set while a worker makes an attempt.
 	inFlight bool
 	// settled is set once it is delivered, failed or cancelled.
 	settled bool
+	// dropped is set once MaxSettled compacted it away: its record is
+	// deleted and must not be written again.
+	dropped bool
+	// ord is its place in the outbox, the key of its record: the seq it
+	// was sent with, or its position in a restored outbox.
+	ord int
 }
 
 // Dispatcher schedules, sends and records callbacks for one namespace.
 // It is safe for concurrent use.
 type Dispatcher struct {
 	opt    Options
+	rec    Records // Options.Records when enabled, else nil
 	client *http.Client
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -260,7 +271,11 @@ func New(opt Options) *Dispatcher {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Dispatcher{opt: opt, client: client, ctx: ctx, cancel: cancel, queues: map[string][]*delivery{}, busy: map[string]int{}, ready: map[string][]*delivery{}}
+	d := &Dispatcher{opt: opt, client: client, ctx: ctx, cancel: cancel, queues: map[string][]*delivery{}, busy: map[string]int{}, ready: map[string][]*delivery{}}
+	if opt.Records != nil && opt.Records.Enabled() {
+		d.rec = opt.Records
+	}
+	return d
 }
 
 // Send schedules a delivery whose first attempt is due at the sandbox time
@@ -274,8 +289,9 @@ func (d *Dispatcher) Send(at time.Time, req Request) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.seq++
+	d.putCountersLocked()
 	dl := &delivery{
-		req: req, due: at, receiver: receiverOf(req.URL),
+		req: req, due: at, ord: d.seq,
 		pub: Delivery{
 			ID: d.opt.Source + "-cb-" + strconv.Itoa(d.seq), Source: d.opt.Source, Key: req.Key,
 			Method: http.MethodPost, URL: req.URL, Meta: req.Meta,
@@ -328,10 +344,13 @@ func (d *Dispatcher) due(dl *delivery) {
 	dl.timer = nil
 	dl.pub.State = StateSending
 	d.changedLocked(dl)
-	if len(d.ready[dl.receiver]) == 0 {
-		d.turns = append(d.turns, dl.receiver)
+	// The receiver is worked out per attempt rather than kept per
+	// delivery: pending deliveries are many, due ones few.
+	r := receiverOf(dl.req.URL)
+	if len(d.ready[r]) == 0 {
+		d.turns = append(d.turns, r)
 	}
-	d.ready[dl.receiver] = append(d.ready[dl.receiver], dl)
+	d.ready[r] = append(d.ready[r], dl)
 	if d.running < d.opt.MaxInFlight {
 		d.running++
 		d.workers.Add(1)
@@ -346,22 +365,23 @@ func (d *Dispatcher) work() {
 	defer d.workers.Done()
 	for {
 		d.mu.Lock()
-		dl := d.nextReadyLocked()
+		dl, r := d.nextReadyLocked()
 		if d.closed || dl == nil {
 			d.running--
 			d.mu.Unlock()
 			return
 		}
 		dl.inFlight = true
-		d.busy[dl.receiver]++
+		d.busy[r]++
 		d.mu.Unlock()
-		d.attempt(dl)
+		d.attempt(dl, r)
 	}
 }
 
 // nextReadyLocked takes the oldest due attempt of the first receiver, in
-// round-robin order, that is below its limit; nil when there is none.
-func (d *Dispatcher) nextReadyLocked() *delivery {
+// round-robin order, that is below its limit, and names the receiver; nil
+// when there is none.
+func (d *Dispatcher) nextReadyLocked() (*delivery, string) {
 	for i, r := range d.turns {
 		if d.busy[r] >= d.opt.MaxPerReceiver {
 			continue
@@ -378,9 +398,9 @@ func (d *Dispatcher) nextReadyLocked() *delivery {
 			d.ready[r] = q
 			d.turns = append(d.turns, r)
 		}
-		return dl
+		return dl, r
 	}
-	return nil
+	return nil, ""
 }
 
 // receiverOf names the receiver of a URL for the per-receiver limit.
@@ -392,8 +412,9 @@ func receiverOf(raw string) string {
 	return u.Scheme + "://" + u.Host
 }
 
-// attempt makes one HTTP exchange and decides what comes next.
-func (d *Dispatcher) attempt(dl *delivery) {
+// attempt makes one HTTP exchange with receiver r and decides what comes
+// next.
+func (d *Dispatcher) attempt(dl *delivery, r string) {
 	req := dl.req
 	a := Attempt{At: dl.next}
 	ctx := d.ctx
@@ -425,8 +446,8 @@ func (d *Dispatcher) attempt(dl *delivery) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	dl.inFlight = false
-	if d.busy[dl.receiver]--; d.busy[dl.receiver] <= 0 {
-		delete(d.busy, dl.receiver)
+	if d.busy[r]--; d.busy[r] <= 0 {
+		delete(d.busy, r)
 	}
 	a.N = len(dl.pub.Attempts) + 1
 	dl.pub.Attempts = append(dl.pub.Attempts, a)
@@ -546,6 +567,8 @@ func (d *Dispatcher) settleLocked(dl *delivery) {
 	for _, x := range d.all {
 		if drop > 0 && x.settled {
 			drop--
+			x.dropped = true
+			d.deleteLocked(x)
 			continue
 		}
 		kept = append(kept, x)
@@ -554,6 +577,7 @@ func (d *Dispatcher) settleLocked(dl *delivery) {
 	d.dropped += int64(d.settled - limit)
 	d.settled = limit
 	d.all = kept
+	d.putCountersLocked()
 }
 
 // hiddenLocked is how many of the oldest settled deliveries are over
@@ -624,8 +648,10 @@ func (d *Dispatcher) outcomeLocked(o Outcome) {
 	}
 }
 
-// changedLocked tells the observer, if any, that dl changed.
+// changedLocked writes dl's record and tells the observer, if any, that
+// dl changed.
 func (d *Dispatcher) changedLocked(dl *delivery) {
+	d.putLocked(dl)
 	if d.opt.Observe != nil {
 		d.opt.Observe(dl.viewLocked)
 	}

@@ -59,18 +59,7 @@ func (d *Dispatcher) Save() Outbox {
 			hide--
 			continue
 		}
-		v := dl.viewLocked()
-		sd := SavedDelivery{ID: v.ID, Key: v.Key, URL: v.URL, Header: dl.req.Header.Clone(), Meta: v.Meta,
-			Policy: SavedPolicy{Retries: dl.req.Policy.Retries, RetryDelay: dl.req.Policy.RetryDelay.String(), Timeout: dl.req.Policy.Timeout.String()},
-			State:  v.State, CreatedAt: v.CreatedAt, Due: dl.due, NextAttemptAt: v.NextAttemptAt, FinishedAt: v.FinishedAt, Attempts: v.Attempts}
-		if sd.Header == nil {
-			sd.Header = http.Header{}
-		}
-		if json.Valid(dl.req.Body) {
-			sd.Body = append(json.RawMessage(nil), dl.req.Body...)
-		} else {
-			sd.BodyText = string(dl.req.Body)
-		}
+		sd := dl.savedLocked()
 		if sd.State == StateSending {
 			sd.State = StatePending
 		}
@@ -79,57 +68,39 @@ func (d *Dispatcher) Save() Outbox {
 	return out
 }
 
+// savedLocked renders a delivery as a snapshot or its record keeps it.
+func (dl *delivery) savedLocked() SavedDelivery {
+	v := dl.viewLocked()
+	sd := SavedDelivery{ID: v.ID, Key: v.Key, URL: v.URL, Header: dl.req.Header.Clone(), Meta: v.Meta,
+		Policy: SavedPolicy{Retries: dl.req.Policy.Retries, RetryDelay: dl.req.Policy.RetryDelay.String(), Timeout: dl.req.Policy.Timeout.String()},
+		State:  v.State, CreatedAt: v.CreatedAt, Due: dl.due, NextAttemptAt: v.NextAttemptAt, FinishedAt: v.FinishedAt, Attempts: v.Attempts}
+	if sd.Header == nil {
+		sd.Header = http.Header{}
+	}
+	if json.Valid(dl.req.Body) {
+		sd.Body = append(json.RawMessage(nil), dl.req.Body...)
+	} else {
+		sd.BodyText = string(dl.req.Body)
+	}
+	return sd
+}
+
 // Restore fills a dispatcher that has sent nothing yet with a saved
 // outbox. Settled deliveries are kept as they were and never sent again;
 // pending ones are scheduled on the sandbox clock at their next attempt
 // (those sharing a key one after another, as before), with accept as their
-// success rule. Nothing is changed when Restore fails.
+// success rule. Nothing is changed when Restore fails. With Records, every
+// restored delivery and the counters are written: the records then hold
+// the whole outbox, as LoadRecords needs them.
 func (d *Dispatcher) Restore(o Outbox, accept func(SavedDelivery) func(status int, body []byte) error) error {
-	type parsed struct {
-		dl   *delivery
-		next time.Time
-	}
-	list := make([]parsed, 0, len(o.Deliveries))
+	list := make([]parsedDelivery, 0, len(o.Deliveries))
 	ids := map[string]bool{}
 	for i, sd := range o.Deliveries {
-		at := fmt.Sprintf("deliveries[%d]", i)
-		if sd.ID == "" || ids[sd.ID] {
-			return fmt.Errorf("%s: id %q is empty or used twice", at, sd.ID)
+		p, err := d.parseSaved(sd, fmt.Sprintf("deliveries[%d]", i), ids, accept)
+		if err != nil {
+			return err
 		}
-		ids[sd.ID] = true
-		retryDelay, err1 := time.ParseDuration(sd.Policy.RetryDelay)
-		timeout, err2 := time.ParseDuration(sd.Policy.Timeout)
-		if err1 != nil || err2 != nil || sd.Policy.Retries < 0 || retryDelay < 0 || timeout < 0 {
-			return fmt.Errorf("%s.policy: retries %d, retryDelay %q and timeout %q are not a retry policy (durations such as 30s)", at, sd.Policy.Retries, sd.Policy.RetryDelay, sd.Policy.Timeout)
-		}
-		body := []byte(sd.BodyText)
-		if len(sd.Body) > 0 {
-			body = append([]byte(nil), sd.Body...)
-		}
-		req := Request{Key: sd.Key, URL: sd.URL, Header: sd.Header, Body: body, Meta: sd.Meta,
-			Policy: Policy{Retries: sd.Policy.Retries, RetryDelay: retryDelay, Timeout: timeout}}
-		if req.Header == nil {
-			req.Header = http.Header{}
-		}
-		dl := &delivery{req: req, due: sd.Due, receiver: receiverOf(sd.URL),
-			pub: Delivery{ID: sd.ID, Source: d.opt.Source, Key: sd.Key, Method: http.MethodPost, URL: sd.URL, Meta: sd.Meta,
-				State: sd.State, CreatedAt: sd.CreatedAt, FinishedAt: sd.FinishedAt, MaxAttempts: 1 + sd.Policy.Retries,
-				Attempts: append([]Attempt{}, sd.Attempts...)}}
-		p := parsed{dl: dl, next: sd.Due}
-		switch sd.State {
-		case StateDelivered, StateFailed, StateCancelled:
-			dl.settled = true
-		case StatePending, StateSending:
-			if len(sd.Attempts) > sd.Policy.Retries {
-				return fmt.Errorf("%s: a pending delivery has made %d of its %d attempts already", at, len(sd.Attempts), 1+sd.Policy.Retries)
-			}
-			if sd.NextAttemptAt != nil {
-				p.next = *sd.NextAttemptAt
-			}
-			dl.req.Accept = accept(sd)
-		default:
-			return fmt.Errorf("%s.state: %q is not one of pending, sending, delivered, failed, cancelled", at, sd.State)
-		}
+		p.dl.ord = i + 1
 		list = append(list, p)
 	}
 	d.mu.Lock()
@@ -137,8 +108,71 @@ func (d *Dispatcher) Restore(o Outbox, accept func(SavedDelivery) func(status in
 	if len(d.all) > 0 || d.closed {
 		return fmt.Errorf("callback: Restore needs a dispatcher that has sent nothing")
 	}
-	d.seq = max(o.Seq, len(list))
-	d.dropped = max(o.Dropped, 0)
+	d.installLocked(list, max(o.Seq, len(list)), max(o.Dropped, 0))
+	if d.rec != nil {
+		d.putCountersLocked()
+		for _, p := range list {
+			d.putLocked(p.dl)
+		}
+	}
+	return nil
+}
+
+// parsedDelivery is a saved delivery read back, with the due time of its
+// next attempt.
+type parsedDelivery struct {
+	dl   *delivery
+	next time.Time
+}
+
+// parseSaved reads one saved delivery; at names it in errors, ids holds
+// the ids read before it (and takes its own).
+func (d *Dispatcher) parseSaved(sd SavedDelivery, at string, ids map[string]bool, accept func(SavedDelivery) func(status int, body []byte) error) (parsedDelivery, error) {
+	if sd.ID == "" || ids[sd.ID] {
+		return parsedDelivery{}, fmt.Errorf("%s: id %q is empty or used twice", at, sd.ID)
+	}
+	ids[sd.ID] = true
+	retryDelay, err1 := time.ParseDuration(sd.Policy.RetryDelay)
+	timeout, err2 := time.ParseDuration(sd.Policy.Timeout)
+	if err1 != nil || err2 != nil || sd.Policy.Retries < 0 || retryDelay < 0 || timeout < 0 {
+		return parsedDelivery{}, fmt.Errorf("%s.policy: retries %d, retryDelay %q and timeout %q are not a retry policy (durations such as 30s)", at, sd.Policy.Retries, sd.Policy.RetryDelay, sd.Policy.Timeout)
+	}
+	body := []byte(sd.BodyText)
+	if len(sd.Body) > 0 {
+		body = append([]byte(nil), sd.Body...)
+	}
+	req := Request{Key: sd.Key, URL: sd.URL, Header: sd.Header, Body: body, Meta: sd.Meta,
+		Policy: Policy{Retries: sd.Policy.Retries, RetryDelay: retryDelay, Timeout: timeout}}
+	if req.Header == nil {
+		req.Header = http.Header{}
+	}
+	dl := &delivery{req: req, due: sd.Due,
+		pub: Delivery{ID: sd.ID, Source: d.opt.Source, Key: sd.Key, Method: http.MethodPost, URL: sd.URL, Meta: sd.Meta,
+			State: sd.State, CreatedAt: sd.CreatedAt, FinishedAt: sd.FinishedAt, MaxAttempts: 1 + sd.Policy.Retries,
+			Attempts: append([]Attempt{}, sd.Attempts...)}}
+	p := parsedDelivery{dl: dl, next: sd.Due}
+	switch sd.State {
+	case StateDelivered, StateFailed, StateCancelled:
+		dl.settled = true
+	case StatePending, StateSending:
+		if len(sd.Attempts) > sd.Policy.Retries {
+			return parsedDelivery{}, fmt.Errorf("%s: a pending delivery has made %d of its %d attempts already", at, len(sd.Attempts), 1+sd.Policy.Retries)
+		}
+		if sd.NextAttemptAt != nil {
+			p.next = *sd.NextAttemptAt
+		}
+		dl.req.Accept = accept(sd)
+	default:
+		return parsedDelivery{}, fmt.Errorf("%s.state: %q is not one of pending, sending, delivered, failed, cancelled", at, sd.State)
+	}
+	return p, nil
+}
+
+// installLocked puts parsed deliveries, oldest first, into an empty
+// outbox and schedules the pending ones on the sandbox clock (those
+// sharing a key one after another: only the first of a key is armed).
+func (d *Dispatcher) installLocked(list []parsedDelivery, seq int, dropped int64) {
+	d.seq, d.dropped = seq, dropped
 	for _, p := range list {
 		dl := p.dl
 		d.all = append(d.all, dl)
@@ -159,5 +193,4 @@ func (d *Dispatcher) Restore(o Outbox, accept func(SavedDelivery) func(status in
 			dl.pub.State, dl.pub.NextAttemptAt = StatePending, &t
 		}
 	}
-	return nil
 }

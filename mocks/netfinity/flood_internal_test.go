@@ -25,7 +25,7 @@ func TestFloodMemoryForgetsSendsOutsideTheWindow(t *testing.T) {
 	send := func(text string) string {
 		st.mu.Lock()
 		defer st.mu.Unlock()
-		return st.floodLocked(tok, sendInput{Msisdn: "359881234567", Text: text}, clk.Now())
+		return st.floodLocked(nil, tok, sendInput{Msisdn: "359881234567", Text: text}, clk.Now())
 	}
 	for i := 0; i < 1000; i++ {
 		send(fmt.Sprintf("text %d", i))

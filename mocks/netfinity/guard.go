@@ -251,6 +251,9 @@ type limiter struct {
 	// changed the rateLimit, and a request still holding the old token
 	// could set the old limit back over a newer request's.
 	tokens *atomic.Pointer[map[string]*token]
+	// rec is the state's records (nil when none are kept): a window is
+	// written whenever a request opens or counts in it.
+	rec sandbox.Records
 }
 
 func limitKey(t *token, service string) string { return t.cfg.Token + "\x00" + service }
@@ -272,13 +275,16 @@ func (l *limiter) limitOf(name string, t *token) int {
 func (l *limiter) hit(t *token, service string, now time.Time) (window, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	w := l.current(t, service, now)
+	w, opened := l.current(t, service, now)
 	w.limit = l.limitOf(t.cfg.Token, t) // a limit changed through the admin API applies at once
-	if w.count >= w.limit {
-		return *w, false
+	allowed := w.count < w.limit
+	if allowed {
+		w.count++
 	}
-	w.count++
-	return *w, true
+	if l.rec != nil && (allowed || opened) {
+		l.rec.Put(recWindow, windowKey(t.cfg.Token, service), savedWindow{Token: t.cfg.Token, Service: service, Count: w.count, Ends: w.end})
+	}
+	return *w, allowed
 }
 
 // peek returns the window without counting (for 403 answers).
@@ -293,14 +299,17 @@ func (l *limiter) peek(t *token, service string, now time.Time) window {
 	return out
 }
 
-func (l *limiter) current(t *token, service string, now time.Time) *window {
+// current returns the open window of t and service, opening a new one
+// (opened true) when there is none.
+func (l *limiter) current(t *token, service string, now time.Time) (w *window, opened bool) {
 	k := limitKey(t, service)
-	w := l.by[k]
+	w = l.by[k]
 	if w == nil || !now.Before(w.end) {
 		w = &window{end: time.Unix(now.Unix()+60, 0).UTC()}
 		l.by[k] = w
+		opened = true
 	}
-	return w
+	return w, opened
 }
 
 // snapshot lists the open windows for the state view.

@@ -168,6 +168,9 @@ func (s *state) putTokenLocked(tc TokenConfig, replace bool) error {
 	next := maps.Clone(old)
 	next[tc.Token] = t
 	s.tokens.Store(&next)
+	if s.rec != nil {
+		s.rec.Put(recToken, tc.Token, tc)
+	}
 	return nil
 }
 

@@ -57,6 +57,12 @@ type state struct {
 	// steps still to come: their pingbacks exist only as clock timers until
 	// then, and the namespace must not be evicted for idling meanwhile.
 	awaiting atomic.Int64
+	// rec is Env.Records when it keeps anything, else nil (durable.go).
+	rec sandbox.Records
+	// walk is the generation of the status-step timers: LoadRecords
+	// replaces the messages RestoreState re-armed, and the timers armed
+	// before it must then do nothing.
+	walk atomic.Int64
 
 	rngMu sync.Mutex
 	rng   *rand.ChaCha8
@@ -72,6 +78,8 @@ type state struct {
 	texts      map[uint64]int64
 	textSeed   uint64 // key of the texts' fingerprints (retention.Fingerprint)
 	textsSwept time.Time
+	idsKey     uint64 // key of ids' fingerprints, for their records
+	lastSeq    int64  // the seq of the newest message
 }
 
 // message is an accepted request and the statuses it reached.
@@ -94,6 +102,12 @@ type message struct {
 	History     []statusEvent `json:"history"`
 	CallbackURL string        `json:"callbackUrl,omitempty"`
 	Callbacks   []string      `json:"callbacks"`
+
+	// seq numbers the message in the order it was accepted: the key of
+	// its record. gone is set once the log dropped it: it walks on, but
+	// its record is deleted and must not be written again.
+	seq  int64
+	gone bool
 }
 
 // statusEvent is one status a message reached.
@@ -143,7 +157,10 @@ func newState(env sandbox.Env) (*state, error) {
 		messages: retention.NewLog[*message](cfg.Limits.MaxMessages),
 		ids:      retention.NewIDs(), texts: map[uint64]int64{}, textSeed: rand.Uint64(), textsSwept: env.Clock.Now(),
 	}
-	s.limits = &limiter{by: map[string]*window{}, tokens: &s.tokens}
+	if env.Records != nil && env.Records.Enabled() {
+		s.rec = env.Records
+	}
+	s.limits = &limiter{by: map[string]*window{}, tokens: &s.tokens, rec: s.rec}
 	tokens := map[string]*token{}
 	for _, tc := range cfg.Tokens {
 		t, err := compileToken(tc)
@@ -176,7 +193,14 @@ func newState(env sandbox.Env) (*state, error) {
 		Observe:         env.ObserveCallback,
 		Outcome:         env.CallbackOutcome,
 		MaxSettled:      cfg.Limits.MaxPingbacks,
+		Records:         s.rec,
 	})
+	s.idsKey = keyOf(s.ids.Save().Key) // an empty set: cheap
+	if s.rec != nil {
+		// The fingerprint keys and the sweep time are not the scenario's:
+		// a restart's New draws others.
+		s.putMetaLocked(s.rec)
+	}
 	return s, nil
 }
 
@@ -207,6 +231,9 @@ func (s *state) newUUID() string {
 	if err != nil { // ChaCha8 never fails to read
 		panic(err)
 	}
+	if s.rec != nil {
+		s.putGeneratorLocked()
+	}
 	return u.String()
 }
 
@@ -223,7 +250,19 @@ func send(c *sandbox.Call) {
 		writeCompact(c, http.StatusUnprocessableEntity, laravelValidation{Message: msgInvalid, Errors: orderedFieldErrors(errs)})
 		return
 	}
-	now := c.Now()
+	m, ok := s.accept(tok, in, c.Now())
+	if !ok {
+		writeHTTPError(c, http.StatusServiceUnavailable, "Service Unavailable")
+		return
+	}
+	laravelHeaders(c.W)
+	c.JSON(http.StatusOK, sendResponse{UUID: m.UUID, ID: m.ID})
+}
+
+// accept records a valid send by tok at now and starts its status path;
+// false when the namespace is closing. Its records are written before it
+// returns, so before the answer.
+func (s *state) accept(tok *token, in sendInput, now time.Time) (*message, bool) {
 	sent, septets, cut := composeText(tok.cfg.Prefix, in.Text)
 	m := &message{
 		UUID: s.newUUID(), ID: in.ID, Token: tok.cfg.Name, Msisdn: in.Msisdn, MsisdnGiven: in.MsisdnRaw,
@@ -233,29 +272,57 @@ func send(c *sandbox.Call) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		writeHTTPError(c, http.StatusServiceUnavailable, "Service Unavailable")
-		return
+		return nil, false
 	}
-	m.Flood = s.floodLocked(tok, in, now)
-	m.Path = s.pathFor(m)
-	s.messages.Add(m) // a message dropped from the view keeps its timers and pingbacks
+	if s.rec == nil {
+		s.admitLocked(nil, tok, in, now, m)
+	} else {
+		// One commit: a crash must not keep the client id as used (a
+		// retry would be taken for a flood) without the message.
+		s.rec.Atomic(func(r sandbox.Records) { s.admitLocked(r, tok, in, now, m) })
+	}
 	if m.CallbackURL != "" {
 		s.awaiting.Add(1) // until its last step is reached (reach)
 	}
 	s.mu.Unlock()
 
 	s.schedule(m, s.cfg.Paths[m.Path], 0, now)
-	laravelHeaders(c.W)
-	c.JSON(http.StatusOK, sendResponse{UUID: m.UUID, ID: m.ID})
+	return m, true
+}
+
+// admitLocked applies flood protection to m, chooses its path and
+// appends it to the log, writing the records to r (nil: none). A message
+// dropped from the view keeps its timers and pingbacks, but not its
+// record.
+func (s *state) admitLocked(r sandbox.Records, tok *token, in sendInput, now time.Time, m *message) {
+	m.Flood = s.floodLocked(r, tok, in, now)
+	m.Path = s.pathFor(m)
+	s.lastSeq++
+	m.seq = s.lastSeq
+	old, dropped := s.messages.Add(m)
+	if dropped {
+		old.gone = true
+	}
+	if r != nil {
+		s.putMessageLocked(r, m)
+		if dropped {
+			r.Delete(recMessage, seqKey(old.seq))
+			s.putMetaLocked(r) // evicted
+		}
+	}
 }
 
 // floodLocked applies flood protection and remembers this send: the same
 // client id reused by the token, or the same text to the same number within
-// the flood window.
-func (s *state) floodLocked(tok *token, in sendInput, now time.Time) string {
+// the flood window. Its records go to r (nil: none).
+func (s *state) floodLocked(r sandbox.Records, tok *token, in sendInput, now time.Time) string {
 	reason := ""
-	if in.ID != nil && !s.ids.Add(tok.cfg.Token+"\x00"+*in.ID) {
-		reason = fmt.Sprintf("id %q was used before", *in.ID)
+	if in.ID != nil {
+		if used := tok.cfg.Token + "\x00" + *in.ID; !s.ids.Add(used) {
+			reason = fmt.Sprintf("id %q was used before", *in.ID)
+		} else if r != nil {
+			s.putUsedIDLocked(r, used)
+		}
 	}
 	window := s.cfg.FloodWindow.D()
 	k := retention.Fingerprint(s.textSeed, tok.cfg.Token+"\x00"+in.Msisdn+"\x00"+in.Text)
@@ -263,13 +330,22 @@ func (s *state) floodLocked(tok *token, in sendInput, now time.Time) string {
 		reason = fmt.Sprintf("same text to the same number %s ago", now.Sub(time.Unix(0, last)))
 	}
 	s.texts[k] = now.UnixNano()
+	if r != nil {
+		r.Put(recText, fingerprintKey(k), now.UnixNano())
+	}
 	if now.Sub(s.textsSwept) >= window {
 		for k, last := range s.texts {
 			if now.Sub(time.Unix(0, last)) >= window {
 				delete(s.texts, k)
+				if r != nil {
+					r.Delete(recText, fingerprintKey(k))
+				}
 			}
 		}
 		s.textsSwept = now
+		if r != nil {
+			s.putMetaLocked(r)
+		}
 	}
 	return reason
 }
@@ -307,11 +383,13 @@ func (s *state) network(msisdn string) string {
 // due time (not after now), so one clock advance walks the whole path.
 func (s *state) schedule(m *message, steps []StepConfig, i int, prev time.Time) {
 	at := prev.Add(steps[i].After.D())
-	s.clock.At(at, func() { s.reach(m, steps, i, at) })
+	walk := s.walk.Load()
+	s.clock.At(at, func() { s.reach(m, steps, i, at, walk) })
 }
 
-// reach records step i and sends its pingback.
-func (s *state) reach(m *message, steps []StepConfig, i int, at time.Time) {
+// reach records step i and sends its pingback; a timer of an earlier walk
+// (before LoadRecords) does nothing.
+func (s *state) reach(m *message, steps []StepConfig, i int, at time.Time, walk int64) {
 	st := steps[i]
 	// Timestamps are UTC whatever zone the clock's reading carries (a frozen
 	// clock reads in the machine's local zone).
@@ -321,23 +399,25 @@ func (s *state) reach(m *message, steps []StepConfig, i int, at time.Time) {
 		ev.Meta = &meta{Voucher: &voucher{UUID: s.newUUID(), Expires: at.Add(st.Voucher.D()).Format(timestampLayout)}}
 	}
 	s.mu.Lock()
-	if s.closed {
+	if s.closed || s.walk.Load() != walk {
 		s.mu.Unlock()
 		return
 	}
 	m.History = append(m.History, ev)
 	m.Status = &m.History[len(m.History)-1]
 	m.Final = i == len(steps)-1
+	if m.CallbackURL != "" {
+		// Sent under the lock (the dispatcher never calls back into the
+		// state), so that the message's record names its pingback.
+		m.Callbacks = append(m.Callbacks, s.disp.Send(at, s.pingbackRequest(m, ev)))
+	}
+	if s.rec != nil && !m.gone {
+		s.putMessageLocked(s.rec, m)
+	}
 	s.mu.Unlock()
 
-	if m.CallbackURL != "" {
-		id := s.disp.Send(at, s.pingbackRequest(m, ev))
-		s.mu.Lock()
-		m.Callbacks = append(m.Callbacks, id)
-		s.mu.Unlock()
-		if i == len(steps)-1 {
-			s.awaiting.Add(-1) // its last pingback is now a delivery
-		}
+	if m.CallbackURL != "" && i == len(steps)-1 {
+		s.awaiting.Add(-1) // its last pingback is now a delivery
 	}
 	if i+1 < len(steps) {
 		s.schedule(m, steps, i+1, at)

@@ -2,8 +2,8 @@ package netfinity
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/provider-sandbox/provider-sandbox/internal/callback"
 	"github.com/provider-sandbox/provider-sandbox/internal/retention"
+	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 )
 
 // savedVersion is the version of Netfinity's part of a namespace snapshot.
@@ -114,24 +115,8 @@ func (s *state) RestoreState(data json.RawMessage) error {
 		tokens[tc.Token] = t
 	}
 	for i, m := range in.Messages {
-		steps, ok := s.cfg.Paths[m.Path]
-		switch {
-		case m == nil || m.UUID == "":
-			return fmt.Errorf("messages[%d]: uuid is missing", i)
-		case !ok:
-			return fmt.Errorf("messages[%d]: the scenario has no status path %q", i, m.Path)
-		case len(m.History) > len(steps) || m.Final != (len(m.History) == len(steps)):
-			return fmt.Errorf("messages[%d]: %d statuses and final %v do not fit path %q of %d steps", i, len(m.History), m.Final, m.Path, len(steps))
-		}
-		if m.History == nil {
-			m.History = []statusEvent{}
-		}
-		if m.Callbacks == nil {
-			m.Callbacks = []string{}
-		}
-		m.Status = nil
-		if len(m.History) > 0 {
-			m.Status = &m.History[len(m.History)-1]
+		if err := s.fitMessage(m); err != nil {
+			return fmt.Errorf("messages[%d]: %v", i, err)
 		}
 	}
 	ids, err := retention.RestoreIDs(in.UsedIDs)
@@ -161,23 +146,85 @@ func (s *state) RestoreState(data json.RawMessage) error {
 
 	s.tokensMu.Lock()
 	s.tokens.Store(&tokens)
+	if s.rec != nil {
+		for _, t := range tokens {
+			s.rec.Put(recToken, t.cfg.Token, t.cfg)
+		}
+	}
 	s.tokensMu.Unlock()
 	s.rngMu.Lock()
 	s.rng = rng
+	if s.rec != nil {
+		s.putGeneratorLocked()
+	}
 	s.rngMu.Unlock()
 	s.limits.mu.Lock()
 	s.limits.by = windows
+	if s.rec != nil {
+		for k, w := range windows {
+			tok, svc, _ := strings.Cut(k, "\x00")
+			s.rec.Put(recWindow, windowKey(tok, svc), savedWindow{Token: tok, Service: svc, Count: w.count, Ends: w.end})
+		}
+	}
 	s.limits.mu.Unlock()
 	s.mu.Lock()
 	s.messages = retention.RestoreLog(s.cfg.Limits.MaxMessages, in.Messages, in.Evicted)
 	s.ids, s.textSeed, s.texts, s.textsSwept = ids, textKey, texts, in.TextsSwept
+	s.idsKey = keyOf(in.UsedIDs.Key)
+	s.lastSeq = 0
+	for m := range s.messages.All() {
+		s.lastSeq++
+		m.seq = s.lastSeq
+	}
+	if s.rec != nil {
+		s.putAllLocked()
+	}
+	walking := s.walkingLocked()
+	s.mu.Unlock()
+	s.walkOn(walking)
+	return nil
+}
+
+// fitMessage checks a restored message against the scenario's status
+// paths and sets what its JSON leaves out (empty lists, its status).
+func (s *state) fitMessage(m *message) error {
+	if m == nil || m.UUID == "" {
+		return errors.New("uuid is missing")
+	}
+	steps, ok := s.cfg.Paths[m.Path]
+	switch {
+	case !ok:
+		return fmt.Errorf("the scenario has no status path %q", m.Path)
+	case len(m.History) > len(steps) || m.Final != (len(m.History) == len(steps)):
+		return fmt.Errorf("%d statuses and final %v do not fit path %q of %d steps", len(m.History), m.Final, m.Path, len(steps))
+	}
+	if m.History == nil {
+		m.History = []statusEvent{}
+	}
+	if m.Callbacks == nil {
+		m.Callbacks = []string{}
+	}
+	m.Status = nil
+	if len(m.History) > 0 {
+		m.Status = &m.History[len(m.History)-1]
+	}
+	return nil
+}
+
+// walkingLocked lists the kept messages whose status path has steps to come.
+func (s *state) walkingLocked() []*message {
 	var walking []*message
 	for m := range s.messages.All() {
 		if !m.Final {
 			walking = append(walking, m)
 		}
 	}
-	s.mu.Unlock()
+	return walking
+}
+
+// walkOn re-arms the steps to come of restored messages, each due after
+// its last status (or its acceptance).
+func (s *state) walkOn(walking []*message) {
 	for _, m := range walking {
 		prev := m.AcceptedAt
 		if m.Status != nil {
@@ -188,7 +235,6 @@ func (s *state) RestoreState(data json.RawMessage) error {
 		}
 		s.schedule(m, s.cfg.Paths[m.Path], len(m.History), prev)
 	}
-	return nil
 }
 
 // SaveCallbacks returns the pingback outbox for a namespace snapshot.
@@ -197,7 +243,7 @@ func (s *state) SaveCallbacks() callback.Outbox { return s.disp.Save() }
 // RestoreCallbacks puts a saved outbox back; a pending pingback is
 // accepted by Netfinity's rule for its message's uuid (its key).
 func (s *state) RestoreCallbacks(o callback.Outbox) error {
-	return s.disp.Restore(o, func(d callback.SavedDelivery) func(int, []byte) error { return acceptsPingback(d.Key) })
+	return s.disp.Restore(o, acceptRestored)
 }
 
 // StateVersion says which format version the saved state is.

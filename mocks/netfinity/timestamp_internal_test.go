@@ -25,7 +25,7 @@ func TestPingbackTimestampsAreUTC(t *testing.T) {
 	at := time.Date(2026, 11, 22, 12, 0, 1, 0, sofia) // 10:00:01 UTC
 	m := &message{UUID: "u", History: []statusEvent{}, Callbacks: []string{}}
 	steps := []StepConfig{{Code: 301, Voucher: scenario.Duration(24 * time.Hour)}}
-	st.reach(m, steps, 0, at)
+	st.reach(m, steps, 0, at, st.walk.Load())
 
 	var pb pingback
 	if err := json.Unmarshal(st.pingbackRequest(m, m.History[0]).Body, &pb); err != nil {
