@@ -372,7 +372,7 @@ func (s *Server) DeleteNamespace(name string) error {
 		var sink *store.Sink
 		if ok {
 			sink = ns.world.Load().sink
-		} else if _, stored, _ := st.Load(name, 0); stored {
+		} else if stored, _ := st.Has(name); stored {
 			ok = true // evicted while idle: deleted on disk only
 		}
 		if ok {

@@ -300,6 +300,13 @@ func (s *Store) Load(name string, journalMax int) (ns *Namespace, ok bool, err e
 	return ns, true, nil
 }
 
+// Has reports whether namespace name is stored, reading only its world row.
+func (s *Store) Has(name string) (bool, error) {
+	var n int
+	err := s.r.QueryRow(`SELECT count(*) FROM namespaces WHERE name = ?`, name).Scan(&n)
+	return n > 0, err
+}
+
 // Size returns the database's size in bytes (the main file and its WAL).
 func (s *Store) Size() int64 {
 	var n int64
