@@ -148,8 +148,7 @@ func (w *world) saveCore() {
 	defer w.coreMu.Unlock()
 	c, _ := json.Marshal(storedClock{Now: w.clock.Now(), Frozen: w.clock.Frozen(), Wall: time.Now()})
 	w.sink.Put("", recordClock, "", c)
-	f, _ := json.Marshal(w.faults.Save())
-	w.sink.Put("", recordFaults, "", f)
+	w.putFaultsLocked()
 }
 
 // saveFaults writes the fault record alone (after a request that ran the
@@ -157,6 +156,11 @@ func (w *world) saveCore() {
 func (w *world) saveFaults() {
 	w.coreMu.Lock()
 	defer w.coreMu.Unlock()
+	w.putFaultsLocked()
+}
+
+// putFaultsLocked writes the fault record; the caller holds coreMu.
+func (w *world) putFaultsLocked() {
 	f, _ := json.Marshal(w.faults.Save())
 	w.sink.Put("", recordFaults, "", f)
 }
