@@ -1,6 +1,7 @@
 package sandbox_test
 
 import (
+	"database/sql"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -13,6 +14,8 @@ import (
 	"github.com/provider-sandbox/provider-sandbox/internal/sandbox"
 	"github.com/provider-sandbox/provider-sandbox/internal/sandboxtest"
 	"github.com/provider-sandbox/provider-sandbox/internal/store"
+
+	_ "modernc.org/sqlite" // reading the data directory beside the sandbox
 )
 
 // durable is a sandbox on a data directory that a test can crash: the
@@ -214,6 +217,42 @@ func TestDataDirConcurrentAcknowledgedWritesSurviveACrash(t *testing.T) {
 	}
 }
 
+// An acknowledged request's journal entry reached the disk in the same
+// commit as what it changed: it is there as soon as the answer is, for
+// concurrent requests too. The database is read beside the sandbox, which
+// sees only committed transactions.
+func TestDataDirJournalEntryIsDurableWithItsAnswer(t *testing.T) {
+	t.Parallel()
+	d := startDurable(t, t.TempDir(), echoScenario, nil)
+	db, err := sql.Open("sqlite", "file:"+d.st.Path()+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	onDisk := func(id string) bool {
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM journal WHERE CAST(entry AS TEXT) LIKE ?`, `%"id":"`+id+`"%`).Scan(&n); err != nil {
+			t.Error(err)
+		}
+		return n == 1
+	}
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 4 {
+				res := d.Do("POST", "/echo/items", sandboxtest.JSONBody(fmt.Sprintf(`{"name":"j%d-%d","qty":1}`, i, j)))
+				id := res.Header.Get(sandbox.HeaderRequestID)
+				if res.Status != http.StatusCreated || !onDisk(id) {
+					t.Errorf("POST answered %d; its journal entry %s on disk at once: %v", res.Status, id, onDisk(id))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 func TestDataDirWriteFailureIsNotAcknowledged(t *testing.T) {
 	t.Parallel()
 	d := startDurable(t, t.TempDir(), echoScenario, nil)
@@ -221,6 +260,17 @@ func TestDataDirWriteFailureIsNotAcknowledged(t *testing.T) {
 	res := d.Do("POST", "/echo/items", sandboxtest.JSONBody(`{"name":"lost","qty":1}`))
 	if res.Status != 503 || !strings.Contains(string(res.Body), "not acknowledged") {
 		t.Fatalf("write after the store failed: %d %s", res.Status, res.Body)
+	}
+	// The journal keeps what the client got, not the 201 it was denied.
+	var journal []struct {
+		ID       string `json:"id"`
+		Response struct {
+			Status int `json:"status"`
+		} `json:"response"`
+	}
+	d.Admin("GET", "", "/requests", nil, &journal)
+	if len(journal) == 0 || journal[0].ID != res.Header.Get(sandbox.HeaderRequestID) || journal[0].Response.Status != 503 {
+		t.Fatalf("journal after the refused write: %+v", journal)
 	}
 	res = d.Do("POST", "/__sandbox/clock", sandboxtest.JSONBody(`{"advance":"1s"}`))
 	if res.Status != 503 || res.Header.Get("Content-Type") != "application/problem+json" {

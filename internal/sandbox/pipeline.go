@@ -17,7 +17,6 @@ import (
 	"github.com/provider-sandbox/provider-sandbox/internal/clock"
 	"github.com/provider-sandbox/provider-sandbox/internal/faults"
 	"github.com/provider-sandbox/provider-sandbox/internal/journal"
-	"github.com/provider-sandbox/provider-sandbox/internal/store"
 )
 
 // HeaderRequestID carries the journal key of every response.
@@ -210,8 +209,11 @@ func (s *Server) serveProvider(w http.ResponseWriter, r *http.Request, ns *Names
 	wd := ns.world.Load()
 	id := w.Header().Get(HeaderRequestID)
 	// One allocation holds the call and its capturing writer.
-	x := &exchange{cw: captureWriter{ResponseWriter: w, limit: s.cfg.JournalBodyBytes, store: s.cfg.Store}}
+	x := &exchange{cw: captureWriter{ResponseWriter: w, limit: s.cfg.JournalBodyBytes}}
 	cw := &x.cw
+	if s.cfg.Store != nil {
+		cw.store = s.cfg.Store
+	}
 	entry := &journal.Entry{ID: id, Time: wd.clock.Now(), Namespace: ns.Name, Provider: m.provider.Name}
 	x.Call = Call{W: cw, R: r, State: wd.states[m.provider.Name], NS: ns, prefix: t.prefix, rel: t.rel, via: t.via, mount: m, world: wd, clock: wd.clock, faults: wd.faults, entry: entry}
 	if cw.store != nil {
@@ -420,17 +422,30 @@ func (s *Server) record(ns *Namespace, wd *world, e *journal.Entry, c *Call, cw 
 	// Headers that need no change are kept without copying: once the
 	// handler has returned, neither net/http nor the sandbox changes these
 	// maps again.
-	rec.Fill(e, journal.Exchange{
-		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, RequestHeader: r.Header, RequestBody: body,
-		Status: status, ResponseHeader: cw.Header(), ResponseBody: cw.buf.Bytes(), ResponseBytes: cw.n,
-		Host: host, ProviderPath: provPath,
-	})
-	took := time.Since(start)
-	e.LatencyMicros = took.Microseconds()
-	ns.Journal.Add(e)
+	fill := func() {
+		rec.Fill(e, journal.Exchange{
+			Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, RequestHeader: r.Header, RequestBody: body,
+			Status: status, ResponseHeader: cw.Header(), ResponseBody: cw.buf.Bytes(), ResponseBytes: cw.n,
+			Host: host, ProviderPath: provPath,
+		})
+	}
+	fill()
+	e.LatencyMicros = time.Since(start).Microseconds()
 	if wd.sink != nil {
 		ns.storeJournal(wd, e)
 	}
+	// A held answer goes out now that its journal entry is queued too (one
+	// commit for both); if that commit failed, the 503 sent instead is
+	// what the in-memory journal keeps.
+	if cw.holding {
+		cw.release()
+		if cw.failing {
+			status = cw.status
+			fill()
+		}
+	}
+	took := time.Since(start)
+	ns.Journal.Add(e)
 	s.metrics.observeRequest(e.Provider, e.Operation, status, took)
 	if c := wd.counters[e.Provider]; c != nil {
 		c.add(status, start)
@@ -447,42 +462,79 @@ func (s *Server) record(ns *Namespace, wd *world, e *journal.Entry, c *Call, cw 
 type captureWriter struct {
 	http.ResponseWriter
 	status      int
-	wroteHeader bool
+	wroteHeader bool // the handler has set its status (sent, or held)
 	hijacked    bool // a fault took the connection over (reset)
 	aborted     bool // a fault dropped the connection (hang, cut body)
 	n           int64
 	limit       int
 	buf         bytes.Buffer
-	// store, with a data directory, is waited for before the status goes
-	// out: what the request changed is durable before it is acknowledged.
-	// failStore answers in the provider's shape when that fails, and
-	// swallow then drops what the handler goes on writing.
-	store     *store.Store
+	// store, with a data directory, must have made durable what the
+	// request changed before its status goes out. While a write is
+	// pending, the answer is held (holding, held) rather than waited for
+	// in WriteHeader: the request's journal entry is queued when the
+	// handler returns, and release then waits once for both, so the
+	// state and the entry share one commit instead of the entry costing
+	// the next request a commit of its own. failStore answers in the
+	// provider's shape when the wait fails, and swallow then drops what
+	// the handler goes on writing.
+	store     durability
 	failStore func(error)
 	failing   bool
 	swallow   bool
+	holding   bool
+	held      bytes.Buffer
 }
+
+// durability is what captureWriter needs of the data directory
+// (*store.Store): whether a write is not durable yet, and a wait until
+// every write queued so far is.
+type durability interface {
+	Pending() bool
+	Sync() error
+}
+
+// heldMax is how much of a held answer's body is kept back: a longer one
+// (a large CSV window) is released, after the wait, and streamed on.
+const heldMax = 64 << 10
 
 func (w *captureWriter) WriteHeader(code int) {
 	if w.wroteHeader {
 		return
 	}
-	if w.store != nil && !w.failing && w.store.Pending() {
-		if err := w.store.Sync(); err != nil {
-			w.failing = true
-			h := w.Header()
-			for k := range h {
-				if k != HeaderRequestID {
-					delete(h, k)
-				}
-			}
-			w.failStore(err)
-			w.swallow = true
-			return
-		}
-	}
 	w.wroteHeader, w.status = true, code
+	if w.store != nil && !w.failing && w.store.Pending() {
+		w.holding = true // release sends it
+		return
+	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+// release sends a held answer once every write queued so far is durable.
+// When the wait fails, the held answer is dropped and the provider's 503
+// goes out instead. Without a held answer it does nothing.
+func (w *captureWriter) release() {
+	if !w.holding {
+		return
+	}
+	w.holding = false
+	if err := w.store.Sync(); err != nil {
+		w.failing, w.wroteHeader, w.status, w.n = true, false, 0, 0
+		w.held, w.buf = bytes.Buffer{}, bytes.Buffer{}
+		h := w.Header()
+		for k := range h {
+			if k != HeaderRequestID {
+				delete(h, k)
+			}
+		}
+		w.failStore(err)
+		w.swallow = true
+		return
+	}
+	w.ResponseWriter.WriteHeader(w.status)
+	if w.held.Len() > 0 {
+		_, _ = w.ResponseWriter.Write(w.held.Bytes())
+		w.held = bytes.Buffer{}
+	}
 }
 
 func (w *captureWriter) Write(p []byte) (int, error) {
@@ -492,8 +544,11 @@ func (w *captureWriter) Write(p []byte) (int, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
-	if w.swallow {
-		return len(p), nil
+	if w.holding && w.held.Len()+len(p) > heldMax {
+		w.release()
+		if w.swallow {
+			return len(p), nil
+		}
 	}
 	if room := w.limit - w.buf.Len(); room > 0 {
 		if len(p) < room {
@@ -501,16 +556,26 @@ func (w *captureWriter) Write(p []byte) (int, error) {
 		}
 		w.buf.Write(p[:room])
 	}
+	if w.holding {
+		w.held.Write(p)
+		w.n += int64(len(p))
+		return len(p), nil
+	}
 	n, err := w.ResponseWriter.Write(p)
 	w.n += int64(n)
 	return n, err
 }
 
-// Flush lets streaming handlers (large CSV windows) push data out.
+// Flush lets streaming handlers (large CSV windows) push data out; a held
+// answer is released first.
 func (w *captureWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		if !w.wroteHeader {
 			w.WriteHeader(http.StatusOK)
+		}
+		w.release()
+		if w.swallow {
+			return
 		}
 		f.Flush()
 	}
@@ -519,6 +584,7 @@ func (w *captureWriter) Flush() {
 // Hijack lets fault rules reset or stall the connection.
 func (w *captureWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if h, ok := w.ResponseWriter.(http.Hijacker); ok {
+		w.release()
 		w.hijacked = true
 		return h.Hijack()
 	}

@@ -125,6 +125,20 @@ func supersededOps(batch []op) []bool {
 	return out
 }
 
+// prepareStatements prepares the writer's statements once, before the
+// writer starts: a statement prepared while a commit holds the writer's
+// only connection would wait for that connection forever.
+func (s *Store) prepareStatements() error {
+	for k, q := range statements {
+		st, err := s.w.Prepare(q)
+		if err != nil {
+			return fmt.Errorf("preparing %q: %w", q, err)
+		}
+		s.prepared[k] = st
+	}
+	return nil
+}
+
 // commit writes one batch in one transaction.
 func (s *Store) commit(batch []op) error {
 	tx, err := s.w.Begin()
@@ -132,16 +146,10 @@ func (s *Store) commit(batch []op) error {
 		return err
 	}
 	defer tx.Rollback()
-	var stmts [len(statements)]*sql.Stmt
 	stmt := func(k opKind) (*sql.Stmt, error) {
-		if stmts[k] == nil {
-			st, err := tx.Prepare(statements[k])
-			if err != nil {
-				return nil, err
-			}
-			stmts[k] = st
-		}
-		return stmts[k], nil
+		// Prepared on the writer's only connection (prepareStatements),
+		// so the transaction, on that connection too, uses it as it is.
+		return tx.Stmt(s.prepared[k]), nil
 	}
 	superseded := supersededOps(batch)
 	for i, o := range batch {

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -125,8 +126,15 @@ func TestConcurrentWritersShareCommits(t *testing.T) {
 			defer wg.Done()
 			for i := range each {
 				k.Put("p", "k", fmt.Sprintf("%02d-%03d", w, i), []byte(`1`))
+				s.SetMeta(fmt.Sprintf("writer-%02d", w), strconv.Itoa(i))
 				if err := s.Sync(); err != nil {
 					t.Error(err)
+					return
+				}
+				// Sync returned: the write is committed, delayed
+				// commit (busy) or not, and a reader sees it.
+				if v, err := s.Meta(fmt.Sprintf("writer-%02d", w)); v != strconv.Itoa(i) || err != nil {
+					t.Errorf("writer %d after Sync of write %d reads %q, %v", w, i, v, err)
 					return
 				}
 			}
@@ -138,7 +146,7 @@ func TestConcurrentWritersShareCommits(t *testing.T) {
 		t.Fatalf("%d records, want %d", len(ns.Records), writers*each)
 	}
 	commits, writes := s.Stats()
-	if writes != writers*each+1 || commits >= writes {
+	if writes != 2*writers*each+1 || commits >= writes {
 		t.Fatalf("%d writes in %d commits: expected fewer commits than writes", writes, commits)
 	}
 }
