@@ -349,6 +349,20 @@ func (s *Server) loadStored(name string) (*Namespace, error) {
 	if err != nil {
 		return nil, fail("%v", err)
 	}
+	// The journal is decoded while the providers load their records: both
+	// are mostly JSON decoding, and a restart waits for them.
+	entries := make([]journal.Entry, len(stored.Journal))
+	decoded := make(chan struct{})
+	go func() {
+		defer close(decoded)
+		_ = DecodeEach(len(entries), func(i int) error {
+			if json.Unmarshal(stored.Journal[i], &entries[i]) != nil {
+				entries[i] = journal.Entry{} // unreadable: left out
+			}
+			return nil
+		})
+	}()
+	defer func() { <-decoded }() // on every return, so no decoding outlives the load
 	byProvider := map[string][]Record{}
 	for _, r := range stored.Records {
 		if r.Provider == "" {
@@ -371,10 +385,10 @@ func (s *Server) loadStored(name string) (*Namespace, error) {
 			return nil, fail("provider %s: %v", p, err)
 		}
 	}
-	for _, raw := range stored.Journal {
-		var e journal.Entry
-		if json.Unmarshal(raw, &e) == nil {
-			ns.Journal.Add(&e)
+	<-decoded
+	for i := range entries {
+		if entries[i].ID != "" {
+			ns.Journal.Add(&entries[i])
 		}
 	}
 	ns.journalSeq.Store(stored.JournalSeq)

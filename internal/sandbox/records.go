@@ -3,8 +3,10 @@ package sandbox
 import (
 	"cmp"
 	"encoding/json"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // Records is where a provider keeps its state when the sandbox runs with a
@@ -129,3 +131,54 @@ func compareRecords(a, b Record) int {
 	}
 	return cmp.Compare(a.Key, b.Key)
 }
+
+// DecodeEach calls decode(i) for every i in [0, n), spread over the CPUs:
+// turning a large namespace's records back into state is mostly JSON
+// decoding, and a restart waits for it. decode must write only what
+// belongs to its own i. It returns the error of the lowest i that
+// failed, so the same records always give the same error.
+func DecodeEach(n int, decode func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n/decodeChunk+1)
+	if workers <= 1 {
+		for i := range n {
+			if err := decode(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var (
+		next     atomic.Int64 // the next chunk to take
+		mu       sync.Mutex
+		firstErr error
+		firstAt  = n
+		wg       sync.WaitGroup
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				from := int(next.Add(decodeChunk)) - decodeChunk
+				if from >= n {
+					return
+				}
+				for i := from; i < min(from+decodeChunk, n); i++ {
+					if err := decode(i); err != nil {
+						mu.Lock()
+						if i < firstAt {
+							firstAt, firstErr = i, err
+						}
+						mu.Unlock()
+						break // later ones in this chunk cannot be lower
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
+
+// decodeChunk is how many records a DecodeEach worker takes at a time.
+const decodeChunk = 512

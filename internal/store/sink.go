@@ -245,59 +245,98 @@ func (s *Store) Namespaces(loadedOnly bool) ([]string, error) {
 // Load reads namespace name whole, the newest journalMax journal entries
 // included; ok is false when it is not stored. Call it only when no write
 // of that namespace is pending (Sync first), so that it reads what was
-// last written.
+// last written: the records and the journal are read side by side, each
+// in a read transaction of its own, which then see the same namespace.
 func (s *Store) Load(name string, journalMax int) (ns *Namespace, ok bool, err error) {
-	tx, err := s.r.Begin() // one read transaction: a consistent view
-	if err != nil {
-		return nil, false, err
-	}
-	defer tx.Rollback()
 	ns = &Namespace{Name: name}
-	err = tx.QueryRow(`SELECT world FROM namespaces WHERE name = ?`, name).Scan(&ns.World)
+	err = s.r.QueryRow(`SELECT world FROM namespaces WHERE name = ?`, name).Scan(&ns.World)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	rows, err := tx.Query(`SELECT provider, kind, key, value FROM records WHERE ns = ? ORDER BY provider, kind, key`, name)
+	journalErr := make(chan error, 1)
+	go func() { journalErr <- s.loadJournal(ns, journalMax) }()
+	err = s.loadRecords(ns)
+	if jerr := <-journalErr; err == nil {
+		err = jerr
+	}
 	if err != nil {
 		return nil, false, err
 	}
+	return ns, true, nil
+}
+
+// loadRecords reads ns's records. A restart waits for it: the slice is
+// made to size, and the few provider and kind names are shared rather
+// than one string per row.
+func (s *Store) loadRecords(ns *Namespace) error {
+	tx, err := s.r.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRow(`SELECT count(*) FROM records WHERE ns = ?`, ns.Name).Scan(&n); err != nil {
+		return err
+	}
+	ns.Records = make([]Record, 0, n)
+	names := map[string]string{}
+	intern := func(b sql.RawBytes) string {
+		if v, ok := names[string(b)]; ok {
+			return v
+		}
+		v := string(b)
+		names[v] = v
+		return v
+	}
+	rows, err := tx.Query(`SELECT provider, kind, key, value FROM records WHERE ns = ? ORDER BY provider, kind, key`, ns.Name)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
 	for rows.Next() {
 		var r Record
-		if err := rows.Scan(&r.Provider, &r.Kind, &r.Key, &r.Value); err != nil {
-			rows.Close()
-			return nil, false, err
+		var provider, kind sql.RawBytes
+		if err := rows.Scan(&provider, &kind, &r.Key, &r.Value); err != nil {
+			return err
 		}
+		r.Provider, r.Kind = intern(provider), intern(kind)
 		ns.Records = append(ns.Records, r)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, false, err
+	return rows.Err()
+}
+
+// loadJournal reads ns's newest journalMax entries and the sequence number
+// of the newest one.
+func (s *Store) loadJournal(ns *Namespace, journalMax int) error {
+	tx, err := s.r.Begin()
+	if err != nil {
+		return err
 	}
+	defer tx.Rollback()
 	if journalMax > 0 {
-		rows, err := tx.Query(`SELECT seq, entry FROM (SELECT seq, entry FROM journal WHERE ns = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq`, name, journalMax)
+		rows, err := tx.Query(`SELECT seq, entry FROM (SELECT seq, entry FROM journal WHERE ns = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq`, ns.Name, journalMax)
 		if err != nil {
-			return nil, false, err
+			return err
 		}
+		defer rows.Close()
 		for rows.Next() {
 			var e []byte
 			if err := rows.Scan(&ns.JournalSeq, &e); err != nil {
-				rows.Close()
-				return nil, false, err
+				return err
 			}
 			ns.Journal = append(ns.Journal, e)
 		}
-		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, false, err
+			return err
 		}
 	}
 	if ns.JournalSeq == 0 {
-		_ = tx.QueryRow(`SELECT coalesce(max(seq), 0) FROM journal WHERE ns = ?`, name).Scan(&ns.JournalSeq)
+		return tx.QueryRow(`SELECT coalesce(max(seq), 0) FROM journal WHERE ns = ?`, ns.Name).Scan(&ns.JournalSeq)
 	}
-	return ns, true, nil
+	return nil
 }
 
 // Has reports whether namespace name is stored, reading only its world row.

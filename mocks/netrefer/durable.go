@@ -205,19 +205,18 @@ func decodeRecord(r sandbox.Record, v any) error {
 	return nil
 }
 
-// decodeKeyedInto decodes a record keyed C/{id} (C/{id}/N when indexed)
-// and adds it to into.
-func decodeKeyedInto[T any](s *state, r sandbox.Record, indexed bool, into *[]pending[T]) error {
-	p := pending[T]{rec: r}
-	var err error
-	if p.cl, p.id, p.n, err = s.splitKey(r, indexed); err != nil {
-		return err
-	}
-	if err := decodeRecord(r, &p.v); err != nil {
-		return err
-	}
-	*into = append(*into, p)
-	return nil
+// decodeKeyed decodes records keyed C/{id} (C/{id}/N when indexed), each
+// pending entry's rec set, in place; they are many (a customer and a
+// transaction per event), so on all CPUs (sandbox.DecodeEach).
+func decodeKeyed[T any](s *state, into []pending[T], indexed bool) error {
+	return sandbox.DecodeEach(len(into), func(i int) error {
+		p := &into[i]
+		var err error
+		if p.cl, p.id, p.n, err = s.splitKey(p.rec, indexed); err != nil {
+			return err
+		}
+		return decodeRecord(p.rec, &p.v)
+	})
 }
 
 // pending is a decoded record with the client and index its key named.
@@ -248,13 +247,13 @@ func (s *state) LoadRecords(recs []sandbox.Record) error {
 		var err error
 		switch r.Kind {
 		case kindCustomer:
-			err = decodeKeyedInto(s, r, false, &custs)
+			custs = append(custs, pending[recCustomer]{rec: r})
 		case kindUpdate:
-			err = decodeKeyedInto(s, r, true, &updates)
+			updates = append(updates, pending[recUpdate]{rec: r})
 		case kindTx:
-			err = decodeKeyedInto(s, r, false, &txs)
+			txs = append(txs, pending[recTx]{rec: r})
 		case kindChange:
-			err = decodeKeyedInto(s, r, true, &changes)
+			changes = append(changes, pending[change]{rec: r})
 		case kindRefresh:
 			p := pending[recRefresh]{rec: r, id: r.Key}
 			err = decodeRecord(r, &p.v)
@@ -274,6 +273,17 @@ func (s *state) LoadRecords(recs []sandbox.Record) error {
 			err = recordError(r, "NetRefer keeps no record of this kind")
 		}
 		if err != nil {
+			return err
+		}
+	}
+	for _, d := range []func() error{
+		// In the records' kind order (cupd, cust, tx, txh).
+		func() error { return decodeKeyed(s, updates, true) },
+		func() error { return decodeKeyed(s, custs, false) },
+		func() error { return decodeKeyed(s, txs, false) },
+		func() error { return decodeKeyed(s, changes, true) },
+	} {
+		if err := d(); err != nil {
 			return err
 		}
 	}
