@@ -263,10 +263,29 @@ func TestKill9ResumesPendingPingbacksAndSendsNoneTwice(t *testing.T) {
 	}
 	admin(first.base, "POST", "/clock", `{"advance":"1s"}`)
 	waitFor("[201]")
-	// The delivery is recorded right after its answer: give that commit a
-	// moment before the kill (a pingback answered in the instant before a
-	// crash is sent again; deliveries are at-least-once).
-	time.Sleep(200 * time.Millisecond)
+	// The delivery is recorded right after its answer (a pingback answered
+	// in the instant before a crash is sent again: deliveries are
+	// at-least-once). Wait until the sandbox shows it delivered; an admin
+	// change then returns only once everything queued before it, that
+	// record included, is on disk.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res, err := http.Get(first.base + "/ns/pb/__sandbox/callbacks?state=delivered")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var delivered []json.RawMessage
+		json.NewDecoder(res.Body).Decode(&delivered)
+		res.Body.Close()
+		if len(delivered) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the first pingback is not shown delivered: %d delivered", len(delivered))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	admin(first.base, "POST", "/clock", `{"frozen":true}`)
 	first.cmd.Process.Kill()
 	<-first.done
 

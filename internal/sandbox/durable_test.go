@@ -277,3 +277,85 @@ func TestDataDirWriteFailureIsNotAcknowledged(t *testing.T) {
 		t.Fatalf("admin change after the store failed: %d %s", res.Status, res.Body)
 	}
 }
+
+// A namespace being rebuilt from the disk holds up only its own requests:
+// the others are answered meanwhile, a second request to it waits for the
+// same load (one load, one namespace), and a delete waits for a load to
+// end, then deletes what it loaded.
+func TestDataDirLoadingANamespaceBlocksOnlyThatNamespace(t *testing.T) {
+	t.Parallel()
+	d := startDurable(t, t.TempDir(), echoScenario, nil)
+	d.Do("POST", "/ns/big/echo/items", sandboxtest.JSONBody(`{"name":"stored","qty":1}`)).WantStatus(201)
+	evict := func() {
+		t.Helper()
+		d.Server.AgeNamespace("big", 24*time.Hour)
+		if n := d.Server.EvictIdle(); n != 1 {
+			t.Fatalf("evicted %d namespaces, want big alone", n)
+		}
+	}
+	entered, release := make(chan struct{}, 4), make(chan chan struct{}, 4)
+	d.Server.SetLoadHook(func(name string) {
+		if name == "big" { // a new namespace is looked for on disk too
+			entered <- struct{}{}
+			<-<-release
+		}
+	})
+	hold := func() chan struct{} {
+		r := make(chan struct{})
+		release <- r
+		return r
+	}
+	nothingFor := func(what string, chans ...<-chan int) {
+		t.Helper()
+		timer := time.After(50 * time.Millisecond) // nothing may happen meanwhile
+		for {
+			select {
+			case <-timer:
+				return
+			case <-entered:
+				t.Fatal("a second load of big began")
+			case <-chans[0]:
+				t.Fatalf("%s during the load of big", what)
+			}
+		}
+	}
+
+	evict()
+	r := hold()
+	got := make(chan []echoItemView, 2)
+	answered := make(chan int, 2)
+	for range 2 {
+		go func() {
+			items := d.items("big")
+			answered <- 1
+			got <- items
+		}()
+	}
+	<-entered
+	// While big is held in its load, the default namespace and a new one answer.
+	d.Do("GET", "/echo/items", nil).WantStatus(200)
+	d.Do("POST", "/ns/other/echo/items", sandboxtest.JSONBody(`{"name":"o","qty":1}`)).WantStatus(201)
+	nothingFor("a request to big answered", answered)
+	close(r)
+	for range 2 {
+		if items := <-got; len(items) != 1 || items[0].Name != "stored" {
+			t.Fatalf("big after its load: %+v", items)
+		}
+	}
+
+	evict()
+	r = hold()
+	go d.Do("GET", "/ns/big/echo/items", nil) // the load; its answer races the delete
+	<-entered
+	deleted := make(chan int, 1)
+	go func() { deleted <- d.Admin("DELETE", "", "/namespaces/big", nil, nil) }()
+	nothingFor("big was deleted", deleted)
+	close(r)
+	if st := <-deleted; st != 204 {
+		t.Fatalf("DELETE /namespaces/big after its load = %d", st)
+	}
+	d.Server.SetLoadHook(nil)
+	if items := d.items("big"); len(items) != 0 {
+		t.Fatalf("big after its delete: %+v", items)
+	}
+}

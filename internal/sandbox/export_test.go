@@ -27,3 +27,12 @@ func (s *Server) SetStreamSettings(buffer int, keepalive, pace time.Duration) {
 		s.stream.pace = pace
 	}
 }
+
+// SetLoadHook makes every rebuild of a namespace from the data directory
+// call f(name) first, outside the namespaces' lock, so that a test can hold
+// a load while it sends other requests.
+func (s *Server) SetLoadHook(f func(name string)) {
+	s.spaces.mu.Lock()
+	defer s.spaces.mu.Unlock()
+	s.spaces.loadHook = f
+}

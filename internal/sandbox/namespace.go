@@ -273,15 +273,40 @@ type namespaces struct {
 	byID map[string]*Namespace
 	max  int
 	idle time.Duration
+	// loading holds the namespaces being rebuilt from the data directory.
+	// A large one takes a good part of a second; that happens outside mu,
+	// so requests to every other namespace go on meanwhile, and requests
+	// to this one wait for the same load (closed when it is over).
+	loading map[string]chan struct{}
+	// loadHook, when set (tests), runs at the start of each such load.
+	loadHook func(name string)
 }
 
-// userCountLocked is the number of live namespaces other than default.
+// userCountLocked is the number of live namespaces other than default,
+// those being loaded included (each will take a slot).
 func (set *namespaces) userCountLocked() int {
-	n := len(set.byID)
+	n := len(set.byID) + len(set.loading)
 	if _, ok := set.byID[DefaultNamespace]; ok {
 		n--
 	}
+	if _, ok := set.loading[DefaultNamespace]; ok {
+		n--
+	}
 	return n
+}
+
+// waitLoadLocked waits, if namespace name is being loaded, until that
+// load is over, and reports whether it waited; mu is released while
+// waiting and held again on return.
+func (set *namespaces) waitLoadLocked(name string) bool {
+	done, ok := set.loading[name]
+	if !ok {
+		return false
+	}
+	set.mu.Unlock()
+	<-done
+	set.mu.Lock()
+	return true
 }
 
 // busyRetryAfter is the Retry-After given when every slot is held by a
@@ -364,6 +389,9 @@ func (s *Server) DeleteNamespace(name string) error {
 	}
 	set := &s.spaces
 	set.mu.Lock()
+	for set.waitLoadLocked(name) {
+		// deleted once it is in memory, rather than under a load
+	}
 	ns, ok := set.byID[name]
 	if ok {
 		delete(set.byID, name)
@@ -397,6 +425,9 @@ func (s *Server) DeleteNamespace(name string) error {
 func (s *Server) namespace(name string) (*Namespace, error) {
 	set := &s.spaces
 	set.mu.Lock()
+	for set.waitLoadLocked(name) {
+		// another request is loading it: take what that load gave
+	}
 	ns, ok := set.byID[name]
 	if ok {
 		ns.touch() // under the lock, so the janitor cannot evict it in between
@@ -413,8 +444,21 @@ func (s *Server) namespace(name string) (*Namespace, error) {
 	}
 	if s.cfg.Store != nil {
 		// Evicted while idle, or left by an earlier process: rebuilt
-		// from the data directory.
+		// from the data directory, outside the lock (namespaces.loading).
+		done := make(chan struct{})
+		if set.loading == nil {
+			set.loading = map[string]chan struct{}{}
+		}
+		set.loading[name] = done
+		hook := set.loadHook
+		set.mu.Unlock()
+		if hook != nil {
+			hook(name)
+		}
 		stored, err := s.loadStored(name)
+		set.mu.Lock()
+		delete(set.loading, name)
+		close(done)
 		if err == nil {
 			set.byID[name] = stored
 			set.mu.Unlock()
@@ -424,6 +468,9 @@ func (s *Server) namespace(name string) (*Namespace, error) {
 			set.mu.Unlock()
 			return nil, err
 		}
+		// Not stored: made from the template below, still under the lock
+		// taken again, where no other request can have made it meanwhile
+		// (they waited for this load, and wait for the lock now).
 	}
 	ns = &Namespace{Name: name, server: s, Journal: journal.New(s.cfg.JournalSize, s.journalBudget), events: events.New()}
 	w, err := ns.build(s.template())
