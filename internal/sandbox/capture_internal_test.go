@@ -12,11 +12,13 @@ import (
 // test sets; syncs counts the waits.
 type fakeDurability struct {
 	pending bool
+	queued  uint64
 	err     error
 	syncs   int
 }
 
-func (f *fakeDurability) Pending() bool { return f.pending }
+func (f *fakeDurability) Pending() bool  { return f.pending }
+func (f *fakeDurability) Queued() uint64 { return f.queued }
 func (f *fakeDurability) Sync() error {
 	f.syncs++
 	f.pending = false
@@ -113,7 +115,9 @@ func TestCaptureWriterTurnsAHeldAnswerInto503WhenTheWaitFails(t *testing.T) {
 	w.WriteHeader(http.StatusCreated)
 	_, _ = w.Write([]byte(`{"id":1}`))
 	w.release()
-	_, _ = w.Write([]byte("late"))
+	if n, err := w.Write([]byte("late")); n != 0 || err != errAnswerDropped {
+		t.Fatalf("a write after the 503: %d, %v; want 0, errAnswerDropped", n, err)
+	}
 	if rec.Code != http.StatusServiceUnavailable || rec.Body.String() != `{"error":"disk full"}` {
 		t.Fatalf("client got %d %q", rec.Code, rec.Body)
 	}
@@ -122,5 +126,51 @@ func TestCaptureWriterTurnsAHeldAnswerInto503WhenTheWaitFails(t *testing.T) {
 	}
 	if w.status != http.StatusServiceUnavailable || w.buf.String() != `{"error":"disk f` || w.n != 21 {
 		t.Fatalf("journal capture: status %d, start %q, %d bytes", w.status, w.buf.String(), w.n)
+	}
+}
+
+// Something queued since the request began holds the answer even when it
+// is already durable: the request's journal entry then goes with it.
+func TestCaptureWriterHoldsWhenAnythingWasQueuedDuringTheRequest(t *testing.T) {
+	t.Parallel()
+	d := &fakeDurability{queued: 7}
+	w, rec := newCapture(d)
+	w.startSeq = 5
+	w.WriteHeader(http.StatusOK)
+	if !w.holding || rec.Body.Len() != 0 {
+		t.Fatalf("holding %v", w.holding)
+	}
+	w.release()
+	if d.syncs != 1 || rec.Code != http.StatusOK {
+		t.Fatalf("%d syncs, %d", d.syncs, rec.Code)
+	}
+	d2 := &fakeDurability{queued: 5}
+	w2, _ := newCapture(d2)
+	w2.startSeq = 5
+	w2.WriteHeader(http.StatusOK)
+	if w2.holding {
+		t.Fatal("held with nothing queued during the request and nothing pending")
+	}
+}
+
+// A panic after a held answer: dropHeld forgets it whole, so the
+// provider's 500 can take its place.
+func TestCaptureWriterDropHeldLetsAnotherAnswerReplaceIt(t *testing.T) {
+	t.Parallel()
+	d := &fakeDurability{pending: true}
+	w, rec := newCapture(d)
+	w.Header().Set("Location", "/x")
+	w.Header().Set(HeaderRequestID, "req_00000002")
+	w.WriteHeader(http.StatusCreated)
+	_, _ = w.Write([]byte("half"))
+	w.dropHeld()
+	if w.wroteHeader || w.holding || w.n != 0 || w.Header().Get("Location") != "" || w.Header().Get(HeaderRequestID) == "" {
+		t.Fatalf("after dropHeld: wroteHeader %v holding %v n %d headers %v", w.wroteHeader, w.holding, w.n, w.Header())
+	}
+	d.pending = false
+	w.WriteHeader(http.StatusInternalServerError)
+	_, _ = w.Write([]byte("boom"))
+	if rec.Code != http.StatusInternalServerError || rec.Body.String() != "boom" {
+		t.Fatalf("client got %d %q", rec.Code, rec.Body)
 	}
 }

@@ -194,9 +194,13 @@ func (ns *Namespace) resetLocked(sc *Scenario) error {
 // everything changed. The old world's cancelled callbacks are announced
 // before that, so a dashboard refetching on "scenario" sees the new world.
 func (ns *Namespace) swapLocked(w *world) {
-	old := ns.world.Swap(w)
+	// On disk first (and before old.close: what closing it changes is
+	// not kept): a request served by w must find its sink live, or its
+	// writes would sit in the buffer while its answer leaves.
+	old := ns.world.Load()
+	ns.storeInstall(w, old)
+	ns.world.Store(w)
 	ns.Journal.Clear()
-	ns.storeInstall(w, old) // before old.close: what closing it changes is not kept
 	if old != nil {
 		old.close()
 	}
@@ -294,6 +298,10 @@ func (set *namespaces) userCountLocked() int {
 	}
 	return n
 }
+
+// errServerClosed is what a request gets for a namespace that finished
+// loading after the server was closed.
+var errServerClosed = errors.New("the sandbox is shutting down")
 
 // waitLoadLocked waits, if namespace name is being loaded, until that
 // load is over, and reports whether it waited; mu is released while
@@ -404,7 +412,10 @@ func (s *Server) DeleteNamespace(name string) error {
 			ok = true // evicted while idle: deleted on disk only
 		}
 		if ok {
-			st.Wait(st.Drop(name, sink))
+			dropped := st.Drop(name, sink)
+			set.mu.Unlock()
+			st.Wait(dropped) // not under the lock: a commit takes a while
+			set.mu.Lock()
 		}
 	}
 	set.mu.Unlock()
@@ -460,6 +471,16 @@ func (s *Server) namespace(name string) (*Namespace, error) {
 		delete(set.loading, name)
 		close(done)
 		if err == nil {
+			select {
+			case <-s.stop:
+				// Close ran during the load and did not see it: it
+				// must not start its timers now, nor write.
+				set.mu.Unlock()
+				stored.world.Load().sink.Close()
+				stored.shutdown()
+				return nil, errServerClosed
+			default:
+			}
 			set.byID[name] = stored
 			set.mu.Unlock()
 			return stored, nil

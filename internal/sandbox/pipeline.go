@@ -212,13 +212,17 @@ func (s *Server) serveProvider(w http.ResponseWriter, r *http.Request, ns *Names
 	x := &exchange{cw: captureWriter{ResponseWriter: w, limit: s.cfg.JournalBodyBytes}}
 	cw := &x.cw
 	if s.cfg.Store != nil {
-		cw.store = s.cfg.Store
+		cw.store, cw.startSeq = s.cfg.Store, s.cfg.Store.Queued()
 	}
 	entry := &journal.Entry{ID: id, Time: wd.clock.Now(), Namespace: ns.Name, Provider: m.provider.Name}
 	x.Call = Call{W: cw, R: r, State: wd.states[m.provider.Name], NS: ns, prefix: t.prefix, rel: t.rel, via: t.via, mount: m, world: wd, clock: wd.clock, faults: wd.faults, entry: entry}
 	if cw.store != nil {
 		cw.failStore = func(err error) {
-			x.Call.Fail(&Error{Kind: ErrUnavailable, Status: http.StatusServiceUnavailable, Message: errStoreFailed(err)})
+			// Through cw itself: a fault may have put a cutWriter in
+			// c.W, which would keep the handler's status.
+			fc := x.Call
+			fc.W = cw
+			fc.Fail(&Error{Kind: ErrUnavailable, Status: http.StatusServiceUnavailable, Message: errStoreFailed(err)})
 		}
 	}
 	if s.hostsOn() {
@@ -234,6 +238,7 @@ func (s *Server) serveProvider(w http.ResponseWriter, r *http.Request, ns *Names
 				panic(v)
 			}
 			s.log.Error("handler panic", "provider", m.provider.Name, "operation", c.Operation, "panic", v, "stack", string(debug.Stack()))
+			cw.dropHeld() // nothing of it has left: the 500 can replace it
 			if !cw.wroteHeader {
 				c.Fail(&Error{Kind: ErrInternal, Status: http.StatusInternalServerError, Message: fmt.Sprint(v)})
 			}
@@ -411,6 +416,11 @@ func (s *Server) record(ns *Namespace, wd *world, e *journal.Entry, c *Call, cw 
 	if c.via != nil {
 		host, provPath = r.Host, c.rel
 	}
+	if !cw.wroteHeader && !cw.aborted && !cw.hijacked {
+		// A handler that wrote nothing answers 200: held like any other
+		// answer until what it changed is durable.
+		cw.WriteHeader(http.StatusOK)
+	}
 	status := cw.status
 	if status == 0 && !cw.aborted && !cw.hijacked {
 		status = http.StatusOK
@@ -478,6 +488,7 @@ type captureWriter struct {
 	// provider's shape when the wait fails, and swallow then drops what
 	// the handler goes on writing.
 	store     durability
+	startSeq  uint64 // store.Queued() when the request began
 	failStore func(error)
 	failing   bool
 	swallow   bool
@@ -486,12 +497,18 @@ type captureWriter struct {
 }
 
 // durability is what captureWriter needs of the data directory
-// (*store.Store): whether a write is not durable yet, and a wait until
-// every write queued so far is.
+// (*store.Store): whether a write is not durable yet, the sequence number
+// of the last write queued, and a wait until every write queued so far is.
 type durability interface {
 	Pending() bool
+	Queued() uint64
 	Sync() error
 }
+
+// errAnswerDropped is what a handler's Write gets once its answer has been
+// replaced by the 503 of a failed data directory: a long CSV window stops
+// there instead of being generated for nobody.
+var errAnswerDropped = errors.New("the answer was replaced: the data directory could not keep the request's changes")
 
 // heldMax is how much of a held answer's body is kept back: a longer one
 // (a large CSV window) is released, after the wait, and streamed on.
@@ -502,11 +519,37 @@ func (w *captureWriter) WriteHeader(code int) {
 		return
 	}
 	w.wroteHeader, w.status = true, code
-	if w.store != nil && !w.failing && w.store.Pending() {
+	// Held when something is not durable yet (what this answer may say
+	// depends on it), or when anything was queued since the request
+	// began: a request that changed something then has its journal entry
+	// on disk with its answer, even when its own writes were committed
+	// before it got here.
+	if w.store != nil && !w.failing && (w.store.Pending() || w.store.Queued() != w.startSeq) {
 		w.holding = true // release sends it
 		return
 	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+// dropHeld forgets a held answer that has not left, headers included
+// (but the request id), so that another can be written in its place.
+func (w *captureWriter) dropHeld() {
+	if !w.holding {
+		return
+	}
+	w.holding, w.wroteHeader, w.status, w.n = false, false, 0, 0
+	w.held, w.buf = bytes.Buffer{}, bytes.Buffer{}
+	w.clearHeaders()
+}
+
+// clearHeaders removes every header the handler set but the request id.
+func (w *captureWriter) clearHeaders() {
+	h := w.Header()
+	for k := range h {
+		if k != HeaderRequestID {
+			delete(h, k)
+		}
+	}
 }
 
 // release sends a held answer once every write queued so far is durable.
@@ -518,14 +561,9 @@ func (w *captureWriter) release() {
 	}
 	w.holding = false
 	if err := w.store.Sync(); err != nil {
-		w.failing, w.wroteHeader, w.status, w.n = true, false, 0, 0
-		w.held, w.buf = bytes.Buffer{}, bytes.Buffer{}
-		h := w.Header()
-		for k := range h {
-			if k != HeaderRequestID {
-				delete(h, k)
-			}
-		}
+		w.holding = true
+		w.dropHeld()
+		w.failing = true
 		w.failStore(err)
 		w.swallow = true
 		return
@@ -539,7 +577,7 @@ func (w *captureWriter) release() {
 
 func (w *captureWriter) Write(p []byte) (int, error) {
 	if w.swallow {
-		return len(p), nil
+		return 0, errAnswerDropped
 	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
@@ -547,7 +585,7 @@ func (w *captureWriter) Write(p []byte) (int, error) {
 	if w.holding && w.held.Len()+len(p) > heldMax {
 		w.release()
 		if w.swallow {
-			return len(p), nil
+			return 0, errAnswerDropped
 		}
 	}
 	if room := w.limit - w.buf.Len(); room > 0 {
@@ -585,6 +623,12 @@ func (w *captureWriter) Flush() {
 func (w *captureWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if h, ok := w.ResponseWriter.(http.Hijacker); ok {
 		w.release()
+		if w.store != nil && !w.failing && w.store.Pending() {
+			// A reset fault counts itself before it fires: that count
+			// is on disk before the client sees the reset, or a crash
+			// would let a rule for once fire twice.
+			_ = w.store.Sync()
+		}
 		w.hijacked = true
 		return h.Hijack()
 	}

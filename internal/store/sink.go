@@ -141,6 +141,13 @@ func (k *Sink) Close() {
 func (s *Store) Install(ns string, world []byte, k, old *Sink) uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if (old != nil && old.state == sinkClosed) || k.state == sinkClosed {
+		// The namespace was dropped or unloaded meanwhile (a reset racing
+		// a delete or an eviction): the world replaced is gone from disk,
+		// and this one must not bring it back.
+		k.state, k.buf = sinkClosed, nil
+		return s.queued
+	}
 	if old != nil {
 		old.state, old.buf = sinkClosed, nil
 	}

@@ -197,8 +197,13 @@ func (s *Store) enqueue(o op) uint64 {
 }
 
 func (s *Store) enqueueLocked(o op) uint64 {
-	s.queue = append(s.queue, o)
 	s.queued++
+	if s.failed != nil {
+		// The writer has stopped: the write is not kept (its Wait
+		// fails), and not held in memory either.
+		return s.queued
+	}
+	s.queue = append(s.queue, o)
 	if len(s.queue) == 1 {
 		s.work.Signal()
 	}

@@ -233,3 +233,66 @@ func TestAGroupLandsInOneCommit(t *testing.T) {
 		t.Fatalf("%d commits for one group, %d records", after-before, len(ns.Records))
 	}
 }
+
+// A reset racing a delete or an eviction installs its world with the
+// sink the delete or eviction closed: nothing of it may reach the disk,
+// or the deleted namespace would come back (or the evicted one be marked
+// in memory).
+func TestInstallReplacingAClosedSinkKeepsNothing(t *testing.T) {
+	t.Parallel()
+	s := open(t, t.TempDir())
+	for _, tc := range []struct {
+		name   string
+		remove func(ns string, k *Sink) uint64
+		stored bool // still stored afterwards (unloaded, not dropped)
+	}{
+		{"drop", s.Drop, false},
+		{"unload", s.Unload, true},
+	} {
+		ns := "n-" + tc.name
+		old := s.NewSink(ns)
+		old.Put("p", "k", "kept", []byte(`1`))
+		s.Install(ns, []byte(`1`), old, nil)
+		s.Wait(tc.remove(ns, old))
+		fresh := s.NewSink(ns)
+		fresh.Put("p", "k", "reset", []byte(`2`))
+		s.Wait(s.Install(ns, []byte(`2`), fresh, old))
+		fresh.Put("p", "k", "after", []byte(`3`))
+		if err := s.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := s.Load(ns, 0)
+		if err != nil || ok != tc.stored {
+			t.Fatalf("%s: stored %v (%v), want %v", tc.name, ok, err, tc.stored)
+		}
+		if ok && (string(got.World) != "1" || len(got.Records) != 1 || got.Records[0].Key != "kept") {
+			t.Fatalf("%s: world %s, records %v; want the world before the reset", tc.name, got.World, got.Records)
+		}
+		loaded, _ := s.Namespaces(true)
+		if strings.Contains(strings.Join(loaded, ","), ns) {
+			t.Fatalf("%s: marked in memory again: %v", tc.name, loaded)
+		}
+	}
+}
+
+// Once the writer has stopped, writes are refused without piling up in
+// memory.
+func TestWritesAfterTheWriterStoppedAreNotKeptInMemory(t *testing.T) {
+	t.Parallel()
+	s := open(t, t.TempDir())
+	k := s.NewSink("n")
+	s.Install("n", []byte(`{}`), k, nil)
+	s.Close()
+	for i := range 1000 {
+		k.Put("p", "k", strconv.Itoa(i), []byte(`1`))
+	}
+	if err := s.Sync(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Sync after Close: %v", err)
+	}
+	s.mu.Lock()
+	n := len(s.queue)
+	s.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d writes kept in memory after the writer stopped", n)
+	}
+}
