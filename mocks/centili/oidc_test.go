@@ -293,7 +293,7 @@ func TestIntrospect(t *testing.T) {
 		{"empty token", confForm("token", ""), 200, inactive},
 		{"token of another namespace", confForm("token", other.AccessToken), 200, inactive},
 		{"no token", confForm(), 400, `{"error":"invalid_request","error_description":"Token not provided."}`},
-		{"unsupported hint", confForm("token", tr.AccessToken, "token_type_hint", "id_token"), 400, `{"error":"invalid_request","error_description":"Unsupported token type [id_token]."}`},
+		{"unsupported hint", confForm("token", tr.AccessToken, "token_type_hint", "id_token"), 400, `{"error":"invalid_request","error_description":"Unsupported token type."}`},
 		{"duplicated parameter", confForm("token", tr.AccessToken, "token", "x"), 400, `{"error":"invalid_request","error_description":"duplicated parameter"}`},
 		{"public client", sandboxtest.FormBody(values("client_id", publicClient, "token", tr.AccessToken)), 403, `{"error":"invalid_request","error_description":"Client not allowed."}`},
 		// A failed client authentication is Keycloak's catch-all, whatever
