@@ -149,7 +149,9 @@ func (s *State) userinfo(c *sandbox.Call) {
 // only (a query parameter is not looked at). A form that cannot be decoded
 // is read as having no access_token.
 func userinfoToken(c *sandbox.Call) (string, *challenge) {
-	raw, have := keycloakBearer(c.R.Header.Get("Authorization"))
+	// JAX-RS's getHeaderString joins repeated headers with a comma, so two
+	// Authorization headers read as one value that is no Bearer token.
+	raw, have := keycloakBearer(strings.Join(c.R.Header.Values("Authorization"), ","))
 	if c.R.Method == http.MethodPost {
 		if f, fail := parseTokenForm(c.R.Header.Get("Content-Type"), c.Body, nil); fail == nil {
 			switch vals := f.values["access_token"]; {
@@ -367,6 +369,8 @@ func (s *State) endSession(c *sandbox.Call, f *tokenForm, client *ClientConfig) 
 // client, so the session ends); revoking an access token revokes just it.
 // A token Keycloak cannot decode or whose session is gone answers 200 with
 // {"error":"invalid_token"}, as Keycloak does; success is 200 and no body.
+// The token's own expiry is not checked (TokenRevocationEndpoint decodes
+// the signature only), so an expired token of a live session is revoked.
 func (s *State) revoke(c *sandbox.Call) {
 	s.clientEndpoint(c, true, s.revokeToken, http.StatusOK)
 }
@@ -387,11 +391,13 @@ func (s *State) revokeToken(c *sandbox.Call, f *tokenForm, client *ClientConfig)
 	if cl.Azp != client.ClientID {
 		return &oauthFailure{http.StatusBadRequest, "invalid_request", "Unmatching clients"}
 	}
+	// Keycloak decodes the token (signature only: an expired token of a
+	// live session is still revoked) and looks up its session.
 	now := c.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	se, ok := s.sessions[cl.Sid]
-	if !ok || !se.hasClient(cl.Azp) || !s.sessionAlive(se, now) || now.Unix() >= cl.Exp {
+	if !ok || !se.hasClient(cl.Azp) || !s.sessionAlive(se, now) {
 		return invalid
 	}
 	if cl.Typ == "Refresh" {

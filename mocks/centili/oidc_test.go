@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -651,5 +652,54 @@ func TestIntrospectionCacheHeaders(t *testing.T) {
 				t.Errorf("Pragma = %q, want none", got)
 			}
 		})
+	}
+}
+
+// Revocation checks the token's signature and session, not its expiry: an
+// expired token of a live session is revoked (200, empty), an expired
+// refresh token ends its session.
+func TestRevokeExpiredTokenOfLiveSession(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozenScenario)
+	a := confLogin(t, h, merchantUser)
+	b := confLogin(t, h, merchantUser)
+	advance(t, h, "", "1000s")
+	var b2 tokenResponse
+	h.Do("POST", "/centili"+tokenPath, confForm("grant_type", "refresh_token", "refresh_token", b.RefreshToken)).WantStatus(200).JSON(&b2)
+	h.Do("POST", "/centili"+tokenPath, confForm("grant_type", "refresh_token", "refresh_token", a.RefreshToken)).WantStatus(200)
+	advance(t, h, "", "1000s") // both first refresh tokens expired (1800 s), both sessions alive
+	for _, tc := range []struct{ name, token string }{
+		{"expired access token", a.AccessToken},
+		{"expired refresh token", b.RefreshToken},
+	} {
+		res := h.Do("POST", oidcBase+"/revoke", confForm("token", tc.token)).WantStatus(200)
+		if len(res.Body) != 0 {
+			t.Errorf("%s: revoke body = %q, want empty", tc.name, res.Body)
+		}
+	}
+	// Revoking b's expired refresh token ended b's session; a's lives on.
+	h.Do("POST", "/centili"+tokenPath, confForm("grant_type", "refresh_token", "refresh_token", b2.RefreshToken)).WantStatus(400).
+		WantJSON(`{"error":"invalid_grant","error_description":"Session not active"}`)
+	if st := state(t, h, ""); len(st.Sessions) != 1 || st.Sessions[0].SessionID != a.SessionState {
+		t.Errorf("sessions = %+v, want only %s", st.Sessions, a.SessionState)
+	}
+}
+
+// Two Authorization headers read, as JAX-RS joins them, as one value that
+// is no Bearer token: userinfo's bare challenge, or the form's token.
+func TestUserinfoTwoAuthorizationHeaders(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozenScenario)
+	tr := openidLogin(t, h, "/centili", merchantUser)
+	twice := sandboxtest.Option(func(r *http.Request) {
+		r.Header.Add("Authorization", "Bearer "+tr.AccessToken)
+		r.Header.Add("Authorization", "Bearer "+tr.AccessToken)
+	})
+	wantChallenge(t, h.Do("GET", oidcBase+"/userinfo", nil, twice), 401, bareChallenge)
+	wantChallenge(t, h.Do("POST", oidcBase+"/userinfo", nil, twice), 401, bareChallenge)
+	var info map[string]any
+	h.Do("POST", oidcBase+"/userinfo", sandboxtest.FormBody(values("access_token", tr.AccessToken)), twice).WantStatus(200).JSON(&info)
+	if info["preferred_username"] != merchantUser || info["sub"] != claims(t, tr.AccessToken)["sub"] {
+		t.Errorf("userinfo with the form's token = %v", info)
 	}
 }
