@@ -43,7 +43,7 @@ type Config struct {
 	// 26.6.1, the release the sandbox follows; on, a client testing an
 	// upgrade sees every token whose aud does not name it turn
 	// {"active":false} (the realm's refresh tokens always: their aud is the
-	// issuer, as in Keycloak from 26.6.2 up to 26.8.0).
+	// issuer, as in Keycloak from 26.6.2 until keycloak/keycloak#51552).
 	IntrospectionAudienceCheck bool `yaml:"introspectionAudienceCheck" json:"introspectionAudienceCheck"`
 	// MaxBodyBytes caps request bodies on the Centili mount (default 16384): a
 	// transaction is a few dozen bytes, so anything larger is a client bug.
