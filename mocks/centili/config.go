@@ -37,6 +37,14 @@ type Config struct {
 	// RefreshTokenMaxReuse is Keycloak's "Refresh Token Max Reuse" (default
 	// 0: each refresh token works once when RevokeRefreshToken is on).
 	RefreshTokenMaxReuse int `yaml:"refreshTokenMaxReuse" json:"refreshTokenMaxReuse"`
+	// IntrospectionAudienceCheck is the check Keycloak 26.6.2 added to token
+	// introspection (CVE-2026-37979, keycloak/keycloak#49131): a token is
+	// active only for a client named in its `aud`. Off (default) is Keycloak
+	// 26.6.1, the release the sandbox follows; on, a client testing an
+	// upgrade sees every token whose aud does not name it turn
+	// {"active":false} (the realm's refresh tokens always: their aud is the
+	// issuer, as in Keycloak from 26.6.2 until keycloak/keycloak#51552).
+	IntrospectionAudienceCheck bool `yaml:"introspectionAudienceCheck" json:"introspectionAudienceCheck"`
 	// MaxBodyBytes caps request bodies on the Centili mount (default 16384): a
 	// transaction is a few dozen bytes, so anything larger is a client bug.
 	MaxBodyBytes int64 `yaml:"maxBodyBytes" json:"maxBodyBytes"`
@@ -74,6 +82,11 @@ type ClientConfig struct {
 	Secret       string `yaml:"secret" json:"secret,omitempty"`
 	// DirectAccessGrantsEnabled allows the password grant; absent means true.
 	DirectAccessGrantsEnabled *bool `yaml:"directAccessGrantsEnabled" json:"directAccessGrantsEnabled,omitempty"`
+	// Audience names other clients of the realm that the access tokens
+	// issued to this client list in `aud` beside "account": Keycloak's
+	// Audience protocol mapper ("Included Client Audience"), which is how a
+	// resource server that introspects gets past the audience check.
+	Audience []string `yaml:"audience" json:"audience,omitempty"`
 }
 
 // directGrants reports whether the client may use the password grant.
@@ -290,6 +303,7 @@ func (c *Config) Validate() []scenario.Problem {
 			add(p+".secret", "set `publicClient: true` or give a secret", "confidential client %q has no secret", cl.ClientID)
 		}
 	}
+	probs = append(probs, c.validateAudiences(seen)...)
 	seen = map[string]bool{}
 	for i, u := range c.Users {
 		p := fmt.Sprintf("users[%d]", i)
@@ -335,6 +349,31 @@ func (c *Config) Validate() []scenario.Problem {
 			add(p+".errorType", scenario.SuggestOneOf(m.ErrorType, magicErrorTypes), "errorType %q is not a business error", m.ErrorType)
 		} else if m.ErrorType != errUnsupportedOperator && reMsisdn.MatchString(m.Msisdn) && !c.hasPrefix(m.Msisdn) {
 			add(p+".msisdn", "add its prefix to operators, or use UNSUPPORTED_OPERATOR", "magic msisdn %q matches no operator prefix, so %s cannot name its operator", m.Msisdn, m.ErrorType)
+		}
+	}
+	return probs
+}
+
+// validateAudiences checks each client's audience list against the realm's
+// clients (ids): Keycloak's Audience mapper picks an existing client, and a
+// typo would silently leave the check failing.
+func (c *Config) validateAudiences(ids map[string]bool) []scenario.Problem {
+	var probs []scenario.Problem
+	known := make([]string, 0, len(c.Clients))
+	for _, cl := range c.Clients {
+		known = append(known, cl.ClientID)
+	}
+	for i, cl := range c.Clients {
+		named := map[string]bool{}
+		for j, aud := range cl.Audience {
+			p := fmt.Sprintf("clients[%d].audience[%d]", i, j)
+			switch {
+			case aud == "" || !ids[aud]:
+				probs = append(probs, scenario.Problemf(p, scenario.SuggestOneOf(aud, known), "audience %q is not a client of the realm", aud))
+			case named[aud]:
+				probs = append(probs, scenario.Problemf(p, "name each client once", "audience %q is listed twice", aud))
+			}
+			named[aud] = true
 		}
 	}
 	return probs

@@ -176,13 +176,16 @@ func messageOr(msg, fallback string) string {
 }
 
 // writeKeycloakCoreError renders core failures on the token service. Unknown
-// paths and wrong methods answer like Keycloak's JAX-RS layer does.
+// paths and wrong methods answer like Keycloak's JAX-RS layer does: the
+// exception's message as the error, and no description, which
+// KeycloakErrorHandler adds ("For more on this error consult the server
+// log.") to 5xx answers only.
 func writeKeycloakCoreError(c *sandbox.Call, status int, e *sandbox.Error) {
 	switch e.Kind {
 	case sandbox.ErrNotFound:
-		writeOAuth(c, http.StatusNotFound, "Unable to find matching target resource method", "For more on this error consult the server log.")
+		writeOAuth(c, http.StatusNotFound, "Unable to find matching target resource method", "")
 	case sandbox.ErrMethodNotAllowed:
-		writeOAuth(c, http.StatusMethodNotAllowed, "HTTP 405 Method Not Allowed", "For more on this error consult the server log.")
+		writeOAuth(c, http.StatusMethodNotAllowed, "HTTP 405 Method Not Allowed", "")
 	case sandbox.ErrBodyTooLarge:
 		writeOAuth(c, http.StatusRequestEntityTooLarge, "invalid_request", fmt.Sprintf("Request body exceeds the limit of %d bytes", e.Limit))
 	case sandbox.ErrInvalidRequest:

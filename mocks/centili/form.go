@@ -19,6 +19,11 @@ type tokenForm struct {
 	// duplicated names the first repeated form parameter, if any; Keycloak
 	// rejects the request after authenticating the client.
 	duplicated string
+	// basicChallenge is set when ClientIdAndSecretAuthenticator answers its
+	// Basic challenge instead of looking at the form: a form-encoded request
+	// whose Authorization header does not parse as Basic and whose form has
+	// no client_id (an empty one counts as present).
+	basicChallenge bool
 }
 
 // get returns a parameter's first value and whether it was sent at all;
@@ -31,14 +36,19 @@ func (f *tokenForm) get(name string) (string, bool) {
 	return v[0], true
 }
 
-// parseTokenForm reads a token request. A body that is not form-encoded is
-// read as an empty form, as Keycloak's JAX-RS layer does (hence the famous
-// "Missing form parameter: grant_type" for JSON bodies). A form that cannot
-// be decoded is an *oauthFailure.
-func parseTokenForm(contentType string, body []byte, authorization string) (*tokenForm, *oauthFailure) {
+// parseTokenForm reads a token request; authorization is the request's
+// Authorization header values (nil when it has none). A body that is not
+// form-encoded (JSON, or no Content-Type at all) is read as an empty form,
+// as Keycloak 26.6 does: Quarkus REST does not enforce the @Consumes of a
+// sub-resource's method (quarkusio/quarkus#55660, fixed after 26.6), and
+// Keycloak's request reads form parameters only from a form body; hence the
+// famous "Missing form parameter: grant_type" for JSON bodies. A form that
+// cannot be decoded is an *oauthFailure.
+func parseTokenForm(contentType string, body []byte, authorization []string) (*tokenForm, *oauthFailure) {
 	f := &tokenForm{values: url.Values{}}
 	mt, _, err := mime.ParseMediaType(contentType)
-	if err == nil && mt == "application/x-www-form-urlencoded" {
+	isForm := err == nil && mt == "application/x-www-form-urlencoded"
+	if isForm {
 		vals, err := url.ParseQuery(string(body))
 		if err != nil {
 			return nil, &oauthFailure{http.StatusBadRequest, "invalid_request", "Malformed form body: " + err.Error()}
@@ -55,8 +65,14 @@ func parseTokenForm(contentType string, body []byte, authorization string) (*tok
 		sort.Strings(names)
 		f.duplicated = names[0]
 	}
-	if id, secret, ok := parseBasic(authorization); ok {
-		f.clientID, f.hasClientID, f.clientSecret = id, true, secret
+	if len(authorization) > 0 {
+		switch id, secret, res := parseBasic(authorization[0]); res {
+		case basicOK:
+			f.clientID, f.hasClientID, f.clientSecret = id, true, secret
+		case basicUnparsable:
+			_, named := f.values["client_id"]
+			f.basicChallenge = isForm && !named
+		}
 	}
 	// The form's client_id and client_secret override the header's, as in
 	// Keycloak's client-id-and-secret authenticator.
@@ -69,29 +85,48 @@ func parseTokenForm(contentType string, body []byte, authorization string) (*tok
 	return f, nil
 }
 
-// parseBasic reads RFC 6749 §2.3.1 client credentials: HTTP Basic whose
-// user and password are form-URL-encoded. Anything unreadable is ignored, as
-// Keycloak falls back to the form when the header cannot be parsed.
-func parseBasic(h string) (id, secret string, ok bool) {
-	scheme, rest, found := strings.Cut(strings.TrimSpace(h), " ")
-	if !found || !strings.EqualFold(scheme, "Basic") {
-		return "", "", false
+// basicResult is how an Authorization header reads as client credentials.
+type basicResult int
+
+const (
+	basicOK basicResult = iota
+	// basicUnparsable: not Basic, not base64, or no colon; Keycloak's
+	// BasicAuthHelper returns null and the authenticator may challenge.
+	basicUnparsable
+	// basicBadEscape [sandbox]: Basic whose id or secret is not valid
+	// form-URL-encoding. Keycloak's URL decoder throws there; the sandbox
+	// ignores the header and reads the form.
+	basicBadEscape
+)
+
+// parseBasic reads RFC 6749 §2.3.1 client credentials as Keycloak's
+// BasicAuthHelper.RFC6749 does: "Basic" in any case as the first five
+// characters, the base64 after the sixth (padding optional, as Java's
+// decoder allows), user and password split at the first colon and
+// form-URL-decoded.
+func parseBasic(h string) (id, secret string, res basicResult) {
+	if len(h) < 6 || !strings.EqualFold(h[:5], "Basic") {
+		return "", "", basicUnparsable
 	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(rest))
+	enc := base64.RawStdEncoding
+	if strings.Contains(h[6:], "=") {
+		enc = base64.StdEncoding
+	}
+	raw, err := enc.DecodeString(h[6:])
 	if err != nil {
-		return "", "", false
+		return "", "", basicUnparsable
 	}
 	u, p, found := strings.Cut(string(raw), ":")
 	if !found {
-		return "", "", false
+		return "", "", basicUnparsable
 	}
 	if u, err = url.QueryUnescape(u); err != nil {
-		return "", "", false
+		return "", "", basicBadEscape
 	}
 	if p, err = url.QueryUnescape(p); err != nil {
-		return "", "", false
+		return "", "", basicBadEscape
 	}
-	return u, p, true
+	return u, p, basicOK
 }
 
 // oauthFailure is a token-service error in Keycloak's shape.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"mime"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -15,16 +16,24 @@ import (
 
 // FuzzTokenForm: the token form parser never panics, reports a repeated
 // parameter whenever there is one, and reads client credentials from Basic
-// unless the form names them (the form's client_id and client_secret win).
+// unless the form names them (the form's client_id and client_secret win),
+// and marks Keycloak's Basic challenge exactly when a form without client_id
+// comes with an Authorization header that is not Basic.
 func FuzzTokenForm(f *testing.F) {
 	f.Add("application/x-www-form-urlencoded", "grant_type=password&client_id=datagifting&username=a&password=b", "")
 	f.Add("application/x-www-form-urlencoded; charset=UTF-8", "grant_type=refresh_token&refresh_token=x.y.z&client_id=a&client_id=b", "")
 	f.Add("application/x-www-form-urlencoded", "a=%zz&b", "Basic ZGF0YWdpZnRpbmctY29uZmlkZW50aWFsOnNhbmRib3gtY2VudGlsaS1zZWNyZXQ=")
 	f.Add("application/json", `{"grant_type":"password"}`, "Basic !!!")
 	f.Add("", ";;&&==", "Bearer abc")
+	f.Add("application/x-www-form-urlencoded", "grant_type=password&username=a", "Bearer abc")
+	f.Add("application/x-www-form-urlencoded", "client_id=&token=x", "Negotiate YIIC")
 	f.Add("application/x-www-form-urlencoded", "client_id=a%3Ab&client_secret=%2B%20", "Basic YSUzQWI6")
 	f.Fuzz(func(t *testing.T, contentType, body, authorization string) {
-		form, fail := parseTokenForm(contentType, []byte(body), authorization)
+		var authz []string
+		if authorization != "" {
+			authz = []string{authorization}
+		}
+		form, fail := parseTokenForm(contentType, []byte(body), authz)
 		if fail != nil {
 			if fail.status != 400 || fail.code != "invalid_request" || !strings.HasPrefix(fail.description, "Malformed form body: ") {
 				t.Fatalf("unexpected failure %+v", fail)
@@ -42,7 +51,14 @@ func FuzzTokenForm(f *testing.F) {
 		}
 		wantID, wantHas := form.get("client_id")
 		wantSecret, secretInForm := form.get("client_secret")
-		if id, secret, ok := parseBasic(authorization); ok {
+		id, secret, res := parseBasic(authorization)
+		_, named := form.values["client_id"]
+		mt, _, err := mime.ParseMediaType(contentType)
+		isForm := err == nil && mt == "application/x-www-form-urlencoded"
+		if wantChallenge := authz != nil && res == basicUnparsable && isForm && !named; form.basicChallenge != wantChallenge {
+			t.Fatalf("basicChallenge = %v, want %v", form.basicChallenge, wantChallenge)
+		}
+		if authz != nil && res == basicOK {
 			if !wantHas {
 				wantID, wantHas = id, true
 			}
@@ -156,22 +172,30 @@ func TestAllowedQueryParametersMatchTheSpec(t *testing.T) {
 
 func TestParseBasic(t *testing.T) {
 	t.Parallel()
+	raw := func(s string) string { return base64.RawStdEncoding.EncodeToString([]byte(s)) }
 	tests := []struct {
 		header, id, secret string
-		ok                 bool
+		res                basicResult
 	}{
-		{"Basic " + b64("datagifting:"), "datagifting", "", true},
-		{"basic " + b64("a%3Ab:c%2Bd"), "a:b", "c+d", true},
-		{"Basic " + b64("no-colon"), "", "", false},
-		{"Basic %%%", "", "", false},
-		{"Bearer abc", "", "", false},
-		{"Basic " + b64("a%zz:b"), "", "", false},
-		{"", "", "", false},
+		{"Basic " + b64("datagifting:"), "datagifting", "", basicOK},
+		{"basic " + b64("a%3Ab:c%2Bd"), "a:b", "c+d", basicOK},
+		{"BASIC " + raw("ab:cd"), "ab", "cd", basicOK}, // Java's decoder takes unpadded base64
+		// The sixth character is skipped whatever it is, as BasicAuthHelper does.
+		{"Basic:" + b64("ab:cd"), "ab", "cd", basicOK},
+		{"Basic " + b64("no-colon"), "", "", basicUnparsable},
+		{"Basic %%%", "", "", basicUnparsable},
+		{"Basic  " + b64("ab:cd"), "", "", basicUnparsable},       // a second space is not base64
+		{"Basic " + raw("ab:cd") + "==", "", "", basicUnparsable}, // padding, when present, must be right
+		{"Bearer abc", "", "", basicUnparsable},
+		{"Negotiate YIIC", "", "", basicUnparsable},
+		{"Basic", "", "", basicUnparsable},
+		{"", "", "", basicUnparsable},
+		{"Basic " + b64("a%zz:b"), "", "", basicBadEscape},
 	}
 	for _, tc := range tests {
-		id, secret, ok := parseBasic(tc.header)
-		if id != tc.id || secret != tc.secret || ok != tc.ok {
-			t.Errorf("parseBasic(%q) = %q, %q, %v; want %q, %q, %v", tc.header, id, secret, ok, tc.id, tc.secret, tc.ok)
+		id, secret, res := parseBasic(tc.header)
+		if id != tc.id || secret != tc.secret || res != tc.res {
+			t.Errorf("parseBasic(%q) = %q, %q, %v; want %q, %q, %v", tc.header, id, secret, res, tc.id, tc.secret, tc.res)
 		}
 	}
 }

@@ -103,7 +103,7 @@ func (s *State) token(c *sandbox.Call) {
 	if !s.realmOK(c) {
 		return
 	}
-	f, fail := parseTokenForm(c.R.Header.Get("Content-Type"), c.Body, c.R.Header.Get("Authorization"))
+	f, fail := parseTokenForm(c.R.Header.Get("Content-Type"), c.Body, c.R.Header.Values("Authorization"))
 	if fail == nil {
 		fail = s.grant(c, f)
 	}
@@ -134,7 +134,18 @@ func (s *State) grant(c *sandbox.Call, f *tokenForm) *oauthFailure {
 }
 
 // authenticateClient is Keycloak's client-id-and-secret authenticator.
+//
+// Its Basic challenge (401 with `WWW-Authenticate: Basic realm="..."` and
+// no entity) never reaches the client as built: AuthorizeClientUtil throws
+// it as a WebApplicationException, and since its response has no entity
+// Quarkus REST hands the exception to KeycloakErrorHandler (an
+// ExceptionMapper<Throwable>), which answers a new response, the
+// exception's message as the error, without the challenge header, as
+// Keycloak's admin API answers its own entity-less 401s.
 func (s *State) authenticateClient(f *tokenForm) (*ClientConfig, *oauthFailure) {
+	if f.basicChallenge {
+		return nil, &oauthFailure{http.StatusUnauthorized, "HTTP 401 Unauthorized", ""}
+	}
 	if !f.hasClientID {
 		return nil, &oauthFailure{http.StatusBadRequest, "invalid_client", "Missing client_id parameter"}
 	}
@@ -328,7 +339,7 @@ func (s *State) issue(c *sandbox.Call, se *session, user *userEntry, scope strin
 	s.mu.Unlock()
 	verified := true
 	access := accessClaims{
-		Exp: accessExp.Unix(), Iat: now.Unix(), AuthTime: se.Started.Unix(), Jti: jtis[0], Iss: iss, Aud: "account",
+		Exp: accessExp.Unix(), Iat: now.Unix(), AuthTime: se.Started.Unix(), Jti: jtis[0], Iss: iss, Aud: s.accessAudience(se.ClientID),
 		Sub: user.id, Typ: "Bearer", Azp: se.ClientID, Sid: se.ID, SessionState: se.ID, Acr: "1",
 		AllowedOrigins: []string{"/*"},
 		RealmAccess:    &roles{Roles: []string{"offline_access", "default-roles-" + s.cfg.Realm, "uma_authorization"}},
@@ -372,6 +383,37 @@ func (s *State) issue(c *sandbox.Call, se *session, user *userEntry, scope strin
 	return nil
 }
 
+// accessAudience is an access token's aud: "account" (Keycloak's default
+// roles give every user the account client's roles), after the clients the
+// issuing client's Audience mapper names [sandbox: that order]. One value is
+// a string, several an array, as Keycloak writes them.
+func (s *State) accessAudience(clientID string) any {
+	cl, ok := s.clients[clientID]
+	if !ok || len(cl.Audience) == 0 {
+		return "account"
+	}
+	return append(slices.Clone(cl.Audience), "account")
+}
+
+// audienceNames reads a token's aud, a string or an array of strings.
+func audienceNames(aud any) []string {
+	switch v := aud.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, a := range v {
+			if s, ok := a.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	case []string:
+		return v
+	}
+	return nil
+}
+
 func minTime(a, b time.Time) time.Time {
 	if b.Before(a) {
 		return b
@@ -405,9 +447,23 @@ type discoveryDocument struct {
 	BackchannelLogoutSessionSupported bool     `json:"backchannel_logout_session_supported"`
 }
 
+// discoveryCacheControl is CacheControlUtil.noCache() as JAX-RS writes it:
+// no-cache, must-revalidate and no-store set, no-transform by default.
+const discoveryCacheControl = "no-cache, must-revalidate, no-transform, no-store"
+
+// discovery serves the realm's OpenID Provider metadata with the headers
+// of Keycloak's RealmsResource.getWellKnownResponse: never cached, and
+// readable from any origin (Cors allowAllOrigins with credentials, which
+// answers only a request that names its Origin).
 func (s *State) discovery(c *sandbox.Call) {
 	if !s.realmOK(c) {
 		return
+	}
+	h := c.W.Header()
+	h.Set("Cache-Control", discoveryCacheControl)
+	if origin := c.R.Header.Get("Origin"); origin != "" {
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Allow-Credentials", "true")
 	}
 	base := s.realmURL(c)
 	c.JSON(http.StatusOK, discoveryDocument{

@@ -2,6 +2,7 @@ package centili_test
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -339,5 +340,126 @@ func TestDiscoveryCertsAndRealmInfo(t *testing.T) {
 	}
 	for _, p := range []string{"/centili/realms/other/.well-known/openid-configuration", "/centili/realms/other/protocol/openid-connect/certs", "/centili/realms/other", "/centili/auth/realms/other"} {
 		h.Do("GET", p, nil).WantStatus(404).WantJSON(`{"error":"Realm does not exist"}`)
+	}
+}
+
+// Keycloak 26.6 does not enforce the @Consumes of its token, revoke and
+// logout endpoints (they are sub-resources, whose @Consumes Quarkus REST
+// skipped), and reads form parameters only from a form body: a JSON body,
+// or a body with no Content-Type, is an empty form, not a 415.
+func TestFormEndpointsReadOtherBodiesAsEmptyForms(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozenScenario)
+	confBasic := sandboxtest.Header("Authorization", basicAuth(confClient, confSecret))
+	tr := confLogin(t, h, merchantUser)
+	formText := []byte(url.Values{"grant_type": {"password"}, "client_id": {publicClient}, "token": {tr.AccessToken}, "refresh_token": {tr.RefreshToken}}.Encode())
+	tests := []struct {
+		name, path string
+		body       *sandboxtest.Body
+		opts       []sandboxtest.Option
+		status     int
+		want       string
+	}{
+		{"token, JSON", tokenPath, sandboxtest.JSONBody(map[string]string{"grant_type": "password"}), nil,
+			400, `{"error":"invalid_request","error_description":"Missing form parameter: grant_type"}`},
+		{"token, a form without Content-Type", tokenPath, sandboxtest.RawBody("", formText), nil,
+			400, `{"error":"invalid_request","error_description":"Missing form parameter: grant_type"}`},
+		{"token, text/plain", tokenPath, sandboxtest.RawBody("text/plain", formText), nil,
+			400, `{"error":"invalid_request","error_description":"Missing form parameter: grant_type"}`},
+		{"revoke, JSON", "/realms/api/protocol/openid-connect/revoke", sandboxtest.JSONBody(map[string]string{"client_id": publicClient, "token": tr.AccessToken}), nil,
+			400, `{"error":"invalid_client","error_description":"Missing client_id parameter"}`},
+		{"revoke, JSON with Basic", "/realms/api/protocol/openid-connect/revoke", sandboxtest.JSONBody(map[string]string{"token": tr.AccessToken}), []sandboxtest.Option{confBasic},
+			400, `{"error":"invalid_request","error_description":"Token not provided"}`},
+		{"revoke, no Content-Type, with Basic", "/realms/api/protocol/openid-connect/revoke", sandboxtest.RawBody("", formText), []sandboxtest.Option{confBasic},
+			400, `{"error":"invalid_request","error_description":"Token not provided"}`},
+		{"logout, JSON", "/realms/api/protocol/openid-connect/logout", sandboxtest.JSONBody(map[string]string{"client_id": publicClient, "refresh_token": tr.RefreshToken}), nil,
+			400, `{"error":"invalid_client","error_description":"Missing client_id parameter"}`},
+		{"logout, no Content-Type, with Basic", "/auth/realms/api/protocol/openid-connect/logout", sandboxtest.RawBody("", formText), []sandboxtest.Option{confBasic},
+			400, `{"error":"invalid_request","error_description":"No refresh token"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := h.With(t).Do("POST", "/centili"+tc.path, tc.body, tc.opts...).WantStatus(tc.status)
+			res.WantJSON(tc.want)
+			if got := res.Header.Get("Content-Type"); got != "application/json" {
+				t.Errorf("Content-Type = %q, want application/json", got)
+			}
+		})
+	}
+	// Nothing was revoked or logged out.
+	wantActive(t, introspect(h, tr.AccessToken), "Bearer")
+}
+
+// An Authorization header that is not Basic, on a form without client_id,
+// makes Keycloak's ClientIdAndSecretAuthenticator challenge with Basic; the
+// challenge reaches the client as KeycloakErrorHandler renders the
+// entity-less 401: the status's text as the error, no description, no
+// WWW-Authenticate. With client_id in the form (even empty) the header is
+// ignored; introspection turns any failure into "Authentication failed.".
+func TestNonBasicAuthorizationIsChallenged(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozenScenario)
+	tr := login(t, h, "/centili", merchantUser)
+	const challenged = `{"error":"HTTP 401 Unauthorized"}`
+	form := func(kv ...string) *sandboxtest.Body { return sandboxtest.FormBody(values(kv...)) }
+	tests := []struct {
+		name, path string
+		body       *sandboxtest.Body
+		auth       string
+		status     int
+		want       string
+	}{
+		{"token, Bearer", tokenPath, form("grant_type", "password", "username", merchantUser, "password", password), "Bearer " + tr.AccessToken, 401, challenged},
+		{"token, Negotiate", legacyPath, form("grant_type", "refresh_token", "refresh_token", tr.RefreshToken), "Negotiate YIIC", 401, challenged},
+		{"token, Basic that is not base64", tokenPath, form("grant_type", "password", "username", merchantUser, "password", password), "Basic %%%", 401, challenged},
+		{"token, Basic without a colon", tokenPath, form("grant_type", "password", "username", merchantUser, "password", password), "Basic " + base64.StdEncoding.EncodeToString([]byte(confClient)), 401, challenged},
+		{"token, grant_type is checked first", tokenPath, form("username", merchantUser), "Bearer x", 400, `{"error":"invalid_request","error_description":"Missing form parameter: grant_type"}`},
+		{"token, client_id in the form", tokenPath, form("grant_type", "password", "client_id", publicClient, "username", merchantUser, "password", "nope"), "Bearer x", 401, `{"error":"invalid_grant","error_description":"Invalid user credentials"}`},
+		{"token, empty client_id in the form", tokenPath, form("grant_type", "password", "client_id", "", "username", merchantUser, "password", password), "Bearer x", 401, `{"error":"invalid_client","error_description":"Invalid client or Invalid client credentials"}`},
+		{"token, JSON body is not challenged", tokenPath, sandboxtest.JSONBody(map[string]string{}), "Bearer x", 400, `{"error":"invalid_request","error_description":"Missing form parameter: grant_type"}`},
+		{"revoke, Bearer", "/realms/api/protocol/openid-connect/revoke", form("token", tr.AccessToken), "Bearer " + tr.AccessToken, 401, challenged},
+		{"revoke, JSON body is not challenged", "/realms/api/protocol/openid-connect/revoke", sandboxtest.JSONBody(map[string]string{"token": "x"}), "Bearer x", 400, `{"error":"invalid_client","error_description":"Missing client_id parameter"}`},
+		{"logout, Bearer", "/realms/api/protocol/openid-connect/logout", form("refresh_token", tr.RefreshToken), "Bearer " + tr.AccessToken, 401, challenged},
+		{"logout, legacy form", "/auth/realms/api/protocol/openid-connect/logout", form("refresh_token", tr.RefreshToken), "Bearer x", 401, challenged},
+		{"introspect, Bearer", "/realms/api/protocol/openid-connect/token/introspect", form("token", tr.AccessToken), "Bearer " + tr.AccessToken, 401, `{"error":"invalid_request","error_description":"Authentication failed."}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := h.With(t).Do("POST", "/centili"+tc.path, tc.body, sandboxtest.Header("Authorization", tc.auth)).WantStatus(tc.status)
+			res.WantJSON(tc.want)
+			if got := res.Header.Get("WWW-Authenticate"); got != "" {
+				t.Errorf("WWW-Authenticate = %q, want none", got)
+			}
+		})
+	}
+	// The session survived the refused revoke and logout.
+	refresh(h, "/centili", publicClient, tr.RefreshToken).WantStatus(200)
+}
+
+// Discovery answers with Keycloak's getWellKnownResponse headers: never
+// cached, and every origin allowed (CORS headers only for a request that
+// names its Origin).
+func TestDiscoveryHeaders(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozenScenario)
+	const origin = "https://app.example"
+	for _, base := range []string{"/centili/realms/api", "/centili/auth/realms/api"} {
+		for _, withOrigin := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s origin %v", base, withOrigin), func(t *testing.T) {
+				var opts []sandboxtest.Option
+				want := map[string]string{"Cache-Control": "no-cache, must-revalidate, no-transform, no-store",
+					"Access-Control-Allow-Origin": "", "Access-Control-Allow-Credentials": "", "Pragma": ""}
+				if withOrigin {
+					opts = append(opts, sandboxtest.Header("Origin", origin))
+					want["Access-Control-Allow-Origin"], want["Access-Control-Allow-Credentials"] = origin, "true"
+				}
+				res := h.With(t).Do("GET", base+"/.well-known/openid-configuration", nil, opts...).WantStatus(200)
+				for k, v := range want {
+					if got := res.Header.Get(k); got != v {
+						t.Errorf("%s = %q, want %q", k, got, v)
+					}
+				}
+			})
+		}
 	}
 }

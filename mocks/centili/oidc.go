@@ -149,9 +149,11 @@ func (s *State) userinfo(c *sandbox.Call) {
 // only (a query parameter is not looked at). A form that cannot be decoded
 // is read as having no access_token.
 func userinfoToken(c *sandbox.Call) (string, *challenge) {
-	raw, have := keycloakBearer(c.R.Header.Get("Authorization"))
+	// JAX-RS's getHeaderString joins repeated headers with a comma, so two
+	// Authorization headers read as one value that is no Bearer token.
+	raw, have := keycloakBearer(strings.Join(c.R.Header.Values("Authorization"), ","))
 	if c.R.Method == http.MethodPost {
-		if f, fail := parseTokenForm(c.R.Header.Get("Content-Type"), c.Body, ""); fail == nil {
+		if f, fail := parseTokenForm(c.R.Header.Get("Content-Type"), c.Body, nil); fail == nil {
 			switch vals := f.values["access_token"]; {
 			case len(vals) > 1:
 				return "", challengeDuplicate
@@ -229,7 +231,7 @@ func writeChallenge(c *sandbox.Call, realm string, ch *challenge) {
 // clientForm parses a client-authenticated form (introspect, logout,
 // revoke) and authenticates the client as the token endpoint does.
 func (s *State) clientForm(c *sandbox.Call) (*tokenForm, *ClientConfig, *oauthFailure) {
-	f, fail := parseTokenForm(c.R.Header.Get("Content-Type"), c.Body, c.R.Header.Get("Authorization"))
+	f, fail := parseTokenForm(c.R.Header.Get("Content-Type"), c.Body, c.R.Header.Values("Authorization"))
 	if fail != nil {
 		return nil, nil, fail
 	}
@@ -240,6 +242,10 @@ func (s *State) clientForm(c *sandbox.Call) (*tokenForm, *ClientConfig, *oauthFa
 // introspect serves POST {realm}/protocol/openid-connect/token/introspect.
 // Only confidential clients may introspect; any live token of the realm
 // answers its claims with "active": true, anything else {"active": false}.
+// With introspectionAudienceCheck (Keycloak 26.6.2 and later) a live token
+// whose aud does not name the introspecting client is inactive too; the
+// check comes last, after the session and reuse checks, as in Keycloak's
+// AccessTokenIntrospectionProvider.introspectionChecks.
 // A client that fails authentication (no client_id, unknown, wrong secret)
 // gets Keycloak's catch-all "Authentication failed." (TokenIntrospection-
 // Endpoint.authorizeClient, up to Keycloak 26.6), not the token endpoint's
@@ -259,7 +265,7 @@ func (s *State) introspect(c *sandbox.Call) {
 		fail = &oauthFailure{http.StatusBadRequest, "invalid_request", "duplicated parameter"}
 	}
 	if fail != nil {
-		writeOAuth(c, fail.status, fail.code, fail.description)
+		writeIntrospectionError(c, fail.status, fail.code, fail.description)
 		return
 	}
 	hint, ok := f.get("token_type_hint")
@@ -268,30 +274,34 @@ func (s *State) introspect(c *sandbox.Call) {
 	}
 	raw, ok := f.get("token")
 	if !ok {
-		writeOAuth(c, http.StatusBadRequest, "invalid_request", "Token not provided.")
+		writeIntrospectionError(c, http.StatusBadRequest, "invalid_request", "Token not provided.")
 		return
 	}
 	if hint != "access_token" && hint != "refresh_token" {
-		writeOAuth(c, http.StatusBadRequest, "invalid_request", "Unsupported token type ["+hint+"].")
+		writeIntrospectionError(c, http.StatusBadRequest, "invalid_request", "Unsupported token type.")
 		return
 	}
-	h := c.W.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
+	// @NoCache on TokenIntrospectionEndpoint.introspect: a handler on the
+	// method's own answer, so the 200s carry it and the errors (mapped
+	// exceptions) do not.
+	c.W.Header().Set("Cache-Control", "no-cache")
 	// The hint only speeds up Keycloak's look-up; either type is found.
 	cl, live := s.liveToken(c, raw, "Bearer", "Refresh")
+	if live && s.cfg.IntrospectionAudienceCheck && !slices.Contains(audienceNames(cl.Aud), client.ClientID) {
+		live = false
+	}
 	if !live {
 		c.JSON(http.StatusOK, map[string]bool{"active": false})
 		return
 	}
 	b, err := json.Marshal(cl)
 	if err != nil {
-		writeOAuth(c, http.StatusInternalServerError, "unknown_error", err.Error())
+		writeIntrospectionError(c, http.StatusInternalServerError, "unknown_error", err.Error())
 		return
 	}
 	out := map[string]any{}
 	if err := json.Unmarshal(b, &out); err != nil {
-		writeOAuth(c, http.StatusInternalServerError, "unknown_error", err.Error())
+		writeIntrospectionError(c, http.StatusInternalServerError, "unknown_error", err.Error())
 		return
 	}
 	out["active"], out["client_id"], out["token_type"] = true, cl.Azp, cl.Typ
@@ -299,6 +309,15 @@ func (s *State) introspect(c *sandbox.Call) {
 		out["username"] = strings.ToLower(user.Username)
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// writeIntrospectionError answers an introspection failure as Keycloak's
+// error handler does: the JSON error with no cache headers (the endpoint's
+// @NoCache applies to its own answers only, and unlike the token endpoint it
+// sets none on the response itself).
+func writeIntrospectionError(c *sandbox.Call, status int, code, description string) {
+	c.W.Header().Del("Cache-Control")
+	c.JSON(status, oauthError{Error: code, ErrorDescription: description})
 }
 
 // logout serves POST {realm}/protocol/openid-connect/logout with a refresh
@@ -350,6 +369,8 @@ func (s *State) endSession(c *sandbox.Call, f *tokenForm, client *ClientConfig) 
 // client, so the session ends); revoking an access token revokes just it.
 // A token Keycloak cannot decode or whose session is gone answers 200 with
 // {"error":"invalid_token"}, as Keycloak does; success is 200 and no body.
+// The token's own expiry is not checked (TokenRevocationEndpoint decodes
+// the signature only), so an expired token of a live session is revoked.
 func (s *State) revoke(c *sandbox.Call) {
 	s.clientEndpoint(c, true, s.revokeToken, http.StatusOK)
 }
@@ -370,11 +391,13 @@ func (s *State) revokeToken(c *sandbox.Call, f *tokenForm, client *ClientConfig)
 	if cl.Azp != client.ClientID {
 		return &oauthFailure{http.StatusBadRequest, "invalid_request", "Unmatching clients"}
 	}
+	// Keycloak decodes the token (signature only: an expired token of a
+	// live session is still revoked) and looks up its session.
 	now := c.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	se, ok := s.sessions[cl.Sid]
-	if !ok || !se.hasClient(cl.Azp) || !s.sessionAlive(se, now) || now.Unix() >= cl.Exp {
+	if !ok || !se.hasClient(cl.Azp) || !s.sessionAlive(se, now) {
 		return invalid
 	}
 	if cl.Typ == "Refresh" {

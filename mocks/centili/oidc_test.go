@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -99,14 +100,16 @@ func introspect(h *sandboxtest.Harness, token string) *sandboxtest.Response {
 	return h.Do("POST", oidcBase+"/token/introspect", confForm("token", token))
 }
 
-// wantActive holds an introspection answer to "active": true.
-func wantActive(t testing.TB, res *sandboxtest.Response) {
+// wantActive holds an introspection answer to "active": true (the JSON
+// boolean) for a token of the wanted type, and returns the claims.
+func wantActive(t testing.TB, res *sandboxtest.Response, tokenType string) map[string]any {
 	t.Helper()
 	var got map[string]any
 	res.WantStatus(200).JSON(&got)
-	if got["active"] != true {
-		t.Errorf("introspection = %v, want active", got)
+	if got["active"] != true || got["token_type"] != tokenType {
+		t.Errorf("introspection = %v, want active with token_type %s", got, tokenType)
 	}
+	return got
 }
 
 func TestUserinfo(t *testing.T) {
@@ -283,8 +286,10 @@ func TestIntrospect(t *testing.T) {
 		t.Errorf("refresh token introspection = %v", got)
 	}
 	// HTTP Basic works as well as the form.
-	h.Do("POST", oidcBase+"/token/introspect", sandboxtest.FormBody(values("token", tr.AccessToken)),
-		sandboxtest.Header("Authorization", basicAuth(confClient, confSecret))).WantStatus(200)
+	if got := wantActive(t, h.Do("POST", oidcBase+"/token/introspect", sandboxtest.FormBody(values("token", tr.AccessToken)),
+		sandboxtest.Header("Authorization", basicAuth(confClient, confSecret))), "Bearer"); got["jti"] != ac["jti"] {
+		t.Errorf("introspection with HTTP Basic = %v, want the token's jti %v", got, ac["jti"])
+	}
 
 	other := login(t, h, "/ns/other/centili", merchantUser)
 	conf := confLogin(t, h, otherUser)
@@ -293,7 +298,7 @@ func TestIntrospect(t *testing.T) {
 		{"empty token", confForm("token", ""), 200, inactive},
 		{"token of another namespace", confForm("token", other.AccessToken), 200, inactive},
 		{"no token", confForm(), 400, `{"error":"invalid_request","error_description":"Token not provided."}`},
-		{"unsupported hint", confForm("token", tr.AccessToken, "token_type_hint", "id_token"), 400, `{"error":"invalid_request","error_description":"Unsupported token type [id_token]."}`},
+		{"unsupported hint", confForm("token", tr.AccessToken, "token_type_hint", "id_token"), 400, `{"error":"invalid_request","error_description":"Unsupported token type."}`},
 		{"duplicated parameter", confForm("token", tr.AccessToken, "token", "x"), 400, `{"error":"invalid_request","error_description":"duplicated parameter"}`},
 		{"public client", sandboxtest.FormBody(values("client_id", publicClient, "token", tr.AccessToken)), 403, `{"error":"invalid_request","error_description":"Client not allowed."}`},
 		// A failed client authentication is Keycloak's catch-all, whatever
@@ -316,7 +321,8 @@ func TestIntrospect(t *testing.T) {
 	}
 	advance(t, h, "", "300s")
 	introspect(h, tr.AccessToken).WantStatus(200).WantJSON(inactive)
-	introspect(h, tr.RefreshToken).WantStatus(200)
+	// The refresh token outlives the access token (1800 s idle timeout).
+	wantActive(t, introspect(h, tr.RefreshToken), "Refresh")
 	advance(t, h, "", "1500s")
 	introspect(h, tr.RefreshToken).WantStatus(200).WantJSON(inactive)
 }
@@ -391,7 +397,7 @@ func TestRevoke(t *testing.T) {
 	wantChallenge(t, userinfo(h, a.AccessToken), 401, tokenVerifyWWW)
 	var ra tokenResponse
 	h.Do("POST", "/centili"+tokenPath, confForm("grant_type", "refresh_token", "refresh_token", a.RefreshToken)).WantStatus(200).JSON(&ra)
-	introspect(h, ra.AccessToken).WantStatus(200)
+	wantActive(t, introspect(h, ra.AccessToken), "Bearer")
 	h.Do("GET", oidcBase+"/userinfo", nil, sandboxtest.Bearer(ra.AccessToken)).WantStatus(200)
 	// Revoking a refresh token ends its session.
 	revokeAt(oidcLegacyBase, confForm("token", b.RefreshToken, "token_type_hint", "refresh_token")).WantStatus(200)
@@ -472,7 +478,7 @@ func TestRefreshRotation(t *testing.T) {
 		for i := 0; i < 4; i++ {
 			refresh(h, "/centili", publicClient, tr.RefreshToken).WantStatus(200)
 		}
-		introspect(h, tr.RefreshToken).WantStatus(200)
+		wantActive(t, introspect(h, tr.RefreshToken), "Refresh")
 		if st := state(t, h, ""); len(st.Sessions) != 1 || st.Sessions[0].RefreshTokenUses != 0 || st.Sessions[0].ClientDetached {
 			t.Errorf("sessions = %+v, want one with no uses counted", st.Sessions)
 		}
@@ -484,7 +490,7 @@ func TestRefreshRotation(t *testing.T) {
 			tr := openidLogin(t, h, "/centili", merchantUser)
 			var next tokenResponse
 			for i := 0; i <= maxReuse; i++ {
-				wantActive(t, introspect(h, tr.RefreshToken))
+				wantActive(t, introspect(h, tr.RefreshToken), "Refresh")
 				refresh(h, "/centili", publicClient, tr.RefreshToken).WantStatus(200).JSON(&next)
 			}
 			if st := state(t, h, ""); len(st.Sessions) != 1 || st.Sessions[0].RefreshTokenUses != maxReuse+1 || st.Sessions[0].ClientDetached {
@@ -493,7 +499,7 @@ func TestRefreshRotation(t *testing.T) {
 			// Used up: introspection calls it inactive (Keycloak's reuse
 			// check without the refresh), the rotated one is active.
 			introspect(h, tr.RefreshToken).WantStatus(200).WantJSON(inactive)
-			wantActive(t, introspect(h, next.RefreshToken))
+			wantActive(t, introspect(h, next.RefreshToken), "Refresh")
 			refresh(h, "/centili", publicClient, tr.RefreshToken).WantStatus(400).WantJSON(reuse)
 			// The failed reuse detaches the client from the session, which
 			// lives on without it: the rotated token is refused, its access
@@ -558,4 +564,142 @@ func TestRefreshRotation(t *testing.T) {
 		win.JSON(&won)
 		refresh(h, "/centili", publicClient, won.RefreshToken).WantStatus(400).WantJSON(noRequiredClient)
 	})
+}
+
+// audienceScenario turns on Keycloak 26.6.2's introspection audience check
+// and gives the public client an Audience mapper naming the confidential
+// one, beside a second confidential client that no token names.
+const audienceScenario = frozenScenario + `centili:
+  introspectionAudienceCheck: %v
+  clients:
+    - {clientId: datagifting, publicClient: true, audience: [datagifting-confidential]}
+    - {clientId: datagifting-confidential, secret: sandbox-centili-secret}
+    - {clientId: resource-server, secret: rs-secret}
+`
+
+// Keycloak 26.6.1 (the default) lets any confidential client of the realm
+// introspect any token; from 26.6.2 (introspectionAudienceCheck) a token is
+// active only for a client its aud names, and refresh tokens, whose aud is
+// the issuer, never are.
+func TestIntrospectionAudienceCheck(t *testing.T) {
+	t.Parallel()
+	asResourceServer := func(kv ...string) *sandboxtest.Body {
+		return sandboxtest.FormBody(values(append([]string{"client_id", "resource-server", "client_secret", "rs-secret"}, kv...)...))
+	}
+	for _, check := range []bool{false, true} {
+		t.Run(fmt.Sprintf("check %v", check), func(t *testing.T) {
+			t.Parallel()
+			h := sandboxtest.New(t, fmt.Sprintf(audienceScenario, check))
+			mapped := login(t, h, "/centili", merchantUser) // aud [datagifting-confidential, account]
+			plain := confLogin(t, h, merchantUser)          // aud "account"
+			if aud := claims(t, mapped.AccessToken)["aud"]; fmt.Sprint(aud) != "[datagifting-confidential account]" {
+				t.Fatalf("mapped client's aud = %v, want [datagifting-confidential account]", aud)
+			}
+			if aud := claims(t, plain.AccessToken)["aud"]; aud != "account" {
+				t.Fatalf("plain client's aud = %v, want account", aud)
+			}
+			tests := []struct {
+				name       string
+				body       *sandboxtest.Body
+				tokenType  string
+				activeWhen bool // with the check on; without it every case is active
+			}{
+				{"named in aud", confForm("token", mapped.AccessToken), "Bearer", true},
+				{"another confidential client, not in aud", asResourceServer("token", mapped.AccessToken), "Bearer", false},
+				{"aud is only account", confForm("token", plain.AccessToken), "Bearer", false},
+				{"refresh token (aud is the issuer)", confForm("token", mapped.RefreshToken, "token_type_hint", "refresh_token"), "Refresh", false},
+			}
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					res := h.With(t).Do("POST", oidcBase+"/token/introspect", tc.body)
+					if !check || tc.activeWhen {
+						wantActive(t, res, tc.tokenType)
+						return
+					}
+					res.WantStatus(200).WantJSON(inactive)
+				})
+			}
+		})
+	}
+}
+
+// Introspection's 200 carries the endpoint's @NoCache and no Pragma; its
+// errors carry no cache headers at all.
+func TestIntrospectionCacheHeaders(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozenScenario)
+	tr := login(t, h, "/centili", merchantUser)
+	tests := []struct {
+		name         string
+		body         *sandboxtest.Body
+		status       int
+		cacheControl string
+	}{
+		{"active", confForm("token", tr.AccessToken), 200, "no-cache"},
+		{"inactive", confForm("token", "nope"), 200, "no-cache"},
+		{"no token", confForm(), 400, ""},
+		{"unsupported hint", confForm("token", tr.AccessToken, "token_type_hint", "id_token"), 400, ""},
+		{"authentication failed", sandboxtest.FormBody(values("token", tr.AccessToken)), 401, ""},
+		{"public client", sandboxtest.FormBody(values("client_id", publicClient, "token", tr.AccessToken)), 403, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := h.With(t).Do("POST", oidcBase+"/token/introspect", tc.body).WantStatus(tc.status)
+			if got := res.Header.Get("Cache-Control"); got != tc.cacheControl {
+				t.Errorf("Cache-Control = %q, want %q", got, tc.cacheControl)
+			}
+			if got, ok := res.Header["Pragma"]; ok {
+				t.Errorf("Pragma = %q, want none", got)
+			}
+		})
+	}
+}
+
+// Revocation checks the token's signature and session, not its expiry: an
+// expired token of a live session is revoked (200, empty), an expired
+// refresh token ends its session.
+func TestRevokeExpiredTokenOfLiveSession(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozenScenario)
+	a := confLogin(t, h, merchantUser)
+	b := confLogin(t, h, merchantUser)
+	advance(t, h, "", "1000s")
+	var b2 tokenResponse
+	h.Do("POST", "/centili"+tokenPath, confForm("grant_type", "refresh_token", "refresh_token", b.RefreshToken)).WantStatus(200).JSON(&b2)
+	h.Do("POST", "/centili"+tokenPath, confForm("grant_type", "refresh_token", "refresh_token", a.RefreshToken)).WantStatus(200)
+	advance(t, h, "", "1000s") // both first refresh tokens expired (1800 s), both sessions alive
+	for _, tc := range []struct{ name, token string }{
+		{"expired access token", a.AccessToken},
+		{"expired refresh token", b.RefreshToken},
+	} {
+		res := h.Do("POST", oidcBase+"/revoke", confForm("token", tc.token)).WantStatus(200)
+		if len(res.Body) != 0 {
+			t.Errorf("%s: revoke body = %q, want empty", tc.name, res.Body)
+		}
+	}
+	// Revoking b's expired refresh token ended b's session; a's lives on.
+	h.Do("POST", "/centili"+tokenPath, confForm("grant_type", "refresh_token", "refresh_token", b2.RefreshToken)).WantStatus(400).
+		WantJSON(`{"error":"invalid_grant","error_description":"Session not active"}`)
+	if st := state(t, h, ""); len(st.Sessions) != 1 || st.Sessions[0].SessionID != a.SessionState {
+		t.Errorf("sessions = %+v, want only %s", st.Sessions, a.SessionState)
+	}
+}
+
+// Two Authorization headers read, as JAX-RS joins them, as one value that
+// is no Bearer token: userinfo's bare challenge, or the form's token.
+func TestUserinfoTwoAuthorizationHeaders(t *testing.T) {
+	t.Parallel()
+	h := sandboxtest.New(t, frozenScenario)
+	tr := openidLogin(t, h, "/centili", merchantUser)
+	twice := sandboxtest.Option(func(r *http.Request) {
+		r.Header.Add("Authorization", "Bearer "+tr.AccessToken)
+		r.Header.Add("Authorization", "Bearer "+tr.AccessToken)
+	})
+	wantChallenge(t, h.Do("GET", oidcBase+"/userinfo", nil, twice), 401, bareChallenge)
+	wantChallenge(t, h.Do("POST", oidcBase+"/userinfo", nil, twice), 401, bareChallenge)
+	var info map[string]any
+	h.Do("POST", oidcBase+"/userinfo", sandboxtest.FormBody(values("access_token", tr.AccessToken)), twice).WantStatus(200).JSON(&info)
+	if info["preferred_username"] != merchantUser || info["sub"] != claims(t, tr.AccessToken)["sub"] {
+		t.Errorf("userinfo with the form's token = %v", info)
+	}
 }

@@ -2,6 +2,7 @@ package centili_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -209,3 +210,53 @@ func TestStateEndpoint(t *testing.T) {
 		t.Errorf("after reset: %+v", after)
 	}
 }
+
+// The introspection audience check is a boolean and a client's audience
+// names clients of the realm, once each; each problem is located.
+func TestAudienceSettingsValidation(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, section string
+		path, message string
+		hint          string
+	}{
+		{"check not a boolean", "  introspectionAudienceCheck: sometimes\n", "centili.introspectionAudienceCheck", "", ""},
+		{"unknown audience", "  clients:\n    - {clientId: app, publicClient: true, audience: [resource-servr]}\n    - {clientId: resource-server, secret: s}\n",
+			"centili.clients[0].audience[0]", `audience "resource-servr" is not a client of the realm`, `did you mean "resource-server"?`},
+		{"audience twice", "  clients:\n    - {clientId: app, publicClient: true, audience: [rs, rs]}\n    - {clientId: rs, secret: s}\n",
+			"centili.clients[0].audience[1]", `audience "rs" is listed twice`, "name each client once"},
+		{"empty audience", "  clients:\n    - {clientId: app, publicClient: true, audience: [\"\"]}\n",
+			"centili.clients[0].audience[0]", `audience "" is not a client of the realm`, "use one of: app"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, probs := sandbox.LoadScenario("aud.yaml", []byte(frozenScenario+"centili:\n"+tc.section))
+			if len(probs) != 1 || probs[0].Path != tc.path || probs[0].Line == 0 {
+				t.Fatalf("problems = %v, want one located at %s", probs, tc.path)
+			}
+			if tc.message != "" && (probs[0].Message != tc.message || probs[0].Hint != tc.hint) {
+				t.Errorf("problem = %q (hint %q), want %q (hint %q)", probs[0].Message, probs[0].Hint, tc.message, tc.hint)
+			}
+		})
+	}
+	// Both settings load when valid, and the check defaults to off.
+	sc, probs := sandbox.LoadScenario("aud.yaml", []byte(fmt.Sprintf(audienceScenarioForValidation, "true")))
+	if len(probs) > 0 {
+		t.Fatalf("valid audience settings refused: %v", probs)
+	}
+	b, _ := json.Marshal(sc.Configs["centili"])
+	if !strings.Contains(string(b), `"introspectionAudienceCheck":true`) || !strings.Contains(string(b), `"audience":["rs"]`) {
+		t.Errorf("config = %s", b)
+	}
+	def, _ := sandbox.LoadScenario("bare", []byte(frozenScenario))
+	if b, _ := json.Marshal(def.Configs["centili"]); !strings.Contains(string(b), `"introspectionAudienceCheck":false`) {
+		t.Errorf("default config = %s, want the check off", b)
+	}
+}
+
+const audienceScenarioForValidation = frozenScenario + `centili:
+  introspectionAudienceCheck: %s
+  clients:
+    - {clientId: app, publicClient: true, audience: [rs]}
+    - {clientId: rs, secret: s}
+`
