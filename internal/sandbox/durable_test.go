@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -357,5 +358,56 @@ func TestDataDirLoadingANamespaceBlocksOnlyThatNamespace(t *testing.T) {
 	d.Server.SetLoadHook(nil)
 	if items := d.items("big"); len(items) != 0 {
 		t.Fatalf("big after its delete: %+v", items)
+	}
+}
+
+// A fault rule's counter is on disk before the client sees what the rule
+// did (an answer, or a reset connection), so a crash right after cannot
+// let a rule limited to one firing fire again.
+func TestDataDirFaultCountersAreDurableBeforeTheFaultIsSeen(t *testing.T) {
+	t.Parallel()
+	d := startDurable(t, t.TempDir(), echoScenario, nil)
+	db, err := sql.Open("sqlite", "file:"+d.st.Path()+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, tc := range []struct {
+		id   string
+		rule map[string]any
+	}{
+		{"answer-once", map[string]any{"respond": map[string]any{"status": 503}}},
+		{"reset-once", map[string]any{"reset": true}},
+	} {
+		rule := map[string]any{"id": tc.id, "match": map[string]any{"provider": "echo", "operation": "listItems"}, "times": 1}
+		for k, v := range tc.rule {
+			rule[k] = v
+		}
+		if st := d.Admin("POST", "", "/faults", rule, nil); st != 201 {
+			t.Fatalf("POST /faults %s = %d", tc.id, st)
+		}
+		if res, err := http.Get(d.HTTP.URL + "/echo/items"); err == nil {
+			res.Body.Close()
+		}
+		var saved []byte
+		if err := db.QueryRow(`SELECT value FROM records WHERE ns = 'default' AND provider = '' AND kind = 'faults'`).Scan(&saved); err != nil {
+			t.Fatal(err)
+		}
+		var f faults.Saved
+		if err := json.Unmarshal(saved, &f); err != nil {
+			t.Fatal(err)
+		}
+		fired := -1
+		for _, r := range f.Rules {
+			if r.ID == tc.id {
+				fired = r.Fired
+			}
+		}
+		if fired != 1 {
+			t.Fatalf("rule %s on disk once its fault was seen: fired %d, want 1 (%s)", tc.id, fired, saved)
+		}
+		if st := d.Admin("DELETE", "", "/faults/"+tc.id, nil, nil); st != 204 {
+			t.Fatalf("DELETE /faults/%s = %d", tc.id, st)
+		}
 	}
 }

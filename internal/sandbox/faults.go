@@ -27,6 +27,12 @@ func (s *Server) applyFaults(c *Call, rel string, set *faults.Set) bool {
 		Provider: c.mount.provider.Name, Operation: c.Operation, Method: r.Method, Path: rel,
 		RawQuery: r.URL.RawQuery, Namespace: c.NS.Name, Header: r.Header, Body: c.Body, Now: c.Now(),
 	})
+	if c.world.sink != nil && set.Len() > 0 {
+		// Counters and generator moved: queued before anything the rule
+		// does is seen (an answer is then held, a reset waits in Hijack),
+		// so a crash cannot let a rule for once fire twice.
+		c.world.saveFaults()
+	}
 	if pref := r.Header.Get("Prefer"); pref != "" && c.NS.Scenario().Common().PreferEnabled() {
 		status, delay, ok, err := faults.ParsePrefer(pref)
 		if err != nil {

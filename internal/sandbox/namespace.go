@@ -299,6 +299,18 @@ func (set *namespaces) userCountLocked() int {
 	return n
 }
 
+// loadStoredSafely is loadStored with a panic (a provider's LoadRecords
+// tripping on a record) turned into an error: a load that never ended
+// would leave every later request to the name waiting for it.
+func (s *Server) loadStoredSafely(name string) (ns *Namespace, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			ns, err = nil, fmt.Errorf("namespace %q could not be loaded from the data directory: %v", name, v)
+		}
+	}()
+	return s.loadStored(name)
+}
+
 // errServerClosed is what a request gets for a namespace that finished
 // loading after the server was closed.
 var errServerClosed = errors.New("the sandbox is shutting down")
@@ -408,8 +420,30 @@ func (s *Server) DeleteNamespace(name string) error {
 		var sink *store.Sink
 		if ok {
 			sink = ns.world.Load().sink
-		} else if stored, _ := st.Has(name); stored {
-			ok = true // evicted while idle: deleted on disk only
+		} else {
+			// Evicted while idle: deleted on disk only. Has reads what
+			// is committed, so a drop still queued (a delete a moment
+			// ago) is waited for first, or both deletes would answer 204.
+			set.mu.Unlock()
+			err := st.Sync()
+			stored := false
+			if err == nil {
+				stored, err = st.Has(name)
+			}
+			set.mu.Lock()
+			if err != nil {
+				set.mu.Unlock()
+				return err
+			}
+			for set.waitLoadLocked(name) {
+				// a request began loading it meanwhile
+			}
+			if ns, ok = set.byID[name]; ok { // recreated meanwhile: that one goes
+				delete(set.byID, name)
+				sink = ns.world.Load().sink
+			} else {
+				ok = stored
+			}
 		}
 		if ok {
 			dropped := st.Drop(name, sink)
@@ -466,7 +500,7 @@ func (s *Server) namespace(name string) (*Namespace, error) {
 		if hook != nil {
 			hook(name)
 		}
-		stored, err := s.loadStored(name)
+		stored, err := s.loadStoredSafely(name)
 		set.mu.Lock()
 		delete(set.loading, name)
 		close(done)
@@ -492,6 +526,12 @@ func (s *Server) namespace(name string) (*Namespace, error) {
 		// Not stored: made from the template below, still under the lock
 		// taken again, where no other request can have made it meanwhile
 		// (they waited for this load, and wait for the lock now).
+		select {
+		case <-s.stop: // Close ran during the look-up
+			set.mu.Unlock()
+			return nil, errServerClosed
+		default:
+		}
 	}
 	ns = &Namespace{Name: name, server: s, Journal: journal.New(s.cfg.JournalSize, s.journalBudget), events: events.New()}
 	w, err := ns.build(s.template())

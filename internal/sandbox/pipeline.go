@@ -287,11 +287,7 @@ func (s *Server) runPipeline(c *Call, m *mount, rel string, unmapped bool) {
 		return
 	}
 	if c.faults.Len() > 0 || r.Header.Get("Prefer") != "" {
-		answered := s.applyFaults(c, rel, c.faults)
-		if c.world.sink != nil && c.faults.Len() > 0 {
-			c.world.saveFaults() // counters and generator moved
-		}
-		if answered {
+		if s.applyFaults(c, rel, c.faults) {
 			return
 		}
 	}

@@ -36,8 +36,9 @@ import (
 // page it touches, whatever the number of requests in it, and on a busy
 // sandbox the CPU those cost per request is what limits throughput: at 32
 // concurrent clients, waiting half a millisecond makes batches about
-// three times larger and raises gifts per second by a fifth
-// (docs/benchmarks.md). A lone client (one waiter) is never delayed.
+// twice as large and raises gifts per second by a fifth
+// (docs/benchmarks.md). A lone client (one waiter) is delayed only by
+// the first commit after a busy moment.
 const commitDelay = 500 * time.Microsecond
 
 // Format and Version identify what this build writes in meta. A data
