@@ -42,6 +42,18 @@ func startDurable(t *testing.T, dir, scenarioYAML string, configure func(*sandbo
 	return &durable{Harness: h, st: st}
 }
 
+// beside opens the sandbox's database read-only next to it: it sees what
+// is committed, nothing queued.
+func (d *durable) beside(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+d.st.Path()+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 func (d *durable) crash() {
 	d.HTTP.CloseClientConnections()
 	d.HTTP.Close()
@@ -225,11 +237,7 @@ func TestDataDirConcurrentAcknowledgedWritesSurviveACrash(t *testing.T) {
 func TestDataDirJournalEntryIsDurableWithItsAnswer(t *testing.T) {
 	t.Parallel()
 	d := startDurable(t, t.TempDir(), echoScenario, nil)
-	db, err := sql.Open("sqlite", "file:"+d.st.Path()+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := d.beside(t)
 	onDisk := func(id string) bool {
 		var n int
 		if err := db.QueryRow(`SELECT count(*) FROM journal WHERE CAST(entry AS TEXT) LIKE ?`, `%"id":"`+id+`"%`).Scan(&n); err != nil {
@@ -367,11 +375,7 @@ func TestDataDirLoadingANamespaceBlocksOnlyThatNamespace(t *testing.T) {
 func TestDataDirFaultCountersAreDurableBeforeTheFaultIsSeen(t *testing.T) {
 	t.Parallel()
 	d := startDurable(t, t.TempDir(), echoScenario, nil)
-	db, err := sql.Open("sqlite", "file:"+d.st.Path()+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := d.beside(t)
 	for _, tc := range []struct {
 		id   string
 		rule map[string]any
