@@ -226,15 +226,19 @@ func TestKill9ResumesPendingPingbacksAndSendsNoneTwice(t *testing.T) {
 		defer mu.Unlock()
 		return fmt.Sprint(got)
 	}
+	// eventually polls cond for up to 10 s; what says what was awaited.
+	eventually := func(cond func() bool, what func() string) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal(what())
+			}
+		}
+	}
 	waitFor := func(want string) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for received() != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("pingbacks received %s, want %s", received(), want)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		eventually(func() bool { return received() == want },
+			func() string { return fmt.Sprintf("pingbacks received %s, want %s", received(), want) })
 	}
 	admin := func(base, method, path, body string) {
 		t.Helper()
@@ -268,23 +272,20 @@ func TestKill9ResumesPendingPingbacksAndSendsNoneTwice(t *testing.T) {
 	// at-least-once). Wait until the sandbox shows it delivered; an admin
 	// change then returns only once everything queued before it, that
 	// record included, is on disk.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	delivered := 0
+	eventually(func() bool {
 		res, err := http.Get(first.base + "/ns/pb/__sandbox/callbacks?state=delivered")
 		if err != nil {
 			t.Fatal(err)
 		}
-		var delivered []json.RawMessage
-		json.NewDecoder(res.Body).Decode(&delivered)
-		res.Body.Close()
-		if len(delivered) == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the first pingback is not shown delivered: %d delivered", len(delivered))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		defer res.Body.Close()
+		var list []json.RawMessage
+		json.NewDecoder(res.Body).Decode(&list)
+		delivered = len(list)
+		return delivered == 1
+	}, func() string {
+		return fmt.Sprintf("the first pingback is not shown delivered: %d delivered", delivered)
+	})
 	admin(first.base, "POST", "/clock", `{"frozen":true}`)
 	first.cmd.Process.Kill()
 	<-first.done

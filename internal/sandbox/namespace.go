@@ -287,13 +287,11 @@ type namespaces struct {
 }
 
 // userCountLocked is the number of live namespaces other than default,
-// those being loaded included (each will take a slot).
+// those being loaded included (each will take a slot; default, never
+// evicted, is never among them).
 func (set *namespaces) userCountLocked() int {
 	n := len(set.byID) + len(set.loading)
 	if _, ok := set.byID[DefaultNamespace]; ok {
-		n--
-	}
-	if _, ok := set.loading[DefaultNamespace]; ok {
 		n--
 	}
 	return n
@@ -408,53 +406,44 @@ func (s *Server) DeleteNamespace(name string) error {
 		return ErrDefaultNamespace
 	}
 	set := &s.spaces
+	st := s.cfg.Store
 	set.mu.Lock()
-	for set.waitLoadLocked(name) {
-		// deleted once it is in memory, rather than under a load
+	ns, ok := set.takeLocked(name)
+	if !ok && st != nil {
+		// Evicted while idle: deleted on disk only. Has reads what is
+		// committed, so a drop still queued (a delete a moment ago) is
+		// waited for first, or both deletes would answer 204.
+		set.mu.Unlock()
+		err := st.Sync()
+		stored := false
+		if err == nil {
+			stored, err = st.Has(name)
+		}
+		set.mu.Lock()
+		if err != nil {
+			set.mu.Unlock()
+			return err
+		}
+		if ns, ok = set.takeLocked(name); !ok { // recreated meanwhile: that one goes
+			ok = stored
+		}
 	}
-	ns, ok := set.byID[name]
-	if ok {
-		delete(set.byID, name)
-	}
-	if st := s.cfg.Store; st != nil {
+	var dropped uint64
+	if ok && st != nil {
 		var sink *store.Sink
-		if ok {
+		if ns != nil {
 			sink = ns.world.Load().sink
-		} else {
-			// Evicted while idle: deleted on disk only. Has reads what
-			// is committed, so a drop still queued (a delete a moment
-			// ago) is waited for first, or both deletes would answer 204.
-			set.mu.Unlock()
-			err := st.Sync()
-			stored := false
-			if err == nil {
-				stored, err = st.Has(name)
-			}
-			set.mu.Lock()
-			if err != nil {
-				set.mu.Unlock()
-				return err
-			}
-			for set.waitLoadLocked(name) {
-				// a request began loading it meanwhile
-			}
-			if ns, ok = set.byID[name]; ok { // recreated meanwhile: that one goes
-				delete(set.byID, name)
-				sink = ns.world.Load().sink
-			} else {
-				ok = stored
-			}
 		}
-		if ok {
-			dropped := st.Drop(name, sink)
-			set.mu.Unlock()
-			st.Wait(dropped) // not under the lock: a commit takes a while
-			set.mu.Lock()
-		}
+		// Queued under the lock, so before the Install of any namespace
+		// of that name made after it.
+		dropped = st.Drop(name, sink)
 	}
 	set.mu.Unlock()
 	if !ok {
 		return ErrNoNamespace
+	}
+	if st != nil {
+		st.Wait(dropped) // not under the lock: a commit takes a while
 	}
 	if ns == nil {
 		return nil
@@ -462,6 +451,19 @@ func (s *Server) DeleteNamespace(name string) error {
 	ns.shutdown()
 	s.log.Info("namespace deleted", "namespace", name)
 	return nil
+}
+
+// takeLocked removes namespace name from the set, once any load of it is
+// over, and returns it.
+func (set *namespaces) takeLocked(name string) (*Namespace, bool) {
+	for set.waitLoadLocked(name) {
+		// taken once it is in memory, rather than under a load
+	}
+	ns, ok := set.byID[name]
+	if ok {
+		delete(set.byID, name)
+	}
+	return ns, ok
 }
 
 // get returns the named namespace, creating it from the template scenario on
@@ -504,17 +506,19 @@ func (s *Server) namespace(name string) (*Namespace, error) {
 		set.mu.Lock()
 		delete(set.loading, name)
 		close(done)
-		if err == nil {
-			select {
-			case <-s.stop:
-				// Close ran during the load and did not see it: it
-				// must not start its timers now, nor write.
-				set.mu.Unlock()
+		select {
+		case <-s.stop:
+			// Close ran during the load and did not see it: no timers
+			// may start now, and nothing may be written.
+			set.mu.Unlock()
+			if stored != nil {
 				stored.world.Load().sink.Close()
 				stored.shutdown()
-				return nil, errServerClosed
-			default:
 			}
+			return nil, errServerClosed
+		default:
+		}
+		if err == nil {
 			set.byID[name] = stored
 			set.mu.Unlock()
 			return stored, nil
@@ -526,12 +530,6 @@ func (s *Server) namespace(name string) (*Namespace, error) {
 		// Not stored: made from the template below, still under the lock
 		// taken again, where no other request can have made it meanwhile
 		// (they waited for this load, and wait for the lock now).
-		select {
-		case <-s.stop: // Close ran during the look-up
-			set.mu.Unlock()
-			return nil, errServerClosed
-		default:
-		}
 	}
 	ns = &Namespace{Name: name, server: s, Journal: journal.New(s.cfg.JournalSize, s.journalBudget), events: events.New()}
 	w, err := ns.build(s.template())

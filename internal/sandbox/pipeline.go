@@ -527,12 +527,17 @@ func (w *captureWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-// dropHeld forgets a held answer that has not left, headers included
-// (but the request id), so that another can be written in its place.
+// dropHeld forgets a held answer (forgetAnswer), so that another can be
+// written in its place; an answer already sent stays as it is.
 func (w *captureWriter) dropHeld() {
-	if !w.holding {
-		return
+	if w.holding {
+		w.forgetAnswer()
 	}
+}
+
+// forgetAnswer resets the status, body and headers (but the request id)
+// of an answer that has not left.
+func (w *captureWriter) forgetAnswer() {
 	w.holding, w.wroteHeader, w.status, w.n = false, false, 0, 0
 	w.held, w.buf = bytes.Buffer{}, bytes.Buffer{}
 	w.clearHeaders()
@@ -557,8 +562,7 @@ func (w *captureWriter) release() {
 	}
 	w.holding = false
 	if err := w.store.Sync(); err != nil {
-		w.holding = true
-		w.dropHeld()
+		w.forgetAnswer()
 		w.failing = true
 		w.failStore(err)
 		w.swallow = true

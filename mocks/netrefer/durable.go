@@ -276,16 +276,11 @@ func (s *state) LoadRecords(recs []sandbox.Record) error {
 			return err
 		}
 	}
-	for _, d := range []func() error{
-		// In the records' kind order (cupd, cust, tx, txh).
-		func() error { return decodeKeyed(s, updates, true) },
-		func() error { return decodeKeyed(s, custs, false) },
-		func() error { return decodeKeyed(s, txs, false) },
-		func() error { return decodeKeyed(s, changes, true) },
-	} {
-		if err := d(); err != nil {
-			return err
-		}
+	// In the records' kind order (cupd, cust, tx, txh), so that the error
+	// named is that of the first bad record of these kinds.
+	if err := cmp.Or(decodeKeyed(s, updates, true), decodeKeyed(s, custs, false),
+		decodeKeyed(s, txs, false), decodeKeyed(s, changes, true)); err != nil {
+		return err
 	}
 	for _, cl := range s.order {
 		cl.store.mu.Lock()
