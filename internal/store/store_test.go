@@ -112,12 +112,22 @@ func TestDropUnloadAndLoadingSink(t *testing.T) {
 	}
 }
 
-func TestConcurrentWritersShareCommits(t *testing.T) {
-	t.Parallel()
+// openWithNamespace opens a store in a new directory with namespace "n"
+// installed and durable, and returns its sink.
+func openWithNamespace(t *testing.T) (*Store, *Sink) {
+	t.Helper()
 	s := open(t, t.TempDir())
 	k := s.NewSink("n")
 	s.Install("n", []byte(`{}`), k, nil)
-	s.Sync()
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	return s, k
+}
+
+func TestConcurrentWritersShareCommits(t *testing.T) {
+	t.Parallel()
+	s, k := openWithNamespace(t)
 	var wg sync.WaitGroup
 	const writers, each = 16, 50
 	for w := range writers {
@@ -197,9 +207,7 @@ func TestLaterWritesOfARecordInOneCommitWin(t *testing.T) {
 		t.Fatalf("superseded %s, want %s", got, want)
 	}
 	// And through the writer: whatever commits group, the last value stays.
-	s := open(t, t.TempDir())
-	k := s.NewSink("n")
-	s.Install("n", []byte(`{}`), k, nil)
+	s, k := openWithNamespace(t)
 	for i := range 200 {
 		k.Put("p", "pool", "x", []byte(fmt.Sprint(i)))
 	}
@@ -212,10 +220,7 @@ func TestLaterWritesOfARecordInOneCommitWin(t *testing.T) {
 
 func TestAGroupLandsInOneCommit(t *testing.T) {
 	t.Parallel()
-	s := open(t, t.TempDir())
-	k := s.NewSink("n")
-	s.Install("n", []byte(`{}`), k, nil)
-	s.Sync()
+	s, k := openWithNamespace(t)
 	before, _ := s.Stats()
 	g := k.NewGroup()
 	for i := range 500 {
@@ -279,9 +284,7 @@ func TestInstallReplacingAClosedSinkKeepsNothing(t *testing.T) {
 // memory.
 func TestWritesAfterTheWriterStoppedAreNotKeptInMemory(t *testing.T) {
 	t.Parallel()
-	s := open(t, t.TempDir())
-	k := s.NewSink("n")
-	s.Install("n", []byte(`{}`), k, nil)
+	s, k := openWithNamespace(t)
 	s.Close()
 	for i := range 1000 {
 		k.Put("p", "k", strconv.Itoa(i), []byte(`1`))
